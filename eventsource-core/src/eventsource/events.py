@@ -1,0 +1,217 @@
+"""Domain events and the registry that maps stored event types back to classes.
+
+Every subclass of :class:`DomainEvent` registers itself in :data:`default_registry` when it is
+defined, under its ``event_type`` (the class name unless the class sets another default) and
+``event_version``. Stores serialise an event with :func:`serialize_event` and read it back
+with :meth:`EventRegistry.deserialize`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticSerializationError
+
+from ._exceptions import (
+    InvalidEventError,
+    PayloadTooLargeError,
+    SerializationError,
+    UnknownEventTypeError,
+)
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DomainEvent",
+    "EventRegistry",
+    "default_registry",
+    "serialize_event",
+]
+
+#: The default largest serialised event (JSON bytes) a store accepts: 1 MiB.
+DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DomainEvent(BaseModel):
+    """An immutable fact about one aggregate.
+
+    Subclass it with your own fields; ``event_type`` defaults to the class name and
+    ``event_version`` to 1. Unknown fields are ignored when decoding, so a class that drops a
+    field still reads its old events. The envelope fields (``aggregate_id``,
+    ``aggregate_version``, ...) are usually filled by :meth:`AggregateRoot.raise_event`.
+    ``occurred_at`` is always UTC.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    #: Set to False on intermediate base classes that should not be registered.
+    __register__: ClassVar[bool] = True
+
+    event_id: UUID = Field(default_factory=uuid4)
+    event_type: str = ""
+    event_version: int = Field(default=1, ge=1)
+    occurred_at: datetime = Field(default_factory=_utc_now)
+    aggregate_id: UUID
+    aggregate_type: str = ""
+    aggregate_version: int = Field(default=1, ge=1)
+    tenant_id: UUID | None = None
+    actor_id: str | None = None
+    correlation_id: UUID = Field(default_factory=uuid4)
+    causation_id: UUID | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("event_type"):
+            data = dict(data)
+            data["event_type"] = cls.default_event_type()
+        return data
+
+    @model_validator(mode="after")
+    def _utc(self) -> DomainEvent:
+        if self.occurred_at.tzinfo is None:
+            object.__setattr__(self, "occurred_at", self.occurred_at.replace(tzinfo=UTC))
+        elif self.occurred_at.utcoffset() != UTC.utcoffset(None):
+            object.__setattr__(self, "occurred_at", self.occurred_at.astimezone(UTC))
+        return self
+
+    @classmethod
+    def default_event_type(cls) -> str:
+        """The event type stored for this class: its ``event_type`` default, else its name."""
+        default = cls.model_fields["event_type"].default
+        return default if isinstance(default, str) and default else cls.__name__
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.__dict__.get("__register__", True):
+            default_registry.register(cls, replace=True)
+
+    def with_position(self, aggregate_version: int) -> DomainEvent:
+        """This event with ``aggregate_version`` set (a copy; events are immutable)."""
+        if self.aggregate_version == aggregate_version:
+            return self
+        return self.model_copy(update={"aggregate_version": aggregate_version})
+
+
+class EventRegistry:
+    """Maps ``(event_type, event_version)`` to the event class that decodes it.
+
+    A lookup for a version that is not registered falls back to the newest registered version
+    of that type; an unknown type raises :class:`UnknownEventTypeError`. Thread-safe.
+    """
+
+    def __init__(self, classes: Iterable[type[DomainEvent]] = ()) -> None:
+        self._by_key: dict[tuple[str, int], type[DomainEvent]] = {}
+        self._latest: dict[str, type[DomainEvent]] = {}
+        self._lock = threading.Lock()
+        for cls in classes:
+            self.register(cls)
+
+    def register(self, cls: type[DomainEvent], *, replace: bool = False) -> type[DomainEvent]:
+        """Register ``cls``; usable as a class decorator. Returns ``cls``.
+
+        Registering a different class under a taken type and version raises ValueError
+        unless ``replace`` is true.
+        """
+        if not (isinstance(cls, type) and issubclass(cls, DomainEvent)):
+            raise TypeError(f"{cls!r} is not a DomainEvent subclass")
+        event_type = cls.default_event_type()
+        version = cls.model_fields["event_version"].default
+        version = version if isinstance(version, int) else 1
+        key = (event_type, version)
+        with self._lock:
+            current = self._by_key.get(key)
+            if current is not None and current is not cls and not replace:
+                raise ValueError(
+                    f"event type {event_type!r} version {version} is already registered to "
+                    f"{current.__module__}.{current.__qualname__}"
+                )
+            self._by_key[key] = cls
+            latest = self._latest.get(event_type)
+            if latest is None or replace or _version_of(latest) <= version:
+                self._latest[event_type] = cls
+        return cls
+
+    def get(self, event_type: str, event_version: int | None = None) -> type[DomainEvent]:
+        """The class for ``event_type`` (at ``event_version`` if registered)."""
+        if event_version is not None:
+            found = self._by_key.get((event_type, event_version))
+            if found is not None:
+                return found
+        found = self._latest.get(event_type)
+        if found is None:
+            raise UnknownEventTypeError(event_type, event_version, self._latest.keys())
+        return found
+
+    def __contains__(self, event_type: object) -> bool:
+        return event_type in self._latest
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._latest))
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+    def check_registered(self, event: DomainEvent) -> None:
+        """Raise :class:`UnknownEventTypeError` unless ``event`` can be decoded by this registry."""
+        if event.event_type not in self._latest:
+            raise UnknownEventTypeError(event.event_type, event.event_version, self._latest.keys())
+
+    def deserialize(
+        self, payload: str | bytes, event_type: str, event_version: int | None = None
+    ) -> DomainEvent:
+        """Decode a stored JSON document into its event class."""
+        cls = self.get(event_type, event_version)
+        try:
+            return cls.model_validate_json(payload)
+        except ValidationError as exc:
+            raise SerializationError(
+                f"stored event of type {event_type!r} does not match {cls.__qualname__}: {exc}"
+            ) from exc
+
+    def decode_dict(self, data: dict[str, Any]) -> DomainEvent:
+        """Decode an event from a dict such as ``event.model_dump()`` produced."""
+        event_type = data.get("event_type")
+        if not isinstance(event_type, str):
+            raise InvalidEventError("event data has no 'event_type'")
+        cls = self.get(event_type, data.get("event_version"))
+        return cls.model_validate(data)
+
+
+def _version_of(cls: type[DomainEvent]) -> int:
+    version = cls.model_fields["event_version"].default
+    return version if isinstance(version, int) else 1
+
+
+def serialize_event(event: DomainEvent, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> str:
+    """The event as a JSON document, checked against ``max_bytes``.
+
+    Raises :class:`SerializationError` for a value that cannot be encoded and
+    :class:`PayloadTooLargeError` when the document is too large.
+    """
+    if not isinstance(event, DomainEvent):
+        raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
+    try:
+        text = event.model_dump_json()
+    except (PydanticSerializationError, TypeError, ValueError) as exc:
+        raise SerializationError(
+            f"event {event.event_type!r} ({event.event_id}) cannot be serialised: {exc}"
+        ) from exc
+    size = len(text) if text.isascii() else len(text.encode())
+    if size > max_bytes:
+        raise PayloadTooLargeError(event.event_type, size, max_bytes)
+    return text
+
+
+default_registry = EventRegistry()
+"""The registry every :class:`DomainEvent` subclass joins when it is defined."""

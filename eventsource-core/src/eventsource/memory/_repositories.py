@@ -1,0 +1,383 @@
+"""In-memory checkpoint, outbox and DLQ repositories over a :class:`MemoryState`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from .._exceptions import EntryNotFoundError, InvalidEventError
+from ..events import DomainEvent, serialize_event
+from ..repositories._contracts import (
+    DEFAULT_LEASE,
+    CheckpointRepository,
+    DLQRepository,
+    OutboxRepository,
+)
+from ..repositories._entries import (
+    CheckpointData,
+    DLQEntry,
+    DLQStats,
+    DLQStatus,
+    ErrorDetails,
+    LagMetrics,
+    OutboxEntry,
+    OutboxStats,
+    OutboxStatus,
+    ProjectionFailureCount,
+)
+from ._store import MemoryEventStore, MemoryState
+
+__all__ = [
+    "MemoryCheckpointRepository",
+    "MemoryDLQRepository",
+    "MemoryOutboxRepository",
+    "outbox_entry_for",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _state_of(source: MemoryEventStore | MemoryState | None) -> MemoryState:
+    if isinstance(source, MemoryEventStore):
+        return source.state
+    return source if source is not None else MemoryState()
+
+
+class MemoryCheckpointRepository(CheckpointRepository):
+    """Checkpoints in memory; positions are looked up in the same state's events."""
+
+    def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
+        self.state = _state_of(source)
+
+    async def get_checkpoint(self, projection_name: str) -> UUID | None:
+        data = self.state.checkpoints.get(projection_name)
+        return None if data is None else data.last_event_id
+
+    async def get_checkpoint_data(self, projection_name: str) -> CheckpointData | None:
+        data: CheckpointData | None = self.state.checkpoints.get(projection_name)
+        return data
+
+    async def update_checkpoint(
+        self,
+        projection_name: str,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        with self.state.lock:
+            if global_position is None:
+                stored = self.state.by_id.get(event_id)
+                global_position = None if stored is None else stored.global_position
+            current: CheckpointData | None = self.state.checkpoints.get(projection_name)
+            if (
+                current is not None
+                and current.global_position is not None
+                and global_position is not None
+                and global_position < current.global_position
+            ):
+                return
+            self.state.checkpoints[projection_name] = CheckpointData(
+                projection_name=projection_name,
+                last_event_id=event_id,
+                last_event_type=event_type,
+                global_position=global_position,
+                events_processed=(current.events_processed if current else 0) + 1,
+                updated_at=_now(),
+            )
+
+    async def reset_checkpoint(self, projection_name: str) -> None:
+        self.state.checkpoints.pop(projection_name, None)
+
+    async def get_lag_metrics(
+        self, projection_name: str, event_types: Sequence[str] | None = None
+    ) -> LagMetrics | None:
+        with self.state.lock:
+            data: CheckpointData | None = self.state.checkpoints.get(projection_name)
+            if data is None:
+                return None
+            wanted = None if event_types is None else set(event_types)
+            relevant = [
+                s for s in self.state.events if wanted is None or s.event.event_type in wanted
+            ]
+            last = self.state.by_id.get(data.last_event_id) if data.last_event_id else None
+        position = data.global_position or 0
+        latest = relevant[-1] if relevant else None
+        lag_events = sum(1 for s in relevant if s.global_position > position)
+        lag_seconds = 0.0
+        if latest is not None and last is not None and lag_events:
+            lag_seconds = max(0.0, (latest.stored_at - last.stored_at).total_seconds())
+        return LagMetrics(
+            projection_name=projection_name,
+            last_event_id=data.last_event_id,
+            latest_event_id=latest.event.event_id if latest else None,
+            lag_seconds=lag_seconds,
+            lag_events=lag_events,
+            events_processed=data.events_processed,
+            last_processed_at=data.updated_at,
+        )
+
+    async def get_all_checkpoints(self) -> list[CheckpointData]:
+        return [self.state.checkpoints[name] for name in sorted(self.state.checkpoints)]
+
+
+def outbox_entry_for(event: DomainEvent, now: datetime) -> OutboxEntry:
+    """A new pending outbox entry announcing ``event``."""
+    return OutboxEntry(
+        id=uuid4(),
+        event_id=event.event_id,
+        event_type=event.event_type,
+        aggregate_id=event.aggregate_id,
+        aggregate_type=event.aggregate_type,
+        tenant_id=event.tenant_id,
+        event_data=json.loads(serialize_event(event)),
+        created_at=now,
+    )
+
+
+class MemoryOutboxRepository(OutboxRepository):
+    """Outbox in memory; claims are leases recorded on the entries."""
+
+    def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
+        self.state = _state_of(source)
+
+    async def add_event(self, event: DomainEvent) -> UUID:
+        if not isinstance(event, DomainEvent):
+            raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
+        entry = outbox_entry_for(event, _now())
+        with self.state.lock:
+            self.state.outbox[entry.id] = entry
+        return entry.id
+
+    async def get_pending_events(
+        self,
+        limit: int = 100,
+        *,
+        worker_id: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> list[OutboxEntry]:
+        now = _now()
+        worker = worker_id or f"worker-{uuid4().hex[:8]}"
+        claimed: list[OutboxEntry] = []
+        with self.state.lock:
+            for entry in self.state.outbox.values():
+                if len(claimed) >= limit:
+                    break
+                if entry.status is not OutboxStatus.PENDING:
+                    continue
+                if entry.claimed_until is not None and entry.claimed_until > now:
+                    continue
+                if self.state.outbox_not_before.get(entry.id, now) > now:
+                    continue
+                updated = dataclasses.replace(entry, claimed_by=worker, claimed_until=now + lease)
+                self.state.outbox[entry.id] = updated
+                claimed.append(updated)
+        return claimed
+
+    def _update(self, outbox_id: UUID, **changes: Any) -> None:
+        with self.state.lock:
+            entry = self.state.outbox.get(outbox_id)
+            if entry is None:
+                raise EntryNotFoundError(f"no outbox entry {outbox_id}")
+            self.state.outbox[outbox_id] = dataclasses.replace(entry, **changes)
+
+    async def mark_published(self, outbox_id: UUID) -> None:
+        self._update(
+            outbox_id,
+            status=OutboxStatus.PUBLISHED,
+            published_at=_now(),
+            claimed_by=None,
+            claimed_until=None,
+        )
+
+    async def release(
+        self,
+        outbox_id: UUID,
+        error: str | None = None,
+        *,
+        retry_after: timedelta | None = None,
+    ) -> None:
+        with self.state.lock:
+            entry = await self.get_entry(outbox_id)
+            changes: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
+            if error is not None:
+                changes.update(retry_count=entry.retry_count + 1, last_error=error)
+            self._update(outbox_id, **changes)
+            if retry_after:
+                self.state.outbox_not_before[outbox_id] = _now() + retry_after
+
+    async def mark_failed(self, outbox_id: UUID, error: str) -> None:
+        with self.state.lock:
+            entry = await self.get_entry(outbox_id)
+            self._update(
+                outbox_id,
+                status=OutboxStatus.FAILED,
+                last_error=error,
+                retry_count=entry.retry_count + 1,
+                claimed_by=None,
+                claimed_until=None,
+            )
+
+    async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
+        entry: OutboxEntry | None = self.state.outbox.get(outbox_id)
+        if entry is None:
+            raise EntryNotFoundError(f"no outbox entry {outbox_id}")
+        return entry
+
+    async def get_stats(self) -> OutboxStats:
+        now = _now()
+        with self.state.lock:
+            entries = list(self.state.outbox.values())
+        pending = [e for e in entries if e.status is OutboxStatus.PENDING]
+        return OutboxStats(
+            pending_count=len(pending),
+            claimed_count=sum(1 for e in pending if e.claimed_until and e.claimed_until > now),
+            published_count=sum(1 for e in entries if e.status is OutboxStatus.PUBLISHED),
+            failed_count=sum(1 for e in entries if e.status is OutboxStatus.FAILED),
+            oldest_pending_at=min((e.created_at for e in pending), default=None),
+        )
+
+    async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
+        cutoff = _now() - older_than
+        with self.state.lock:
+            doomed = [
+                key
+                for key, e in self.state.outbox.items()
+                if e.status is OutboxStatus.PUBLISHED and e.published_at and e.published_at < cutoff
+            ]
+            for key in doomed:
+                del self.state.outbox[key]
+        return len(doomed)
+
+
+class MemoryDLQRepository(DLQRepository):
+    """Dead-letter queue in memory."""
+
+    def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
+        self.state = _state_of(source)
+
+    async def add_failed_event(
+        self,
+        event_id: UUID,
+        projection_name: str,
+        event_type: str,
+        event_data: dict[str, Any],
+        error: BaseException | str,
+        retry_count: int = 1,
+    ) -> int:
+        details = ErrorDetails.of(error)
+        data = json.loads(json.dumps(event_data, default=str))
+        now = _now()
+        with self.state.lock:
+            for entry in self.state.dlq.values():
+                if entry.event_id == event_id and entry.projection_name == projection_name:
+                    self.state.dlq[entry.id] = dataclasses.replace(
+                        entry,
+                        event_data=data,
+                        error_type=details.error_type,
+                        error_message=details.message,
+                        error_stacktrace=details.stacktrace,
+                        retry_count=retry_count,
+                        last_failed_at=now,
+                        status=DLQStatus.FAILED,
+                        resolved_at=None,
+                        resolution=None,
+                    )
+                    return int(entry.id)
+            dlq_id = self.state.next_dlq_id
+            self.state.next_dlq_id += 1
+            self.state.dlq[dlq_id] = DLQEntry(
+                id=dlq_id,
+                event_id=event_id,
+                projection_name=projection_name,
+                event_type=event_type,
+                event_data=data,
+                error_type=details.error_type,
+                error_message=details.message,
+                error_stacktrace=details.stacktrace,
+                retry_count=retry_count,
+                first_failed_at=now,
+                last_failed_at=now,
+            )
+            return dlq_id
+
+    async def get_failed_events(
+        self,
+        projection_name: str | None = None,
+        status: str = "failed",
+        limit: int = 100,
+    ) -> list[DLQEntry]:
+        wanted = DLQStatus(status)
+        with self.state.lock:
+            entries = [
+                e
+                for e in self.state.dlq.values()
+                if e.status is wanted
+                and (projection_name is None or e.projection_name == projection_name)
+            ]
+        entries.sort(key=lambda e: (e.first_failed_at, e.id))
+        return entries[:limit]
+
+    async def get_failed_event_by_id(self, dlq_id: int) -> DLQEntry | None:
+        entry: DLQEntry | None = self.state.dlq.get(dlq_id)
+        return entry
+
+    def _update(self, dlq_id: int, **changes: Any) -> None:
+        with self.state.lock:
+            entry = self.state.dlq.get(dlq_id)
+            if entry is None:
+                raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
+            self.state.dlq[dlq_id] = dataclasses.replace(entry, **changes)
+
+    async def mark_retrying(self, dlq_id: int) -> None:
+        self._update(dlq_id, status=DLQStatus.RETRYING)
+
+    async def mark_resolved(self, dlq_id: int, resolution: str) -> None:
+        self._update(dlq_id, status=DLQStatus.RESOLVED, resolved_at=_now(), resolution=resolution)
+
+    async def get_failure_stats(self) -> DLQStats:
+        with self.state.lock:
+            entries = list(self.state.dlq.values())
+        unresolved = [e for e in entries if e.status is not DLQStatus.RESOLVED]
+        return DLQStats(
+            total_failed=sum(1 for e in entries if e.status is DLQStatus.FAILED),
+            total_retrying=sum(1 for e in entries if e.status is DLQStatus.RETRYING),
+            total_resolved=sum(1 for e in entries if e.status is DLQStatus.RESOLVED),
+            affected_projections=len({e.projection_name for e in unresolved}),
+            oldest_failure=min((e.first_failed_at for e in unresolved), default=None),
+        )
+
+    async def get_projection_failure_counts(self) -> list[ProjectionFailureCount]:
+        with self.state.lock:
+            entries = [e for e in self.state.dlq.values() if e.status is not DLQStatus.RESOLVED]
+        by_name: dict[str, list[DLQEntry]] = {}
+        for entry in entries:
+            by_name.setdefault(entry.projection_name, []).append(entry)
+        counts = [
+            ProjectionFailureCount(
+                projection_name=name,
+                failure_count=len(group),
+                oldest_failure=min(e.first_failed_at for e in group),
+                most_recent_failure=max(e.last_failed_at for e in group),
+            )
+            for name, group in by_name.items()
+        ]
+        counts.sort(key=lambda c: (-c.failure_count, c.projection_name))
+        return counts
+
+    async def delete_resolved_events(self, older_than: timedelta = timedelta(days=30)) -> int:
+        cutoff = _now() - older_than
+        with self.state.lock:
+            doomed = [
+                key
+                for key, e in self.state.dlq.items()
+                if e.status is DLQStatus.RESOLVED and e.resolved_at and e.resolved_at < cutoff
+            ]
+            for key in doomed:
+                del self.state.dlq[key]
+        return len(doomed)

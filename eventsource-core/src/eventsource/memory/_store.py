@@ -1,0 +1,253 @@
+"""The in-memory event store: the whole contract, held in one process's memory.
+
+All state lives in a :class:`MemoryState`, shared by the store and the repositories built over
+it (the in-memory counterpart of one database). Operations are atomic: each runs without an
+await between its check and its write, under a lock that also guards against threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from .._exceptions import DuplicateEventError
+from ..events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry
+from ..stores._contract import EventStore, check_stream_version, prepare_append, restamp
+from ..stores._types import (
+    AppendResult,
+    EventStream,
+    ReadDirection,
+    ReadOptions,
+    StoredEvent,
+    parse_stream_id,
+    stream_id_for,
+)
+
+__all__ = ["MemoryEventStore", "MemoryState"]
+
+
+@dataclass
+class MemoryState:
+    """Everything one in-memory database holds."""
+
+    events: list[StoredEvent] = field(default_factory=list)
+    streams: dict[tuple[UUID, str], list[StoredEvent]] = field(default_factory=dict)
+    by_id: dict[UUID, StoredEvent] = field(default_factory=dict)
+    checkpoints: dict[str, Any] = field(default_factory=dict)
+    outbox: dict[UUID, Any] = field(default_factory=dict)
+    outbox_not_before: dict[UUID, datetime] = field(default_factory=dict)
+    dlq: dict[int, Any] = field(default_factory=dict)
+    next_dlq_id: int = 1
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
+        default_factory=list
+    )
+
+    def notify(self) -> None:
+        """Wake every task waiting in :meth:`MemoryEventStore.wait_for_events`."""
+        waiters, self.waiters = self.waiters, []
+        for loop, future in waiters:
+            if loop.is_closed():
+                continue
+            loop.call_soon_threadsafe(_set_done, future)
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class MemoryEventStore(EventStore):
+    """Event store in process memory; ``memory://name`` URLs share one state per name."""
+
+    def __init__(
+        self,
+        state: MemoryState | None = None,
+        *,
+        event_registry: EventRegistry | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        super().__init__(event_registry=event_registry, max_event_bytes=max_event_bytes)
+        self.state = state if state is not None else MemoryState()
+
+    async def initialize(self) -> None:
+        """Nothing to create; present for the contract."""
+
+    async def append_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        *,
+        outbox: bool = False,
+    ) -> AppendResult:
+        expected, prepared = prepare_append(
+            self, aggregate_id, aggregate_type, events, expected_version
+        )
+        state = self.state
+        with state.lock:
+            stream = state.streams.get((aggregate_id, aggregate_type), [])
+            current = len(stream)
+            check_stream_version(aggregate_id, aggregate_type, expected, current)
+            for item in prepared:
+                if item.event.event_id in state.by_id:
+                    raise DuplicateEventError(item.event.event_id)
+            now = datetime.now(UTC)
+            stream_id = stream_id_for(aggregate_id, aggregate_type)
+            stored_batch = []
+            for item in restamp(prepared, current):
+                stored = StoredEvent(
+                    event=item.event,
+                    stream_id=stream_id,
+                    stream_position=item.event.aggregate_version,
+                    global_position=len(state.events) + 1,
+                    stored_at=now,
+                )
+                state.events.append(stored)
+                state.by_id[item.event.event_id] = stored
+                stored_batch.append(stored)
+            state.streams.setdefault((aggregate_id, aggregate_type), []).extend(stored_batch)
+            if outbox:
+                from ._repositories import outbox_entry_for
+
+                for stored in stored_batch:
+                    entry = outbox_entry_for(stored.event, now)
+                    state.outbox[entry.id] = entry
+            state.notify()
+            return AppendResult(
+                success=True,
+                new_version=current + len(stored_batch),
+                global_position=stored_batch[-1].global_position,
+                events_written=len(stored_batch),
+            )
+
+    async def get_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str | None = None,
+        from_version: int = 0,
+        from_timestamp: datetime | None = None,
+        to_timestamp: datetime | None = None,
+    ) -> EventStream:
+        with self.state.lock:
+            if aggregate_type is None:
+                matches = [s for (aid, _), s in self.state.streams.items() if aid == aggregate_id]
+                stream = sorted((e for s in matches for e in s), key=lambda e: e.global_position)
+                found_type = stream[0].event.aggregate_type if stream else ""
+            else:
+                stream = list(self.state.streams.get((aggregate_id, aggregate_type), []))
+                found_type = aggregate_type
+        version = max((e.stream_position for e in stream), default=0)
+        events = [
+            e.event
+            for e in stream
+            if e.stream_position > from_version and _in_window(e, from_timestamp, to_timestamp)
+        ]
+        return EventStream(aggregate_id, found_type, events, version)
+
+    async def read_stream(
+        self, stream_id: str, options: ReadOptions | None = None
+    ) -> AsyncIterator[StoredEvent]:
+        aggregate_id, aggregate_type = parse_stream_id(stream_id)
+        with self.state.lock:
+            stream = list(self.state.streams.get((aggregate_id, aggregate_type), []))
+        for stored in _select(stream, options or ReadOptions(), key="stream"):
+            yield stored
+
+    async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
+        options = options or ReadOptions()
+        # Page through the log so a long read neither copies it whole nor blocks writers.
+        yielded = 0
+        forward = options.direction is ReadDirection.FORWARD
+        cursor = options.from_position
+        while True:
+            with self.state.lock:
+                log = self.state.events
+                if forward:
+                    start = cursor or 0
+                    page = log[start : start + self.page_size]
+                else:
+                    end = len(log) if cursor is None else max(0, min(cursor - 1, len(log)))
+                    page = log[max(0, end - self.page_size) : end][::-1]
+            if not page:
+                return
+            cursor = page[-1].global_position
+            for stored in page:
+                if not _matches(stored, options):
+                    continue
+                if options.limit is not None and yielded >= options.limit:
+                    return
+                yielded += 1
+                yield stored
+            await asyncio.sleep(0)
+
+    async def get_events_by_type(
+        self,
+        aggregate_type: str,
+        tenant_id: UUID | None = None,
+        from_timestamp: datetime | None = None,
+    ) -> list[DomainEvent]:
+        with self.state.lock:
+            log = list(self.state.events)
+        return [
+            s.event
+            for s in log
+            if s.event.aggregate_type == aggregate_type
+            and (tenant_id is None or s.event.tenant_id == tenant_id)
+            and (from_timestamp is None or s.event.occurred_at >= from_timestamp)
+        ]
+
+    async def event_exists(self, event_id: UUID) -> bool:
+        return event_id in self.state.by_id
+
+    async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        return len(self.state.streams.get((aggregate_id, aggregate_type), ()))
+
+    async def get_global_position(self) -> int:
+        return len(self.state.events)
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        with self.state.lock:
+            if len(self.state.events) > after_position:
+                return True
+            future: asyncio.Future[None] = loop.create_future()
+            self.state.waiters.append((loop, future))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(future, timeout)
+        return len(self.state.events) > after_position
+
+
+def _in_window(stored: StoredEvent, start: datetime | None, end: datetime | None) -> bool:
+    occurred = stored.event.occurred_at
+    return (start is None or occurred >= start) and (end is None or occurred <= end)
+
+
+def _matches(stored: StoredEvent, options: ReadOptions) -> bool:
+    event = stored.event
+    return (
+        _in_window(stored, options.from_timestamp, options.to_timestamp)
+        and (options.tenant_id is None or event.tenant_id == options.tenant_id)
+        and (options.event_types is None or event.event_type in options.event_types)
+    )
+
+
+def _select(events: list[StoredEvent], options: ReadOptions, key: str) -> list[StoredEvent]:
+    def position(stored: StoredEvent) -> int:
+        return stored.stream_position if key == "stream" else stored.global_position
+
+    if options.direction is ReadDirection.BACKWARD:
+        events = events[::-1]
+        if options.from_position is not None:
+            events = [e for e in events if position(e) < options.from_position]
+    elif options.from_position is not None:
+        events = [e for e in events if position(e) > options.from_position]
+    events = [e for e in events if _matches(e, options)]
+    return events if options.limit is None else events[: options.limit]

@@ -1,0 +1,102 @@
+"""The in-memory backend's plugin, registered through the ``eventsource.backends`` entry point.
+
+``memory://`` opens a fresh, private database; ``memory://NAME`` (or ``memory:///NAME``) opens
+the database called NAME, shared by every backend opened with that name in this process.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+from ..events import DEFAULT_MAX_EVENT_BYTES
+from ..plugins._hookspecs import hookimpl
+from ..plugins._specs import (
+    Capabilities,
+    CheckpointRepositorySpec,
+    DLQRepositorySpec,
+    EventStoreSpec,
+    OutboxRepositorySpec,
+)
+from ..plugins._url import BackendURL
+from ..stores._contract import EventStore
+from ._repositories import MemoryCheckpointRepository, MemoryDLQRepository, MemoryOutboxRepository
+from ._store import MemoryEventStore, MemoryState
+
+__all__ = ["store_from_url"]
+
+_named: weakref.WeakValueDictionary[str, MemoryState] = weakref.WeakValueDictionary()
+_named_lock = threading.Lock()
+
+
+def store_from_url(url: BackendURL) -> MemoryEventStore:
+    """A memory store for ``url``; named URLs share state while any store holds it."""
+    url.check_options({"max_event_bytes"})
+    max_bytes = url.option("max_event_bytes", int, DEFAULT_MAX_EVENT_BYTES)
+    name = url.host or url.database
+    if not name:
+        return MemoryEventStore(max_event_bytes=max_bytes)
+    with _named_lock:
+        state = _named.get(name)
+        if state is None:
+            state = MemoryState()
+            _named[name] = state
+    return MemoryEventStore(state, max_event_bytes=max_bytes)
+
+
+def _state(store: EventStore) -> MemoryEventStore:
+    if not isinstance(store, MemoryEventStore):
+        raise TypeError(f"memory repositories need a MemoryEventStore, got {type(store).__name__}")
+    return store
+
+
+@hookimpl
+def eventsource_event_stores() -> list[EventStoreSpec]:
+    """The memory event store."""
+    return [
+        EventStoreSpec(
+            name="memory",
+            store_class=MemoryEventStore,
+            from_url=store_from_url,
+            capabilities=Capabilities(
+                persistent=False,
+                concurrent_connections=True,
+                parallel_writers=False,
+                transactional_outbox=True,
+                live_notifications=True,
+            ),
+            description="In-process memory; for tests and demos. Nothing outlives the process.",
+        )
+    ]
+
+
+@hookimpl
+def eventsource_checkpoint_repositories() -> list[CheckpointRepositorySpec]:
+    """The memory checkpoint repository."""
+    return [
+        CheckpointRepositorySpec(
+            "memory",
+            MemoryCheckpointRepository,
+            lambda store: MemoryCheckpointRepository(_state(store)),
+        )
+    ]
+
+
+@hookimpl
+def eventsource_outbox_repositories() -> list[OutboxRepositorySpec]:
+    """The memory outbox repository."""
+    return [
+        OutboxRepositorySpec(
+            "memory", MemoryOutboxRepository, lambda store: MemoryOutboxRepository(_state(store))
+        )
+    ]
+
+
+@hookimpl
+def eventsource_dlq_repositories() -> list[DLQRepositorySpec]:
+    """The memory DLQ repository."""
+    return [
+        DLQRepositorySpec(
+            "memory", MemoryDLQRepository, lambda store: MemoryDLQRepository(_state(store))
+        )
+    ]

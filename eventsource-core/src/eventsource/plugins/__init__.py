@@ -1,0 +1,49 @@
+"""Backend plugins: hook specs, the registry, backend URLs and :func:`open_backend`."""
+
+from ._backend import DEFAULT_URL, ENV_VAR, Backend, open_backend, resolve_url
+from ._hookspecs import hookimpl, hookspec
+from ._manager import (
+    ENTRY_POINT_GROUP,
+    KNOWN_BACKENDS,
+    BackendInfo,
+    BackendRegistry,
+    BackendSpec,
+    BrokenPlugin,
+    get_registry,
+    reset_registry,
+)
+from ._specs import (
+    Capabilities,
+    CheckpointRepositorySpec,
+    DLQRepositorySpec,
+    EventStoreSpec,
+    OutboxRepositorySpec,
+    RepositorySpec,
+)
+from ._url import BackendURL, parse_url
+
+__all__ = [
+    "DEFAULT_URL",
+    "ENTRY_POINT_GROUP",
+    "ENV_VAR",
+    "KNOWN_BACKENDS",
+    "Backend",
+    "BackendInfo",
+    "BackendRegistry",
+    "BackendSpec",
+    "BackendURL",
+    "BrokenPlugin",
+    "Capabilities",
+    "CheckpointRepositorySpec",
+    "DLQRepositorySpec",
+    "EventStoreSpec",
+    "OutboxRepositorySpec",
+    "RepositorySpec",
+    "get_registry",
+    "hookimpl",
+    "hookspec",
+    "open_backend",
+    "parse_url",
+    "reset_registry",
+    "resolve_url",
+]

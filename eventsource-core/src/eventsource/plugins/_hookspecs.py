@@ -1,0 +1,81 @@
+"""The hooks a backend plugin implements: one per storage role, each returning named specs.
+
+Hooks are synchronous (pluggy has no async support); they only describe the backend. The
+objects their factories build are async.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pluggy
+
+from ._specs import (
+    CheckpointRepositorySpec,
+    DLQRepositorySpec,
+    EventStoreSpec,
+    OutboxRepositorySpec,
+)
+
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
+
+PROJECT_NAME = "eventsource"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def eventsource_event_stores() -> Iterable[EventStoreSpec]:
+    """Return the event store backends this plugin provides.
+
+    Example::
+
+        @hookimpl
+        def eventsource_event_stores():
+            return [EventStoreSpec(name="mydb", store_class=MyStore,
+                                   from_url=MyStore.from_url, schemes=("mydb",))]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def eventsource_checkpoint_repositories() -> Iterable[CheckpointRepositorySpec]:
+    """Return the checkpoint repositories this plugin provides.
+
+    Example::
+
+        @hookimpl
+        def eventsource_checkpoint_repositories():
+            return [CheckpointRepositorySpec(
+                name="mydb", repository_class=MyCheckpoints,
+                factory=lambda store: MyCheckpoints(store.connection))]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def eventsource_outbox_repositories() -> Iterable[OutboxRepositorySpec]:
+    """Return the outbox repositories this plugin provides.
+
+    Example::
+
+        @hookimpl
+        def eventsource_outbox_repositories():
+            return [OutboxRepositorySpec(name="mydb", repository_class=MyOutbox,
+                                         factory=lambda store: MyOutbox(store.connection))]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def eventsource_dlq_repositories() -> Iterable[DLQRepositorySpec]:
+    """Return the dead-letter-queue repositories this plugin provides.
+
+    Example::
+
+        @hookimpl
+        def eventsource_dlq_repositories():
+            return [DLQRepositorySpec(name="mydb", repository_class=MyDLQ,
+                                      factory=lambda store: MyDLQ(store.connection))]
+    """
+    raise NotImplementedError

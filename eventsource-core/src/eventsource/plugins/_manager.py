@@ -1,0 +1,315 @@
+"""The backend registry: loads plugins in isolation and resolves backends by name or scheme."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from .._exceptions import BackendNotInstalledError, PluginConflictError, UnknownBackendError
+from . import _hookspecs
+from ._specs import (
+    CheckpointRepositorySpec,
+    DLQRepositorySpec,
+    EventStoreSpec,
+    OutboxRepositorySpec,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "KNOWN_BACKENDS",
+    "BackendInfo",
+    "BackendRegistry",
+    "BackendSpec",
+    "BrokenPlugin",
+    "get_registry",
+    "reset_registry",
+]
+
+log = logging.getLogger("eventsource.plugins")
+
+ENTRY_POINT_GROUP = "eventsource.backends"
+
+#: Backends we ship, by every name or scheme that selects them: (distribution, pip extra).
+KNOWN_BACKENDS: dict[str, tuple[str, str]] = {
+    "sqlite": ("eventsource-sqlite", "sqlite"),
+    "postgresql": ("eventsource-postgres", "postgresql"),
+    "postgres": ("eventsource-postgres", "postgresql"),
+}
+
+#: Public class names that resolve lazily to a backend's classes, and the backend they need.
+LAZY_CLASS_BACKENDS: dict[str, str] = {
+    "SQLiteEventStore": "sqlite",
+    "SQLiteCheckpointRepository": "sqlite",
+    "SQLiteOutboxRepository": "sqlite",
+    "SQLiteDLQRepository": "sqlite",
+    "PostgreSQLEventStore": "postgresql",
+    "PostgreSQLCheckpointRepository": "postgresql",
+    "PostgreSQLOutboxRepository": "postgresql",
+    "PostgreSQLDLQRepository": "postgresql",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenPlugin:
+    """A plugin that failed to load or register, and why."""
+
+    name: str
+    distribution: str | None
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackendSpec:
+    """All four roles of one backend, as registered by its plugin(s)."""
+
+    name: str
+    event_store: EventStoreSpec
+    checkpoints: CheckpointRepositorySpec | None
+    outbox: OutboxRepositorySpec | None
+    dlq: DLQRepositorySpec | None
+    plugin: str
+
+    def missing_roles(self) -> list[str]:
+        """Roles this backend does not provide."""
+        roles = {"checkpoints": self.checkpoints, "outbox": self.outbox, "dlq": self.dlq}
+        return [role for role, spec in roles.items() if spec is None]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    """A line of ``eventsource backends``: one installed backend."""
+
+    name: str
+    schemes: tuple[str, ...]
+    plugin: str
+    distribution: str | None
+    version: str | None
+    capabilities: list[str]
+    missing_roles: list[str] = field(default_factory=list)
+
+
+_HOOKS = {
+    "event_store": "eventsource_event_stores",
+    "checkpoints": "eventsource_checkpoint_repositories",
+    "outbox": "eventsource_outbox_repositories",
+    "dlq": "eventsource_dlq_repositories",
+}
+
+
+class BackendRegistry:
+    """Plugins registered through pluggy, collected into named backends.
+
+    Entry points in :data:`ENTRY_POINT_GROUP` are loaded one at a time: one that fails to
+    import or register is recorded in :attr:`broken` (name and error) and skipped, and the
+    others still register. Two plugins claiming one name for a role raise
+    :class:`PluginConflictError` naming both.
+    """
+
+    def __init__(self, *, load_entry_points: bool = True) -> None:
+        self.plugin_manager = pluggy.PluginManager(_hookspecs.PROJECT_NAME)
+        self.plugin_manager.add_hookspecs(_hookspecs)
+        self.broken: list[BrokenPlugin] = []
+        self._distributions: dict[str, importlib.metadata.Distribution | None] = {}
+        self._cache: dict[str, dict[str, Any]] = {}
+        self._lock = threading.RLock()
+        if load_entry_points:
+            self.load_entry_points()
+
+    # -- registration --------------------------------------------------------------------------
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
+        """Load and register every plugin of ``group``, isolating failures."""
+        for entry_point in importlib.metadata.entry_points(group=group):
+            dist = getattr(entry_point, "dist", None)
+            if self.plugin_manager.get_plugin(entry_point.name) is not None:
+                continue
+            try:
+                plugin = entry_point.load()
+                self.register(plugin, name=entry_point.name)
+            except Exception as exc:
+                dist_name = dist.metadata["Name"] if dist is not None else None
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "eventsource plugin %r (%s) failed to load: %s",
+                    entry_point.name,
+                    dist_name,
+                    error,
+                )
+                self.broken.append(BrokenPlugin(entry_point.name, dist_name, error))
+                continue
+            self._distributions[entry_point.name] = dist
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register a plugin object (module or instance with hook implementations)."""
+        with self._lock:
+            self.plugin_manager.register(plugin, name=name)
+            self._cache.clear()
+
+    def unregister(self, name: str) -> None:
+        """Remove the plugin registered as ``name``."""
+        with self._lock:
+            self.plugin_manager.unregister(name=name)
+            self._cache.clear()
+
+    # -- lookup --------------------------------------------------------------------------------
+
+    def _collect(self, role: str) -> dict[str, Any]:
+        with self._lock:
+            cached = self._cache.get(role)
+            if cached is not None:
+                return cached
+            hook = getattr(self.plugin_manager.hook, _HOOKS[role])
+            found: dict[str, Any] = {}
+            owners: dict[str, str] = {}
+            for impl in reversed(hook.get_hookimpls()):
+                plugin_name = impl.plugin_name
+                try:
+                    specs = list(impl.function() or ())
+                except Exception as exc:
+                    self.broken.append(
+                        BrokenPlugin(
+                            plugin_name, None, f"{_HOOKS[role]}: {type(exc).__name__}: {exc}"
+                        )
+                    )
+                    continue
+                for spec in specs:
+                    names = spec.all_schemes if isinstance(spec, EventStoreSpec) else (spec.name,)
+                    for key in names:
+                        if key in owners and owners[key] != plugin_name:
+                            raise PluginConflictError(
+                                f"Conflicting {role} plugins for backend {key!r}: "
+                                f"{owners[key]!r} and {plugin_name!r} both register it"
+                            )
+                        owners[key] = plugin_name
+                        found[key] = (spec, plugin_name)
+            self._cache[role] = found
+            return found
+
+    def event_store_specs(self) -> dict[str, EventStoreSpec]:
+        """Every registered event store, by name and scheme."""
+        return {key: spec for key, (spec, _) in self._collect("event_store").items()}
+
+    def backend_names(self) -> list[str]:
+        """Names of the installed backends (not their extra schemes)."""
+        return sorted({spec.name for spec, _ in self._collect("event_store").values()})
+
+    def get_backend(self, name_or_scheme: str) -> BackendSpec:
+        """The backend registered for a name or URL scheme.
+
+        Raises :class:`BackendNotInstalledError` for a backend we ship that is not installed
+        and :class:`UnknownBackendError` for any other unknown name; both list what is installed.
+        """
+        key = name_or_scheme.lower()
+        stores = self._collect("event_store")
+        if key not in stores:
+            raise self.unknown_backend_error(key)
+        store_spec, plugin_name = stores[key]
+        name = store_spec.name
+
+        def role(role_name: str) -> Any:
+            entry = self._collect(role_name).get(name)
+            return None if entry is None else entry[0]
+
+        return BackendSpec(
+            name, store_spec, role("checkpoints"), role("outbox"), role("dlq"), plugin_name
+        )
+
+    def unknown_backend_error(self, key: str) -> UnknownBackendError:
+        """The error for a name nothing serves, naming what is installed and the fix."""
+        installed = self.backend_names()
+        listing = ", ".join(installed) or "none"
+        broken = [
+            b
+            for b in self.broken
+            if b.name == key or KNOWN_BACKENDS.get(key, ("",))[0] == (b.distribution or "")
+        ]
+        if key in KNOWN_BACKENDS:
+            dist, extra = KNOWN_BACKENDS[key]
+            pip = f'pip install "eventsource-core[{extra}]"'
+            why = (
+                f"its plugin failed to load ({broken[0].error})"
+                if broken
+                else f"{dist} is not installed"
+            )
+            return BackendNotInstalledError(
+                f"backend {key!r} is not available: {why}. Install it with: {pip} "
+                f"(installed backends: {listing})",
+                name=key,
+                installed=installed,
+                pip_command=pip,
+            )
+        return UnknownBackendError(
+            f"unknown backend {key!r}; installed: {listing}. Backends we ship: "
+            + ", ".join(
+                f'{k} (pip install "eventsource-core[{v[1]}]")'
+                for k, v in KNOWN_BACKENDS.items()
+                if k != "postgres"
+            ),
+            name=key,
+            installed=installed,
+        )
+
+    def find_class(self, class_name: str) -> type | None:
+        """A store or repository class registered by any plugin under this class name."""
+        for role in _HOOKS:
+            for spec, _ in self._collect(role).values():
+                cls = (
+                    spec.store_class if isinstance(spec, EventStoreSpec) else spec.repository_class
+                )
+                if cls.__name__ == class_name:
+                    return cls
+        return None
+
+    def resolve_class(self, class_name: str) -> type:
+        """Like :meth:`find_class`, but raises the not-installed error for our backends' names."""
+        cls = self.find_class(class_name)
+        if cls is not None:
+            return cls
+        backend = LAZY_CLASS_BACKENDS.get(class_name)
+        if backend is None:
+            raise AttributeError(class_name)
+        raise self.unknown_backend_error(backend)
+
+    def installed(self) -> list[BackendInfo]:
+        """One :class:`BackendInfo` per installed backend, by name."""
+        infos = []
+        for name in self.backend_names():
+            spec = self.get_backend(name)
+            dist = self._distributions.get(spec.plugin)
+            infos.append(
+                BackendInfo(
+                    name=name,
+                    schemes=spec.event_store.all_schemes,
+                    plugin=spec.plugin,
+                    distribution=dist.metadata["Name"] if dist is not None else None,
+                    version=dist.version if dist is not None else None,
+                    capabilities=spec.event_store.capabilities.enabled(),
+                    missing_roles=spec.missing_roles(),
+                )
+            )
+        return infos
+
+
+_registry: BackendRegistry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> BackendRegistry:
+    """The process-wide registry, loading entry points on first use."""
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            _registry = BackendRegistry()
+        return _registry
+
+
+def reset_registry(registry: BackendRegistry | None = None) -> None:
+    """Replace (or drop, to reload on next use) the process-wide registry; for tests."""
+    global _registry
+    with _registry_lock:
+        _registry = registry

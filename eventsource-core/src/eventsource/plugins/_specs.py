@@ -1,0 +1,96 @@
+"""The named specs that backend plugins return from their hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
+from ..stores._contract import EventStore
+
+if TYPE_CHECKING:
+    from ._url import BackendURL
+
+__all__ = [
+    "Capabilities",
+    "CheckpointRepositorySpec",
+    "DLQRepositorySpec",
+    "EventStoreSpec",
+    "OutboxRepositorySpec",
+    "RepositorySpec",
+]
+
+RepoT = TypeVar("RepoT")
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do; the conformance kit skips tests whose capability is off.
+
+    - ``persistent``: data outlives the process.
+    - ``concurrent_connections``: several connections (store objects) may use one database at
+      once; the kit's races open several.
+    - ``parallel_writers``: writers proceed in parallel (False: they queue, as on SQLite).
+    - ``transactional_outbox``: ``append_events(..., outbox=True)`` writes the outbox entries in
+      the events' transaction.
+    - ``live_notifications``: ``wait_for_events`` is woken by writers rather than polling.
+    """
+
+    persistent: bool = True
+    concurrent_connections: bool = True
+    parallel_writers: bool = True
+    transactional_outbox: bool = True
+    live_notifications: bool = False
+
+    def enabled(self) -> list[str]:
+        """Names of the capabilities that are on."""
+        return [name for name in self.__dataclass_fields__ if getattr(self, name)]
+
+
+@dataclass(frozen=True, slots=True)
+class EventStoreSpec:
+    """An event store backend: its name, URL schemes, class and how to build it from a URL.
+
+    ``from_url`` returns an unconnected store; the repositories of the same backend are built
+    over it once it is connected, so all four roles share its connection or pool.
+    """
+
+    name: str
+    store_class: type[EventStore]
+    from_url: Callable[[BackendURL], EventStore]
+    schemes: tuple[str, ...] = ()
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    description: str = ""
+
+    @property
+    def all_schemes(self) -> tuple[str, ...]:
+        """The URL schemes this backend serves (its name first)."""
+        return (self.name, *(s for s in self.schemes if s != self.name))
+
+
+@dataclass(frozen=True, slots=True)
+class RepositorySpec(Generic[RepoT]):
+    """A repository of one role: its backend name, class, and a factory over a connected store."""
+
+    name: str
+    repository_class: type[RepoT]
+    factory: Callable[[EventStore], RepoT]
+
+
+class CheckpointRepositorySpec(RepositorySpec[CheckpointRepository]):
+    """A checkpoint repository implementation."""
+
+    __slots__ = ()
+
+
+class OutboxRepositorySpec(RepositorySpec[OutboxRepository]):
+    """An outbox repository implementation."""
+
+    __slots__ = ()
+
+
+class DLQRepositorySpec(RepositorySpec[DLQRepository]):
+    """A dead-letter-queue repository implementation."""
+
+    __slots__ = ()

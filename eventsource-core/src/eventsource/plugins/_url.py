@@ -1,0 +1,135 @@
+"""Backend URLs in the SQLAlchemy style, parsed once into a typed object.
+
+``memory://``, ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory:``
+(and ``sqlite://``), ``postgresql://user:pass@host:5432/db?pool_max=20``. A bare name such as
+``memory`` means ``memory://``. Backend options travel as query parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar, overload
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .._exceptions import InvalidBackendURLError
+
+__all__ = ["BackendURL", "parse_url"]
+
+T = TypeVar("T")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9.\-]*(\+[A-Za-z0-9_.\-]+)?$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True, slots=True)
+class BackendURL:
+    """A parsed backend URL. ``database`` is everything after the host's slash, unquoted."""
+
+    scheme: str
+    driver: str | None = None
+    username: str | None = None
+    password: str | None = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    raw: str = ""
+
+    def __str__(self) -> str:
+        return self.render(hide_password=True)
+
+    def render(self, *, hide_password: bool = True) -> str:
+        """The URL as text; the password is masked unless ``hide_password`` is false."""
+        scheme = self.scheme + (f"+{self.driver}" if self.driver else "")
+        auth = ""
+        if self.username is not None:
+            auth = self.username
+            if self.password is not None:
+                auth += ":" + ("***" if hide_password else self.password)
+            auth += "@"
+        host = self.host or ""
+        if self.port is not None:
+            host += f":{self.port}"
+        path = f"/{self.database}" if self.database is not None else ""
+        query = "&".join(f"{k}={v}" for k, v in self.options.items())
+        return f"{scheme}://{auth}{host}{path}" + (f"?{query}" if query else "")
+
+    @overload
+    def option(self, name: str, convert: Callable[[str], T], default: T) -> T: ...
+    @overload
+    def option(self, name: str, convert: Callable[[str], T], default: None = None) -> T | None: ...
+
+    def option(self, name: str, convert: Callable[[str], T], default: T | None = None) -> T | None:
+        """The query option ``name`` converted with ``convert`` (``bool`` understands
+        true/false/1/0/yes/no/on/off), or ``default``; a bad value raises
+        :class:`InvalidBackendURLError` naming the option."""
+        raw = self.options.get(name)
+        if raw is None:
+            return default
+        try:
+            if convert is bool:
+                lowered = raw.lower()
+                if lowered not in _TRUE | _FALSE:
+                    raise ValueError(raw)
+                return lowered in _TRUE  # type: ignore[return-value]
+            return convert(raw)
+        except (TypeError, ValueError):
+            kind = getattr(convert, "__name__", "value")
+            raise InvalidBackendURLError(
+                f"option {name}={raw!r} in {self} is not a valid {kind}"
+            ) from None
+
+    def check_options(self, known: set[str] | frozenset[str]) -> None:
+        """Raise :class:`InvalidBackendURLError` for an option not in ``known``."""
+        unknown = sorted(set(self.options) - set(known))
+        if unknown:
+            raise InvalidBackendURLError(
+                f"unknown option(s) {', '.join(unknown)} for {self.scheme}:// "
+                f"(known: {', '.join(sorted(known)) or 'none'})"
+            )
+
+
+def parse_url(url: str) -> BackendURL:
+    """Parse a backend URL (or a bare backend name) into a :class:`BackendURL`."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidBackendURLError(f"a backend URL must be a non-empty string, got {url!r}")
+    text = url.strip()
+    if "://" not in text:
+        if _SCHEME.match(text):
+            text = f"{text}://"
+        else:
+            raise InvalidBackendURLError(
+                f"{url!r} is not a backend URL: expected 'scheme://...' such as "
+                "'sqlite:///events.db', 'postgresql://user@host/db' or 'memory://'"
+            )
+    scheme_part, _, rest = text.partition("://")
+    if not _SCHEME.match(scheme_part):
+        raise InvalidBackendURLError(f"{url!r} has an invalid scheme {scheme_part!r}")
+    scheme, _, driver = scheme_part.lower().partition("+")
+    try:
+        split = urlsplit(f"x://{rest}")
+        port = split.port
+    except ValueError as exc:
+        raise InvalidBackendURLError(f"{url!r} is not a valid URL: {exc}") from None
+    if split.fragment:
+        raise InvalidBackendURLError(f"{url!r}: a backend URL has no '#fragment'")
+    options: dict[str, str] = {}
+    for key, value in parse_qsl(split.query, keep_blank_values=True, strict_parsing=False):
+        if key in options:
+            raise InvalidBackendURLError(f"{url!r}: option {key!r} is given twice")
+        options[key] = value
+    path = split.path
+    database = unquote(path[1:]) if path.startswith("/") and len(path) > 1 else None
+    return BackendURL(
+        scheme=scheme,
+        driver=driver or None,
+        username=unquote(split.username) if split.username is not None else None,
+        password=unquote(split.password) if split.password is not None else None,
+        host=split.hostname or None,
+        port=port,
+        database=database,
+        options=options,
+        raw=url,
+    )

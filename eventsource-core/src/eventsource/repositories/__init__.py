@@ -1,0 +1,57 @@
+"""Checkpoint, outbox and DLQ contracts, their records, and in-memory implementations.
+
+Backend repositories (``SQLiteCheckpointRepository``, ``PostgreSQLOutboxRepository``, ...)
+resolve lazily through the plugin registry, so importing them names the pip command when
+their backend is not installed.
+"""
+
+from typing import Any
+
+from ._contracts import DEFAULT_LEASE, CheckpointRepository, DLQRepository, OutboxRepository
+from ._entries import (
+    CheckpointData,
+    DLQEntry,
+    DLQStats,
+    DLQStatus,
+    ErrorDetails,
+    LagMetrics,
+    OutboxEntry,
+    OutboxStats,
+    OutboxStatus,
+    ProjectionFailureCount,
+)
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "CheckpointData",
+    "CheckpointRepository",
+    "DLQEntry",
+    "DLQRepository",
+    "DLQStats",
+    "DLQStatus",
+    "ErrorDetails",
+    "LagMetrics",
+    "MemoryCheckpointRepository",
+    "MemoryDLQRepository",
+    "MemoryOutboxRepository",
+    "OutboxEntry",
+    "OutboxRepository",
+    "OutboxStats",
+    "OutboxStatus",
+    "ProjectionFailureCount",
+]
+
+
+_MEMORY = {"MemoryCheckpointRepository", "MemoryDLQRepository", "MemoryOutboxRepository"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MEMORY:  # the memory backend imports this package: resolve on first use
+        from ..memory import _repositories
+
+        return getattr(_repositories, name)
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from ..plugins._manager import get_registry
+
+    return get_registry().resolve_class(name)

@@ -1,0 +1,202 @@
+"""Contracts of the checkpoint, outbox and dead-letter-queue repositories.
+
+Guarantees (checked by :mod:`eventsource.testing`):
+
+- **Checkpoints never move backwards.** An update whose event sits at a lower global position
+  than the stored checkpoint is ignored.
+- **No outbox entry is handed to two workers at once.** ``get_pending_events`` claims the
+  entries it returns for a lease; until the lease runs out or the entry is released, no other
+  call returns it. A crashed worker's claims come back after their lease.
+- **The repositories never commit a caller's transaction.** A repository built over a
+  connection the caller is using inside a transaction writes within that transaction.
+- **A DLQ entry records the traceback of the error it was given**, not whatever exception
+  happens to be in flight.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from ..events import DomainEvent
+from ._entries import (
+    CheckpointData,
+    DLQEntry,
+    DLQStats,
+    LagMetrics,
+    OutboxEntry,
+    OutboxStats,
+    ProjectionFailureCount,
+)
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "CheckpointRepository",
+    "DLQRepository",
+    "OutboxRepository",
+]
+
+#: How long ``get_pending_events`` claims entries for unless told otherwise.
+DEFAULT_LEASE = timedelta(seconds=60)
+
+
+class CheckpointRepository(abc.ABC):
+    """Where each projection is in the global order."""
+
+    @abc.abstractmethod
+    async def get_checkpoint(self, projection_name: str) -> UUID | None:
+        """The id of the last event the projection handled, or None."""
+
+    @abc.abstractmethod
+    async def get_checkpoint_data(self, projection_name: str) -> CheckpointData | None:
+        """The projection's whole checkpoint record, or None."""
+
+    async def get_position(self, projection_name: str) -> int | None:
+        """The global position of the last event the projection handled, or None."""
+        data = await self.get_checkpoint_data(projection_name)
+        return None if data is None else data.global_position
+
+    @abc.abstractmethod
+    async def update_checkpoint(
+        self,
+        projection_name: str,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        """Record that the projection handled this event.
+
+        When ``global_position`` is not given the backend looks the event up in its store. An
+        update to a lower position than the stored one is ignored: checkpoints never move
+        backwards.
+        """
+
+    @abc.abstractmethod
+    async def reset_checkpoint(self, projection_name: str) -> None:
+        """Forget the projection's checkpoint (it will start from the beginning)."""
+
+    @abc.abstractmethod
+    async def get_lag_metrics(
+        self, projection_name: str, event_types: Sequence[str] | None = None
+    ) -> LagMetrics | None:
+        """How far the projection is behind the newest event of ``event_types`` (all if None).
+
+        None when the projection has no checkpoint.
+        """
+
+    @abc.abstractmethod
+    async def get_all_checkpoints(self) -> list[CheckpointData]:
+        """Every projection's checkpoint, by projection name."""
+
+
+class OutboxRepository(abc.ABC):
+    """Events waiting to be published to other systems."""
+
+    @abc.abstractmethod
+    async def add_event(self, event: DomainEvent) -> UUID:
+        """Add ``event`` to the outbox as pending; returns the entry id.
+
+        Written on the repository's connection and inside the caller's transaction if one is
+        open; never commits a transaction it did not begin.
+        """
+
+    @abc.abstractmethod
+    async def get_pending_events(
+        self,
+        limit: int = 100,
+        *,
+        worker_id: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> list[OutboxEntry]:
+        """Claim up to ``limit`` pending entries, oldest first, for ``lease``.
+
+        A claimed entry is returned to no other caller until it is published, released, marked
+        failed, or its lease runs out.
+        """
+
+    @abc.abstractmethod
+    async def mark_published(self, outbox_id: UUID) -> None:
+        """Mark the entry published. Raises :class:`EntryNotFoundError` for an unknown id."""
+
+    @abc.abstractmethod
+    async def release(
+        self,
+        outbox_id: UUID,
+        error: str | None = None,
+        *,
+        retry_after: timedelta | None = None,
+    ) -> None:
+        """Give a claimed entry back as pending (after ``retry_after``); with ``error``, count
+        a failed attempt and record the error."""
+
+    @abc.abstractmethod
+    async def mark_failed(self, outbox_id: UUID, error: str) -> None:
+        """Give up on the entry: it is no longer pending and records ``error``."""
+
+    @abc.abstractmethod
+    async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
+        """One entry by id. Raises :class:`EntryNotFoundError` for an unknown id."""
+
+    @abc.abstractmethod
+    async def get_stats(self) -> OutboxStats:
+        """Counts by status and the age of the oldest pending entry."""
+
+    @abc.abstractmethod
+    async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
+        """Delete entries published more than ``older_than`` ago; returns how many."""
+
+
+class DLQRepository(abc.ABC):
+    """Events a projection could not handle, parked with their error."""
+
+    @abc.abstractmethod
+    async def add_failed_event(
+        self,
+        event_id: UUID,
+        projection_name: str,
+        event_type: str,
+        event_data: dict[str, Any],
+        error: BaseException | str,
+        retry_count: int = 1,
+    ) -> int:
+        """Park an event for a projection; returns the DLQ id.
+
+        Recording the same event for the same projection again updates its entry (error,
+        retry count, last failure time, status back to failed) and returns the same id.
+        """
+
+    @abc.abstractmethod
+    async def get_failed_events(
+        self,
+        projection_name: str | None = None,
+        status: str = "failed",
+        limit: int = 100,
+    ) -> list[DLQEntry]:
+        """Entries with ``status`` (of one projection, or all), oldest failure first."""
+
+    @abc.abstractmethod
+    async def get_failed_event_by_id(self, dlq_id: int) -> DLQEntry | None:
+        """One entry, or None."""
+
+    @abc.abstractmethod
+    async def mark_retrying(self, dlq_id: int) -> None:
+        """Mark the entry as being retried. Raises :class:`EntryNotFoundError`."""
+
+    @abc.abstractmethod
+    async def mark_resolved(self, dlq_id: int, resolution: str) -> None:
+        """Resolve the entry with a note. Raises :class:`EntryNotFoundError`."""
+
+    @abc.abstractmethod
+    async def get_failure_stats(self) -> DLQStats:
+        """Counts by status."""
+
+    @abc.abstractmethod
+    async def get_projection_failure_counts(self) -> list[ProjectionFailureCount]:
+        """Unresolved failures per projection, most failures first."""
+
+    @abc.abstractmethod
+    async def delete_resolved_events(self, older_than: timedelta = timedelta(days=30)) -> int:
+        """Delete entries resolved more than ``older_than`` ago; returns how many."""

@@ -1,0 +1,268 @@
+"""The event store contract every backend honours.
+
+Guarantees (each is checked by :mod:`eventsource.testing`):
+
+- **Atomic batches.** ``append_events`` writes all of its events or none.
+- **One winner per expected version.** Of N concurrent appends to one stream with the same exact
+  expected version, exactly one succeeds; the others raise :class:`OptimisticLockError` and
+  write nothing.
+- **ANY never conflicts.** Appends with ``ExpectedVersion.ANY`` never fail because another
+  writer appended concurrently; each gets the next stream positions.
+- **A global order a reader can trust.** Every event gets a global position, unique and
+  increasing in commit order: once a reader has seen position ``p``, no event with a position
+  ``<= p`` commits later. A catch-up reader that resumes from the last position it saw never
+  skips an event.
+- **Bad input changes nothing.** Wrong types, empty batches, events of another aggregate,
+  unregistered event types, duplicate ids, unserialisable or oversized payloads raise a
+  subclass of :class:`EventStoreError` before anything is written.
+- **Streaming reads.** ``read_stream`` and ``read_all`` yield in pages and never hold a whole
+  result set in memory.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from .._exceptions import DuplicateEventError, InvalidEventError, OptimisticLockError
+from ..events import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DomainEvent,
+    EventRegistry,
+    default_registry,
+    serialize_event,
+)
+from ._types import (
+    AppendResult,
+    EventStream,
+    ExpectedVersion,
+    ReadOptions,
+    StoredEvent,
+    check_expected_version,
+)
+
+__all__ = ["EventStore", "PreparedEvent", "check_stream_version", "prepare_append", "restamp"]
+
+
+class EventStore(abc.ABC):
+    """Async event store: append with optimistic concurrency, read by stream or globally.
+
+    Use it as an async context manager (``async with store:`` connects and closes); call
+    :meth:`initialize` once to create the schema (idempotent). ``event_registry`` decodes stored
+    events; it defaults to :data:`eventsource.events.default_registry`.
+    """
+
+    #: Page size used by streaming reads.
+    page_size: int = 1000
+
+    def __init__(
+        self,
+        *,
+        event_registry: EventRegistry | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        self.event_registry = event_registry if event_registry is not None else default_registry
+        self.max_event_bytes = max_event_bytes
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def connect(self) -> None:  # noqa: B027 - a no-op default is the right default
+        """Open connections; idempotent. Stores that need no connection do nothing."""
+
+    async def close(self) -> None:  # noqa: B027
+        """Release connections; idempotent."""
+
+    @abc.abstractmethod
+    async def initialize(self) -> None:
+        """Create the schema for all four roles if it does not exist (idempotent)."""
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def append_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        *,
+        outbox: bool = False,
+    ) -> AppendResult:
+        """Append ``events`` to the aggregate's stream, atomically.
+
+        ``expected_version`` is an exact version (0 = the stream must be new) or an
+        :class:`ExpectedVersion` constant. Each stored event's ``aggregate_version`` is its
+        stream position. With ``outbox=True`` an outbox entry for each event is written in the
+        same transaction (the transactional outbox).
+
+        Raises :class:`OptimisticLockError` (nothing written) when the version differs, and
+        :class:`InvalidEventError` / :class:`SerializationError` /
+        :class:`UnknownEventTypeError` for bad input (nothing written).
+        """
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def get_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str | None = None,
+        from_version: int = 0,
+        from_timestamp: datetime | None = None,
+        to_timestamp: datetime | None = None,
+    ) -> EventStream:
+        """The aggregate's events with version > ``from_version``, in version order.
+
+        ``version`` of the result is the stream's current version, whatever the filters.
+        """
+
+    @abc.abstractmethod
+    def read_stream(
+        self, stream_id: str, options: ReadOptions | None = None
+    ) -> AsyncIterator[StoredEvent]:
+        """Stream one aggregate's events (``stream_id`` from :func:`stream_id_for`)."""
+
+    @abc.abstractmethod
+    def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
+        """Stream every event in global order, in pages; see :class:`ReadOptions`."""
+
+    @abc.abstractmethod
+    async def get_events_by_type(
+        self,
+        aggregate_type: str,
+        tenant_id: UUID | None = None,
+        from_timestamp: datetime | None = None,
+    ) -> list[DomainEvent]:
+        """Every event of aggregates of ``aggregate_type``, in global order."""
+
+    @abc.abstractmethod
+    async def event_exists(self, event_id: UUID) -> bool:
+        """True when an event with this id is stored."""
+
+    @abc.abstractmethod
+    async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        """The stream's version (0 when it has no events)."""
+
+    @abc.abstractmethod
+    async def get_global_position(self) -> int:
+        """The highest global position a reader can see now (0 for an empty store)."""
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> bool:
+        """Wait until an event past ``after_position`` is readable, or ``timeout`` seconds.
+
+        Returns True when there is something new to read. The default polls
+        :meth:`get_global_position`; backends with notifications override it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        delay = 0.005
+        while True:
+            if await self.get_global_position() > after_position:
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.1)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """An event checked for appending, with its JSON document."""
+
+    event: DomainEvent
+    payload: str
+
+
+def prepare_append(
+    store: EventStore,
+    aggregate_id: UUID,
+    aggregate_type: str,
+    events: Sequence[DomainEvent],
+    expected_version: int,
+) -> tuple[int, list[PreparedEvent]]:
+    """Check an append's arguments before any I/O; shared by every backend.
+
+    Returns the validated expected version and the events, each stamped with
+    ``aggregate_type`` when it had none, with its JSON document. Raises the contract's typed
+    errors for bad input. Stream positions are stamped later by :func:`check_stream_version`'s
+    caller through :func:`restamp`.
+    """
+    if not isinstance(aggregate_id, UUID):
+        raise InvalidEventError(f"aggregate_id must be a UUID, got {type(aggregate_id).__name__}")
+    if not isinstance(aggregate_type, str) or not aggregate_type:
+        raise InvalidEventError("aggregate_type must be a non-empty string")
+    expected = check_expected_version(expected_version)
+    if isinstance(events, DomainEvent) or not isinstance(events, Sequence):
+        raise InvalidEventError("events must be a list of DomainEvent")
+    if not events:
+        raise InvalidEventError("cannot append an empty batch of events")
+    prepared: list[PreparedEvent] = []
+    seen: set[UUID] = set()
+    for event in events:
+        if not isinstance(event, DomainEvent):
+            raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
+        if event.aggregate_id != aggregate_id:
+            raise InvalidEventError(
+                f"event {event.event_type!r} belongs to aggregate {event.aggregate_id}, "
+                f"not {aggregate_id}"
+            )
+        if not event.aggregate_type:
+            event = event.model_copy(update={"aggregate_type": aggregate_type})
+        elif event.aggregate_type != aggregate_type:
+            raise InvalidEventError(
+                f"event {event.event_type!r} has aggregate_type {event.aggregate_type!r}, "
+                f"not {aggregate_type!r}"
+            )
+        if event.event_id in seen:
+            raise DuplicateEventError(event.event_id)
+        seen.add(event.event_id)
+        store.event_registry.check_registered(event)
+        prepared.append(PreparedEvent(event, serialize_event(event, store.max_event_bytes)))
+    return expected, prepared
+
+
+def check_stream_version(
+    aggregate_id: UUID, aggregate_type: str, expected_version: int, current_version: int
+) -> None:
+    """Raise :class:`OptimisticLockError` unless ``current_version`` satisfies the expectation."""
+    if expected_version == ExpectedVersion.ANY:
+        return
+    if expected_version == ExpectedVersion.STREAM_EXISTS:
+        ok = current_version > 0
+    else:
+        ok = current_version == expected_version
+    if not ok:
+        raise OptimisticLockError(aggregate_id, expected_version, current_version, aggregate_type)
+
+
+def restamp(prepared: list[PreparedEvent], current_version: int) -> list[PreparedEvent]:
+    """The events with ``aggregate_version`` set to their stream positions after
+    ``current_version``; re-serialises only the events whose version changes."""
+    out: list[PreparedEvent] = []
+    for offset, item in enumerate(prepared, start=1):
+        version = current_version + offset
+        if item.event.aggregate_version == version:
+            out.append(item)
+        else:
+            event = item.event.with_position(version)
+            out.append(PreparedEvent(event, event.model_dump_json()))
+    return out

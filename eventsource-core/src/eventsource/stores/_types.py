@@ -1,0 +1,152 @@
+"""Value types of the event store contract."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+from uuid import UUID
+
+from .._exceptions import InvalidEventError
+from ..events import DomainEvent
+
+__all__ = [
+    "AppendResult",
+    "EventStream",
+    "ExpectedVersion",
+    "ReadDirection",
+    "ReadOptions",
+    "StoredEvent",
+    "check_expected_version",
+    "parse_stream_id",
+    "stream_id_for",
+]
+
+
+class ExpectedVersion:
+    """What a writer expects a stream's version to be; plain ints >= 0 are exact versions.
+
+    - ``ANY`` (-1): no check; such appends never fail because of a concurrent writer.
+    - ``NO_STREAM`` (0): the stream must have no events.
+    - ``STREAM_EXISTS`` (-2): the stream must have at least one event.
+    - ``n`` (>= 1): the stream's last event must be version ``n``.
+    """
+
+    ANY: Final = -1
+    NO_STREAM: Final = 0
+    STREAM_EXISTS: Final = -2
+
+
+def check_expected_version(expected_version: int) -> int:
+    """Validate an expected version argument, returning it as an int."""
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        raise InvalidEventError(
+            f"expected_version must be an int or ExpectedVersion constant, "
+            f"got {type(expected_version).__name__}"
+        )
+    if expected_version < ExpectedVersion.STREAM_EXISTS:
+        raise InvalidEventError(f"expected_version {expected_version} is not valid")
+    return int(expected_version)
+
+
+class ReadDirection(enum.Enum):
+    """Order in which a read yields events."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """Options for :meth:`EventStore.read_stream` and :meth:`EventStore.read_all`.
+
+    ``from_position`` is exclusive: reading forward yields events after it (a reader resumes from
+    the last position it saw); reading backward yields events before it. For ``read_all`` it is a
+    global position, for ``read_stream`` a stream position (version). ``limit`` caps the number of
+    events yielded; ``None`` streams everything, in pages.
+    """
+
+    direction: ReadDirection = ReadDirection.FORWARD
+    from_position: int | None = None
+    limit: int | None = None
+    from_timestamp: datetime | None = None
+    to_timestamp: datetime | None = None
+    tenant_id: UUID | None = None
+    event_types: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 0:
+            raise InvalidEventError("ReadOptions.limit must be >= 0")
+        if self.from_position is not None and self.from_position < 0:
+            raise InvalidEventError("ReadOptions.from_position must be >= 0")
+        if isinstance(self.event_types, list):
+            object.__setattr__(self, "event_types", tuple(self.event_types))
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What a successful append wrote.
+
+    ``new_version`` is the stream's version after the append; ``global_position`` is the
+    position of the last event written (0 when nothing was written).
+    """
+
+    success: bool
+    new_version: int
+    global_position: int
+    events_written: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as the store holds it: the event plus where it sits."""
+
+    event: DomainEvent
+    stream_id: str
+    stream_position: int
+    global_position: int
+    stored_at: datetime
+
+    @property
+    def event_id(self) -> UUID:
+        """The event's id."""
+        return self.event.event_id
+
+    @property
+    def event_type(self) -> str:
+        """The event's type."""
+        return self.event.event_type
+
+
+@dataclass(frozen=True, slots=True)
+class EventStream:
+    """The events of one aggregate, in version order, and its version."""
+
+    aggregate_id: UUID
+    aggregate_type: str
+    events: list[DomainEvent] = field(default_factory=list)
+    version: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the aggregate has no events (in the range read)."""
+        return not self.events
+
+
+def stream_id_for(aggregate_id: UUID, aggregate_type: str) -> str:
+    """The stream id of an aggregate: ``"<aggregate_id>:<aggregate_type>"``."""
+    return f"{aggregate_id}:{aggregate_type}"
+
+
+def parse_stream_id(stream_id: str) -> tuple[UUID, str]:
+    """Split a stream id into ``(aggregate_id, aggregate_type)``."""
+    head, sep, aggregate_type = stream_id.partition(":")
+    try:
+        if not sep or not aggregate_type:
+            raise ValueError(stream_id)
+        return UUID(head), aggregate_type
+    except ValueError:
+        raise InvalidEventError(
+            f"stream id {stream_id!r} is not '<aggregate_id>:<aggregate_type>'"
+        ) from None
