@@ -9,6 +9,7 @@ with :meth:`EventRegistry.deserialize`.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -28,6 +29,7 @@ __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "DomainEvent",
     "EventRegistry",
+    "EventTypeConflictWarning",
     "default_registry",
     "serialize_event",
 ]
@@ -94,13 +96,17 @@ class DomainEvent(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         if cls.__dict__.get("__register__", True):
-            default_registry.register(cls, replace=True)
+            default_registry.register(cls, replace=True, warn=True)
 
     def with_position(self, aggregate_version: int) -> DomainEvent:
         """This event with ``aggregate_version`` set (a copy; events are immutable)."""
         if self.aggregate_version == aggregate_version:
             return self
         return self.model_copy(update={"aggregate_version": aggregate_version})
+
+
+class EventTypeConflictWarning(UserWarning):
+    """Two event classes from different modules claim the same stored event type."""
 
 
 class EventRegistry:
@@ -117,11 +123,14 @@ class EventRegistry:
         for cls in classes:
             self.register(cls)
 
-    def register(self, cls: type[DomainEvent], *, replace: bool = False) -> type[DomainEvent]:
+    def register(
+        self, cls: type[DomainEvent], *, replace: bool = False, warn: bool = False
+    ) -> type[DomainEvent]:
         """Register ``cls``; usable as a class decorator. Returns ``cls``.
 
         Registering a different class under a taken type and version raises ValueError
-        unless ``replace`` is true.
+        unless ``replace`` is true; with ``warn`` a replacement by a class defined in another
+        module emits :class:`EventTypeConflictWarning` (two classes claiming one stored type).
         """
         if not (isinstance(cls, type) and issubclass(cls, DomainEvent)):
             raise TypeError(f"{cls!r} is not a DomainEvent subclass")
@@ -131,11 +140,22 @@ class EventRegistry:
         key = (event_type, version)
         with self._lock:
             current = self._by_key.get(key)
-            if current is not None and current is not cls and not replace:
-                raise ValueError(
-                    f"event type {event_type!r} version {version} is already registered to "
-                    f"{current.__module__}.{current.__qualname__}"
-                )
+            if current is not None and current is not cls:
+                where = f"{current.__module__}.{current.__qualname__}"
+                if not replace:
+                    raise ValueError(
+                        f"event type {event_type!r} version {version} is already registered "
+                        f"to {where}"
+                    )
+                if warn and current.__module__ != cls.__module__:
+                    warnings.warn(
+                        f"event type {event_type!r} version {version} was registered to "
+                        f"{where} and is now {cls.__module__}.{cls.__qualname__}; stored "
+                        f"events of this type will decode as the latter. Give one of them "
+                        f"another event_type.",
+                        EventTypeConflictWarning,
+                        stacklevel=4,
+                    )
             self._by_key[key] = cls
             latest = self._latest.get(event_type)
             if latest is None or replace or _version_of(latest) <= version:
