@@ -82,7 +82,8 @@ class DomainEvent(BaseModel):
     def _utc(self) -> DomainEvent:
         if self.occurred_at.tzinfo is None:
             object.__setattr__(self, "occurred_at", self.occurred_at.replace(tzinfo=UTC))
-        elif self.occurred_at.utcoffset() != UTC.utcoffset(None):
+        elif self.occurred_at.tzinfo is not UTC:
+            # Any other zone, including zero-offset ones such as Europe/London in winter.
             object.__setattr__(self, "occurred_at", self.occurred_at.astimezone(UTC))
         return self
 
@@ -158,7 +159,8 @@ class EventRegistry:
                     )
             self._by_key[key] = cls
             latest = self._latest.get(event_type)
-            if latest is None or replace or _version_of(latest) <= version:
+            # The newest version stays the fallback, whatever the order classes are defined in.
+            if latest is None or _version_of(latest) <= version:
                 self._latest[event_type] = cls
         return cls
 
@@ -205,7 +207,12 @@ class EventRegistry:
         if not isinstance(event_type, str):
             raise InvalidEventError("event data has no 'event_type'")
         cls = self.get(event_type, data.get("event_version"))
-        return cls.model_validate(data)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise SerializationError(
+                f"event data of type {event_type!r} does not match {cls.__qualname__}: {exc}"
+            ) from exc
 
 
 def _version_of(cls: type[DomainEvent]) -> int:

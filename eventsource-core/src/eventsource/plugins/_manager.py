@@ -126,23 +126,30 @@ class BackendRegistry:
         """Load and register every plugin of ``group``, isolating failures."""
         for entry_point in importlib.metadata.entry_points(group=group):
             dist = getattr(entry_point, "dist", None)
-            if self.plugin_manager.get_plugin(entry_point.name) is not None:
-                continue
+            dist_name = dist.metadata["Name"] if dist is not None else None
+            name = entry_point.name
+            if self.plugin_manager.get_plugin(name) is not None:
+                loaded = self._distributions.get(name)
+                if (loaded.metadata["Name"] if loaded is not None else None) == dist_name:
+                    continue  # this entry point is already registered
+                # Another distribution uses the same entry-point name: register it under a
+                # qualified name so that a clash over a backend is reported naming both.
+                name = f"{entry_point.name} ({dist_name})"
+                if self.plugin_manager.get_plugin(name) is not None:
+                    continue
             try:
                 plugin = entry_point.load()
-                self.register(plugin, name=entry_point.name)
+                self.register(plugin, name=name)
             except Exception as exc:
-                dist_name = dist.metadata["Name"] if dist is not None else None
                 error = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "eventsource plugin %r (%s) failed to load: %s",
-                    entry_point.name,
-                    dist_name,
-                    error,
-                )
-                self.broken.append(BrokenPlugin(entry_point.name, dist_name, error))
+                log.warning("eventsource plugin %r (%s) failed to load: %s", name, dist_name, error)
+                self._record_broken(BrokenPlugin(name, dist_name, error))
                 continue
-            self._distributions[entry_point.name] = dist
+            self._distributions[name] = dist
+
+    def _record_broken(self, broken: BrokenPlugin) -> None:
+        if broken not in self.broken:
+            self.broken.append(broken)
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register a plugin object (module or instance with hook implementations)."""
@@ -171,9 +178,12 @@ class BackendRegistry:
                 try:
                     specs = list(impl.function() or ())
                 except Exception as exc:
-                    self.broken.append(
+                    dist = self._distributions.get(plugin_name)
+                    self._record_broken(
                         BrokenPlugin(
-                            plugin_name, None, f"{_HOOKS[role]}: {type(exc).__name__}: {exc}"
+                            plugin_name,
+                            dist.metadata["Name"] if dist is not None else None,
+                            f"{_HOOKS[role]}: {type(exc).__name__}: {exc}",
                         )
                     )
                     continue

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar, overload
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from .._exceptions import InvalidBackendURLError
 
@@ -45,15 +45,17 @@ class BackendURL:
         scheme = self.scheme + (f"+{self.driver}" if self.driver else "")
         auth = ""
         if self.username is not None:
-            auth = self.username
+            auth = quote(self.username, safe="")
             if self.password is not None:
-                auth += ":" + ("***" if hide_password else self.password)
+                auth += ":" + ("***" if hide_password else quote(self.password, safe=""))
             auth += "@"
         host = self.host or ""
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
         if self.port is not None:
             host += f":{self.port}"
-        path = f"/{self.database}" if self.database is not None else ""
-        query = "&".join(f"{k}={v}" for k, v in self.options.items())
+        path = f"/{quote(self.database, safe='/:')}" if self.database is not None else ""
+        query = urlencode(list(self.options.items()), safe="/:,")
         return f"{scheme}://{auth}{host}{path}" + (f"?{query}" if query else "")
 
     @overload
@@ -127,9 +129,18 @@ def parse_url(url: str) -> BackendURL:
         driver=driver or None,
         username=unquote(split.username) if split.username is not None else None,
         password=unquote(split.password) if split.password is not None else None,
-        host=split.hostname or None,
+        host=_host_of(split.netloc, split.hostname),
         port=port,
         database=database,
         options=options,
         raw=url,
     )
+
+
+def _host_of(netloc: str, hostname: str | None) -> str | None:
+    """The host as written: urlsplit lowercases it, but ``memory://Name`` names a database."""
+    if not hostname:
+        return None
+    written = netloc.rpartition("@")[2]
+    written = written[1:].partition("]")[0] if written.startswith("[") else written.split(":")[0]
+    return written if written.lower() == hostname else hostname
