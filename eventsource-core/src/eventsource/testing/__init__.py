@@ -1,0 +1,30 @@
+"""The conformance kit: pytest classes that certify an eventsource backend.
+
+A backend author's whole test file::
+
+    import pytest
+    from eventsource import open_backend
+    from eventsource.testing import BackendConformance
+
+    class TestMyBackend(BackendConformance):
+        @pytest.fixture
+        def backend_opener(self, tmp_path):
+            url = f"sqlite:///{tmp_path}/kit.db"
+            return lambda: open_backend(url)  # each call: a NEW, unopened Backend, SAME storage
+
+The mixins can be used on their own; :class:`BackendConformance` combines them all. See
+``docs/writing-a-backend.md``. Needs pytest and pytest-asyncio (``eventsource-core[testing]``).
+"""
+
+from ._base import BackendOpener, ConformanceBase
+from ._concurrency import ConcurrencyConformance
+from ._conformance import BackendConformance
+from ._event_store import EventStoreConformance
+
+__all__ = [
+    "BackendConformance",
+    "BackendOpener",
+    "ConcurrencyConformance",
+    "ConformanceBase",
+    "EventStoreConformance",
+]

@@ -1,0 +1,193 @@
+"""The base every kit class shares: the opener fixture, capabilities, connections, the guard."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+import pytest
+import pytest_asyncio
+
+from ..plugins._backend import Backend
+from ..plugins._specs import Capabilities
+from ..stores._types import ReadOptions, StoredEvent
+
+__all__ = ["KIT_MODULE_PREFIX", "BackendOpener", "ConformanceBase"]
+
+#: How a kit subclass opens its backend: each call returns a NEW, unopened :class:`Backend`
+#: on the SAME storage (the kit opens it with ``async with opener() as backend``).
+BackendOpener = Callable[[], Backend]
+
+#: Classes defined in modules under this prefix are the kit itself.
+KIT_MODULE_PREFIX = "eventsource.testing"
+
+T = TypeVar("T")
+
+
+def _xfail_reason(member: object) -> str | None:
+    """The ``reason=`` of an xfail mark on ``member``, if it carries one."""
+    for mark in getattr(member, "pytestmark", ()):
+        if getattr(mark, "name", None) == "xfail":
+            reason = mark.kwargs.get("reason")
+            if isinstance(reason, str) and reason.strip():
+                return reason
+    return None
+
+
+def _standard_tests(cls: type) -> dict[str, type]:
+    """Every ``test_*`` name a kit class in ``cls``'s bases defines, with its kit class."""
+    found: dict[str, type] = {}
+    for base in cls.__mro__[1:]:
+        if not base.__module__.startswith(KIT_MODULE_PREFIX):
+            continue
+        for name in vars(base):
+            if name.startswith("test_"):
+                found.setdefault(name, base)
+    return found
+
+
+@pytest.mark.asyncio
+class ConformanceBase:
+    """Shared machinery of the kit's test classes.
+
+    A subclass provides the ``backend_opener`` fixture and may set:
+
+    - ``capabilities``: overrides ``backend.capabilities`` (tests needing a capability that is
+      off are skipped with the reason);
+    - ``concurrency``: how many concurrent connections or tasks the race tests use (8).
+
+    A subclass may not override or delete (set to None) a standard ``test_*`` method; the only
+    allowed override is one marked ``@pytest.mark.xfail(reason="...")``, so every deviation
+    from the contract is visible in the test report.
+    """
+
+    capabilities: ClassVar[Capabilities | None] = None
+    concurrency: ClassVar[int] = 8
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith(KIT_MODULE_PREFIX):
+            return
+        for name, kit_class in _standard_tests(cls).items():
+            if name not in cls.__dict__:
+                continue
+            member = cls.__dict__[name]
+            where = f"{cls.__module__}.{cls.__qualname__}.{name}"
+            if member is None:
+                raise TypeError(
+                    f"{where} deletes the standard conformance test "
+                    f"{kit_class.__qualname__}.{name}. A certified backend runs every standard "
+                    "test: override it with @pytest.mark.xfail(reason='...') instead, stating "
+                    "why the backend does not meet this part of the contract."
+                )
+            if _xfail_reason(member) is None:
+                raise TypeError(
+                    f"{where} overrides the standard conformance test "
+                    f"{kit_class.__qualname__}.{name} without an xfail mark. Standard tests "
+                    "may only be overridden with @pytest.mark.xfail(reason='...') stating why "
+                    "the backend deviates from the contract."
+                )
+
+    # -- fixtures ------------------------------------------------------------------------------
+
+    @pytest.fixture
+    def backend_opener(self) -> BackendOpener:
+        """Override in your subclass: return a callable giving a new, unopened Backend on the
+        same (empty, per-test) storage each time it is called."""
+        raise NotImplementedError(
+            f"{type(self).__qualname__} must define a 'backend_opener' fixture returning a "
+            "callable that gives a new, unopened Backend on the same storage, e.g. "
+            "`return lambda: open_backend(f'sqlite:///{tmp_path}/kit.db')`"
+        )
+
+    @pytest_asyncio.fixture(loop_scope="function")
+    async def backend(self, backend_opener: BackendOpener) -> AsyncIterator[Backend]:
+        """An open backend on the test's storage, which must start empty."""
+        async with backend_opener() as opened:
+            position = await opened.events.get_global_position()
+            if position != 0:
+                pytest.fail(
+                    f"backend_opener gave a database that already holds events (global position "
+                    f"{position}). Each test needs its own empty storage: use tmp_path, a "
+                    "unique memory:// name, or a fresh schema per test."
+                )
+            yield opened
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def caps(self, backend: Backend) -> Capabilities:
+        """The capabilities the kit assumes: the class attribute, else the backend's."""
+        return type(self).capabilities or backend.capabilities
+
+    def require(self, backend: Backend, capability: str) -> None:
+        """Skip the running test unless ``capability`` is on."""
+        if not getattr(self.caps(backend), capability):
+            pytest.skip(f"backend {backend.name!r} does not declare capability {capability!r}")
+
+    @contextlib.asynccontextmanager
+    async def connections(
+        self, opener: BackendOpener, backend: Backend, count: int | None = None
+    ) -> AsyncIterator[list[Backend]]:
+        """``count`` (default ``concurrency``) open backends on the test's storage.
+
+        With ``concurrent_connections`` each is a separate connection from ``opener``; without
+        it, all are ``backend`` itself (the opener would create separate databases).
+        """
+        count = self.concurrency if count is None else count
+        if not self.caps(backend).concurrent_connections:
+            yield [backend] * count
+            return
+        async with contextlib.AsyncExitStack() as stack:
+            opened = [await stack.enter_async_context(opener()) for _ in range(count)]
+            yield opened
+
+    async def other_connection(
+        self, stack: contextlib.AsyncExitStack, opener: BackendOpener, backend: Backend
+    ) -> Backend:
+        """A second connection to the test's storage (``backend`` itself without
+        ``concurrent_connections``)."""
+        if not self.caps(backend).concurrent_connections:
+            return backend
+        return await stack.enter_async_context(opener())
+
+
+async def race(tasks: Sequence[Awaitable[T]]) -> list[T | BaseException]:
+    """Run ``tasks`` (unstarted coroutines) concurrently, released together; their results
+    or exceptions, in order."""
+    gate = asyncio.Event()
+
+    async def run(task: Awaitable[T]) -> T:
+        await gate.wait()
+        return await task
+
+    futures = [asyncio.ensure_future(run(task)) for task in tasks]
+    await asyncio.sleep(0)
+    gate.set()
+    return list(await asyncio.gather(*futures, return_exceptions=True))
+
+
+def raise_unexpected(results: Iterable[object], allowed: tuple[type[BaseException], ...]) -> None:
+    """Re-raise the first exception in ``results`` that is not one of ``allowed``."""
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, allowed):
+            raise result
+
+
+async def read_all_list(backend: Backend, options: ReadOptions | None = None) -> list[StoredEvent]:
+    """Everything ``read_all`` yields, as a list."""
+    return [stored async for stored in backend.events.read_all(options)]
+
+
+async def read_stream_list(
+    backend: Backend, stream_id: str, options: ReadOptions | None = None
+) -> list[StoredEvent]:
+    """Everything ``read_stream`` yields, as a list."""
+    return [stored async for stored in backend.events.read_stream(stream_id, options)]
+
+
+def ids(items: Iterable[Any]) -> list[UUID]:
+    """The event ids of events or stored events, in order."""
+    return [item.event_id for item in items]

@@ -1,0 +1,3 @@
+"""Fixtures of the conformance kit's own tests."""
+
+pytest_plugins = ["pytester"]
