@@ -1,0 +1,172 @@
+"""Replaying parked events: decode a DLQ entry's event, hand it to its projection again, and
+resolve the entry when that succeeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+from .._exceptions import EntryNotFoundError, EventSourceError, InvalidStateError
+from ..events import DomainEvent, EventRegistry
+from ..repositories._contracts import DLQRepository
+from ..repositories._entries import DLQEntry, DLQStatus
+from ..stores._contract import EventStore
+from ._projection import PositionTrackingProjection, ProjectionLike
+
+__all__ = ["DLQReplayer", "EventSource", "ReplayResult"]
+
+#: Where replay takes the event from: the entry's ``event_data``, the store, or the data and
+#: then the store when the data cannot be decoded.
+EventSource = Literal["auto", "data", "store"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """The outcome of replaying one DLQ entry."""
+
+    dlq_id: int
+    event_id: UUID
+    ok: bool
+    error: BaseException | None = None
+
+
+class DLQReplayer:
+    """Replays a projection's parked events and resolves them.
+
+    ``registry`` decodes ``event_data`` (default: the store's registry); ``store`` is used to
+    re-read an event by id when its data cannot be decoded (or with ``source="store"``).
+    """
+
+    def __init__(
+        self,
+        dlq: DLQRepository,
+        store: EventStore | None = None,
+        registry: EventRegistry | None = None,
+    ) -> None:
+        self.dlq = dlq
+        self.store = store
+        if registry is None:
+            from ..events import default_registry
+
+            registry = store.event_registry if store is not None else default_registry
+        self.registry = registry
+
+    async def entry(self, dlq_id: int) -> DLQEntry:
+        """The entry ``dlq_id``; :class:`EntryNotFoundError` when there is none."""
+        entry = await self.dlq.get_failed_event_by_id(dlq_id)
+        if entry is None:
+            raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
+        return entry
+
+    async def load_event(self, entry: DLQEntry, source: EventSource = "auto") -> DomainEvent:
+        """The parked event: decoded from ``event_data`` via the registry, or re-read by id."""
+        if source != "store":
+            try:
+                return self.registry.decode_dict(dict(entry.event_data))
+            except (EventSourceError, ValueError):
+                if source == "data" or self.store is None:
+                    raise
+        return await self._read_by_id(entry)
+
+    async def _read_by_id(self, entry: DLQEntry) -> DomainEvent:
+        if self.store is None:
+            raise InvalidStateError(f"DLQ entry {entry.id}: no store to re-read its event from")
+        data = entry.event_data
+        aggregate_id = data.get("aggregate_id")
+        aggregate_type = data.get("aggregate_type") or None
+        if aggregate_id is not None:
+            stream = await self.store.get_events(UUID(str(aggregate_id)), aggregate_type)
+            for event in stream.events:
+                if event.event_id == entry.event_id:
+                    return event
+        async for stored in self.store.read_all():
+            if stored.event_id == entry.event_id:
+                return stored.event
+        raise EntryNotFoundError(
+            f"DLQ entry {entry.id}: event {entry.event_id} is not in the store"
+        )
+
+    async def replay(
+        self,
+        projection: ProjectionLike,
+        dlq_id: int,
+        *,
+        resolution: str = "replayed",
+        source: EventSource = "auto",
+    ) -> ReplayResult:
+        """Hand entry ``dlq_id``'s event to ``projection`` again.
+
+        On success the entry is resolved with ``resolution``; on failure it goes back to
+        ``failed`` with the new error and one more retry counted. A resolved entry, or one of
+        another projection, is refused with :class:`InvalidStateError`.
+        """
+        entry = await self.entry(dlq_id)
+        _check_replayable(entry, projection.name)
+        event = await self.load_event(entry, source)
+        await self.dlq.mark_retrying(entry.id)
+        try:
+            if isinstance(projection, PositionTrackingProjection):
+                await projection.handle_at(event, None)
+            else:
+                await projection.handle(event)
+        except Exception as exc:
+            await self.dlq.add_failed_event(
+                entry.event_id,
+                entry.projection_name,
+                entry.event_type,
+                dict(entry.event_data),
+                error=exc,
+                retry_count=entry.retry_count + 1,
+            )
+            return ReplayResult(entry.id, entry.event_id, ok=False, error=exc)
+        except BaseException:
+            # Cancelled mid-replay: the entry is failed again, unchanged otherwise.
+            await self.dlq.add_failed_event(
+                entry.event_id,
+                entry.projection_name,
+                entry.event_type,
+                dict(entry.event_data),
+                error=entry.error_message,
+                retry_count=entry.retry_count,
+            )
+            raise
+        await self.dlq.mark_resolved(entry.id, resolution)
+        return ReplayResult(entry.id, entry.event_id, ok=True)
+
+    async def replay_all(
+        self,
+        projection: ProjectionLike,
+        *,
+        resolution: str = "replayed",
+        limit: int = 1000,
+        source: EventSource = "auto",
+    ) -> list[ReplayResult]:
+        """Replay up to ``limit`` failed entries of ``projection``, oldest first."""
+        entries = await self.dlq.get_failed_events(projection.name, status="failed", limit=limit)
+        return [
+            await self.replay(projection, entry.id, resolution=resolution, source=source)
+            for entry in entries
+        ]
+
+    async def resolve(self, dlq_id: int, resolution: str) -> None:
+        """Resolve entry ``dlq_id`` with a note, without replaying it."""
+        entry = await self.entry(dlq_id)
+        if entry.status is DLQStatus.RESOLVED:
+            raise InvalidStateError(
+                f"DLQ entry {dlq_id} is already resolved ({entry.resolution!r})"
+            )
+        await self.dlq.mark_resolved(dlq_id, resolution)
+
+
+def _check_replayable(entry: DLQEntry, projection_name: str) -> None:
+    if entry.status is DLQStatus.RESOLVED:
+        raise InvalidStateError(
+            f"DLQ entry {entry.id} is already resolved ({entry.resolution!r}); "
+            "a resolved entry cannot be replayed"
+        )
+    if entry.projection_name != projection_name:
+        raise InvalidStateError(
+            f"DLQ entry {entry.id} belongs to projection {entry.projection_name!r}, "
+            f"not {projection_name!r}"
+        )

@@ -1,0 +1,240 @@
+"""The outbox relay: claim pending entries in batches, publish them, mark them published, and
+retry failures with backoff until a limit, after which an entry is marked failed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Self
+from uuid import uuid4
+
+from .._exceptions import ConfigurationError, EventSourceError, InvalidStateError
+from ..plugins._backend import Backend
+from ..repositories._contracts import OutboxRepository
+from ..repositories._entries import OutboxEntry
+from ..stores._contract import EventStore
+from ._metrics import RelayMetrics, RelayStats
+from ._publishers import Publisher, get_publisher
+from ._retry import Backoff
+
+__all__ = ["BatchResult", "OutboxRelay"]
+
+log = logging.getLogger("eventsource.runtime.relay")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one :meth:`OutboxRelay.run_once` did."""
+
+    claimed: int = 0
+    published: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+
+
+class OutboxRelay:
+    """One relay worker: claims, publishes and settles outbox entries.
+
+    Run as many workers as you like over one outbox: each entry is claimed by one worker for
+    ``lease``; a worker publishes an entry only while its claim is safely valid (it skips
+    entries whose lease is within ``lease_margin`` of running out, and a publish that is
+    still running then is timed out), so no entry is published twice while it is claimed. A
+    crashed worker's claims return after their lease and are published by another worker.
+
+    Delivery to the publisher is at-least-once: a worker that dies between publishing and
+    marking the entry published leaves it to be published again after the lease.
+
+    ``publisher`` is an async ``publish(entry)`` or the name of one (see
+    :func:`get_publisher`). A failed publish is retried after ``backoff`` (by any worker);
+    after ``max_attempts`` failed attempts the entry is marked failed.
+    """
+
+    def __init__(
+        self,
+        outbox: OutboxRepository,
+        publisher: Publisher | str,
+        *,
+        worker_id: str | None = None,
+        batch_size: int = 100,
+        lease: timedelta = timedelta(seconds=30),
+        lease_margin: timedelta | None = None,
+        max_attempts: int = 5,
+        backoff: Backoff | None = None,
+        poll_interval: float = 0.5,
+        store: EventStore | None = None,
+        publisher_options: dict[str, Any] | None = None,
+    ) -> None:
+        if isinstance(publisher, str):
+            publisher = get_publisher(publisher, **(publisher_options or {}))
+        if not callable(publisher):
+            raise ConfigurationError(f"publisher {publisher!r} is not an async callable")
+        if batch_size < 1 or max_attempts < 1 or poll_interval <= 0:
+            raise ConfigurationError("batch_size and max_attempts must be >= 1, poll_interval > 0")
+        if lease <= timedelta(0):
+            raise ConfigurationError("lease must be positive")
+        self.outbox = outbox
+        self.publisher = publisher
+        self.worker_id = worker_id or f"relay-{uuid4().hex[:8]}"
+        self.batch_size = batch_size
+        self.lease = lease
+        margin = (
+            lease_margin if lease_margin is not None else min(lease * 0.2, timedelta(seconds=2))
+        )
+        if margin >= lease:
+            raise ConfigurationError("lease_margin must be shorter than lease")
+        self.lease_margin = margin
+        self.max_attempts = max_attempts
+        self.backoff = backoff or Backoff(initial=1.0, maximum=60.0)
+        self.poll_interval = poll_interval
+        self.store = store
+        self.metrics = RelayMetrics(self.worker_id)
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._head = 0
+
+    @classmethod
+    def from_backend(cls, backend: Backend, publisher: Publisher | str, **options: Any) -> Self:
+        """A relay over an open backend's outbox, woken early by its store's new events."""
+        options.setdefault("store", backend.events)
+        return cls(backend.outbox, publisher, **options)
+
+    def stats(self) -> RelayStats:
+        """This worker's counters."""
+        return self.metrics.snapshot()
+
+    async def run_once(self) -> BatchResult:
+        """Claim one batch and publish it; returns what happened."""
+        claimed_at = time.monotonic()
+        entries = await self.outbox.get_pending_events(
+            self.batch_size, worker_id=self.worker_id, lease=self.lease
+        )
+        deadline = claimed_at + (self.lease - self.lease_margin).total_seconds()
+        self.metrics.batches += 1
+        self.metrics.claimed += len(entries)
+        published = retried = failed = expired = 0
+        for index, entry in enumerate(entries):
+            if self._stop.is_set():
+                # Stopping: hand the rest back at once rather than after the lease.
+                for rest in entries[index:]:
+                    await self.outbox.release(rest.id)
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                # Our claim may be gone: leave the entry to whoever claims it next.
+                expired += 1
+                continue
+            outcome = await self._publish_one(entry, remaining)
+            if outcome == "published":
+                published += 1
+            elif outcome == "retried":
+                retried += 1
+            else:
+                failed += 1
+        self.metrics.published += published
+        self.metrics.retried += retried
+        self.metrics.failed += failed
+        self.metrics.expired += expired
+        return BatchResult(len(entries), published, retried, failed, expired)
+
+    async def _publish_one(self, entry: OutboxEntry, remaining: float) -> str:
+        try:
+            await asyncio.wait_for(self.publisher(entry), remaining)
+        except Exception as exc:
+            if isinstance(exc, TimeoutError):
+                error = f"publish timed out before the claim's lease ran out ({remaining:.2f}s)"
+            else:
+                error = f"{type(exc).__qualname__}: {exc}"
+            self.metrics.last_error = error
+            attempts = entry.retry_count + 1
+            if attempts >= self.max_attempts:
+                await self.outbox.mark_failed(entry.id, error)
+                log.error(
+                    "outbox entry %s (%s) failed after %d attempts: %s",
+                    entry.id,
+                    entry.event_type,
+                    attempts,
+                    error,
+                )
+                return "failed"
+            await self.outbox.release(entry.id, error, retry_after=self.backoff.timedelta(attempts))
+            return "retried"
+        await self.outbox.mark_published(entry.id)
+        return "published"
+
+    async def drain(self, timeout: float = 30.0) -> int:
+        """Publish until a batch claims nothing (or ``timeout``); returns entries published."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        total = 0
+        while loop.time() < end:
+            result = await self.run_once()
+            total += result.published
+            if result.claimed == 0:
+                break
+        return total
+
+    async def run(self) -> None:
+        """Relay until :meth:`stop`. Storage errors are logged and retried after a pause."""
+        if self._task is None or self._task is not asyncio.current_task():
+            self._enter()
+        failures = 0
+        while not self._stop.is_set():
+            if self.store is not None:
+                self._head = await self.store.get_global_position()
+            try:
+                result = await self.run_once()
+                failures = 0
+            except EventSourceError as exc:
+                failures += 1
+                self.metrics.last_error = f"{type(exc).__qualname__}: {exc}"
+                log.warning("relay %s: batch failed: %s", self.worker_id, exc)
+                await self._idle(self.backoff.delay(failures))
+                continue
+            if result.claimed < self.batch_size:
+                await self._idle(self.poll_interval)
+
+    def _enter(self) -> None:
+        if self._task is not None and not self._task.done():
+            raise InvalidStateError(f"relay {self.worker_id} is already running")
+        self._stop.clear()
+
+    async def _idle(self, seconds: float) -> None:
+        waits: list[asyncio.Future[bool]] = [asyncio.ensure_future(self._stop.wait())]
+        if self.store is not None:
+            waits.append(asyncio.ensure_future(self.store.wait_for_events(self._head, seconds)))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    def start(self) -> asyncio.Task[None]:
+        """Run in a background task (returned); :meth:`stop` ends it."""
+        self._enter()
+        self._task = asyncio.create_task(self.run(), name=f"relay:{self.worker_id}")
+        return self._task
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop after its current entry."""
+        self._stop.set()
+
+    async def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop after the current batch; after ``timeout`` seconds cancel it (its claims
+        return after their lease)."""
+        self._stop.set()
+        task = self._task
+        if task is None:
+            return
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        elif not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]

@@ -1,0 +1,568 @@
+"""Running projections: catch up from the checkpoint through ``read_all``, then follow the store
+live, checkpointing as events are handled. Delivery is at-least-once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Self
+
+from .._exceptions import ConfigurationError, InvalidStateError
+from ..plugins._backend import Backend
+from ..repositories._contracts import CheckpointRepository, DLQRepository
+from ..repositories._entries import LagMetrics
+from ..stores._contract import EventStore
+from ..stores._types import ReadOptions, StoredEvent
+from ._dlq import DLQReplayer, EventSource, ReplayResult
+from ._errors import ProjectionStoppedError
+from ._metrics import ProjectionMetrics, ProjectionStats, RunnerState
+from ._projection import PositionTrackingProjection, ProjectionLike, check_projection
+from ._retry import FailureMode, RetryPolicy
+
+__all__ = ["ProgressCallback", "ProjectionRunner", "RebuildProgress", "SubscriptionRunner"]
+
+log = logging.getLogger("eventsource.runtime")
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildProgress:
+    """How far a rebuild (or catch-up) is: events handled and positions reached."""
+
+    projection_name: str
+    handled: int
+    position: int
+    target_position: int
+    done: bool = False
+
+    @property
+    def fraction(self) -> float:
+        """Share of the target position reached, 0..1."""
+        if self.target_position <= 0:
+            return 1.0
+        return min(1.0, self.position / self.target_position)
+
+
+ProgressCallback = Callable[[RebuildProgress], Awaitable[None] | None]
+
+
+class _Abandoned(Exception):
+    """The in-flight event was abandoned because a stop was requested during its backoff."""
+
+
+class ProjectionRunner:
+    """Feeds one projection from a store, keeping its checkpoint.
+
+    Build it over a :class:`~eventsource.plugins.Backend` with :meth:`from_backend` or over an
+    explicit ``store``, ``checkpoints`` and ``dlq``. :meth:`run` (or :meth:`start`) catches up
+    from the checkpoint and then waits for new events with ``store.wait_for_events``;
+    :meth:`stop` ends it after the in-flight event, leaving the checkpoint on the last event
+    fully handled (or parked).
+
+    The checkpoint is written every ``checkpoint_every`` events or ``checkpoint_interval``
+    seconds, whichever comes first, and whenever the runner stops or goes idle: after a crash
+    up to that many events are delivered again (at-least-once).
+    """
+
+    def __init__(
+        self,
+        projection: ProjectionLike,
+        *,
+        store: EventStore,
+        checkpoints: CheckpointRepository,
+        dlq: DLQRepository,
+        retry: RetryPolicy | None = None,
+        checkpoint_every: int = 100,
+        checkpoint_interval: float = 0.5,
+        wait_timeout: float = 5.0,
+        page_size: int | None = None,
+    ) -> None:
+        self.projection = check_projection(projection)
+        if checkpoint_every < 1:
+            raise ConfigurationError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+        if checkpoint_interval < 0 or wait_timeout <= 0:
+            raise ConfigurationError("checkpoint_interval must be >= 0 and wait_timeout > 0")
+        self.store = store
+        self.checkpoints = checkpoints
+        self.dlq = dlq
+        own_policy = getattr(projection, "retry_policy", None)
+        if retry is None:
+            retry = own_policy if isinstance(own_policy, RetryPolicy) else RetryPolicy()
+        self.retry: RetryPolicy = retry
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval = checkpoint_interval
+        self.wait_timeout = wait_timeout
+        self.page_size = page_size
+        self._tracking = isinstance(projection, PositionTrackingProjection)
+        types = projection.event_types
+        self._types = None if types is None else tuple(types)
+        self.metrics = ProjectionMetrics(projection.name)
+        self._pending: StoredEvent | None = None
+        self._pending_count = 0
+        self._last_flush = time.monotonic()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._position_changed = asyncio.Condition()
+        self._busy = False
+        self._loaded = False
+
+    @classmethod
+    def from_backend(cls, projection: ProjectionLike, backend: Backend, **options: Any) -> Self:
+        """A runner over an open backend's store, checkpoints and DLQ."""
+        return cls(
+            projection,
+            store=backend.events,
+            checkpoints=backend.checkpoints,
+            dlq=backend.dlq,
+            **options,
+        )
+
+    @property
+    def name(self) -> str:
+        """The projection's name."""
+        return self.projection.name
+
+    @property
+    def position(self) -> int:
+        """Global position of the last event fully handled or parked."""
+        return self.metrics.position
+
+    @property
+    def running(self) -> bool:
+        """True while a :meth:`start`-ed task or a :meth:`run` call is active."""
+        return self._busy
+
+    def stats(self) -> ProjectionStats:
+        """Counters, position, lag and throughput (see :class:`ProjectionStats`)."""
+        return self.metrics.snapshot()
+
+    async def lag(self) -> LagMetrics | None:
+        """The checkpoint repository's lag metrics for this projection's event types."""
+        return await self.checkpoints.get_lag_metrics(self.name, self._types)
+
+    # -- positions ---------------------------------------------------------------------------
+
+    async def _load_position(self) -> None:
+        if self._tracking:
+            position = await self.projection.load_position()  # type: ignore[attr-defined]
+        else:
+            position = await self.checkpoints.get_position(self.name)
+        position = int(position or 0)
+        self.metrics.position = self.metrics.scanned = self.metrics.checkpointed = position
+        self._loaded = True
+
+    async def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        self._pending_count = 0
+        self._last_flush = time.monotonic()
+        if pending is None or self._tracking:
+            return
+        try:
+            await self.checkpoints.update_checkpoint(
+                self.name,
+                pending.event_id,
+                pending.event_type,
+                global_position=pending.global_position,
+            )
+        except BaseException:
+            if self._pending is None:
+                self._pending = pending  # keep it to retry on the next flush
+            raise
+        self.metrics.checkpointed = max(self.metrics.checkpointed, pending.global_position)
+
+    async def _advance(self, stored: StoredEvent) -> None:
+        self.metrics.position = max(self.metrics.position, stored.global_position)
+        self.metrics.scanned = max(self.metrics.scanned, stored.global_position)
+        self._pending = stored
+        self._pending_count += 1
+        if (
+            self._pending_count >= self.checkpoint_every
+            or time.monotonic() - self._last_flush >= self.checkpoint_interval
+        ):
+            await self._flush()
+        await self._notify()
+
+    async def _notify(self) -> None:
+        async with self._position_changed:
+            self._position_changed.notify_all()
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    async def _call(self, stored: StoredEvent) -> None:
+        if self._tracking:
+            await self.projection.handle_at(  # type: ignore[attr-defined]
+                stored.event, stored.global_position
+            )
+        else:
+            await self.projection.handle(stored.event)
+
+    async def _deliver(self, stored: StoredEvent) -> None:
+        policy = self.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._call(stored)
+            except Exception as exc:
+                self.metrics.record_error(exc)
+                if attempt < policy.max_attempts:
+                    self.metrics.retries += 1
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), policy.backoff.delay(attempt))
+                    if self._stop.is_set():
+                        raise _Abandoned from exc
+                    continue
+                self.metrics.failed += 1
+                if policy.on_failure is FailureMode.STOP:
+                    raise ProjectionStoppedError(
+                        self.name, stored.event_id, stored.event_type, attempt
+                    ) from exc
+                await self.dlq.add_failed_event(
+                    stored.event_id,
+                    self.name,
+                    stored.event_type,
+                    stored.event.model_dump(mode="json"),
+                    error=exc,
+                    retry_count=attempt,
+                )
+                self.metrics.parked += 1
+                log.warning(
+                    "projection %r parked event %s %s after %d attempt(s): %s",
+                    self.name,
+                    stored.event_type,
+                    stored.event_id,
+                    attempt,
+                    self.metrics.last_error,
+                )
+                return
+            self.metrics.record_handled(stored.global_position)
+            return
+
+    async def _pass(self, progress: ProgressCallback | None = None, every: int = 1000) -> int:
+        """Handle every event readable now after the scanned position; returns how many."""
+        head = await self.store.get_global_position()
+        self.metrics.head = max(self.metrics.head, head)
+        options = ReadOptions(from_position=self.metrics.scanned, event_types=self._types)
+        handled = 0
+        complete = True
+        async with contextlib.aclosing(self.store.read_all(options)) as events:  # type: ignore[type-var]
+            async for stored in events:
+                if self._stop.is_set():
+                    complete = False
+                    break
+                await self._deliver(stored)
+                await self._advance(stored)
+                handled += 1
+                if progress is not None and handled % every == 0:
+                    await _call_progress(progress, self._progress(handled, head))
+        if complete:
+            # Everything up to ``head`` was readable when the pass began, and was read.
+            self.metrics.scanned = max(self.metrics.scanned, head)
+        await self._flush()
+        await self._notify()
+        return handled
+
+    def _progress(self, handled: int, target: int, done: bool = False) -> RebuildProgress:
+        return RebuildProgress(self.name, handled, self.metrics.scanned, target, done)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _enter(self) -> None:
+        if self._busy:
+            raise InvalidStateError(f"projection runner {self.name!r} is already running")
+        self._busy = True
+        self._stop.clear()
+
+    async def catch_up(self, *, progress: ProgressCallback | None = None, every: int = 1000) -> int:
+        """Handle everything stored now, checkpoint, and return the number of events handled.
+
+        ``progress`` (sync or async) is called every ``every`` events and once at the end.
+        """
+        self._enter()
+        try:
+            await self._load_position()
+            self.metrics.state = RunnerState.CATCHING_UP
+            target = await self.store.get_global_position()
+            total = 0
+            while not self._stop.is_set():
+                handled = await self._pass(progress, every)
+                total += handled
+                if self.metrics.scanned >= target or handled == 0:
+                    break
+            if progress is not None:
+                await _call_progress(progress, self._progress(total, target, done=True))
+            self.metrics.state = RunnerState.IDLE
+            return total
+        except _Abandoned:
+            self.metrics.state = RunnerState.STOPPED
+            return total
+        except BaseException:
+            self.metrics.state = RunnerState.FAILED
+            raise
+        finally:
+            await self._finish()
+
+    async def run(self) -> None:
+        """Catch up, then follow new events until :meth:`stop`; re-raises a fatal error."""
+        self._enter()
+        await self._run_entered()
+
+    async def _run_entered(self) -> None:
+        try:
+            await self._load_position()
+            self.metrics.state = RunnerState.CATCHING_UP
+            while not self._stop.is_set():
+                await self._pass()
+                if self._stop.is_set():
+                    break
+                self.metrics.state = RunnerState.LIVE
+                await self._wait_for_events()
+            self.metrics.state = RunnerState.STOPPED
+        except _Abandoned:
+            self.metrics.state = RunnerState.STOPPED
+        except asyncio.CancelledError:
+            self.metrics.state = RunnerState.STOPPED
+            raise
+        except BaseException:
+            self.metrics.state = RunnerState.FAILED
+            raise
+        finally:
+            await self._finish()
+
+    async def _finish(self) -> None:
+        try:
+            await self._flush()
+        finally:
+            self._busy = False
+            await self._notify()
+
+    async def _wait_for_events(self) -> None:
+        waiter = asyncio.ensure_future(
+            self.store.wait_for_events(self.metrics.scanned, self.wait_timeout)
+        )
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, stopper):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(waiter, stopper, return_exceptions=True)
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
+            raise waiter.exception()  # type: ignore[misc]
+
+    def start(self) -> asyncio.Task[None]:
+        """Run in a background task (returned); :meth:`stop` ends it."""
+        if self._task is not None and not self._task.done():
+            raise InvalidStateError(f"projection runner {self.name!r} is already started")
+        self._enter()
+        self._task = asyncio.create_task(self._run_entered(), name=f"projection:{self.name}")
+        return self._task
+
+    def request_stop(self) -> None:
+        """Ask the runner to stop after the in-flight event; returns at once."""
+        self._stop.set()
+
+    async def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop after the in-flight event; after ``timeout`` seconds abandon it (cancel).
+
+        Either way the checkpoint is left on the last event fully handled. Re-raises the error
+        that ended the runner, if any (``ProjectionStoppedError`` in ``STOP`` mode).
+        """
+        self.request_stop()
+        task = self._task
+        if task is None:
+            return
+        self.metrics.state = RunnerState.STOPPING if not task.done() else self.metrics.state
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+    async def wait_for_position(self, position: int, timeout: float) -> bool:
+        """Wait until the runner has handled everything up to ``position``; False on timeout
+        or if the runner ends first."""
+
+        def reached() -> bool:
+            return self.metrics.scanned >= position or self.metrics.position >= position
+
+        async with self._position_changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._position_changed.wait_for(lambda: reached() or not self._busy),
+                    timeout,
+                )
+            return reached()
+
+    async def rebuild(self, *, progress: ProgressCallback | None = None, every: int = 1000) -> int:
+        """Reset the projection (its ``reset()`` and its checkpoint) and replay every event.
+
+        Refused with :class:`InvalidStateError` while the runner is running.
+        """
+        if self._busy:
+            raise InvalidStateError(
+                f"projection {self.name!r} is running: stop it before rebuilding"
+            )
+        reset = getattr(self.projection, "reset", None)
+        if reset is not None:
+            await _maybe_await(reset())
+        await self.checkpoints.reset_checkpoint(self.name)
+        self.metrics.position = self.metrics.scanned = self.metrics.checkpointed = 0
+        return await self.catch_up(progress=progress, every=every)
+
+    def replayer(self) -> DLQReplayer:
+        """A :class:`DLQReplayer` over this runner's DLQ and store."""
+        return DLQReplayer(self.dlq, self.store)
+
+    async def replay(
+        self, dlq_id: int, *, resolution: str = "replayed", source: EventSource = "auto"
+    ) -> ReplayResult:
+        """Replay one parked event into this projection (see :meth:`DLQReplayer.replay`)."""
+        return await self.replayer().replay(
+            self.projection, dlq_id, resolution=resolution, source=source
+        )
+
+    async def replay_all(
+        self, *, resolution: str = "replayed", limit: int = 1000, source: EventSource = "auto"
+    ) -> list[ReplayResult]:
+        """Replay every failed entry of this projection, oldest first."""
+        return await self.replayer().replay_all(
+            self.projection, resolution=resolution, limit=limit, source=source
+        )
+
+
+class SubscriptionRunner:
+    """Runs several projections side by side over one store, each with its own checkpoint.
+
+    ``async with SubscriptionRunner(projections, backend=backend):`` starts them all and stops
+    them on exit. A projection that stops with an error does not stop the others; its error is
+    in :meth:`errors` and its stats show ``failed``.
+    """
+
+    def __init__(
+        self,
+        projections: Iterable[ProjectionLike],
+        *,
+        backend: Backend | None = None,
+        store: EventStore | None = None,
+        checkpoints: CheckpointRepository | None = None,
+        dlq: DLQRepository | None = None,
+        **options: Any,
+    ) -> None:
+        if backend is not None:
+            store, checkpoints, dlq = backend.events, backend.checkpoints, backend.dlq
+        if store is None or checkpoints is None or dlq is None:
+            raise ConfigurationError(
+                "SubscriptionRunner needs backend=... or all of store=, checkpoints=, dlq="
+            )
+        self.runners: dict[str, ProjectionRunner] = {}
+        for item in projections:
+            runner = ProjectionRunner(
+                item, store=store, checkpoints=checkpoints, dlq=dlq, **options
+            )
+            if runner.name in self.runners:
+                raise ConfigurationError(f"two projections are named {runner.name!r}")
+            self.runners[runner.name] = runner
+        if not self.runners:
+            raise ConfigurationError("SubscriptionRunner needs at least one projection")
+        self._errors: dict[str, BaseException] = {}
+
+    def runner(self, name: str) -> ProjectionRunner:
+        """The runner of projection ``name``."""
+        try:
+            return self.runners[name]
+        except KeyError:
+            raise ConfigurationError(
+                f"no projection {name!r}; running: {', '.join(self.runners)}"
+            ) from None
+
+    def stats(self) -> dict[str, ProjectionStats]:
+        """Each projection's :class:`ProjectionStats`, by name."""
+        return {name: runner.stats() for name, runner in self.runners.items()}
+
+    def errors(self) -> dict[str, BaseException]:
+        """The errors that stopped projections, by name."""
+        return dict(self._errors)
+
+    async def start(self) -> None:
+        """Start every projection in the background."""
+        for runner in self.runners.values():
+            task = runner.start()
+            task.add_done_callback(self._record(runner.name))
+
+    def _record(self, name: str) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                exc = task.exception()
+                assert exc is not None
+                self._errors[name] = exc
+                log.error("projection %r stopped: %s", name, exc)
+
+        return done
+
+    async def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop every projection (see :meth:`ProjectionRunner.stop`); errors go to
+        :meth:`errors`, not raised."""
+        for runner in self.runners.values():
+            runner.request_stop()
+        results = await asyncio.gather(
+            *(runner.stop(timeout) for runner in self.runners.values()), return_exceptions=True
+        )
+        for name, result in zip(self.runners, results, strict=True):
+            if isinstance(result, BaseException):
+                self._errors[name] = result
+
+    async def catch_up(self) -> dict[str, int]:
+        """Catch every projection up to now, concurrently; events handled by name."""
+        counts = await asyncio.gather(*(r.catch_up() for r in self.runners.values()))
+        return dict(zip(self.runners, counts, strict=True))
+
+    async def wait_for_position(self, position: int, timeout: float) -> bool:
+        """Wait until every running projection has reached ``position``."""
+        results = await asyncio.gather(
+            *(r.wait_for_position(position, timeout) for r in self.runners.values())
+        )
+        return all(results)
+
+    async def rebuild(
+        self, name: str, *, progress: ProgressCallback | None = None, every: int = 1000
+    ) -> int:
+        """Rebuild one projection, stopping and restarting it around the rebuild if it runs."""
+        runner = self.runner(name)
+        was_running = runner.running
+        if was_running:
+            await runner.stop()
+        count = await runner.rebuild(progress=progress, every=every)
+        if was_running:
+            runner.start().add_done_callback(self._record(name))
+        return count
+
+    async def replay(self, dlq_id: int, *, resolution: str = "replayed") -> ReplayResult:
+        """Replay DLQ entry ``dlq_id`` into the projection that parked it."""
+        any_runner = next(iter(self.runners.values()))
+        entry = await any_runner.replayer().entry(dlq_id)
+        return await self.runner(entry.projection_name).replay(dlq_id, resolution=resolution)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+async def _maybe_await(value: Any) -> None:
+    if inspect.isawaitable(value):
+        await value
+
+
+async def _call_progress(callback: ProgressCallback, progress: RebuildProgress) -> None:
+    await _maybe_await(callback(progress))
