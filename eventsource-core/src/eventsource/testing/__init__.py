@@ -16,15 +16,23 @@ The mixins can be used on their own; :class:`BackendConformance` combines them a
 ``docs/writing-a-backend.md``. Needs pytest and pytest-asyncio (``eventsource-core[testing]``).
 """
 
+from ._bad_input import BadInputConformance
 from ._base import BackendOpener, ConformanceBase
+from ._checkpoints import CheckpointConformance
 from ._concurrency import ConcurrencyConformance
 from ._conformance import BackendConformance
+from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._outbox import OutboxConformance
 
 __all__ = [
     "BackendConformance",
     "BackendOpener",
+    "BadInputConformance",
+    "CheckpointConformance",
     "ConcurrencyConformance",
     "ConformanceBase",
+    "DLQConformance",
     "EventStoreConformance",
+    "OutboxConformance",
 ]

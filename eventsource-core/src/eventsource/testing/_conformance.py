@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from ._bad_input import BadInputConformance
+from ._checkpoints import CheckpointConformance
 from ._concurrency import ConcurrencyConformance
+from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._outbox import OutboxConformance
 
 __all__ = ["BackendConformance"]
 
 
-class BackendConformance(EventStoreConformance, ConcurrencyConformance):
+class BackendConformance(
+    EventStoreConformance,
+    ConcurrencyConformance,
+    CheckpointConformance,
+    OutboxConformance,
+    DLQConformance,
+    BadInputConformance,
+):
     """The whole contract: subclass it and provide the ``backend_opener`` fixture."""

@@ -1,0 +1,157 @@
+"""Conformance of the checkpoint repository."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from ..plugins._backend import Backend
+from ._base import ConformanceBase, read_all_list
+from ._events import AGGREGATE_TYPE, KitItemCreated, noted
+
+__all__ = ["CheckpointConformance"]
+
+
+class CheckpointConformance(ConformanceBase):
+    """Where each projection is: update, read, reset, lag, and never backwards."""
+
+    async def test_checkpoint_update_and_read(self, backend: Backend) -> None:
+        """update_checkpoint records the event; get_checkpoint, get_checkpoint_data and
+        get_position read it back; events_processed counts updates; unknown projections
+        read as None.
+
+        Fix: upsert one row per projection holding the event id, type and global position.
+        """
+        repo = backend.checkpoints
+        assert await repo.get_checkpoint("kit-p") is None
+        assert await repo.get_checkpoint_data("kit-p") is None
+        assert await repo.get_position("kit-p") is None
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 3), 0)
+        stored = await read_all_list(backend)
+        for item in stored[:2]:
+            await repo.update_checkpoint(
+                "kit-p", item.event_id, item.event_type, item.global_position
+            )
+        assert await repo.get_checkpoint("kit-p") == stored[1].event_id
+        data = await repo.get_checkpoint_data("kit-p")
+        assert data is not None
+        assert data.projection_name == "kit-p"
+        assert data.last_event_id == stored[1].event_id
+        assert data.last_event_type == "KitItemNoted"
+        assert data.global_position == stored[1].global_position
+        assert data.events_processed == 2
+        assert data.updated_at.tzinfo is not None
+        assert data["last_event_id"] == stored[1].event_id
+        assert await repo.get_position("kit-p") == stored[1].global_position
+        assert await repo.get_checkpoint("kit-other") is None
+
+    async def test_checkpoint_position_looked_up_from_event(self, backend: Backend) -> None:
+        """Without ``global_position``, update_checkpoint finds the event's position in the
+        store.
+
+        Fix: look the event id up in the events table (in the same statement or transaction).
+        """
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 4), 0)
+        stored = await read_all_list(backend)
+        await backend.checkpoints.update_checkpoint("kit-p", stored[2].event_id, "KitItemNoted")
+        assert await backend.checkpoints.get_position("kit-p") == stored[2].global_position
+        assert await backend.checkpoints.get_checkpoint("kit-p") == stored[2].event_id
+
+    async def test_checkpoint_never_moves_backwards(self, backend: Backend) -> None:
+        """An update to a lower global position than the stored one is ignored, whether the
+        position is given or looked up.
+
+        Fix: make the upsert conditional on the new position being >= the stored one.
+        """
+        repo = backend.checkpoints
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 5), 0)
+        stored = await read_all_list(backend)
+        high, low = stored[3], stored[1]
+        await repo.update_checkpoint("kit-p", high.event_id, high.event_type, high.global_position)
+        await repo.update_checkpoint("kit-p", low.event_id, low.event_type, low.global_position)
+        assert await repo.get_position("kit-p") == high.global_position
+        assert await repo.get_checkpoint("kit-p") == high.event_id
+        await repo.update_checkpoint("kit-p", stored[0].event_id, stored[0].event_type)
+        assert await repo.get_position("kit-p") == high.global_position
+        top = stored[4]
+        await repo.update_checkpoint("kit-p", top.event_id, top.event_type)
+        assert await repo.get_position("kit-p") == top.global_position
+
+    async def test_checkpoint_reset(self, backend: Backend) -> None:
+        """reset_checkpoint forgets the projection (others keep theirs); a later update starts
+        afresh, even at a lower position; resetting an unknown projection is not an error.
+
+        Fix: delete the projection's row.
+        """
+        repo = backend.checkpoints
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 3), 0)
+        stored = await read_all_list(backend)
+        for name in ("kit-a", "kit-b"):
+            await repo.update_checkpoint(
+                name, stored[2].event_id, stored[2].event_type, stored[2].global_position
+            )
+        await repo.reset_checkpoint("kit-a")
+        await repo.reset_checkpoint("kit-never-seen")
+        assert await repo.get_checkpoint("kit-a") is None
+        assert await repo.get_checkpoint_data("kit-a") is None
+        assert await repo.get_checkpoint("kit-b") == stored[2].event_id
+        await repo.update_checkpoint(
+            "kit-a", stored[0].event_id, stored[0].event_type, stored[0].global_position
+        )
+        assert await repo.get_position("kit-a") == stored[0].global_position
+
+    async def test_checkpoint_lag_metrics(self, backend: Backend) -> None:
+        """get_lag_metrics counts the relevant events after the checkpoint, names the newest
+        one, honours ``event_types``, and is None for a projection without checkpoint.
+
+        Fix: count events with global position > the checkpoint's, of the given types.
+        """
+        repo = backend.checkpoints
+        aid = uuid4()
+        assert await repo.get_lag_metrics("kit-p") is None
+        created = KitItemCreated(aggregate_id=aid, name="x")
+        events = [created, *noted(aid, 4)]
+        await backend.events.append_events(aid, AGGREGATE_TYPE, events, 0)
+        stored = await read_all_list(backend)
+        await repo.update_checkpoint(
+            "kit-p", stored[1].event_id, stored[1].event_type, stored[1].global_position
+        )
+        lag = await repo.get_lag_metrics("kit-p")
+        assert lag is not None
+        assert lag.projection_name == "kit-p"
+        assert lag.lag_events == 3
+        assert lag.last_event_id == stored[1].event_id
+        assert lag.latest_event_id == stored[4].event_id
+        assert lag.events_processed == 1
+        assert lag.lag_seconds >= 0
+        only_created = await repo.get_lag_metrics("kit-p", ["KitItemCreated"])
+        assert only_created is not None
+        assert only_created.lag_events == 0
+        assert only_created.latest_event_id == created.event_id
+        top = stored[4]
+        await repo.update_checkpoint("kit-p", top.event_id, top.event_type, top.global_position)
+        caught_up = await repo.get_lag_metrics("kit-p")
+        assert caught_up is not None and caught_up.lag_events == 0
+
+    async def test_get_all_checkpoints(self, backend: Backend) -> None:
+        """get_all_checkpoints returns every projection's checkpoint, ordered by name.
+
+        Fix: select every row ordered by projection name.
+        """
+        repo = backend.checkpoints
+        assert await repo.get_all_checkpoints() == []
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 2), 0)
+        stored = await read_all_list(backend)
+        for name, item in (("kit-z", stored[0]), ("kit-a", stored[1]), ("kit-m", stored[0])):
+            await repo.update_checkpoint(name, item.event_id, item.event_type, item.global_position)
+        everything = await repo.get_all_checkpoints()
+        assert [c.projection_name for c in everything] == ["kit-a", "kit-m", "kit-z"]
+        assert [c.last_event_id for c in everything] == [
+            stored[1].event_id,
+            stored[0].event_id,
+            stored[0].event_id,
+        ]
