@@ -1,0 +1,23 @@
+"""eventsource-sqlite: the SQLite backend (aiosqlite) for eventsource.
+
+All four roles over one SQLite file or ``:memory:``: :class:`SQLiteEventStore`,
+:class:`SQLiteCheckpointRepository`, :class:`SQLiteOutboxRepository` and
+:class:`SQLiteDLQRepository`. Usually reached as ``open_backend("sqlite:///events.db")`` or
+``from eventsource import SQLiteEventStore``.
+"""
+
+from ._checkpoints import SQLiteCheckpointRepository
+from ._dlq import SQLiteDLQRepository
+from ._errors import SQLiteDatabaseLockedError
+from ._outbox import SQLiteOutboxRepository
+from ._schema import SCHEMA_VERSION
+from ._store import SQLiteEventStore
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SQLiteCheckpointRepository",
+    "SQLiteDLQRepository",
+    "SQLiteDatabaseLockedError",
+    "SQLiteEventStore",
+    "SQLiteOutboxRepository",
+]

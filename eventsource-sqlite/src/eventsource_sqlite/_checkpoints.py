@@ -1,0 +1,127 @@
+"""Projection checkpoints in the ``projection_checkpoints`` table."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsource.repositories._contracts import CheckpointRepository
+from eventsource.repositories._entries import CheckpointData, LagMetrics
+
+from ._base import SQLiteRepository, uuid_or_none
+from ._tx import from_us, now_us, single_write
+
+__all__ = ["SQLiteCheckpointRepository"]
+
+_COLUMNS = (
+    "projection_name, last_event_id, last_event_type, global_position, events_processed, updated_at"
+)
+# One statement: the position comes from the events table when not given, and an update to
+# a lower position than the stored one changes nothing (checkpoints never move backwards).
+_UPSERT = """
+INSERT INTO projection_checkpoints (
+    projection_name, last_event_id, last_event_type, global_position, events_processed,
+    updated_at)
+VALUES (?, ?, ?, COALESCE(?, (SELECT global_position FROM events WHERE event_id = ?)), 1, ?)
+ON CONFLICT (projection_name) DO UPDATE SET
+    last_event_id = excluded.last_event_id,
+    last_event_type = excluded.last_event_type,
+    global_position = excluded.global_position,
+    events_processed = projection_checkpoints.events_processed + 1,
+    updated_at = excluded.updated_at
+WHERE projection_checkpoints.global_position IS NULL
+   OR excluded.global_position IS NULL
+   OR excluded.global_position >= projection_checkpoints.global_position
+"""
+
+
+def _data(row: tuple[Any, ...]) -> CheckpointData:
+    name, event_id, event_type, position, processed, updated = row
+    return CheckpointData(
+        projection_name=name,
+        last_event_id=uuid_or_none(event_id),
+        last_event_type=event_type,
+        global_position=position,
+        events_processed=processed,
+        updated_at=from_us(updated),
+    )
+
+
+class SQLiteCheckpointRepository(SQLiteRepository, CheckpointRepository):
+    """Checkpoints in SQLite; see :class:`SQLiteRepository` for connections and transactions."""
+
+    async def get_checkpoint(self, projection_name: str) -> UUID | None:
+        data = await self.get_checkpoint_data(projection_name)
+        return None if data is None else data.last_event_id
+
+    async def get_checkpoint_data(self, projection_name: str) -> CheckpointData | None:
+        sql = f"SELECT {_COLUMNS} FROM projection_checkpoints WHERE projection_name = ?"
+        row = await self._run(lambda c: c.execute(sql, (projection_name,)).fetchone())
+        return None if row is None else _data(row)
+
+    async def update_checkpoint(
+        self,
+        projection_name: str,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        key = str(event_id)
+        args = (projection_name, key, event_type, global_position, key, now_us())
+        await self._run(lambda c: single_write(c, _UPSERT, args))
+
+    async def reset_checkpoint(self, projection_name: str) -> None:
+        sql = "DELETE FROM projection_checkpoints WHERE projection_name = ?"
+        await self._run(lambda c: single_write(c, sql, (projection_name,)))
+
+    async def get_lag_metrics(
+        self, projection_name: str, event_types: Sequence[str] | None = None
+    ) -> LagMetrics | None:
+        types = None if event_types is None else list(event_types)
+
+        def read(conn: sqlite3.Connection) -> LagMetrics | None:
+            sql = f"SELECT {_COLUMNS} FROM projection_checkpoints WHERE projection_name = ?"
+            row = conn.execute(sql, (projection_name,)).fetchone()
+            if row is None:
+                return None
+            data = _data(row)
+            if types is None:
+                where, params = "1", []
+            elif types:
+                where, params = f"event_type IN ({', '.join('?' * len(types))})", types
+            else:
+                where, params = "0", []
+            latest = conn.execute(
+                f"SELECT event_id, stored_at FROM events WHERE {where}"
+                " ORDER BY global_position DESC LIMIT 1",
+                params,
+            ).fetchone()
+            lag_events = conn.execute(
+                f"SELECT COUNT(*) FROM events WHERE global_position > ? AND {where}",
+                [data.global_position or 0, *params],
+            ).fetchone()[0]
+            lag_seconds = 0.0
+            if latest is not None and lag_events and data.last_event_id is not None:
+                last = conn.execute(
+                    "SELECT stored_at FROM events WHERE event_id = ?", (str(data.last_event_id),)
+                ).fetchone()
+                if last is not None:
+                    lag_seconds = max(0.0, (latest[1] - last[0]) / 1_000_000)
+            return LagMetrics(
+                projection_name=projection_name,
+                last_event_id=data.last_event_id,
+                latest_event_id=uuid_or_none(latest[0]) if latest else None,
+                lag_seconds=lag_seconds,
+                lag_events=lag_events,
+                events_processed=data.events_processed,
+                last_processed_at=data.updated_at,
+            )
+
+        return await self._run(read)
+
+    async def get_all_checkpoints(self) -> list[CheckpointData]:
+        sql = f"SELECT {_COLUMNS} FROM projection_checkpoints ORDER BY projection_name"
+        rows = await self._run(lambda c: c.execute(sql).fetchall())
+        return [_data(row) for row in rows]

@@ -1,0 +1,175 @@
+"""The transactional outbox in the ``event_outbox`` table, with leased claims."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsource._exceptions import EntryNotFoundError, InvalidEventError
+from eventsource.events import DomainEvent, serialize_event
+from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository
+from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
+
+from ._base import SQLiteRepository, uuid_or_none
+from ._tx import from_us, now_us, single_write
+
+__all__ = ["SQLiteOutboxRepository"]
+
+_COLUMNS = (
+    "id, event_id, event_type, aggregate_id, aggregate_type, tenant_id, event_data, created_at,"
+    " status, retry_count, last_error, published_at, claimed_by, claimed_until, seq"
+)
+_INSERT = (
+    "INSERT INTO event_outbox (id, event_id, event_type, aggregate_id, aggregate_type,"
+    " tenant_id, event_data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# One statement claims the oldest available pending entries: no entry goes to two workers.
+_CLAIM = f"""
+UPDATE event_outbox SET claimed_by = ?, claimed_until = ?
+WHERE seq IN (
+    SELECT seq FROM event_outbox
+    WHERE status = 'pending'
+      AND (claimed_until IS NULL OR claimed_until <= ?)
+      AND (available_at IS NULL OR available_at <= ?)
+    ORDER BY seq LIMIT ?)
+RETURNING {_COLUMNS}
+"""
+
+
+def _us(delta: timedelta) -> int:
+    return delta // timedelta(microseconds=1)
+
+
+def _entry(row: tuple[Any, ...]) -> OutboxEntry:
+    return OutboxEntry(
+        id=UUID(row[0]),
+        event_id=UUID(row[1]),
+        event_type=row[2],
+        aggregate_id=UUID(row[3]),
+        aggregate_type=row[4],
+        tenant_id=uuid_or_none(row[5]),
+        event_data=json.loads(row[6]),
+        created_at=from_us(row[7]),
+        status=OutboxStatus(row[8]),
+        retry_count=row[9],
+        last_error=row[10],
+        published_at=None if row[11] is None else from_us(row[11]),
+        claimed_by=row[12],
+        claimed_until=None if row[13] is None else from_us(row[13]),
+    )
+
+
+class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
+    """Outbox in SQLite; see :class:`SQLiteRepository` for connections and transactions.
+
+    ``add_event`` inside the caller's open transaction writes within it and does not commit,
+    so the entry commits (or rolls back) with the caller's own writes.
+    """
+
+    async def add_event(self, event: DomainEvent) -> UUID:
+        if not isinstance(event, DomainEvent):
+            raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
+        entry_id = uuid.uuid4()
+        args = (
+            str(entry_id),
+            str(event.event_id),
+            event.event_type,
+            str(event.aggregate_id),
+            event.aggregate_type,
+            None if event.tenant_id is None else str(event.tenant_id),
+            serialize_event(event),
+            now_us(),
+        )
+        await self._run(lambda c: single_write(c, _INSERT, args))
+        return entry_id
+
+    async def get_pending_events(
+        self,
+        limit: int = 100,
+        *,
+        worker_id: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> list[OutboxEntry]:
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise InvalidEventError(f"limit must be an int, got {type(limit).__name__}")
+        if limit <= 0:
+            return []
+        now = now_us()
+        worker = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
+        args = (worker, now + _us(lease), now, now, limit)
+        rows, _ = await self._run(lambda c: single_write(c, _CLAIM, args))
+        rows.sort(key=lambda row: row[14])
+        return [_entry(row) for row in rows]
+
+    async def _update(self, outbox_id: UUID, sql: str, params: tuple[Any, ...]) -> None:
+        args = (*params, str(outbox_id))
+        _, count = await self._run(lambda c: single_write(c, sql, args))
+        if count == 0:
+            raise EntryNotFoundError(f"no outbox entry {outbox_id}")
+
+    async def mark_published(self, outbox_id: UUID) -> None:
+        await self._update(
+            outbox_id,
+            "UPDATE event_outbox SET status = 'published', published_at = ?, claimed_by = NULL,"
+            " claimed_until = NULL WHERE id = ?",
+            (now_us(),),
+        )
+
+    async def release(
+        self,
+        outbox_id: UUID,
+        error: str | None = None,
+        *,
+        retry_after: timedelta | None = None,
+    ) -> None:
+        available = now_us() + _us(retry_after) if retry_after else None
+        await self._update(
+            outbox_id,
+            "UPDATE event_outbox SET claimed_by = NULL, claimed_until = NULL,"
+            " retry_count = retry_count + (? IS NOT NULL), last_error = COALESCE(?, last_error),"
+            " available_at = ? WHERE id = ?",
+            (error, error, available),
+        )
+
+    async def mark_failed(self, outbox_id: UUID, error: str) -> None:
+        await self._update(
+            outbox_id,
+            "UPDATE event_outbox SET status = 'failed', last_error = ?,"
+            " retry_count = retry_count + 1, claimed_by = NULL, claimed_until = NULL"
+            " WHERE id = ?",
+            (error,),
+        )
+
+    async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
+        sql = f"SELECT {_COLUMNS} FROM event_outbox WHERE id = ?"
+        key = (str(outbox_id),)
+        row = await self._run(lambda c: c.execute(sql, key).fetchone())
+        if row is None:
+            raise EntryNotFoundError(f"no outbox entry {outbox_id}")
+        return _entry(row)
+
+    async def get_stats(self) -> OutboxStats:
+        sql = (
+            "SELECT COALESCE(SUM(status = 'pending'), 0),"
+            " COALESCE(SUM(status = 'pending' AND claimed_until > ?), 0),"
+            " COALESCE(SUM(status = 'published'), 0), COALESCE(SUM(status = 'failed'), 0),"
+            " MIN(CASE WHEN status = 'pending' THEN created_at END) FROM event_outbox"
+        )
+        now = (now_us(),)
+        row = await self._run(lambda c: c.execute(sql, now).fetchone())
+        return OutboxStats(
+            pending_count=row[0],
+            claimed_count=row[1],
+            published_count=row[2],
+            failed_count=row[3],
+            oldest_pending_at=None if row[4] is None else from_us(row[4]),
+        )
+
+    async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
+        sql = "DELETE FROM event_outbox WHERE status = 'published' AND published_at < ?"
+        cutoff = (now_us() - _us(older_than),)
+        _, count = await self._run(lambda c: single_write(c, sql, cutoff))
+        return count

@@ -1,0 +1,57 @@
+"""Row decoding and the SQL of filtered, paged reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsource.events import DomainEvent, EventRegistry
+from eventsource.stores._types import ReadOptions, StoredEvent
+
+from ._tx import from_us, to_us
+
+__all__ = ["EVENT_COLUMNS", "decode_event", "decode_stored", "option_filters"]
+
+#: The columns :func:`decode_stored` expects, in order.
+EVENT_COLUMNS = (
+    "global_position, aggregate_id, aggregate_type, aggregate_version, "
+    "event_type, event_version, stored_at, payload"
+)
+
+
+def decode_stored(registry: EventRegistry, row: tuple[Any, ...]) -> StoredEvent:
+    """A :class:`StoredEvent` from a row of :data:`EVENT_COLUMNS`."""
+    position, aggregate_id, aggregate_type, version, event_type, event_version, stored, data = row
+    return StoredEvent(
+        event=registry.deserialize(data, event_type, event_version),
+        stream_id=f"{aggregate_id}:{aggregate_type}",
+        stream_position=version,
+        global_position=position,
+        stored_at=from_us(stored),
+    )
+
+
+def decode_event(registry: EventRegistry, row: tuple[Any, ...]) -> DomainEvent:
+    """The event of a row of :data:`EVENT_COLUMNS`."""
+    return registry.deserialize(row[7], row[4], row[5])
+
+
+def option_filters(options: ReadOptions) -> tuple[list[str], list[Any]]:
+    """SQL conditions and parameters for the timestamp, tenant and event-type options."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if options.from_timestamp is not None:
+        clauses.append("occurred_at >= ?")
+        params.append(to_us(options.from_timestamp))
+    if options.to_timestamp is not None:
+        clauses.append("occurred_at <= ?")
+        params.append(to_us(options.to_timestamp))
+    if options.tenant_id is not None:
+        clauses.append("tenant_id = ?")
+        params.append(str(options.tenant_id))
+    if options.event_types is not None:
+        if options.event_types:
+            clauses.append(f"event_type IN ({', '.join('?' * len(options.event_types))})")
+            params.extend(options.event_types)
+        else:
+            clauses.append("0")
+    return clauses, params

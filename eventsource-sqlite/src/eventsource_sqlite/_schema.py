@@ -1,0 +1,155 @@
+"""The schema of all four roles, versioned so a later release can migrate an existing file.
+
+The version lives in the one-row table ``eventsource_schema`` (not ``PRAGMA user_version``,
+which the application may use for itself). :func:`ensure_schema` applies the migrations from
+the stored version up to :data:`SCHEMA_VERSION` in one write transaction, and refuses a file
+whose schema is newer than this release with :class:`SchemaVersionError`.
+
+Times are stored as integer microseconds since the Unix epoch (UTC); UUIDs as text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from eventsource._exceptions import SchemaVersionError
+
+from ._tx import write_transaction
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ensure_schema", "stored_schema_version"]
+
+_V1 = [
+    """CREATE TABLE IF NOT EXISTS events (
+        global_position INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        aggregate_id TEXT NOT NULL,
+        aggregate_type TEXT NOT NULL,
+        aggregate_version INTEGER NOT NULL,
+        event_type TEXT NOT NULL,
+        event_version INTEGER NOT NULL,
+        tenant_id TEXT,
+        occurred_at INTEGER NOT NULL,
+        stored_at INTEGER NOT NULL,
+        payload TEXT NOT NULL
+    )""",
+    # stream reads, stream version (MAX) and one winner per expected version
+    """CREATE UNIQUE INDEX IF NOT EXISTS events_stream
+        ON events (aggregate_id, aggregate_type, aggregate_version)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (event_id)",
+    # get_events_by_type, in global order
+    """CREATE INDEX IF NOT EXISTS events_aggregate_type
+        ON events (aggregate_type, global_position)""",
+    # read_all(event_types=...) and checkpoint lag metrics
+    "CREATE INDEX IF NOT EXISTS events_event_type ON events (event_type, global_position)",
+    # read_all(tenant_id=...); partial: events without a tenant cost nothing here
+    """CREATE INDEX IF NOT EXISTS events_tenant
+        ON events (tenant_id, global_position) WHERE tenant_id IS NOT NULL""",
+    """CREATE TABLE IF NOT EXISTS projection_checkpoints (
+        projection_name TEXT PRIMARY KEY,
+        last_event_id TEXT,
+        last_event_type TEXT,
+        global_position INTEGER,
+        events_processed INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS event_outbox (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        aggregate_id TEXT NOT NULL,
+        aggregate_type TEXT NOT NULL,
+        tenant_id TEXT,
+        event_data TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        retry_count INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        published_at INTEGER,
+        claimed_by TEXT,
+        claimed_until INTEGER,
+        available_at INTEGER
+    )""",
+    # pending entries, oldest first; partial: published entries cost nothing here
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON event_outbox (seq) WHERE status = 'pending'",
+    # cleanup_published
+    """CREATE INDEX IF NOT EXISTS outbox_published
+        ON event_outbox (published_at) WHERE status = 'published'""",
+    """CREATE TABLE IF NOT EXISTS dead_letter_queue (
+        id INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        projection_name TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        event_data TEXT NOT NULL,
+        error_type TEXT NOT NULL,
+        error_message TEXT NOT NULL,
+        error_stacktrace TEXT NOT NULL,
+        retry_count INTEGER NOT NULL,
+        first_failed_at INTEGER NOT NULL,
+        last_failed_at INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'failed',
+        resolved_at INTEGER,
+        resolution TEXT,
+        UNIQUE (event_id, projection_name)
+    )""",
+    # failed (or retrying / resolved) entries, oldest failure first, of all or one projection
+    """CREATE INDEX IF NOT EXISTS dlq_status
+        ON dead_letter_queue (status, first_failed_at, id)""",
+    """CREATE INDEX IF NOT EXISTS dlq_projection_status
+        ON dead_letter_queue (projection_name, status, first_failed_at, id)""",
+]
+
+#: Statements that bring a file from version ``n - 1`` to version ``n``.
+MIGRATIONS: dict[int, list[str]] = {1: _V1}
+
+#: The schema version this release writes and understands.
+SCHEMA_VERSION = max(MIGRATIONS)
+
+_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS eventsource_schema (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+)"""
+
+
+def stored_schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the file (0 for a file without our tables)."""
+    try:
+        row = conn.execute("SELECT version FROM eventsource_schema WHERE id = 1").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return 0
+        raise
+    return int(row[0]) if row else 0
+
+
+def _check(version: int, path: str) -> bool:
+    """True when the file is current; raise for a newer schema."""
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"SQLite database {path} has eventsource schema version {version}, newer than "
+            f"this release understands ({SCHEMA_VERSION}): upgrade eventsource-sqlite"
+        )
+    return version == SCHEMA_VERSION
+
+
+def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
+    """Create or migrate the schema (runs on the connection's thread; idempotent).
+
+    Inside a caller's transaction the statements join it; otherwise they run in their own
+    ``BEGIN IMMEDIATE`` transaction, so concurrent initialisers apply each migration once.
+    """
+    if _check(stored_schema_version(conn), path):
+        return
+    with write_transaction(conn):
+        version = stored_schema_version(conn)  # again, now that we hold the write lock
+        if _check(version, path):
+            return
+        conn.execute(_VERSION_TABLE)
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                conn.execute(statement)
+        conn.execute(
+            "INSERT INTO eventsource_schema (id, version) VALUES (1, ?) "
+            "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+            (SCHEMA_VERSION,),
+        )

@@ -1,0 +1,449 @@
+"""The SQLite event store: one aiosqlite connection, one thread hop per operation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import aiosqlite
+
+from eventsource._exceptions import (
+    ConfigurationError,
+    DuplicateEventError,
+    OptimisticLockError,
+    StorageUnavailableError,
+)
+from eventsource.events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry
+from eventsource.stores._contract import (
+    EventStore,
+    PreparedEvent,
+    check_stream_version,
+    prepare_append,
+    restamp,
+)
+from eventsource.stores._types import (
+    AppendResult,
+    EventStream,
+    ReadDirection,
+    ReadOptions,
+    StoredEvent,
+    parse_stream_id,
+)
+
+from ._errors import translate_error
+from ._reading import EVENT_COLUMNS, decode_event, decode_stored, option_filters
+from ._schema import ensure_schema
+from ._tx import SharedFile, now_us, run, shared_file, to_us, write_transaction
+
+__all__ = ["SYNCHRONOUS_MODES", "SQLiteEventStore"]
+
+#: Values accepted for ``synchronous`` (SQLite's ``PRAGMA synchronous``).
+SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+_MEMORY = ":memory:"
+_MAX_POSITION = 2**63 - 1
+
+_STREAM_VERSION = (
+    "SELECT MAX(aggregate_version) FROM events WHERE aggregate_id = ? AND aggregate_type = ?"
+)
+_INSERT_EVENT = (
+    "INSERT INTO events (event_id, aggregate_id, aggregate_type, aggregate_version, event_type,"
+    " event_version, tenant_id, occurred_at, stored_at, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_OUTBOX = (
+    "INSERT INTO event_outbox (id, event_id, event_type, aggregate_id, aggregate_type,"
+    " tenant_id, event_data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class SQLiteEventStore(EventStore):
+    """Event store in one SQLite file (or ``":memory:"``), through aiosqlite.
+
+    One writer at a time: an append is one ``BEGIN IMMEDIATE`` transaction, run whole on the
+    connection's thread; a writer that cannot get the lock within ``busy_timeout`` ms raises
+    :class:`~eventsource_sqlite.SQLiteDatabaseLockedError` (also ``sqlite3.OperationalError``).
+    In WAL mode (the default) readers never wait for the writer. ``synchronous`` defaults to
+    NORMAL in WAL mode (a commit survives a process crash; the last commits may be lost on a
+    power cut) and FULL otherwise. ``read_only`` opens the file with ``mode=ro``.
+
+    Use ``async with SQLiteEventStore(path) as store: await store.initialize()``.
+    """
+
+    def __init__(
+        self,
+        database: str | os.PathLike[str],
+        event_registry: EventRegistry | None = None,
+        wal_mode: bool = True,
+        busy_timeout: int = 5000,
+        *,
+        synchronous: str | None = None,
+        read_only: bool = False,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        super().__init__(event_registry=event_registry, max_event_bytes=max_event_bytes)
+        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, int) or busy_timeout < 0:
+            raise ConfigurationError(f"busy_timeout must be an int >= 0 (ms), got {busy_timeout!r}")
+        mode = (synchronous or ("NORMAL" if wal_mode else "FULL")).upper()
+        if mode not in SYNCHRONOUS_MODES:
+            raise ConfigurationError(
+                f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}"
+            )
+        self.database = os.fspath(database)
+        self.wal_mode = wal_mode
+        self.busy_timeout = busy_timeout
+        self.synchronous = mode
+        self.read_only = read_only
+        self._conn: aiosqlite.Connection | None = None
+        self._shared: SharedFile = shared_file(None)
+
+    def __repr__(self) -> str:
+        state = "connected" if self._conn is not None else "not connected"
+        return f"<SQLiteEventStore {self.database!r} {state}>"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def is_memory(self) -> bool:
+        """True for a private in-memory database."""
+        return self.database in (_MEMORY, "")
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The store's aiosqlite connection, shared with repositories built over the store."""
+        if self._conn is None:
+            raise StorageUnavailableError(
+                f"SQLiteEventStore({self.database!r}) is not connected: use "
+                "'async with SQLiteEventStore(...) as store' or 'await store.connect()'"
+            )
+        return self._conn
+
+    @property
+    def shared(self) -> SharedFile:
+        """This process's writer queue and wakeups for the store's file."""
+        return self._shared
+
+    def _target(self) -> tuple[str, bool, str | None]:
+        """What to pass to sqlite3.connect, whether it is a URI, and the file's real path."""
+        if self.is_memory:
+            return _MEMORY, False, None
+        if self.database.startswith("file:"):
+            path = self.database[5:].split("?", 1)[0]
+            return self.database, True, os.path.realpath(path) if path else None
+        real = os.path.realpath(self.database)
+        directory = os.path.dirname(real)
+        if not os.path.isdir(directory):
+            raise StorageUnavailableError(
+                f"cannot open SQLite database {self.database!r}: directory {directory!r} "
+                "does not exist"
+            )
+        if os.path.isdir(real):
+            raise StorageUnavailableError(
+                f"cannot open SQLite database {self.database!r}: it is a directory"
+            )
+        if self.read_only:
+            return f"file:{quote(real)}?mode=ro", True, real
+        return self.database, False, real
+
+    async def connect(self) -> None:
+        """Open the connection and set its pragmas; idempotent."""
+        if self._conn is not None:
+            return
+        target, uri, real = self._target()
+        conn = aiosqlite.connect(
+            target,
+            isolation_level=None,
+            uri=uri,
+            timeout=self.busy_timeout / 1000,
+            cached_statements=256,
+        )
+        try:
+            await conn
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.database) from exc
+        try:
+            await run(conn, self._configure, self.database)
+        except BaseException:
+            await conn.close()
+            raise
+        self._shared = shared_file(real)
+        self._conn = conn
+
+    async def _connect(self) -> None:
+        """Alias of :meth:`connect` (the guide's manual-cleanup form)."""
+        await self.connect()
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout}")
+        # reading the header fails here, at open, for a file that is not a database
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        if self.wal_mode and not self.read_only and not self.is_memory:
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+
+    async def close(self) -> None:
+        """Close the connection; idempotent."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    async def initialize(self) -> None:
+        """Create or migrate the schema of all four roles (idempotent); see ``_schema``."""
+        path = self.database
+        await run(self.connection, lambda c: ensure_schema(c, path), path)
+
+    async def _run(self, fn: Any) -> Any:
+        return await run(self.connection, fn, self.database)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def append_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        *,
+        outbox: bool = False,
+    ) -> AppendResult:
+        expected, prepared = prepare_append(
+            self, aggregate_id, aggregate_type, events, expected_version
+        )
+        shared = self._shared
+        timeout = self.busy_timeout
+        path = self.database
+        aid = str(aggregate_id)
+
+        def append(conn: sqlite3.Connection) -> AppendResult:
+            try:
+                with write_transaction(conn, shared, timeout, path):
+                    row = conn.execute(_STREAM_VERSION, (aid, aggregate_type)).fetchone()
+                    current = row[0] or 0
+                    check_stream_version(aggregate_id, aggregate_type, expected, current)
+                    items = restamp(prepared, current)
+                    now = now_us()
+                    last = _insert(conn, aid, aggregate_type, items, now)
+                    if outbox:
+                        conn.executemany(_INSERT_OUTBOX, _outbox_rows(aid, items, now))
+            except sqlite3.IntegrityError:
+                raise _conflict(conn, aggregate_id, aggregate_type, expected, prepared) from None
+            return AppendResult(True, current + len(items), last, len(items))
+
+        result: AppendResult = await self._run(append)
+        shared.notify()
+        return result
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def get_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str | None = None,
+        from_version: int = 0,
+        from_timestamp: datetime | None = None,
+        to_timestamp: datetime | None = None,
+    ) -> EventStream:
+        where = ["aggregate_id = ?"]
+        params: list[Any] = [str(aggregate_id)]
+        if aggregate_type is not None:
+            where.append("aggregate_type = ?")
+            params.append(aggregate_type)
+        filtered = list(where)
+        if from_version:
+            filtered.append("aggregate_version > ?")
+            params.append(from_version)
+        if from_timestamp is not None:
+            filtered.append("occurred_at >= ?")
+            params.append(to_us(from_timestamp))
+        if to_timestamp is not None:
+            filtered.append("occurred_at <= ?")
+            params.append(to_us(to_timestamp))
+        order = "aggregate_version" if aggregate_type is not None else "global_position"
+        sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(filtered)} ORDER BY {order}"
+        needs_version = len(filtered) > len(where) or aggregate_type is None
+        version_sql = f"SELECT MAX(aggregate_version) FROM events WHERE {' AND '.join(where)}"
+        base_params = params[: len(where)]
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Any], int]:
+            rows = conn.execute(sql, params).fetchall()
+            if not needs_version:
+                return rows, rows[-1][3] if rows else 0
+            return rows, conn.execute(version_sql, base_params).fetchone()[0] or 0
+
+        rows, version = await self._run(read)
+        registry = self.event_registry
+        found_type = aggregate_type if aggregate_type is not None else (rows[0][2] if rows else "")
+        events = [decode_event(registry, row) for row in rows]
+        return EventStream(aggregate_id, found_type, events, version)
+
+    async def read_stream(
+        self, stream_id: str, options: ReadOptions | None = None
+    ) -> AsyncIterator[StoredEvent]:
+        aggregate_id, aggregate_type = parse_stream_id(stream_id)
+        options = options or ReadOptions()
+        clauses, params = option_filters(options)
+        where = ["aggregate_id = ?", "aggregate_type = ?", *clauses]
+        async for stored in self._paged(
+            where, [str(aggregate_id), aggregate_type, *params], "aggregate_version", options
+        ):
+            yield stored
+
+    async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
+        options = options or ReadOptions()
+        clauses, params = option_filters(options)
+        async for stored in self._paged(clauses, params, "global_position", options):
+            yield stored
+
+    async def _paged(
+        self, where: list[str], params: list[Any], key: str, options: ReadOptions
+    ) -> AsyncIterator[StoredEvent]:
+        """Keyset-paged read ordered by ``key``: one statement (one hop) per page."""
+        forward = options.direction is ReadDirection.FORWARD
+        cursor = options.from_position
+        if cursor is None:
+            cursor = 0 if forward else _MAX_POSITION
+        sql = (
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE "
+            + " AND ".join([*where, f"{key} {'>' if forward else '<'} ?"])
+            + f" ORDER BY {key} {'ASC' if forward else 'DESC'} LIMIT ?"
+        )
+        column = 0 if key == "global_position" else 3
+        remaining = options.limit
+        registry = self.event_registry
+        while remaining is None or remaining > 0:
+            size = self.page_size if remaining is None else min(self.page_size, remaining)
+            page_params = (*params, cursor, size)
+            rows: list[Any] = await self._run(
+                lambda c, args=page_params: c.execute(sql, args).fetchall()
+            )
+            for row in rows:
+                yield decode_stored(registry, row)
+            if len(rows) < size:
+                return
+            cursor = rows[-1][column]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    async def get_events_by_type(
+        self,
+        aggregate_type: str,
+        tenant_id: UUID | None = None,
+        from_timestamp: datetime | None = None,
+    ) -> list[DomainEvent]:
+        clauses, params = option_filters(
+            ReadOptions(tenant_id=tenant_id, from_timestamp=from_timestamp)
+        )
+        where = " AND ".join(["aggregate_type = ?", *clauses])
+        sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY global_position"
+        args = (aggregate_type, *params)
+        rows: list[Any] = await self._run(lambda c: c.execute(sql, args).fetchall())
+        return [decode_event(self.event_registry, row) for row in rows]
+
+    async def event_exists(self, event_id: UUID) -> bool:
+        key = str(event_id)
+        row = await self._run(
+            lambda c: c.execute("SELECT 1 FROM events WHERE event_id = ?", (key,)).fetchone()
+        )
+        return row is not None
+
+    async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        args = (str(aggregate_id), aggregate_type)
+        row = await self._run(lambda c: c.execute(_STREAM_VERSION, args).fetchone())
+        return int(row[0] or 0)
+
+    async def get_global_position(self) -> int:
+        row = await self._run(
+            lambda c: c.execute("SELECT MAX(global_position) FROM events").fetchone()
+        )
+        return int(row[0] or 0)
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> bool:
+        """Wait for an event past ``after_position``: woken at once by writers of this process,
+        polling (5 ms growing to 100 ms) for writers in other processes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        delay = 0.005
+        while True:
+            future: asyncio.Future[None] = loop.create_future()
+            self._shared.add_waiter(loop, future)
+            try:
+                if await self.get_global_position() > after_position:
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(future, min(delay, remaining))
+                delay = min(delay * 2, 0.1)
+            finally:
+                if not future.done():
+                    future.cancel()
+                self._shared.remove_waiter(future)
+
+
+def _insert(
+    conn: sqlite3.Connection, aid: str, aggregate_type: str, items: list[PreparedEvent], now: int
+) -> int:
+    """Insert the events; returns the global position of the last one."""
+    rows = [
+        (
+            str(e.event_id),
+            aid,
+            aggregate_type,
+            e.aggregate_version,
+            e.event_type,
+            e.event_version,
+            None if e.tenant_id is None else str(e.tenant_id),
+            to_us(e.occurred_at),
+            now,
+            item.payload,
+        )
+        for item in items
+        for e in (item.event,)
+    ]
+    if len(rows) == 1:
+        position = conn.execute(_INSERT_EVENT, rows[0]).lastrowid
+    else:
+        conn.executemany(_INSERT_EVENT, rows)
+        position = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+    return int(position or 0)
+
+
+def _outbox_rows(aid: str, items: list[PreparedEvent], now: int) -> list[tuple[Any, ...]]:
+    return [
+        (
+            str(uuid.uuid4()),
+            str(item.event.event_id),
+            item.event.event_type,
+            aid,
+            item.event.aggregate_type,
+            None if item.event.tenant_id is None else str(item.event.tenant_id),
+            item.payload,
+            now,
+        )
+        for item in items
+    ]
+
+
+def _conflict(
+    conn: sqlite3.Connection,
+    aggregate_id: UUID,
+    aggregate_type: str,
+    expected: int,
+    prepared: list[PreparedEvent],
+) -> Exception:
+    """The typed error for a constraint failure (the transaction is already rolled back)."""
+    ids = [str(item.event.event_id) for item in prepared]
+    marks = ", ".join("?" * len(ids))
+    row = conn.execute(f"SELECT event_id FROM events WHERE event_id IN ({marks})", ids).fetchone()
+    if row is not None:
+        return DuplicateEventError(UUID(row[0]))
+    current = conn.execute(_STREAM_VERSION, (str(aggregate_id), aggregate_type)).fetchone()[0]
+    return OptimisticLockError(aggregate_id, expected, current or 0, aggregate_type)
