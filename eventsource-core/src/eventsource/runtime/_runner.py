@@ -200,7 +200,8 @@ class ProjectionRunner:
         else:
             await self.projection.handle(stored.event)
 
-    async def _deliver(self, stored: StoredEvent) -> None:
+    async def _deliver(self, stored: StoredEvent) -> bool:
+        """Handle ``stored`` with retries; True when handled, False when parked."""
         policy = self.retry
         attempt = 0
         while True:
@@ -238,12 +239,13 @@ class ProjectionRunner:
                     attempt,
                     self.metrics.last_error,
                 )
-                return
+                return False
             self.metrics.record_handled(stored.global_position)
-            return
+            return True
 
     async def _pass(self, progress: ProgressCallback | None = None, every: int = 1000) -> int:
-        """Handle every event readable now after the scanned position; returns how many."""
+        """Handle every event readable now after the scanned position; returns how many were
+        handled (parked events are not counted)."""
         head = await self.store.get_global_position()
         self.metrics.head = max(self.metrics.head, head)
         options = ReadOptions(from_position=self.metrics.scanned, event_types=self._types)
@@ -254,10 +256,10 @@ class ProjectionRunner:
                 if self._stop.is_set():
                     complete = False
                     break
-                await self._deliver(stored)
+                ok = await self._deliver(stored)
                 await self._advance(stored)
-                handled += 1
-                if progress is not None and handled % every == 0:
+                handled += ok
+                if ok and progress is not None and handled % every == 0:
                     await _call_progress(progress, self._progress(handled, head))
         if complete:
             # Everything up to ``head`` was readable when the pass began, and was read.
@@ -291,7 +293,7 @@ class ProjectionRunner:
             while not self._stop.is_set():
                 handled = await self._pass(progress, every)
                 total += handled
-                if self.metrics.scanned >= target or handled == 0:
+                if self.metrics.scanned >= target:
                     break
             if progress is not None:
                 await _call_progress(progress, self._progress(total, target, done=True))
@@ -320,7 +322,8 @@ class ProjectionRunner:
                 if self._stop.is_set():
                     break
                 self.metrics.state = RunnerState.LIVE
-                await self._wait_for_events()
+                while not await self._wait_for_events() and not self._stop.is_set():
+                    pass  # timed out with nothing new: keep waiting without re-reading
             self.metrics.state = RunnerState.STOPPED
         except _Abandoned:
             self.metrics.state = RunnerState.STOPPED
@@ -340,7 +343,7 @@ class ProjectionRunner:
             self._busy = False
             await self._notify()
 
-    async def _wait_for_events(self) -> None:
+    async def _wait_for_events(self) -> bool:
         waiter = asyncio.ensure_future(
             self.store.wait_for_events(self.metrics.scanned, self.wait_timeout)
         )
@@ -352,8 +355,12 @@ class ProjectionRunner:
                 if not task.done():
                     task.cancel()
             await asyncio.gather(waiter, stopper, return_exceptions=True)
-        if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
-            raise waiter.exception()  # type: ignore[misc]
+        if not waiter.done() or waiter.cancelled():
+            return False
+        error = waiter.exception()
+        if error is not None:
+            raise error
+        return bool(waiter.result())
 
     def start(self) -> asyncio.Task[None]:
         """Run in a background task (returned); :meth:`stop` ends it."""

@@ -1,0 +1,185 @@
+"""Failing handlers: retries with backoff, skip-and-park into the DLQ, stop, and DLQ replay."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventsource import Backend, ConfigurationError, EntryNotFoundError, InvalidStateError
+from eventsource.repositories import DLQStatus
+from eventsource.runtime import (
+    Backoff,
+    DLQReplayer,
+    FailureMode,
+    Projection,
+    ProjectionRunner,
+    ProjectionStoppedError,
+    RetryPolicy,
+    handles,
+)
+
+from ._events import RtItemAdded, append_items
+
+FAST = Backoff(initial=0.001, maximum=0.005, jitter=0)
+
+
+class PoisonError(RuntimeError):
+    """The error a broken handler raises."""
+
+
+class Picky(Projection):
+    """Fails on the ``n`` values in ``poison`` until they are removed from it."""
+
+    name = "rttest.Picky"
+
+    def __init__(self, poison: set[int], fail_times: int | None = None) -> None:
+        self.poison = poison
+        self.fail_times = fail_times
+        self.calls: dict[int, int] = {}
+        self.applied: list[int] = []
+
+    @handles(RtItemAdded)
+    async def on_item(self, event: RtItemAdded) -> None:
+        self.calls[event.n] = self.calls.get(event.n, 0) + 1
+        if event.n in self.poison and (
+            self.fail_times is None or self.calls[event.n] <= self.fail_times
+        ):
+            raise PoisonError(f"cannot handle item {event.n}")
+        self.applied.append(event.n)
+
+
+async def test_transient_failure_is_retried_and_succeeds(backend: Backend) -> None:
+    await append_items(backend.events, 10)
+    picky = Picky({4}, fail_times=2)
+    runner = ProjectionRunner.from_backend(
+        picky, backend, retry=RetryPolicy(max_attempts=3, backoff=FAST)
+    )
+    await runner.catch_up()
+    assert picky.applied == list(range(10))
+    assert picky.calls[4] == 3
+    stats = runner.stats()
+    assert stats.retries == 2 and stats.events_parked == 0 and stats.events_failed == 0
+    assert await backend.dlq.get_failed_events("rttest.Picky") == []
+
+
+async def test_poison_event_is_parked_then_replayed_once_fixed(backend: Backend) -> None:
+    await append_items(backend.events, 1000, per_batch=250)
+    picky = Picky({123})
+    runner = ProjectionRunner.from_backend(
+        picky, backend, retry=RetryPolicy(max_attempts=2, backoff=FAST)
+    )
+    assert await runner.catch_up() == 999
+    # The projection carried on past the poison event and checkpointed the end.
+    assert picky.applied == [n for n in range(1000) if n != 123]
+    assert await backend.checkpoints.get_position(picky.name) == 1000
+    stats = runner.stats()
+    assert stats.events_parked == 1 and stats.events_failed == 1 and stats.retries == 1
+    assert stats.last_error is not None and "cannot handle item 123" in stats.last_error
+
+    [entry] = await backend.dlq.get_failed_events(picky.name)
+    assert entry.event_type == "rttest.ItemAdded"
+    assert entry.retry_count == 2
+    assert entry.error_type == "PoisonError"
+    assert "cannot handle item 123" in entry.error_message
+    assert "on_item" in entry.error_stacktrace  # the handler's own traceback
+    assert entry.event_data["n"] == 123
+
+    # Still broken: replay fails, the entry stays failed with one more retry counted.
+    failed = await runner.replay(entry.id)
+    assert not failed.ok and isinstance(failed.error, PoisonError)
+    again = await backend.dlq.get_failed_event_by_id(entry.id)
+    assert again is not None and again.status is DLQStatus.FAILED and again.retry_count == 3
+
+    picky.poison.clear()  # the fix
+    result = await runner.replay(entry.id, resolution="fixed the parser")
+    assert result.ok and result.event_id == entry.event_id
+    assert picky.applied[-1] == 123
+    resolved = await backend.dlq.get_failed_event_by_id(entry.id)
+    assert resolved is not None and resolved.status is DLQStatus.RESOLVED
+    assert resolved.resolution == "fixed the parser"
+
+    with pytest.raises(InvalidStateError, match="already resolved"):
+        await runner.replay(entry.id)
+    assert picky.applied.count(123) == 1
+
+
+async def test_replay_all_resolves_every_entry_of_the_projection(backend: Backend) -> None:
+    await append_items(backend.events, 50)
+    picky = Picky({3, 17, 41})
+    runner = ProjectionRunner.from_backend(picky, backend, retry=RetryPolicy.no_retry())
+    await runner.catch_up()
+    assert len(await backend.dlq.get_failed_events(picky.name)) == 3
+    picky.poison.clear()
+    results = await runner.replay_all()
+    assert [r.ok for r in results] == [True, True, True]
+    assert sorted(picky.applied[-3:]) == [3, 17, 41]
+    assert await backend.dlq.get_failed_events(picky.name) == []
+    stats = await backend.dlq.get_failure_stats()
+    assert stats.total_resolved == 3 and stats.total_failed == 0
+
+
+async def test_replay_rereads_the_event_from_the_store(backend: Backend) -> None:
+    await append_items(backend.events, 5)
+    picky = Picky({2})
+    runner = ProjectionRunner.from_backend(picky, backend, retry=RetryPolicy.no_retry())
+    await runner.catch_up()
+    [entry] = await backend.dlq.get_failed_events(picky.name)
+    picky.poison.clear()
+    result = await runner.replay(entry.id, source="store")
+    assert result.ok and picky.applied[-1] == 2
+
+
+async def test_replay_refuses_unknown_and_foreign_entries(backend: Backend) -> None:
+    await append_items(backend.events, 5)
+    picky = Picky({1})
+    runner = ProjectionRunner.from_backend(picky, backend, retry=RetryPolicy.no_retry())
+    await runner.catch_up()
+    [entry] = await backend.dlq.get_failed_events(picky.name)
+    with pytest.raises(EntryNotFoundError):
+        await runner.replay(entry.id + 1000)
+    other = Picky(set())
+    other.name = "rttest.Other"
+    with pytest.raises(InvalidStateError, match="belongs to projection"):
+        await DLQReplayer(backend.dlq, backend.events).replay(other, entry.id)
+    replayer = runner.replayer()
+    await replayer.resolve(entry.id, "not needed")
+    with pytest.raises(InvalidStateError):
+        await replayer.resolve(entry.id, "twice")
+
+
+async def test_stop_mode_stops_and_keeps_the_checkpoint_before_the_event(
+    backend: Backend,
+) -> None:
+    await append_items(backend.events, 20)
+    picky = Picky({8})
+    policy = RetryPolicy(max_attempts=2, backoff=FAST, on_failure=FailureMode.STOP)
+    runner = ProjectionRunner.from_backend(picky, backend, retry=policy, checkpoint_every=1000)
+    runner.start()
+    with pytest.raises(ProjectionStoppedError) as caught:
+        await _wait_done(runner)
+    assert isinstance(caught.value.__cause__, PoisonError)
+    assert caught.value.attempts == 2
+    assert picky.applied == list(range(8))
+    assert await backend.checkpoints.get_position(picky.name) == 8
+    assert runner.stats().state.value == "failed"
+    assert await backend.dlq.get_failed_events(picky.name) == []
+    # Fixed and restarted, it resumes at the failed event.
+    picky.poison.clear()
+    await runner.catch_up()
+    assert picky.applied == list(range(20))
+
+
+async def _wait_done(runner: ProjectionRunner) -> None:
+    task = runner._task
+    assert task is not None
+    await task
+
+
+def test_bad_policies_are_refused() -> None:
+    with pytest.raises(ConfigurationError):
+        RetryPolicy(max_attempts=0)
+    with pytest.raises(ConfigurationError):
+        RetryPolicy(on_failure="explode")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        Backoff(multiplier=0.5)
+    assert RetryPolicy(on_failure="stop").on_failure is FailureMode.STOP  # type: ignore[arg-type]
+    assert Backoff(initial=1, maximum=4, jitter=0).delay(5) == 4
