@@ -1,0 +1,81 @@
+"""Publishers by name: built-ins, plugins through the ``eventsource_publishers`` hook."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from uuid import uuid4
+
+import pytest
+
+from eventsource import PluginConflictError
+from eventsource.memory import plugin as memory_plugin
+from eventsource.plugins import BackendRegistry
+from eventsource.repositories import OutboxEntry
+from eventsource.runtime import (
+    Publisher,
+    PublisherSpec,
+    UnknownPublisherError,
+    available_publishers,
+    get_publisher,
+    null_publisher,
+    publisher_hookimpl,
+)
+
+
+def fresh_registry() -> BackendRegistry:
+    registry = BackendRegistry(load_entry_points=False)
+    registry.register(memory_plugin, name="memory")
+    return registry
+
+
+def plugin_with(name: str, publisher: Publisher) -> object:
+    class Plugin:
+        @publisher_hookimpl
+        def eventsource_publishers(self) -> list[PublisherSpec]:
+            return [PublisherSpec(name, lambda **options: publisher, "test publisher")]
+
+    return Plugin()
+
+
+def test_builtins_are_available() -> None:
+    registry = fresh_registry()
+    assert available_publishers(registry) == ["log", "null"]
+    assert get_publisher("null", registry=registry) is null_publisher
+    assert available_publishers() == sorted(available_publishers())  # the global registry
+
+
+async def test_a_plugin_publisher_is_found_by_name() -> None:
+    received: list[OutboxEntry] = []
+
+    async def collect(entry: OutboxEntry) -> None:
+        received.append(entry)
+
+    registry = fresh_registry()
+    registry.register(plugin_with("collect", collect), name="collector-plugin")
+    assert "collect" in available_publishers(registry)
+    publish = get_publisher("collect", registry=registry)
+    entry = SimpleNamespace(id=uuid4())
+    await publish(entry)  # type: ignore[arg-type]
+    assert received == [entry]
+
+
+def test_a_plugin_registered_before_the_hookspec_is_still_seen() -> None:
+    registry = fresh_registry()
+    registry.register(plugin_with("early", null_publisher), name="early-plugin")
+    assert "early" in available_publishers(registry)
+
+
+def test_unknown_name_lists_what_is_installed() -> None:
+    with pytest.raises(UnknownPublisherError, match=r"'kafka'; installed: log, null") as caught:
+        get_publisher("kafka", registry=fresh_registry())
+    assert caught.value.installed == ["log", "null"]
+
+
+def test_two_plugins_claiming_one_name_conflict() -> None:
+    registry = fresh_registry()
+    registry.register(plugin_with("dup", null_publisher), name="first-plugin")
+    registry.register(plugin_with("dup", null_publisher), name="second-plugin")
+    with pytest.raises(
+        PluginConflictError, match=r"first-plugin.*second-plugin|second-plugin.*first-plugin"
+    ):
+        get_publisher("dup", registry=registry)
