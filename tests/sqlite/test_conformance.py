@@ -1,0 +1,37 @@
+"""The SQLite backend, certified by the conformance kit: on a file and on ``:memory:``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eventsource import open_backend
+from eventsource.plugins import Capabilities
+from eventsource.testing import BackendConformance, BackendOpener
+
+
+class TestSQLiteFileConformance(BackendConformance):
+    """Every kit test on a file database; the races open separate connections to it."""
+
+    @pytest.fixture
+    def backend_opener(self, tmp_path: Path) -> BackendOpener:
+        url = f"sqlite:///{tmp_path}/kit.db"
+        return lambda: open_backend(url)
+
+
+class TestSQLiteMemoryConformance(BackendConformance):
+    """Every kit test on ``:memory:``: one private database per connection, so the kit shares
+    one opened backend among its racing tasks and skips what needs persistence."""
+
+    capabilities = Capabilities(
+        persistent=False,
+        concurrent_connections=False,
+        parallel_writers=False,
+        transactional_outbox=True,
+        live_notifications=False,
+    )
+
+    @pytest.fixture
+    def backend_opener(self) -> BackendOpener:
+        return lambda: open_backend("sqlite:///:memory:")
