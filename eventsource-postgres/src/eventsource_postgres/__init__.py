@@ -1,0 +1,24 @@
+"""eventsource-postgres: the PostgreSQL backend (asyncpg) of eventsource.
+
+All four roles over one asyncpg pool: :class:`PostgreSQLEventStore` and the checkpoint,
+outbox and DLQ repositories. Open it by URL with
+``eventsource.open_backend("postgresql://user@host/db?schema=myapp")``.
+"""
+
+from ._checkpoints import PostgreSQLCheckpointRepository
+from ._diagnostics import InFlightAppend
+from ._dlq import PostgreSQLDLQRepository
+from ._options import PostgresOptions
+from ._outbox import PostgreSQLOutboxRepository
+from ._schema import SCHEMA_VERSION
+from ._store import PostgreSQLEventStore
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "InFlightAppend",
+    "PostgreSQLCheckpointRepository",
+    "PostgreSQLDLQRepository",
+    "PostgreSQLEventStore",
+    "PostgreSQLOutboxRepository",
+    "PostgresOptions",
+]

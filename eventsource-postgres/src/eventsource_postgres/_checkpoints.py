@@ -1,0 +1,123 @@
+"""``PostgreSQLCheckpointRepository``: projection positions that never move backwards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsource.repositories._contracts import CheckpointRepository
+from eventsource.repositories._entries import CheckpointData, LagMetrics
+
+from ._repository_base import PostgresRepository
+
+__all__ = ["PostgreSQLCheckpointRepository"]
+
+_COLUMNS = (
+    "projection_name, last_event_id, last_event_type, global_position, events_processed, updated_at"
+)
+
+
+def _data(row: Any) -> CheckpointData:
+    return CheckpointData(
+        projection_name=row[0],
+        last_event_id=row[1],
+        last_event_type=row[2],
+        global_position=row[3],
+        events_processed=row[4],
+        updated_at=row[5],
+    )
+
+
+class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
+    """Checkpoints in ``<schema>.checkpoints``; positions are looked up in the events table."""
+
+    async def get_checkpoint(self, projection_name: str) -> UUID | None:
+        value: UUID | None = await self._fetchval(
+            f"SELECT last_event_id FROM {self._s}.checkpoints WHERE projection_name = $1",
+            projection_name,
+        )
+        return value
+
+    async def get_checkpoint_data(self, projection_name: str) -> CheckpointData | None:
+        row = await self._fetchrow(
+            f"SELECT {_COLUMNS} FROM {self._s}.checkpoints WHERE projection_name = $1",
+            projection_name,
+        )
+        return None if row is None else _data(row)
+
+    async def update_checkpoint(
+        self,
+        projection_name: str,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        # One statement: the position lookup, the upsert and the never-backwards guard.
+        await self._execute(
+            f"""
+            INSERT INTO {self._s}.checkpoints AS c ({_COLUMNS})
+            VALUES ($1, $2, $3, coalesce($4::bigint,
+                    (SELECT global_position FROM {self._s}.events WHERE event_id = $2)),
+                    1, now())
+            ON CONFLICT (projection_name) DO UPDATE SET
+                last_event_id = excluded.last_event_id,
+                last_event_type = excluded.last_event_type,
+                global_position = excluded.global_position,
+                events_processed = c.events_processed + 1,
+                updated_at = excluded.updated_at
+            WHERE c.global_position IS NULL OR excluded.global_position IS NULL
+                OR excluded.global_position >= c.global_position
+            """,
+            projection_name,
+            event_id,
+            event_type,
+            global_position,
+        )
+
+    async def reset_checkpoint(self, projection_name: str) -> None:
+        await self._execute(
+            f"DELETE FROM {self._s}.checkpoints WHERE projection_name = $1", projection_name
+        )
+
+    async def get_lag_metrics(
+        self, projection_name: str, event_types: Sequence[str] | None = None
+    ) -> LagMetrics | None:
+        data = await self.get_checkpoint_data(projection_name)
+        if data is None:
+            return None
+        types = None if event_types is None else list(event_types)
+        row = await self._fetchrow(
+            f"""
+            WITH relevant AS (
+                SELECT global_position, event_id, stored_at FROM {self._s}.events
+                WHERE $1::text[] IS NULL OR event_type = ANY($1::text[])
+            ), latest AS (
+                SELECT event_id, stored_at FROM relevant ORDER BY global_position DESC LIMIT 1
+            )
+            SELECT (SELECT event_id FROM latest),
+                   (SELECT count(*) FROM relevant WHERE global_position > $2),
+                   extract(epoch FROM (SELECT stored_at FROM latest) -
+                       (SELECT stored_at FROM {self._s}.events WHERE event_id = $3))::float8
+            """,
+            types,
+            data.global_position or 0,
+            data.last_event_id,
+        )
+        lag_events = int(row[1])
+        lag_seconds = max(0.0, float(row[2] or 0.0)) if lag_events else 0.0
+        return LagMetrics(
+            projection_name=projection_name,
+            last_event_id=data.last_event_id,
+            latest_event_id=row[0],
+            lag_seconds=lag_seconds,
+            lag_events=lag_events,
+            events_processed=data.events_processed,
+            last_processed_at=data.updated_at,
+        )
+
+    async def get_all_checkpoints(self) -> list[CheckpointData]:
+        rows = await self._fetch(
+            f"SELECT {_COLUMNS} FROM {self._s}.checkpoints ORDER BY projection_name"
+        )
+        return [_data(row) for row in rows]

@@ -1,0 +1,170 @@
+"""Where a store or repository gets its connections: a pool (its own or a caller's) or one
+caller-owned connection, with failures translated to typed errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import asyncpg
+
+from eventsource._exceptions import ConfigurationError, EventSourceError
+from eventsource.plugins._url import BackendURL, parse_url
+
+from ._errors import is_connection_lost, translate_error
+from ._options import PostgresOptions, connect_kwargs
+
+__all__ = ["ConnectionSource", "url_of_session_factory"]
+
+T = TypeVar("T")
+
+
+def url_of_session_factory(source: Any) -> BackendURL | None:
+    """The database URL behind a SQLAlchemy ``async_sessionmaker`` or ``AsyncEngine``.
+
+    Duck-typed so SQLAlchemy is not a dependency: a sessionmaker keeps its engine in
+    ``kw["bind"]``, and an engine has ``url.render_as_string()``.
+    """
+    kw = getattr(source, "kw", None)
+    engine = kw.get("bind") if isinstance(kw, dict) else source
+    url = getattr(engine, "url", None)
+    render = getattr(url, "render_as_string", None)
+    if render is None:
+        return None
+    return parse_url(str(render(hide_password=False)))
+
+
+def _is_pool(obj: Any) -> bool:
+    return isinstance(obj, asyncpg.Pool)
+
+
+def _is_connection(obj: Any) -> bool:
+    return hasattr(obj, "fetch") and hasattr(obj, "transaction") and not _is_pool(obj)
+
+
+class ConnectionSource:
+    """Hands out connections and runs operations on them.
+
+    Built over a URL (opens and owns its pool), a caller's asyncpg pool, or a caller's
+    connection (used as is: statements join whatever transaction the caller has open, and
+    nothing here ever commits it).
+    """
+
+    def __init__(
+        self,
+        options: PostgresOptions,
+        *,
+        url: BackendURL | None = None,
+        pool: Any = None,
+        connection: Any = None,
+    ) -> None:
+        self.options = options
+        self.url = url
+        self.pool: Any = pool
+        self.connection: Any = connection
+        self.owns_pool = pool is None and connection is None
+        self._kwargs = connect_kwargs(url) if url is not None else {}
+        if self.owns_pool and url is None:
+            raise ConfigurationError("a PostgreSQL store needs a URL, a pool or a connection")
+        self._lock = asyncio.Lock()
+        self.where = str(url) if url is not None else "a caller-provided pool/connection"
+
+    @classmethod
+    def wrap(cls, source: Any, options: PostgresOptions) -> ConnectionSource:
+        """A source over a pool or connection object."""
+        if _is_pool(source):
+            return cls(options, pool=source)
+        if _is_connection(source):
+            return cls(options, connection=source)
+        raise ConfigurationError(
+            f"expected an asyncpg Pool or Connection, got {type(source).__name__}"
+        )
+
+    @property
+    def is_open(self) -> bool:
+        """True when connections can be handed out without opening a pool first."""
+        return self.pool is not None or self.connection is not None
+
+    async def open(self) -> None:
+        """Open the owned pool (idempotent); unreachable servers raise StorageUnavailableError."""
+        if self.is_open:
+            return
+        async with self._lock:
+            if self.is_open:
+                return
+            opts = self.options
+            try:
+                self.pool = await asyncpg.create_pool(
+                    min_size=opts.pool_min,
+                    max_size=opts.pool_max,
+                    statement_cache_size=opts.statement_cache_size,
+                    command_timeout=opts.command_timeout,
+                    **self._kwargs,
+                )
+            except Exception as exc:
+                err = translate_error(exc, self.where)
+                if err is None:
+                    raise
+                raise err from exc
+
+    async def close(self) -> None:
+        """Close the pool if this source opened it; idempotent."""
+        pool, self.pool = self.pool, None
+        if pool is not None and self.owns_pool:
+            await pool.close()
+        elif not self.owns_pool:
+            self.pool = pool
+
+    async def connect_one(self) -> Any:
+        """A new connection outside the pool (for LISTEN), or None without a URL."""
+        if not self._kwargs:
+            return None
+        return await asyncpg.connect(
+            statement_cache_size=self.options.statement_cache_size, **self._kwargs
+        )
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Any]:
+        """A connection for one operation."""
+        if self.connection is not None:
+            yield self.connection
+            return
+        if self.pool is None:
+            await self.open()
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    async def run(self, op: Callable[[Any], Awaitable[T]], *, retry: bool = False) -> T:
+        """Run ``op`` on a connection, translating failures to typed errors.
+
+        A lost connection expires the pool's connections so the next operation gets fresh
+        ones; with ``retry`` (idempotent operations only) ``op`` runs once more on a new one.
+        """
+        attempts = 2 if retry and self.connection is None else 1
+        for attempt in range(attempts):
+            try:
+                async with self.acquire() as conn:
+                    return await op(conn)
+            except EventSourceError:
+                raise
+            except Exception as exc:
+                lost = is_connection_lost(exc)
+                if lost:
+                    await self.expire()
+                    if attempt + 1 < attempts:
+                        continue
+                err = translate_error(exc, self.where)
+                if err is None:
+                    raise
+                raise err from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def expire(self) -> None:
+        """Replace the pool's connections on their next use (after a lost connection)."""
+        if self.pool is not None:
+            # Best effort: the next acquire reconnects a closed connection anyway.
+            with contextlib.suppress(Exception):
+                await self.pool.expire_connections()

@@ -1,0 +1,178 @@
+"""``PostgreSQLOutboxRepository``: claims with ``FOR UPDATE SKIP LOCKED`` and a lease column."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsource._exceptions import EntryNotFoundError, InvalidEventError
+from eventsource.events import DomainEvent, serialize_event
+from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository
+from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
+
+from ._repository_base import PostgresRepository, load_json
+
+__all__ = ["PostgreSQLOutboxRepository"]
+
+_COLUMNS = (
+    "id, event_id, event_type, aggregate_id, aggregate_type, tenant_id, event_data, created_at, "
+    "status, retry_count, last_error, published_at, claimed_by, claimed_until, seq"
+)
+
+
+def _entry(row: Any) -> OutboxEntry:
+    return OutboxEntry(
+        id=row[0],
+        event_id=row[1],
+        event_type=row[2],
+        aggregate_id=row[3],
+        aggregate_type=row[4],
+        tenant_id=row[5],
+        event_data=load_json(row[6]),
+        created_at=row[7],
+        status=OutboxStatus(row[8]),
+        retry_count=row[9],
+        last_error=row[10],
+        published_at=row[11],
+        claimed_by=row[12],
+        claimed_until=row[13],
+    )
+
+
+class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
+    """Outbox in ``<schema>.outbox``.
+
+    ``get_pending_events`` claims rows with ``FOR UPDATE SKIP LOCKED`` (concurrent workers
+    never wait for nor receive each other's rows) and stamps ``claimed_until``; a crashed
+    worker's rows become claimable again when that lease runs out.
+    """
+
+    async def add_event(self, event: DomainEvent) -> UUID:
+        if not isinstance(event, DomainEvent):
+            raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
+        entry_id = uuid4()
+        await self._execute(
+            f"INSERT INTO {self._s}.outbox (id, event_id, event_type, aggregate_id, "
+            "aggregate_type, tenant_id, event_data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
+            entry_id,
+            event.event_id,
+            event.event_type,
+            event.aggregate_id,
+            event.aggregate_type,
+            event.tenant_id,
+            serialize_event(event),
+        )
+        return entry_id
+
+    async def get_pending_events(
+        self,
+        limit: int = 100,
+        *,
+        worker_id: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> list[OutboxEntry]:
+        if limit <= 0:
+            return []
+        worker = worker_id or f"worker-{uuid4().hex[:8]}"
+        rows = await self._fetch_write(
+            f"""
+            WITH claimable AS (
+                SELECT id FROM {self._s}.outbox
+                WHERE status = 'pending'
+                  AND (claimed_until IS NULL OR claimed_until <= clock_timestamp())
+                  AND (not_before IS NULL OR not_before <= clock_timestamp())
+                ORDER BY seq
+                LIMIT $1
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE {self._s}.outbox o
+            SET claimed_by = $2, claimed_until = clock_timestamp() + $3::interval
+            FROM claimable WHERE o.id = claimable.id
+            RETURNING {", ".join("o." + c.strip() for c in _COLUMNS.split(","))}
+            """,
+            limit,
+            worker,
+            lease,
+        )
+        rows.sort(key=lambda r: r[14])
+        return [_entry(r) for r in rows]
+
+    async def _fetch_write(self, sql: str, *args: Any) -> list[Any]:
+        rows: list[Any] = await self._source.run(lambda c: c.fetch(sql, *args))
+        return rows
+
+    async def _update(self, outbox_id: UUID, assignments: str, *args: Any) -> None:
+        result = await self._execute(
+            f"UPDATE {self._s}.outbox SET {assignments} WHERE id = $1", outbox_id, *args
+        )
+        if result.endswith(" 0"):
+            raise EntryNotFoundError(f"no outbox entry {outbox_id}")
+
+    async def mark_published(self, outbox_id: UUID) -> None:
+        await self._update(
+            outbox_id,
+            "status = 'published', published_at = now(), claimed_by = NULL, claimed_until = NULL",
+        )
+
+    async def release(
+        self,
+        outbox_id: UUID,
+        error: str | None = None,
+        *,
+        retry_after: timedelta | None = None,
+    ) -> None:
+        await self._update(
+            outbox_id,
+            "claimed_by = NULL, claimed_until = NULL, "
+            "retry_count = retry_count + (CASE WHEN $2::text IS NULL THEN 0 ELSE 1 END), "
+            "last_error = coalesce($2::text, last_error), "
+            "not_before = CASE WHEN $3::interval IS NULL THEN not_before "
+            "ELSE clock_timestamp() + $3::interval END",
+            error,
+            retry_after if retry_after else None,
+        )
+
+    async def mark_failed(self, outbox_id: UUID, error: str) -> None:
+        await self._update(
+            outbox_id,
+            "status = 'failed', last_error = $2, retry_count = retry_count + 1, "
+            "claimed_by = NULL, claimed_until = NULL",
+            error,
+        )
+
+    async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
+        row = await self._fetchrow(
+            f"SELECT {_COLUMNS} FROM {self._s}.outbox WHERE id = $1", outbox_id
+        )
+        if row is None:
+            raise EntryNotFoundError(f"no outbox entry {outbox_id}")
+        return _entry(row)
+
+    async def get_stats(self) -> OutboxStats:
+        row = await self._fetchrow(
+            f"""
+            SELECT count(*) FILTER (WHERE status = 'pending'),
+                   count(*) FILTER (WHERE status = 'pending'
+                                    AND claimed_until > clock_timestamp()),
+                   count(*) FILTER (WHERE status = 'published'),
+                   count(*) FILTER (WHERE status = 'failed'),
+                   min(created_at) FILTER (WHERE status = 'pending')
+            FROM {self._s}.outbox
+            """
+        )
+        return OutboxStats(
+            pending_count=row[0],
+            claimed_count=row[1],
+            published_count=row[2],
+            failed_count=row[3],
+            oldest_pending_at=row[4],
+        )
+
+    async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
+        result = await self._execute(
+            f"DELETE FROM {self._s}.outbox WHERE status = 'published' "
+            "AND published_at < now() - $1::interval",
+            older_than,
+        )
+        return int(result.rsplit(" ", 1)[-1])

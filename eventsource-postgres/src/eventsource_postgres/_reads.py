@@ -1,0 +1,73 @@
+"""SQL for streaming reads (keyset pagination) and decoding rows into events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsource.events import DomainEvent, EventRegistry
+from eventsource.stores._types import ReadDirection, ReadOptions, StoredEvent
+
+__all__ = ["decode_event", "decode_stored", "page_query"]
+
+#: Columns every streaming read selects, in the order :func:`decode_stored` expects.
+STORED_COLUMNS = (
+    "global_position, aggregate_version, stored_at, event_type, event_version, payload, "
+    "aggregate_id::text || ':' || aggregate_type AS stream_id"
+)
+
+
+def page_query(
+    schema: str,
+    options: ReadOptions,
+    cursor: int | None,
+    *,
+    key: str,
+    base: Sequence[tuple[str, Any]] = (),
+) -> tuple[str, list[Any]]:
+    """One page of a read: ``key`` past ``cursor`` in ``options.direction``, filtered.
+
+    ``key`` is ``global_position`` (read_all) or ``aggregate_version`` (read_stream); ``base``
+    adds equality conditions. Returns the SQL (with a trailing ``LIMIT`` placeholder) and its
+    arguments without the limit.
+    """
+    where: list[str] = []
+    args: list[Any] = []
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        where.append(sql.format(f"${len(args)}"))
+
+    for column, value in base:
+        add(column + " = {}", value)
+    forward = options.direction is ReadDirection.FORWARD
+    if cursor is not None:
+        add(f"{key} {'>' if forward else '<'} {{}}", cursor)
+    if options.from_timestamp is not None:
+        add("occurred_at >= {}", options.from_timestamp)
+    if options.to_timestamp is not None:
+        add("occurred_at <= {}", options.to_timestamp)
+    if options.tenant_id is not None:
+        add("tenant_id = {}", options.tenant_id)
+    if options.event_types is not None:
+        add("event_type = ANY({}::text[])", list(options.event_types))
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    order = "ASC" if forward else "DESC"
+    sql = (
+        f"SELECT {STORED_COLUMNS} FROM {schema}.events{clause} "
+        f"ORDER BY {key} {order} LIMIT ${len(args) + 1}"
+    )
+    return sql, args
+
+
+def decode_event(
+    registry: EventRegistry, payload: str, event_type: str, version: int
+) -> DomainEvent:
+    """The stored JSON decoded into its registered event class."""
+    return registry.deserialize(payload, event_type, version)
+
+
+def decode_stored(registry: EventRegistry, rows: list[Any]) -> list[StoredEvent]:
+    """Rows selected with :data:`STORED_COLUMNS` as stored events."""
+    deserialize = registry.deserialize
+    return [StoredEvent(deserialize(r[5], r[3], r[4]), r[6], r[1], r[0], r[2]) for r in rows]

@@ -1,0 +1,197 @@
+"""The versioned schema: tables for all four roles and the append function.
+
+``create_schema`` is idempotent and safe to run from several processes at once: it holds a
+transaction-level advisory lock while it checks the recorded version and creates what is
+missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsource._exceptions import SchemaVersionError
+
+from ._options import PostgresOptions
+
+__all__ = ["APPEND_LOCK_CLASS", "INIT_LOCK_CLASS", "SCHEMA_VERSION", "create_schema"]
+
+#: The schema version this release writes and understands.
+SCHEMA_VERSION = 1
+#: First advisory-lock key of the global-order lock that serialises appends ("ES" + 1).
+APPEND_LOCK_CLASS = 0x45530001
+#: First advisory-lock key taken while creating or migrating the schema.
+INIT_LOCK_CLASS = 0x45530000
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS {s}.eventsource_schema (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    version integer NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {s}.events (
+    global_position bigint PRIMARY KEY,
+    event_id uuid NOT NULL,
+    aggregate_id uuid NOT NULL,
+    aggregate_type text NOT NULL,
+    aggregate_version integer NOT NULL,
+    event_type text NOT NULL,
+    event_version integer NOT NULL,
+    tenant_id uuid,
+    occurred_at timestamptz NOT NULL,
+    stored_at timestamptz NOT NULL DEFAULT now(),
+    payload jsonb NOT NULL,
+    CONSTRAINT events_event_id_key UNIQUE (event_id),
+    CONSTRAINT events_stream_version_key UNIQUE (aggregate_id, aggregate_type, aggregate_version)
+);
+CREATE INDEX IF NOT EXISTS events_aggregate_type_idx
+    ON {s}.events (aggregate_type, global_position);
+CREATE TABLE IF NOT EXISTS {s}.checkpoints (
+    projection_name text PRIMARY KEY,
+    last_event_id uuid,
+    last_event_type text,
+    global_position bigint,
+    events_processed bigint NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {s}.outbox (
+    id uuid PRIMARY KEY,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    event_id uuid NOT NULL,
+    event_type text NOT NULL,
+    aggregate_id uuid NOT NULL,
+    aggregate_type text NOT NULL,
+    tenant_id uuid,
+    event_data jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    status text NOT NULL DEFAULT 'pending',
+    retry_count integer NOT NULL DEFAULT 0,
+    last_error text,
+    published_at timestamptz,
+    claimed_by text,
+    claimed_until timestamptz,
+    not_before timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_pending_idx ON {s}.outbox (seq) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS {s}.dlq (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id uuid NOT NULL,
+    projection_name text NOT NULL,
+    event_type text NOT NULL,
+    event_data jsonb NOT NULL,
+    error_type text NOT NULL,
+    error_message text NOT NULL,
+    error_stacktrace text NOT NULL,
+    retry_count integer NOT NULL,
+    first_failed_at timestamptz NOT NULL,
+    last_failed_at timestamptz NOT NULL,
+    status text NOT NULL DEFAULT 'failed',
+    resolved_at timestamptz,
+    resolution text,
+    CONSTRAINT dlq_event_projection_key UNIQUE (event_id, projection_name)
+);
+"""
+
+# The append: one round trip. The advisory lock serialises appends of this schema until
+# commit, so positions (max + 1 under the lock) are handed out in commit order and are gapless.
+# Statements in a VOLATILE plpgsql function take fresh snapshots, so the version read after the
+# lock sees every append committed before it.
+_APPEND_FUNCTION = """
+CREATE OR REPLACE FUNCTION {s}.eventsource_append(
+    p_aggregate_id uuid,
+    p_aggregate_type text,
+    p_expected integer,
+    p_stamped_from integer,
+    p_event_ids uuid[],
+    p_event_types text[],
+    p_event_versions integer[],
+    p_tenant_ids uuid[],
+    p_occurred_at timestamptz[],
+    p_payloads text[],
+    p_outbox boolean,
+    p_notify boolean,
+    p_lock_timeout_ms integer,
+    OUT current_version integer,
+    OUT last_position bigint
+) LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_base bigint;
+    v_n integer := cardinality(p_event_ids);
+BEGIN
+    IF NOT pg_try_advisory_xact_lock({lock_class}, {lock_key}) THEN
+        PERFORM set_config('lock_timeout', p_lock_timeout_ms::text, true);
+        PERFORM pg_advisory_xact_lock({lock_class}, {lock_key});
+    END IF;
+    SELECT coalesce(max(e.aggregate_version), 0) INTO current_version FROM {s}.events e
+        WHERE e.aggregate_id = p_aggregate_id AND e.aggregate_type = p_aggregate_type;
+    IF (p_expected = -2 AND current_version = 0)
+        OR (p_expected >= 0 AND current_version <> p_expected) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ES409', MESSAGE = 'eventsource version conflict',
+            DETAIL = current_version::text;
+    END IF;
+    SELECT coalesce(max(e.global_position), 0) INTO v_base FROM {s}.events e;
+    INSERT INTO {s}.events (global_position, event_id, aggregate_id, aggregate_type,
+        aggregate_version, event_type, event_version, tenant_id, occurred_at, payload)
+    SELECT v_base + x.n, x.id, p_aggregate_id, p_aggregate_type, current_version + x.n,
+        x.t, x.v, x.tenant, x.occ,
+        CASE WHEN current_version = p_stamped_from THEN x.p::jsonb
+             ELSE jsonb_set(x.p::jsonb, '{{aggregate_version}}', to_jsonb(current_version + x.n))
+        END
+    FROM unnest(p_event_ids, p_event_types, p_event_versions, p_tenant_ids, p_occurred_at,
+                p_payloads) WITH ORDINALITY AS x(id, t, v, tenant, occ, p, n);
+    IF p_outbox THEN
+        INSERT INTO {s}.outbox (id, event_id, event_type, aggregate_id, aggregate_type,
+            tenant_id, event_data)
+        SELECT gen_random_uuid(), e.event_id, e.event_type, e.aggregate_id, e.aggregate_type,
+            e.tenant_id, e.payload
+        FROM {s}.events e WHERE e.global_position > v_base ORDER BY e.global_position;
+    END IF;
+    last_position := v_base + v_n;
+    IF p_notify THEN
+        PERFORM pg_notify({channel}, last_position::text);
+    END IF;
+END
+$fn$;
+"""
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+async def create_schema(conn: Any, options: PostgresOptions) -> None:
+    """Create (or upgrade to) :data:`SCHEMA_VERSION` in ``options.schema``; idempotent.
+
+    Raises :class:`SchemaVersionError` when the database holds a newer schema version.
+    """
+    s = options.quoted_schema
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1, $2)", INIT_LOCK_CLASS, options.lock_key
+        )
+        exists = await conn.fetchval(
+            "SELECT to_regclass($1) IS NOT NULL", f"{s}.eventsource_schema"
+        )
+        if exists:
+            stored = await conn.fetchval(f"SELECT version FROM {s}.eventsource_schema")
+            if stored is not None and stored > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"schema {options.schema!r} is at version {stored}; this release of "
+                    f"eventsource-postgres understands up to {SCHEMA_VERSION}: upgrade it"
+                )
+            if stored == SCHEMA_VERSION:
+                return
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
+        await conn.execute(_TABLES.format(s=s))
+        await conn.execute(
+            _APPEND_FUNCTION.format(
+                s=s,
+                lock_class=APPEND_LOCK_CLASS,
+                lock_key=options.lock_key,
+                channel=_literal(options.channel),
+            )
+        )
+        await conn.execute(
+            f"INSERT INTO {s}.eventsource_schema (version) VALUES ($1) "
+            "ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, updated_at = now()",
+            SCHEMA_VERSION,
+        )

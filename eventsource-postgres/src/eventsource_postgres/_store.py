@@ -1,0 +1,513 @@
+"""``PostgreSQLEventStore``: the event store on an asyncpg pool.
+
+Global order: every append takes a per-schema transaction-level advisory lock and assigns
+positions ``max + 1`` under it, so positions are gapless and increase in commit order; a
+reader resuming from the last position it saw never skips an event. See docs/postgresql.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from eventsource._exceptions import (
+    ConfigurationError,
+    ConnectionLostError,
+    DuplicateEventError,
+    OptimisticLockError,
+)
+from eventsource.events import DomainEvent, EventRegistry
+from eventsource.plugins._url import BackendURL, parse_url
+from eventsource.stores._contract import EventStore, PreparedEvent, prepare_append
+from eventsource.stores._types import (
+    AppendResult,
+    EventStream,
+    ReadOptions,
+    StoredEvent,
+    parse_stream_id,
+)
+
+from ._connections import ConnectionSource, url_of_session_factory
+from ._diagnostics import InFlightAppend, fetch_in_flight_appends
+from ._errors import VERSION_CONFLICT
+from ._listener import Listener
+from ._options import KNOWN_OPTIONS, PostgresOptions
+from ._reads import decode_stored, page_query
+from ._schema import create_schema
+
+__all__ = ["PostgreSQLEventStore"]
+
+log = logging.getLogger("eventsource_postgres")
+_UUID_IN_DETAIL = re.compile(r"=\(([0-9a-fA-F-]{36})\)")
+
+
+class _Retry(Exception):
+    """The append met a concurrent writer it can retry after (ANY) or must report."""
+
+
+class _NotInitialized(Exception):
+    """The schema is missing."""
+
+
+class PostgreSQLEventStore(EventStore):
+    """Event store in PostgreSQL, on an asyncpg pool shared with the backend's repositories.
+
+    ``source`` is a URL (``postgresql://user@host/db?pool_max=20&schema=myapp``), a
+    :class:`BackendURL`, an asyncpg pool (not closed by the store), or a SQLAlchemy
+    ``async_sessionmaker``/``AsyncEngine`` whose URL is used to open our own pool (SQLAlchemy
+    itself is not used). Keyword options override the URL's; see :class:`PostgresOptions`.
+    The store connects on first use; ``auto_initialize`` creates a missing schema then.
+    """
+
+    def __init__(
+        self,
+        source: Any = None,
+        *,
+        schema: str | None = None,
+        pool_min: int | None = None,
+        pool_max: int | None = None,
+        notify: bool | None = None,
+        lock_timeout: float | None = None,
+        lock_warn_after: float | None = None,
+        poll_interval: float | None = None,
+        max_event_bytes: int | None = None,
+        event_registry: EventRegistry | None = None,
+        auto_initialize: bool = True,
+    ) -> None:
+        overrides: dict[str, Any] = {
+            "schema": schema,
+            "pool_min": pool_min,
+            "pool_max": pool_max,
+            "notify": notify,
+            "lock_timeout": lock_timeout,
+            "lock_warn_after": lock_warn_after,
+            "poll_interval": poll_interval,
+            "max_event_bytes": max_event_bytes,
+        }
+        url: BackendURL | None = None
+        pool: Any = None
+        if isinstance(source, str):
+            url = parse_url(source)
+        elif isinstance(source, BackendURL):
+            url = source
+        elif isinstance(source, asyncpg.Pool):
+            pool = source
+        elif source is not None:
+            url = url_of_session_factory(source)
+            if url is None:
+                raise ConfigurationError(
+                    "PostgreSQLEventStore needs a postgresql:// URL, an asyncpg pool or a "
+                    f"SQLAlchemy async_sessionmaker, got {type(source).__name__}"
+                )
+            # SQLAlchemy URLs may carry driver arguments: keep only our own options.
+            url = BackendURL(
+                **{
+                    **{f: getattr(url, f) for f in ("scheme", "driver", "username", "password")},
+                    "host": url.host,
+                    "port": url.port,
+                    "database": url.database,
+                    "options": {k: v for k, v in url.options.items() if k in KNOWN_OPTIONS},
+                    "raw": url.raw,
+                }
+            )
+        else:
+            raise ConfigurationError("PostgreSQLEventStore needs a URL, a pool or a sessionmaker")
+        if url is not None:
+            options = PostgresOptions.from_url(url, **overrides)
+        else:
+            options = PostgresOptions(**{k: v for k, v in overrides.items() if v is not None})
+        super().__init__(event_registry=event_registry, max_event_bytes=options.max_event_bytes)
+        self.options = options
+        self.auto_initialize = auto_initialize
+        self._source = ConnectionSource(options, url=url, pool=pool)
+        self._s = options.quoted_schema
+        self._listener = Listener(self._source, options.channel)
+        self._initialized = False
+        self._warnings: set[asyncio.Task[None]] = set()
+        self._append_sql = (
+            f"SELECT current_version, last_position FROM {self._s}.eventsource_append("
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        )
+
+    @classmethod
+    def from_url(cls, url: BackendURL | str) -> PostgreSQLEventStore:
+        """An unconnected store for a ``postgresql://`` URL (the plugin's factory)."""
+        return cls(url)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def source(self) -> ConnectionSource:
+        """Where this store (and repositories built over it) get connections."""
+        return self._source
+
+    @property
+    def pool(self) -> Any:
+        """The asyncpg pool (None before :meth:`connect` when the store opens its own)."""
+        return self._source.pool
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema holding this store's tables."""
+        return self.options.schema
+
+    async def connect(self) -> None:
+        """Open the pool (idempotent)."""
+        await self._source.open()
+
+    async def close(self) -> None:
+        """Stop listening and close the pool if the store opened it; idempotent."""
+        for task in list(self._warnings):
+            task.cancel()
+        await self._listener.close()
+        await self._source.close()
+
+    async def initialize(self) -> None:
+        """Create the schema, tables and append function (idempotent, concurrency-safe)."""
+        await self._source.run(lambda conn: create_schema(conn, self.options))
+        self._initialized = True
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def append_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        *,
+        outbox: bool = False,
+    ) -> AppendResult:
+        expected, prepared = prepare_append(
+            self, aggregate_id, aggregate_type, events, expected_version
+        )
+        args = self._append_args(aggregate_id, aggregate_type, expected, prepared, outbox)
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(
+            self.options.lock_warn_after, self._warn_slow_append, aggregate_id, aggregate_type
+        )
+        try:
+            return await self._append(aggregate_id, aggregate_type, expected, prepared, args)
+        finally:
+            timer.cancel()
+
+    def _append_args(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        expected: int,
+        prepared: list[PreparedEvent],
+        outbox: bool,
+    ) -> tuple[Any, ...]:
+        events = [p.event for p in prepared]
+        first = events[0].aggregate_version
+        stamped_from = first - 1
+        for offset, event in enumerate(events):
+            if event.aggregate_version != first + offset:
+                stamped_from = -1  # never a real version: the function re-stamps every event
+                break
+        return (
+            aggregate_id,
+            aggregate_type,
+            expected,
+            stamped_from,
+            [e.event_id for e in events],
+            [e.event_type for e in events],
+            [e.event_version for e in events],
+            [e.tenant_id for e in events],
+            [e.occurred_at for e in events],
+            [p.payload for p in prepared],
+            outbox,
+            self.options.notify,
+            max(1, int(self.options.lock_timeout * 1000)),
+        )
+
+    async def _append(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        expected: int,
+        prepared: list[PreparedEvent],
+        args: tuple[Any, ...],
+    ) -> AppendResult:
+        sql = self._append_sql
+        initialized_here = False
+        for _attempt in range(5):
+
+            async def op(conn: Any) -> Any:
+                try:
+                    return await conn.fetchrow(sql, *args)
+                except asyncpg.PostgresError as exc:
+                    mapped = self._append_error(exc, aggregate_id, aggregate_type, expected)
+                    if mapped is exc:
+                        raise
+                    raise mapped from exc
+
+            try:
+                row = await self._source.run(op)
+            except _Retry:
+                continue  # ANY met a writer that bypassed the lock: positions are fresh now
+            except _NotInitialized:
+                if not self.auto_initialize or initialized_here:
+                    raise ConfigurationError(
+                        f"schema {self.schema!r} is not initialized: call initialize()"
+                    ) from None
+                await self.initialize()
+                initialized_here = True
+                continue
+            except ConnectionLostError:
+                committed = await self._committed(prepared)
+                if committed is not None:
+                    return committed
+                raise
+            n = len(prepared)
+            return AppendResult(True, row[0] + n, row[1], n)
+        raise OptimisticLockError(
+            aggregate_id,
+            expected,
+            await self.get_stream_version(aggregate_id, aggregate_type),
+            aggregate_type,
+        )
+
+    def _append_error(
+        self, exc: asyncpg.PostgresError, aggregate_id: UUID, aggregate_type: str, expected: int
+    ) -> BaseException:
+        if exc.sqlstate == VERSION_CONFLICT:
+            actual = int(getattr(exc, "detail", None) or 0)
+            return OptimisticLockError(aggregate_id, expected, actual, aggregate_type)
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            constraint = getattr(exc, "constraint_name", None)
+            if constraint == "events_event_id_key":
+                found = _UUID_IN_DETAIL.search(getattr(exc, "detail", None) or "")
+                return DuplicateEventError(UUID(found.group(1)) if found else None)
+            return _Retry()
+        if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.UndefinedFunctionError):
+            return _NotInitialized()
+        error: BaseException = exc
+        return error
+
+    async def _committed(self, prepared: list[PreparedEvent]) -> AppendResult | None:
+        """After a lost connection: the append's result if it did commit, else None."""
+        ids = [p.event.event_id for p in prepared]
+        try:
+            row = await self._source.run(
+                lambda conn: conn.fetchrow(
+                    f"SELECT count(*), max(aggregate_version), max(global_position) "
+                    f"FROM {self._s}.events WHERE event_id = ANY($1::uuid[])",
+                    ids,
+                ),
+                retry=True,
+            )
+        except Exception:
+            return None
+        if row[0] != len(ids):
+            return None
+        return AppendResult(True, row[1], row[2], len(ids))
+
+    def _warn_slow_append(self, aggregate_id: UUID, aggregate_type: str) -> None:
+        async def warn() -> None:
+            try:
+                holders = await self.in_flight_appends()
+            except Exception as exc:
+                holders = []
+                log.debug("could not list in-flight appends: %s", exc)
+            holder = next((h for h in holders if h.holding), None)
+            log.warning(
+                "append to %s %s has waited %.1fs for the global-order lock of schema %r; "
+                "held by %s",
+                aggregate_type,
+                aggregate_id,
+                self.options.lock_warn_after,
+                self.schema,
+                "nobody (committing)"
+                if holder is None
+                else f"pid {holder.pid} ({holder.state}, transaction open "
+                f"{holder.transaction_seconds:.1f}s): {holder.query!r}",
+            )
+
+        task = asyncio.ensure_future(warn())
+        self._warnings.add(task)
+        task.add_done_callback(self._warnings.discard)
+
+    async def in_flight_appends(self) -> list[InFlightAppend]:
+        """Transactions holding or waiting for this schema's append lock, holder first.
+
+        A holder whose transaction has been open for long stalls every writer (and so every
+        live reader): this is how to find it. Appends log a warning naming it after
+        ``lock_warn_after`` seconds.
+        """
+        return await self._source.run(
+            lambda conn: fetch_in_flight_appends(conn, self.options.lock_key), retry=True
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        rows: list[Any] = await self._source.run(lambda conn: conn.fetch(sql, *args), retry=True)
+        return rows
+
+    async def _fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._source.run(lambda conn: conn.fetchval(sql, *args), retry=True)
+
+    async def get_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str | None = None,
+        from_version: int = 0,
+        from_timestamp: datetime | None = None,
+        to_timestamp: datetime | None = None,
+    ) -> EventStream:
+        where = ["aggregate_id = $1"]
+        args: list[Any] = [aggregate_id]
+        if aggregate_type is not None:
+            args.append(aggregate_type)
+            where.append(f"aggregate_type = ${len(args)}")
+        filtered = bool(from_version) or from_timestamp is not None or to_timestamp is not None
+        base = " AND ".join(where)
+        conditions = list(where)
+        fargs = list(args)
+        if from_version:
+            fargs.append(from_version)
+            conditions.append(f"aggregate_version > ${len(fargs)}")
+        if from_timestamp is not None:
+            fargs.append(from_timestamp)
+            conditions.append(f"occurred_at >= ${len(fargs)}")
+        if to_timestamp is not None:
+            fargs.append(to_timestamp)
+            conditions.append(f"occurred_at <= ${len(fargs)}")
+        rows = await self._fetch(
+            "SELECT payload, event_type, event_version, aggregate_version, aggregate_type "
+            f"FROM {self._s}.events WHERE {' AND '.join(conditions)} ORDER BY global_position",
+            *fargs,
+        )
+        deserialize = self.event_registry.deserialize
+        events = [deserialize(r[0], r[1], r[2]) for r in rows]
+        if filtered:
+            head = await self._source.run(
+                lambda conn: conn.fetchrow(
+                    f"SELECT max(aggregate_version), min(aggregate_type) "
+                    f"FROM {self._s}.events WHERE {base}",
+                    *args,
+                ),
+                retry=True,
+            )
+            version, found_type = head[0] or 0, head[1]
+        else:
+            version = max((r[3] for r in rows), default=0)
+            found_type = rows[0][4] if rows else None
+        return EventStream(aggregate_id, aggregate_type or found_type or "", events, version)
+
+    async def read_stream(
+        self, stream_id: str, options: ReadOptions | None = None
+    ) -> AsyncIterator[StoredEvent]:
+        aggregate_id, aggregate_type = parse_stream_id(stream_id)
+        base = (("aggregate_id", aggregate_id), ("aggregate_type", aggregate_type))
+        async for stored in self._paged(options or ReadOptions(), "aggregate_version", base):
+            yield stored
+
+    async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
+        async for stored in self._paged(options or ReadOptions(), "global_position", ()):
+            yield stored
+
+    async def _paged(
+        self, options: ReadOptions, key: str, base: Sequence[tuple[str, Any]]
+    ) -> AsyncIterator[StoredEvent]:
+        # Keyset pagination; each page is one short query on a pooled connection, so a long
+        # read neither holds a connection nor a snapshot. Commit order == position order, so
+        # resuming after the last position seen never skips an event.
+        cursor = options.from_position
+        remaining = options.limit
+        registry = self.event_registry
+        by_stream = key == "aggregate_version"
+        while remaining is None or remaining > 0:
+            size = self.page_size if remaining is None else min(self.page_size, remaining)
+            sql, args = page_query(self._s, options, cursor, key=key, base=base)
+            rows = await self._fetch(sql, *args, size)
+            if not rows:
+                return
+            page = decode_stored(registry, rows)
+            for stored in page:
+                yield stored
+            if remaining is not None:
+                remaining -= len(page)
+            if len(rows) < size:
+                return
+            last = page[-1]
+            cursor = last.stream_position if by_stream else last.global_position
+
+    async def get_events_by_type(
+        self,
+        aggregate_type: str,
+        tenant_id: UUID | None = None,
+        from_timestamp: datetime | None = None,
+    ) -> list[DomainEvent]:
+        args: list[Any] = [aggregate_type]
+        where = ["aggregate_type = $1"]
+        if tenant_id is not None:
+            args.append(tenant_id)
+            where.append(f"tenant_id = ${len(args)}")
+        if from_timestamp is not None:
+            args.append(from_timestamp)
+            where.append(f"occurred_at >= ${len(args)}")
+        rows = await self._fetch(
+            f"SELECT payload, event_type, event_version FROM {self._s}.events "
+            f"WHERE {' AND '.join(where)} ORDER BY global_position",
+            *args,
+        )
+        deserialize = self.event_registry.deserialize
+        return [deserialize(r[0], r[1], r[2]) for r in rows]
+
+    async def event_exists(self, event_id: UUID) -> bool:
+        return bool(
+            await self._fetchval(
+                f"SELECT EXISTS (SELECT 1 FROM {self._s}.events WHERE event_id = $1)", event_id
+            )
+        )
+
+    async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        value = await self._fetchval(
+            f"SELECT coalesce(max(aggregate_version), 0) FROM {self._s}.events "
+            "WHERE aggregate_id = $1 AND aggregate_type = $2",
+            aggregate_id,
+            aggregate_type,
+        )
+        return int(value)
+
+    async def get_global_position(self) -> int:
+        value = await self._fetchval(
+            f"SELECT coalesce(max(global_position), 0) FROM {self._s}.events"
+        )
+        return int(value)
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> bool:
+        """Wait for an event past ``after_position``: woken by NOTIFY from appends, with a
+        position check every ``poll_interval`` seconds (all there is with ``notify=false``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        listening = self.options.notify and await self._listener.start()
+        listener = self._listener
+        while True:
+            if listening and listener.position > after_position:
+                return True
+            if await self.get_global_position() > after_position:
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            step = min(remaining, self.options.poll_interval)
+            if listening and listener.is_listening:
+                await listener.wait(step)
+            else:
+                await asyncio.sleep(step)
+                if listening:
+                    await listener.start()
+
+    def __repr__(self) -> str:
+        return f"<PostgreSQLEventStore {self._source.where} schema={self.schema!r}>"
