@@ -1,0 +1,262 @@
+"""Deliberately broken toy backends: memory subclasses, each breaking one guarantee.
+
+The kit's own tests run the conformance kit on each (through ``pytester``) and check that the
+right kit tests fail. Each toy is a :class:`BackendSpec` under the name ``toy``, opened with
+``Backend(spec, parse_url("toy://NAME"))`` so that connections with one NAME share a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import dataclasses
+import random
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from eventsource import DuplicateEventError
+from eventsource.events import DomainEvent
+from eventsource.memory import (
+    MemoryCheckpointRepository,
+    MemoryDLQRepository,
+    MemoryEventStore,
+    MemoryOutboxRepository,
+)
+from eventsource.memory._repositories import outbox_entry_for
+from eventsource.memory._store import _select
+from eventsource.memory.plugin import store_from_url
+from eventsource.plugins import (
+    Backend,
+    BackendSpec,
+    BackendURL,
+    Capabilities,
+    CheckpointRepositorySpec,
+    DLQRepositorySpec,
+    EventStoreSpec,
+    OutboxRepositorySpec,
+    parse_url,
+)
+from eventsource.repositories import DEFAULT_LEASE, CheckpointData, OutboxEntry, OutboxStatus
+from eventsource.stores import (
+    AppendResult,
+    ExpectedVersion,
+    ReadOptions,
+    StoredEvent,
+    check_stream_version,
+    prepare_append,
+    restamp,
+    stream_id_for,
+)
+from eventsource.stores._types import check_expected_version
+
+
+class NoVersionCheckStore(MemoryEventStore):
+    """Validates ``expected_version`` but never compares it with the stream: last write wins."""
+
+    async def append_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        *,
+        outbox: bool = False,
+    ) -> AppendResult:
+        check_expected_version(expected_version)
+        return await super().append_events(
+            aggregate_id, aggregate_type, events, ExpectedVersion.ANY, outbox=outbox
+        )
+
+
+class CommitOrderStore(MemoryEventStore):
+    """Assigns global positions up front but publishes each batch after a random delay, so a
+    position can become visible after a higher one (a sequence taken before commit)."""
+
+    rng = random.Random(1234)
+
+    async def append_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        *,
+        outbox: bool = False,
+    ) -> AppendResult:
+        expected, prepared = prepare_append(
+            self, aggregate_id, aggregate_type, events, expected_version
+        )
+        state = self.state
+        with state.lock:
+            key = (aggregate_id, aggregate_type)
+            current = len(state.streams.get(key, []))
+            check_stream_version(aggregate_id, aggregate_type, expected, current)
+            for item in prepared:
+                if item.event.event_id in state.by_id:
+                    raise DuplicateEventError(item.event.event_id)
+            start = getattr(state, "toy_next_position", 1)
+            batch = [
+                StoredEvent(
+                    item.event,
+                    stream_id_for(aggregate_id, aggregate_type),
+                    item.event.aggregate_version,
+                    start + n,
+                    datetime.now(UTC),
+                )
+                for n, item in enumerate(restamp(prepared, current))
+            ]
+            state.toy_next_position = start + len(batch)  # type: ignore[attr-defined]
+            state.streams.setdefault(key, []).extend(batch)
+            for stored in batch:
+                state.by_id[stored.event_id] = stored
+                if outbox:
+                    entry = outbox_entry_for(stored.event, stored.stored_at)
+                    state.outbox[entry.id] = entry
+        await asyncio.sleep(self.rng.random() * 0.004)  # the "commit" happens later
+        with state.lock:
+            for stored in batch:
+                bisect.insort(state.events, stored, key=lambda s: s.global_position)
+            state.notify()
+        return AppendResult(True, current + len(batch), batch[-1].global_position, len(batch))
+
+    async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
+        with self.state.lock:
+            log = list(self.state.events)
+        for stored in _select(log, options or ReadOptions(), key="global"):
+            yield stored
+
+    async def get_global_position(self) -> int:
+        with self.state.lock:
+            return self.state.events[-1].global_position if self.state.events else 0
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> bool:
+        return await super(MemoryEventStore, self).wait_for_events(after_position, timeout)
+
+
+class PageSkippingStore(MemoryEventStore):
+    """read_all resumes each next page one past the last event of the previous page."""
+
+    async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
+        options = options or ReadOptions()
+        with self.state.lock:
+            log = list(self.state.events)
+        selected = _select(log, dataclasses.replace(options, limit=None), key="global")
+        out = [
+            s
+            for n, s in enumerate(selected)
+            if n % self.page_size != self.page_size - 1 or n == len(selected) - 1
+        ]
+        for stored in out if options.limit is None else out[: options.limit]:
+            yield stored
+
+
+class DoubleClaimOutbox(MemoryOutboxRepository):
+    """Reads the pending entries, then claims them after an await: two workers can both win."""
+
+    async def get_pending_events(
+        self,
+        limit: int = 100,
+        *,
+        worker_id: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> list[OutboxEntry]:
+        now = datetime.now(UTC)
+        with self.state.lock:
+            found = [
+                e
+                for e in self.state.outbox.values()
+                if e.status is OutboxStatus.PENDING
+                and (e.claimed_until is None or e.claimed_until <= now)
+                and self.state.outbox_not_before.get(e.id, now) <= now
+            ][:limit]
+        await asyncio.sleep(0.001)  # the race window: nothing re-checks the claim below
+        claimed = []
+        with self.state.lock:
+            for entry in found:
+                updated = dataclasses.replace(
+                    entry, claimed_by=worker_id or f"w-{uuid4().hex[:6]}", claimed_until=now + lease
+                )
+                self.state.outbox[entry.id] = updated
+                claimed.append(updated)
+        return claimed
+
+
+class BackwardsCheckpoints(MemoryCheckpointRepository):
+    """Overwrites the checkpoint with whatever it is given, even a lower position."""
+
+    async def update_checkpoint(
+        self,
+        projection_name: str,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        await asyncio.sleep(0)
+        with self.state.lock:
+            if global_position is None:
+                stored = self.state.by_id.get(event_id)
+                global_position = None if stored is None else stored.global_position
+            current = self.state.checkpoints.get(projection_name)
+            self.state.checkpoints[projection_name] = CheckpointData(
+                projection_name,
+                event_id,
+                event_type,
+                global_position,
+                (current.events_processed if current else 0) + 1,
+                datetime.now(UTC),
+            )
+
+
+CAPABILITIES = Capabilities(
+    persistent=False,
+    concurrent_connections=True,
+    parallel_writers=False,
+    transactional_outbox=True,
+    live_notifications=False,
+)
+
+
+def toy_spec(
+    store_class: type[MemoryEventStore] = MemoryEventStore,
+    checkpoints: type[MemoryCheckpointRepository] = MemoryCheckpointRepository,
+    outbox: type[MemoryOutboxRepository] = MemoryOutboxRepository,
+) -> BackendSpec:
+    """A backend spec assembling memory roles, some replaced by broken ones."""
+
+    def from_url(url: BackendURL) -> MemoryEventStore:
+        return store_class(store_from_url(url).state)
+
+    def state_of(store: object) -> MemoryEventStore:
+        assert isinstance(store, MemoryEventStore)
+        return store
+
+    return BackendSpec(
+        name="toy",
+        event_store=EventStoreSpec("toy", store_class, from_url, capabilities=CAPABILITIES),
+        checkpoints=CheckpointRepositorySpec(
+            "toy", checkpoints, lambda s: checkpoints(state_of(s))
+        ),
+        outbox=OutboxRepositorySpec("toy", outbox, lambda s: outbox(state_of(s))),
+        dlq=DLQRepositorySpec(
+            "toy", MemoryDLQRepository, lambda s: MemoryDLQRepository(state_of(s))
+        ),
+        plugin="broken_toys",
+    )
+
+
+TOYS: dict[str, BackendSpec] = {
+    "sound": toy_spec(),
+    "no_version_check": toy_spec(NoVersionCheckStore),
+    "commit_order": toy_spec(CommitOrderStore),
+    "page_skipping": toy_spec(PageSkippingStore),
+    "double_claim": toy_spec(outbox=DoubleClaimOutbox),
+    "backwards_checkpoints": toy_spec(checkpoints=BackwardsCheckpoints),
+}
+
+
+def toy_opener(kind: str) -> object:
+    """An opener for the toy ``kind`` on a fresh shared database."""
+    spec = TOYS[kind]
+    url = parse_url(f"toy://kit-{uuid4().hex}")
+    return lambda: Backend(spec, url)
