@@ -1,0 +1,80 @@
+"""``eventsource backends``: installed backends and broken plugins."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._exceptions import PluginConflictError
+from ..plugins._manager import get_registry
+from ._context import Commands, Context
+
+__all__ = ["register"]
+
+
+def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
+    """Add the ``backends`` command."""
+    parser = commands.add_parser(
+        "backends",
+        parents=[parent],
+        help="list installed backends and broken plugins",
+        description="List installed backends with their versions, URL schemes and "
+        "capabilities, and plugins that failed to load with their errors.",
+    )
+    parser.set_defaults(handler=run)
+
+
+async def run(ctx: Context) -> int:
+    """List backends; a broken plugin is reported, never fatal."""
+    registry = get_registry()
+    conflict = None
+    try:
+        infos = registry.installed()
+    except PluginConflictError as exc:
+        infos, conflict = [], str(exc)
+    broken = list(dict.fromkeys(registry.broken))
+    if ctx.json:
+        data: dict[str, Any] = {
+            "backends": [
+                {
+                    "name": i.name,
+                    "schemes": list(i.schemes),
+                    "plugin": i.plugin,
+                    "distribution": i.distribution,
+                    "version": i.version,
+                    "capabilities": i.capabilities,
+                    "missing_roles": i.missing_roles,
+                }
+                for i in infos
+            ],
+            "broken": [
+                {"name": b.name, "distribution": b.distribution, "error": b.error} for b in broken
+            ],
+            "conflict": conflict,
+        }
+        ctx.emit_json(data)
+    else:
+        ctx.out("Installed backends:")
+        rows = [
+            [
+                i.name,
+                f"{i.distribution or i.plugin} {i.version or ''}".strip(),
+                ", ".join(f"{s}://" for s in i.schemes),
+                ", ".join(i.capabilities) or "-",
+            ]
+            + ([f"missing: {', '.join(i.missing_roles)}"] if i.missing_roles else [""])
+            for i in infos
+        ]
+        if rows:
+            ctx.table(rows, ["NAME", "DISTRIBUTION", "SCHEMES", "CAPABILITIES", ""])
+        else:
+            ctx.out("  (none)")
+        if broken:
+            ctx.out()
+            ctx.out("Broken plugins (skipped):")
+            for b in broken:
+                ctx.out(f"  {b.name} ({b.distribution or 'unknown distribution'}): {b.error}")
+        if conflict:
+            ctx.out()
+            ctx.out(f"Conflict: {conflict}")
+    return 1 if conflict else 0
