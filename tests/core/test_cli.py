@@ -1,0 +1,475 @@
+"""The ``eventsource`` command: main([...]) with capsys, and the console script once for real."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from eventsource import MemoryEventStore, parse_url
+from eventsource.cli import main
+from eventsource.memory import MemoryCheckpointRepository, MemoryDLQRepository
+from eventsource.memory import plugin as memory_plugin
+from eventsource.memory._repositories import MemoryOutboxRepository
+from eventsource.plugins import BackendRegistry, BrokenPlugin, get_registry, reset_registry
+
+from ._model import CtItemAdded, CtOrderPlaced
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("eventsource")
+
+
+class Db:
+    """A named in-memory database that outlives each main() call, filled synchronously."""
+
+    def __init__(self) -> None:
+        self.url = f"memory://cli-{uuid4().hex[:10]}"
+        self.store = memory_plugin.store_from_url(parse_url(self.url))
+        self.ids: list[object] = []
+
+    def add_orders(self, count: int, items: int = 1) -> None:
+        async def fill() -> None:
+            for _ in range(count):
+                aggregate_id = uuid4()
+                events = [CtOrderPlaced(aggregate_id=aggregate_id, customer="c")]
+                events += [
+                    CtItemAdded(aggregate_id=aggregate_id, sku=f"s{i}", aggregate_version=i + 2)
+                    for i in range(items)
+                ]
+                await self.store.append_events(aggregate_id, "CtOrder", events, 0)
+
+        asyncio.run(fill())
+
+    def run(self, coro: object) -> object:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+
+    def events(self) -> list[object]:
+        return list(self.store.state.events)
+
+
+@pytest.fixture
+def db() -> Db:
+    return Db()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- usage ----------------------------------------------------------------------------------------
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys)
+    assert code == 2 and "usage: eventsource" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bogus"],
+        ["events"],
+        ["events", "tail", "--limit", "-3"],
+        ["dlq", "show", "abc"],
+        ["dlq", "resolve", "1"],
+        ["dlq", "list", "--status", "lost"],
+        ["migrate", "--from", "memory://"],
+        ["migrate", "--from", "memory://", "--to", "memory://", "--batch-size", "0"],
+        ["checkpoints", "reset"],
+    ],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "usage:" in err and "Traceback" not in err
+
+
+def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for command in ("backends", "demo", "info", "init", "events", "checkpoints", "outbox", "dlq"):
+        assert command in out
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.startswith("eventsource ")
+
+
+# -- backends -------------------------------------------------------------------------------------
+
+
+def test_backends_lists_installed_backends(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "backends")
+    assert code == 0
+    assert "memory" in out and "eventsource-core" in out and "memory://" in out
+    code, out, _ = run(capsys, "backends", "--json")
+    data = json.loads(out)
+    memory = next(b for b in data["backends"] if b["name"] == "memory")
+    assert memory["distribution"] == "eventsource-core" and memory["version"]
+    assert "transactional_outbox" in memory["capabilities"]
+    assert set(data["backends"][0]) >= {"name", "schemes", "version", "capabilities"}
+
+
+def test_backends_reports_broken_plugins_and_exits_0(
+    capsys: pytest.CaptureFixture[str], memory_only_registry: BackendRegistry
+) -> None:
+    memory_only_registry.broken.append(
+        BrokenPlugin("sqlite", "eventsource-sqlite", "ModuleNotFoundError: No module named 'x'")
+    )
+    code, out, err = run(capsys, "backends")
+    assert code == 0 and "Traceback" not in err
+    assert "Broken plugins" in out
+    assert "sqlite (eventsource-sqlite): ModuleNotFoundError: No module named 'x'" in out
+    code, out, _ = run(capsys, "--json", "backends")
+    assert json.loads(out)["broken"] == [
+        {
+            "name": "sqlite",
+            "distribution": "eventsource-sqlite",
+            "error": "ModuleNotFoundError: No module named 'x'",
+        }
+    ]
+
+
+def test_backends_reports_a_conflict(
+    capsys: pytest.CaptureFixture[str], restore_registry: None
+) -> None:
+    from eventsource.plugins import EventStoreSpec, hookimpl
+
+    class Clash:
+        @hookimpl
+        def eventsource_event_stores(self) -> list[EventStoreSpec]:
+            return [
+                EventStoreSpec(
+                    name="memory",
+                    store_class=MemoryEventStore,
+                    from_url=lambda u: MemoryEventStore(),
+                )
+            ]
+
+    registry = BackendRegistry(load_entry_points=False)
+    registry.register(memory_plugin, name="memory")
+    registry.register(Clash(), name="clash")
+    reset_registry(registry)
+    code, out, err = run(capsys, "backends")
+    assert code == 1 and "'clash' and 'memory' both register" in out and "Traceback" not in err
+
+
+# -- info / init ----------------------------------------------------------------------------------
+
+
+def test_info_shows_position_and_counts(capsys: pytest.CaptureFixture[str], db: Db) -> None:
+    db.add_orders(3, items=2)
+    code, out, _ = run(capsys, "--url", db.url, "info")
+    assert code == 0
+    assert "backend:" in out and "memory" in out
+    assert "global position: 9" in out
+    code, out, _ = run(capsys, "info", "--url", db.url, "--json")  # options after the command
+    data = json.loads(out)
+    assert data["global_position"] == 9 and data["backend"] == "memory"
+    assert data["outbox"]["pending_count"] == 0 and data["dlq"]["total_failed"] == 0
+
+
+def test_url_comes_from_the_environment(
+    capsys: pytest.CaptureFixture[str], db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db.add_orders(1)
+    monkeypatch.setenv("EVENTSOURCE_URL", db.url)
+    code, out, _ = run(capsys, "info", "--json")
+    assert code == 0 and json.loads(out)["global_position"] == 2
+
+
+def test_default_url_is_the_embedded_sqlite_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EVENTSOURCE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "info")
+    assert code == 1
+    assert "no database at 'events.db'" in err and "init" in err
+    assert not (tmp_path / "events.db").exists()
+
+
+def test_operational_errors_are_one_clean_line_with_password_masked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "--url", "postgresql://admin:hunter2@127.0.0.1:1/db", "info")
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("eventsource: error:")
+    assert "hunter2" not in err and "Traceback" not in err
+    code, _, err = run(capsys, "--url", "nosuch://x", "info")
+    assert code == 1 and "unknown backend 'nosuch'" in err and "memory" in err
+    code, _, err = run(capsys, "--url", "sqlite:///x.db?bogus=1", "init")
+    assert code == 1 and "bogus" in err
+
+
+def test_init_creates_the_schema_and_is_idempotent(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    if "sqlite" not in get_registry().backend_names():
+        pytest.skip("the sqlite backend is not installed")
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    code, out, _ = run(capsys, "--url", url, "init")
+    assert code == 0 and "Schema ready" in out and (tmp_path / "ops.db").exists()
+    assert run(capsys, "--url", url, "init")[0] == 0
+    code, out, _ = run(capsys, "--url", url, "info", "--json")
+    assert code == 0 and json.loads(out)["global_position"] == 0
+
+
+# -- events tail ----------------------------------------------------------------------------------
+
+
+def test_tail_defaults_to_the_last_events(capsys: pytest.CaptureFixture[str], db: Db) -> None:
+    db.add_orders(15)  # 30 events
+    code, out, _ = run(capsys, "--url", db.url, "events", "tail")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 20
+    assert [int(line.split()[0]) for line in lines] == list(range(11, 31))
+    last = db.events()[-1]
+    assert lines[-1].split() == [
+        "30",
+        last.stream_id,  # type: ignore[attr-defined]
+        "coretest.ItemAdded",
+        str(last.event_id),  # type: ignore[attr-defined]
+    ]
+
+
+def test_tail_from_and_limit_and_json(capsys: pytest.CaptureFixture[str], db: Db) -> None:
+    db.add_orders(5)  # 10 events
+    code, out, _ = run(capsys, "--url", db.url, "events", "tail", "--from", "3", "--limit", "4")
+    assert code == 0 and [int(x.split()[0]) for x in out.splitlines()] == [4, 5, 6, 7]
+    code, out, _ = run(capsys, "--url", db.url, "--json", "events", "tail", "--from", "8")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["global_position"] for r in records] == [9, 10]
+    assert records[0]["event_type"] == "coretest.OrderPlaced" and records[0]["stream_position"] == 1
+    code, out, _ = run(capsys, "--url", db.url, "events", "tail", "--from", "10")
+    assert code == 0 and out == ""
+
+
+def test_tail_follow_prints_events_appended_by_another_writer(
+    capsys: pytest.CaptureFixture[str], db: Db
+) -> None:
+    db.add_orders(1)
+    result: list[int] = []
+    argv = ["--url", db.url, "events", "tail", "--from", "0", "--follow", "--idle-timeout", "1.5"]
+    follower = threading.Thread(target=lambda: result.append(main(argv)))
+    follower.start()
+    try:
+        for _ in range(3):
+            time.sleep(0.2)
+            db.add_orders(1)
+    finally:
+        follower.join(timeout=20)
+    assert not follower.is_alive() and result == [0]
+    out, _ = capsys.readouterr()
+    positions = [int(line.split()[0]) for line in out.splitlines()]
+    assert positions == list(range(1, 9))
+
+
+def test_tail_decodes_events_whose_classes_are_unknown(
+    capsys: pytest.CaptureFixture[str], db: Db
+) -> None:
+    db.add_orders(1)
+    db.store.event_registry = __import__("eventsource").EventRegistry()  # knows nothing
+    code, out, _ = run(capsys, "--url", db.url, "events", "tail")
+    assert code == 0 and "coretest.OrderPlaced" in out
+
+
+# -- checkpoints / outbox / dlq -------------------------------------------------------------------
+
+
+def test_checkpoints_list_and_reset(capsys: pytest.CaptureFixture[str], db: Db) -> None:
+    db.add_orders(3)
+    events = db.events()
+    repo = MemoryCheckpointRepository(db.store)
+    db.run(repo.update_checkpoint("orders", events[1].event_id, events[1].event_type))  # type: ignore[attr-defined]
+    db.run(repo.update_checkpoint("totals", events[5].event_id, events[5].event_type))  # type: ignore[attr-defined]
+    code, out, _ = run(capsys, "--url", db.url, "checkpoints", "list")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split()[:3] == ["PROJECTION", "POSITION", "LAG"]
+    assert lines[1].split()[:3] == ["orders", "2", "4"] and lines[2].split()[:3] == [
+        "totals",
+        "6",
+        "0",
+    ]
+    code, out, _ = run(capsys, "--url", db.url, "--json", "checkpoints", "list")
+    assert [(c["projection_name"], c["lag_events"]) for c in json.loads(out)] == [
+        ("orders", 4),
+        ("totals", 0),
+    ]
+    code, out, _ = run(capsys, "--url", db.url, "checkpoints", "reset", "orders")
+    assert code == 0 and "'orders'" in out and "2" in out
+    assert db.run(repo.get_checkpoint("orders")) is None
+    assert db.run(repo.get_checkpoint("totals")) == events[5].event_id  # type: ignore[attr-defined]
+    code, _, err = run(capsys, "--url", db.url, "checkpoints", "reset", "orders")
+    assert code == 1 and "no checkpoint for projection 'orders'" in err
+
+
+def test_checkpoints_list_when_empty(capsys: pytest.CaptureFixture[str], db: Db) -> None:
+    code, out, _ = run(capsys, "--url", db.url, "checkpoints", "list")
+    assert code == 0 and out.strip() == "No checkpoints."
+
+
+def test_outbox_stats(capsys: pytest.CaptureFixture[str], db: Db) -> None:
+    db.add_orders(2)
+    outbox = MemoryOutboxRepository(db.store)
+    for stored in db.events():
+        db.run(outbox.add_event(stored.event))  # type: ignore[attr-defined]
+    claimed = db.run(outbox.get_pending_events(limit=1))
+    db.run(outbox.mark_published(claimed[0].id))  # type: ignore[index]
+    db.run(outbox.get_pending_events(limit=1))
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "stats", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert (data["pending_count"], data["claimed_count"], data["published_count"]) == (3, 1, 1)
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "stats")
+    assert "pending:" in out and out.split("pending:")[1].split()[0] == "3"
+
+
+def test_dlq_list_show_resolve(capsys: pytest.CaptureFixture[str], db: Db) -> None:
+    dlq = MemoryDLQRepository(db.store)
+    try:
+        raise ZeroDivisionError("division by zero in totals")
+    except ZeroDivisionError as exc:
+        error = exc
+    first = db.run(
+        dlq.add_failed_event(uuid4(), "totals", "coretest.ItemAdded", {"sku": "a"}, error)
+    )
+    db.run(dlq.add_failed_event(uuid4(), "emails", "coretest.OrderPlaced", {}, "SMTP down", 3))
+
+    code, out, _ = run(capsys, "--url", db.url, "dlq", "list")
+    assert code == 0 and "totals" in out and "emails" in out
+    assert "ZeroDivisionError: division by zero in totals" in out
+    code, out, _ = run(capsys, "--url", db.url, "dlq", "list", "--projection", "emails", "--json")
+    entries = json.loads(out)
+    assert [e["projection_name"] for e in entries] == ["emails"] and entries[0]["retry_count"] == 3
+
+    code, out, _ = run(capsys, "--url", db.url, "dlq", "show", str(first))
+    assert code == 0 and "Traceback (most recent call last)" in out  # the entry's own traceback
+    assert '"sku": "a"' in out and "status:" in out
+
+    code, out, _ = run(
+        capsys, "--url", db.url, "dlq", "resolve", str(first), "--note", "fixed data"
+    )
+    assert code == 0 and "fixed data" in out
+    entry = db.run(dlq.get_failed_event_by_id(first))
+    assert entry.status == "resolved" and entry.resolution == "fixed data"  # type: ignore[attr-defined]
+    code, out, _ = run(capsys, "--url", db.url, "dlq", "list", "--status", "resolved", "--json")
+    assert [e["id"] for e in json.loads(out)] == [first]
+    code, out, _ = run(capsys, "--url", db.url, "dlq", "list", "--status", "retrying")
+    assert code == 0 and out.strip() == "No retrying entries."
+
+    for argv in (["dlq", "show", "999"], ["dlq", "resolve", "999", "--note", "x"]):
+        code, out, err = run(capsys, "--url", db.url, *argv)
+        assert code == 1 and "999" in err and "Traceback" not in err
+
+
+# -- migrate --------------------------------------------------------------------------------------
+
+
+def test_migrate_between_memory_databases(capsys: pytest.CaptureFixture[str]) -> None:
+    source, target = Db(), Db()
+    source.add_orders(10, items=2)
+    events = source.events()
+    repo = MemoryCheckpointRepository(source.store)
+    source.run(repo.update_checkpoint("p", events[4].event_id, events[4].event_type))  # type: ignore[attr-defined]
+    argv = ["migrate", "--from", source.url, "--to", target.url, "--batch-size", "7"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and "30 events copied" in out and "1 checkpoints" in out
+    assert "events..." in err  # progress goes to stderr
+    assert [s.event_id for s in target.events()] == [s.event_id for s in events]  # type: ignore[attr-defined]
+    code, out, _ = run(capsys, "--json", *argv)
+    data = json.loads(out)
+    assert (data["events_copied"], data["events_skipped"]) == (0, 30)
+
+
+def test_migrate_refuses_a_missing_sqlite_source(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.db"
+    code, _, err = run(capsys, "migrate", "--from", f"sqlite:///{missing}", "--to", "memory://")
+    assert code == 1 and "no database at" in err and not missing.exists()
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+
+def test_demo_on_memory(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "demo", "--url", "memory://")
+    assert code == 0, err
+    assert "Saved Order" in out and "Reloaded" in out and "status=created" in out
+    assert "#3  demo.OrderShipped" in out
+    assert "checkpointed at global position 3" in out and "1 published" in out
+    code, out, _ = run(capsys, "--json", "--url", "memory://", "demo")
+    steps = {s["step"]: s for s in json.loads(out)["steps"]}
+    assert steps["load"]["state"]["items"] == {"WIDGET-1": 2}
+    assert [e["event_type"] for e in steps["read"]["events"]] == [
+        "demo.OrderCreated",
+        "demo.ItemAdded",
+        "demo.OrderShipped",
+    ]
+
+
+def test_demo_on_the_default_sqlite_file_reruns_clean(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if "sqlite" not in get_registry().backend_names():
+        pytest.skip("the sqlite backend is not installed")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVENTSOURCE_URL", "memory://must-not-be-used")
+    for _ in range(2):
+        code, out, err = run(capsys, "demo")
+        assert code == 0, err
+        assert f"sqlite backend at {tmp_path / 'eventsource-demo.db'}" in out
+        assert "#3  demo.OrderShipped" in out and "#4" not in out
+    code, out, _ = run(capsys, "--url", "sqlite:///eventsource-demo.db", "info", "--json")
+    data = json.loads(out)
+    assert data["global_position"] == 3 and data["checkpoints"] == 1
+    assert data["outbox"]["published_count"] == 1
+    code, out, _ = run(capsys, "--url", "sqlite:///eventsource-demo.db", "events", "tail")
+    assert [line.split()[2] for line in out.splitlines()] == [
+        "demo.OrderCreated",
+        "demo.ItemAdded",
+        "demo.OrderShipped",
+    ]
+
+
+# -- the console script ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if k != "EVENTSOURCE_URL"}
+    yield env
+
+
+def test_console_script(tmp_path: Path, clean_env: dict[str, str]) -> None:
+    assert CONSOLE_SCRIPT.exists(), "the eventsource console script is installed in the venv"
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--json", "demo", "--url", "memory://"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["backend"] == "memory"
+    failed = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--url", "nosuch://", "info"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env,
+        timeout=60,
+        check=False,
+    )
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.stderr.strip().startswith("eventsource: error: unknown backend 'nosuch'")
