@@ -1,3 +1,1 @@
-"""Fixtures of the conformance kit's own tests."""
-
-pytest_plugins = ["pytester"]
+"""Tests of the conformance kit itself (pytester is enabled in tests/conftest.py)."""
