@@ -131,7 +131,8 @@ class EventStore(abc.ABC):
     ) -> EventStream:
         """The aggregate's events with version > ``from_version``, in version order.
 
-        ``version`` of the result is the stream's current version, whatever the filters.
+        ``from_timestamp`` / ``to_timestamp`` bound ``occurred_at``, both inclusive. ``version``
+        of the result is the stream's current version, whatever the filters.
         """
 
     @abc.abstractmethod

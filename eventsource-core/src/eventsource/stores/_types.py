@@ -64,7 +64,8 @@ class ReadOptions:
     ``from_position`` is exclusive: reading forward yields events after it (a reader resumes from
     the last position it saw); reading backward yields events before it. For ``read_all`` it is a
     global position, for ``read_stream`` a stream position (version). ``limit`` caps the number of
-    events yielded; ``None`` streams everything, in pages.
+    events yielded, after the other filters; ``None`` streams everything, in pages.
+    ``from_timestamp`` / ``to_timestamp`` bound the events' ``occurred_at``, both inclusive.
     """
 
     direction: ReadDirection = ReadDirection.FORWARD
