@@ -77,6 +77,9 @@ class SQLiteEventStore(EventStore):
     Use ``async with SQLiteEventStore(path) as store: await store.initialize()``.
     """
 
+    #: Longest pause between polls in :meth:`wait_for_events` (writers in other processes).
+    max_poll_interval: float = 0.1
+
     def __init__(
         self,
         database: str | os.PathLike[str],
@@ -366,7 +369,7 @@ class SQLiteEventStore(EventStore):
 
     async def wait_for_events(self, after_position: int, timeout: float) -> bool:
         """Wait for an event past ``after_position``: woken at once by writers of this process,
-        polling (5 ms growing to 100 ms) for writers in other processes."""
+        polling (5 ms growing to :attr:`max_poll_interval`) for writers in other processes."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         delay = 0.005
@@ -381,7 +384,7 @@ class SQLiteEventStore(EventStore):
                     return False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(future, min(delay, remaining))
-                delay = min(delay * 2, 0.1)
+                delay = min(delay * 2, self.max_poll_interval)
             finally:
                 if not future.done():
                     future.cancel()
