@@ -147,3 +147,30 @@ def test_non_empty_storage_is_reported(pytester: pytest.Pytester) -> None:
     )
     result.stdout.fnmatch_lines(["*Each test needs its own empty storage*"])
     result.assert_outcomes(passed=1, errors=1)
+
+
+def test_xfail_override_is_reported_as_xfailed(pytester: pytest.Pytester) -> None:
+    """The documented way to declare a deviation runs, and shows up as xfailed in the report."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        test_deviation="""
+        import pytest
+        from uuid import uuid4
+        from eventsource import open_backend
+        from eventsource.testing import EventStoreConformance
+
+        class TestDeviation(EventStoreConformance):
+            @pytest.fixture
+            def backend_opener(self):
+                url = f"memory://{uuid4().hex}"
+                return lambda: open_backend(url)
+
+            @pytest.mark.xfail(reason="this toy pretends its stamps are off", strict=True)
+            async def test_append_to_new_stream(self, backend):
+                await super().test_append_to_new_stream(backend)
+                raise AssertionError("pretend")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rx", "-k", "new_stream")
+    result.assert_outcomes(xfailed=1)
+    result.stdout.fnmatch_lines(["*XFAIL*this toy pretends its stamps are off*"])
