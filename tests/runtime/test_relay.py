@@ -100,7 +100,8 @@ async def test_failures_are_retried_with_backoff_then_marked_failed(backend: Bac
         if n == 4:
             raise ValueError("rejected by the broker")
 
-    relay = OutboxRelay.from_backend(backend, flaky, max_attempts=3, backoff=FAST)
+    backoff = Backoff(initial=0.15, maximum=0.15, jitter=0)
+    relay = OutboxRelay.from_backend(backend, flaky, max_attempts=3, backoff=backoff)
     first = await relay.run_once()
     assert (first.claimed, first.published, first.retried) == (6, 4, 2)
     # Released with retry_after: not claimable before the backoff has passed.

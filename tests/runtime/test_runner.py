@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
 
-from eventsource import Backend, ConfigurationError, DomainEvent, InvalidStateError
+from eventsource import Backend, ConfigurationError, DomainEvent, InvalidStateError, open_backend
 from eventsource.runtime import (
+    Backoff,
     Projection,
     ProjectionRunner,
     RebuildProgress,
@@ -256,3 +259,37 @@ async def test_bad_configuration_is_refused(backend: Backend) -> None:
             runner.start()
     finally:
         await runner.stop()
+
+
+async def test_runner_rides_out_a_locked_database(tmp_path: Path) -> None:
+    pytest.importorskip("eventsource_sqlite")
+    db = tmp_path / "locked.db"
+    async with open_backend(f"sqlite:///{db}?busy_timeout=20") as backend:
+        await append_items(backend.events, 10)
+        log = ItemLog()
+        runner = ProjectionRunner.from_backend(
+            log,
+            backend,
+            checkpoint_every=1,
+            storage_backoff=Backoff(initial=0.02, maximum=0.05, jitter=0),
+        )
+        # Another connection holds the write lock: checkpoint writes fail for a while.
+        locker = sqlite3.connect(db, isolation_level=None)
+        try:
+            locker.execute("BEGIN IMMEDIATE")
+            runner.start()
+            for _ in range(250):
+                if runner.stats().storage_errors >= 2:
+                    break
+                await asyncio.sleep(0.02)
+            assert runner.stats().storage_errors >= 2
+            assert runner.stats().state is not RunnerState.FAILED
+        finally:
+            locker.rollback()
+            locker.close()
+        assert await runner.wait_for_position(10, timeout=5)
+        await runner.stop()
+        assert log.seen == list(range(10))  # nothing lost, nothing repeated
+        assert await backend.checkpoints.get_position(log.name) == 10
+        stats = runner.stats()
+        assert stats.last_error is not None and "lock" in stats.last_error.lower()

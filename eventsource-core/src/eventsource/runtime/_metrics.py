@@ -32,7 +32,8 @@ class ProjectionStats:
     ``position`` is the global position of the last event fully handled (or parked);
     ``head_position`` the newest global position the runner has seen in the store;
     ``lag`` how many global positions it is behind (events of every type, not only its own).
-    ``throughput`` is events handled per second over the last ten seconds.
+    ``throughput`` is events handled per second over the last ten seconds;
+    ``storage_errors`` counts database failures the runner rode out.
     """
 
     name: str
@@ -45,6 +46,7 @@ class ProjectionStats:
     events_failed: int
     events_parked: int
     retries: int
+    storage_errors: int
     throughput: float
     last_error: str | None
     last_handled_at: datetime | None
@@ -64,6 +66,7 @@ class ProjectionMetrics:
         self.failed = 0
         self.parked = 0
         self.retries = 0
+        self.storage_errors = 0
         self.last_error: str | None = None
         self.last_handled_at: datetime | None = None
         self._recent: deque[tuple[float, int]] = deque(maxlen=256)
@@ -108,6 +111,7 @@ class ProjectionMetrics:
             events_failed=self.failed,
             events_parked=self.parked,
             retries=self.retries,
+            storage_errors=self.storage_errors,
             throughput=self.throughput(),
             last_error=self.last_error,
             last_handled_at=self.last_handled_at,

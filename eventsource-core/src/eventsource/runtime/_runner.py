@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Self
 
-from .._exceptions import ConfigurationError, InvalidStateError
+from .._exceptions import ConfigurationError, InvalidStateError, StorageError
 from ..plugins._backend import Backend
 from ..repositories._contracts import CheckpointRepository, DLQRepository
 from ..repositories._entries import LagMetrics
@@ -22,7 +22,7 @@ from ._dlq import DLQReplayer, EventSource, ReplayResult
 from ._errors import ProjectionStoppedError
 from ._metrics import ProjectionMetrics, ProjectionStats, RunnerState
 from ._projection import PositionTrackingProjection, ProjectionLike, check_projection
-from ._retry import FailureMode, RetryPolicy
+from ._retry import Backoff, FailureMode, RetryPolicy
 
 __all__ = ["ProgressCallback", "ProjectionRunner", "RebuildProgress", "SubscriptionRunner"]
 
@@ -66,6 +66,10 @@ class ProjectionRunner:
     The checkpoint is written every ``checkpoint_every`` events or ``checkpoint_interval``
     seconds, whichever comes first, and whenever the runner stops or goes idle: after a crash
     up to that many events are delivered again (at-least-once).
+
+    While running, a :class:`StorageError` (database locked, connection lost, ...) is logged
+    and retried after ``storage_backoff``, resuming after the last event handled; after
+    ``storage_retries`` consecutive failures (None: never give up) :meth:`run` raises it.
     """
 
     def __init__(
@@ -79,7 +83,8 @@ class ProjectionRunner:
         checkpoint_every: int = 100,
         checkpoint_interval: float = 0.5,
         wait_timeout: float = 5.0,
-        page_size: int | None = None,
+        storage_retries: int | None = None,
+        storage_backoff: Backoff | None = None,
     ) -> None:
         self.projection = check_projection(projection)
         if checkpoint_every < 1:
@@ -96,7 +101,8 @@ class ProjectionRunner:
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval = checkpoint_interval
         self.wait_timeout = wait_timeout
-        self.page_size = page_size
+        self.storage_retries = storage_retries
+        self.storage_backoff = storage_backoff or Backoff(initial=0.1, maximum=5.0)
         self._tracking = isinstance(projection, PositionTrackingProjection)
         types = projection.event_types
         self._types = None if types is None else tuple(types)
@@ -108,7 +114,6 @@ class ProjectionRunner:
         self._task: asyncio.Task[None] | None = None
         self._position_changed = asyncio.Condition()
         self._busy = False
-        self._loaded = False
 
     @classmethod
     def from_backend(cls, projection: ProjectionLike, backend: Backend, **options: Any) -> Self:
@@ -153,7 +158,6 @@ class ProjectionRunner:
             position = await self.checkpoints.get_position(self.name)
         position = int(position or 0)
         self.metrics.position = self.metrics.scanned = self.metrics.checkpointed = position
-        self._loaded = True
 
     async def _flush(self) -> None:
         pending, self._pending = self._pending, None
@@ -315,15 +319,7 @@ class ProjectionRunner:
 
     async def _run_entered(self) -> None:
         try:
-            await self._load_position()
-            self.metrics.state = RunnerState.CATCHING_UP
-            while not self._stop.is_set():
-                await self._pass()
-                if self._stop.is_set():
-                    break
-                self.metrics.state = RunnerState.LIVE
-                while not await self._wait_for_events() and not self._stop.is_set():
-                    pass  # timed out with nothing new: keep waiting without re-reading
+            await self._follow()
             self.metrics.state = RunnerState.STOPPED
         except _Abandoned:
             self.metrics.state = RunnerState.STOPPED
@@ -335,6 +331,36 @@ class ProjectionRunner:
             raise
         finally:
             await self._finish()
+
+    async def _follow(self) -> None:
+        """Catch up and follow until stopped, riding out storage errors with backoff."""
+        failures = 0
+        loaded = False
+        self.metrics.state = RunnerState.CATCHING_UP
+        while not self._stop.is_set():
+            try:
+                if not loaded:
+                    await self._load_position()
+                    loaded = True
+                await self._pass()
+                failures = 0
+                if self._stop.is_set():
+                    break
+                self.metrics.state = RunnerState.LIVE
+                while not await self._wait_for_events() and not self._stop.is_set():
+                    pass  # timed out with nothing new: keep waiting without re-reading
+            except StorageError as exc:
+                failures += 1
+                if self.storage_retries is not None and failures > self.storage_retries:
+                    raise
+                self.metrics.record_error(exc)
+                self.metrics.storage_errors += 1
+                delay = self.storage_backoff.delay(failures)
+                log.warning(
+                    "projection %r: storage error, retrying in %.2fs: %s", self.name, delay, exc
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
 
     async def _finish(self) -> None:
         try:
