@@ -14,7 +14,7 @@ import asyncpg
 from eventsource._exceptions import ConfigurationError, EventSourceError
 from eventsource.plugins._url import BackendURL, parse_url
 
-from ._errors import is_connection_lost, translate_error
+from ._errors import is_connection_lost, translate_error, unavailable
 from ._options import PostgresOptions, connect_kwargs
 
 __all__ = ["ConnectionSource", "url_of_session_factory"]
@@ -35,6 +35,16 @@ def url_of_session_factory(source: Any) -> BackendURL | None:
     if render is None:
         return None
     return parse_url(str(render(hide_password=False)))
+
+
+async def _keep_session(conn: Any) -> None:
+    """Pool reset for our own pools: nothing to undo.
+
+    asyncpg's default reset costs a round trip per release (``RESET ALL; UNLISTEN *; ...``).
+    Our statements leave no session state (settings and advisory locks are transaction-local,
+    LISTEN runs on a separate connection), and asyncpg still rolls back an open transaction
+    before calling this.
+    """
 
 
 def _is_pool(obj: Any) -> bool:
@@ -98,6 +108,7 @@ class ConnectionSource:
             opts = self.options
             try:
                 self.pool = await asyncpg.create_pool(
+                    reset=_keep_session,
                     min_size=opts.pool_min,
                     max_size=opts.pool_max,
                     statement_cache_size=opts.statement_cache_size,
@@ -105,10 +116,7 @@ class ConnectionSource:
                     **self._kwargs,
                 )
             except Exception as exc:
-                err = translate_error(exc, self.where)
-                if err is None:
-                    raise
-                raise err from exc
+                raise unavailable(exc, self.where) from exc
 
     async def close(self) -> None:
         """Close the pool if this source opened it; idempotent."""
@@ -145,12 +153,16 @@ class ConnectionSource:
         """
         attempts = 2 if retry and self.connection is None else 1
         for attempt in range(attempts):
+            started = False
             try:
                 async with self.acquire() as conn:
+                    started = True
                     return await op(conn)
             except EventSourceError:
                 raise
             except Exception as exc:
+                if not started:  # no connection to be had: the server is unreachable
+                    raise unavailable(exc, self.where) from exc
                 lost = is_connection_lost(exc)
                 if lost:
                     await self.expire()

@@ -288,7 +288,12 @@ class PostgreSQLEventStore(EventStore):
                 found = _UUID_IN_DETAIL.search(getattr(exc, "detail", None) or "")
                 return DuplicateEventError(UUID(found.group(1)) if found else None)
             return _Retry()
-        if isinstance(exc, asyncpg.UndefinedTableError | asyncpg.UndefinedFunctionError):
+        if isinstance(
+            exc,
+            asyncpg.UndefinedTableError
+            | asyncpg.UndefinedFunctionError
+            | asyncpg.InvalidSchemaNameError,
+        ):
             return _NotInitialized()
         error: BaseException = exc
         return error
@@ -421,26 +426,45 @@ class PostgreSQLEventStore(EventStore):
     ) -> AsyncIterator[StoredEvent]:
         # Keyset pagination; each page is one short query on a pooled connection, so a long
         # read neither holds a connection nor a snapshot. Commit order == position order, so
-        # resuming after the last position seen never skips an event.
+        # resuming after the last position seen never skips an event. The next page is fetched
+        # while this one is decoded and consumed.
         cursor = options.from_position
         remaining = options.limit
         registry = self.event_registry
-        by_stream = key == "aggregate_version"
-        while remaining is None or remaining > 0:
-            size = self.page_size if remaining is None else min(self.page_size, remaining)
-            sql, args = page_query(self._s, options, cursor, key=key, base=base)
-            rows = await self._fetch(sql, *args, size)
-            if not rows:
-                return
-            page = decode_stored(registry, rows)
-            for stored in page:
-                yield stored
-            if remaining is not None:
-                remaining -= len(page)
-            if len(rows) < size:
-                return
-            last = page[-1]
-            cursor = last.stream_position if by_stream else last.global_position
+        column = 1 if key == "aggregate_version" else 0
+        size = self.page_size if remaining is None else min(self.page_size, remaining)
+        if size <= 0:
+            return
+        pending: asyncio.Task[list[Any]] | None = None
+        try:
+            rows = await self._page(options, key, base, cursor, size)
+            while rows:
+                full = len(rows) == size
+                if remaining is not None:
+                    remaining -= len(rows)
+                    size = min(self.page_size, remaining)
+                if full and size > 0:
+                    cursor = rows[-1][column]
+                    pending = asyncio.ensure_future(self._page(options, key, base, cursor, size))
+                for stored in decode_stored(registry, rows):
+                    yield stored
+                if pending is None:
+                    return
+                rows, pending = await pending, None
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    async def _page(
+        self,
+        options: ReadOptions,
+        key: str,
+        base: Sequence[tuple[str, Any]],
+        cursor: int | None,
+        size: int,
+    ) -> list[Any]:
+        sql, args = page_query(self._s, options, cursor, key=key, base=base)
+        return await self._fetch(sql, *args, size)
 
     async def get_events_by_type(
         self,

@@ -1,0 +1,314 @@
+"""PostgreSQL benchmarks: our store beside plain asyncpg doing the same work on the same schema.
+
+W1 2,000 single-event appends to new streams; W2 500 appends of 10 events; W3 load 500 streams
+of 10 with ``get_events``; W4 ``read_all`` over 100,000 events decoded as StoredEvent +
+DomainEvent (raw: keyset pages decoded to DomainEvent; the fetch-only rate is in the note);
+W5 8 concurrent tasks, 2,000 appends (raw: single INSERT, no ordering guarantee). Medians of
+``rounds``; synchronous_commit=on on both sides. Raw uses a default asyncpg pool, one call per
+operation. Run: ``python benchmarks/bench_postgres.py [--quick]``; the server comes from
+``EVENTSOURCE_BENCH_POSTGRES_URL`` (else ``EVENTSOURCE_TEST_POSTGRES_URL``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _report import Row, format_table, median_rate
+from eventsource import DomainEvent, ExpectedVersion, ReadOptions
+from eventsource_postgres import PostgreSQLEventStore
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+class BenchItemAdded(DomainEvent):
+    """A typical small event."""
+
+    sku: str = "SKU-000"
+    quantity: int = 1
+    price_cents: int = 1999
+
+
+def _events(aggregate_id: uuid.UUID, n: int) -> list[BenchItemAdded]:
+    return [
+        BenchItemAdded(
+            aggregate_id=aggregate_id,
+            aggregate_type="Cart",
+            aggregate_version=i + 1,
+            sku=f"SKU-{i:03d}",
+            quantity=i + 1,
+        )
+        for i in range(n)
+    ]
+
+
+_RAW_INSERT = """
+INSERT INTO {s}.events (global_position, event_id, aggregate_id, aggregate_type,
+    aggregate_version, event_type, event_version, tenant_id, occurred_at, payload)
+SELECT nextval('{s}.raw_position'), x.id, $1, $2, x.v, x.t, x.ev, x.tenant, x.occ, x.p::jsonb
+FROM unnest($3::uuid[], $4::int[], $5::text[], $6::int[], $7::uuid[], $8::timestamptz[],
+            $9::text[]) AS x(id, v, t, ev, tenant, occ, p)
+"""
+
+
+async def _raw_append(conn: Any, schema: str, events: list[BenchItemAdded]) -> None:
+    first = events[0]
+    await conn.execute(
+        _RAW_INSERT.format(s=schema),
+        first.aggregate_id,
+        "Cart",
+        [e.event_id for e in events],
+        [e.aggregate_version for e in events],
+        [e.event_type for e in events],
+        [e.event_version for e in events],
+        [e.tenant_id for e in events],
+        [e.occurred_at for e in events],
+        [e.model_dump_json() for e in events],
+    )
+
+
+class _Bench:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.schemas: list[str] = []
+
+    async def store(self, **kwargs: Any) -> PostgreSQLEventStore:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        self.schemas.append(schema)
+        sep = "&" if "?" in self.url else "?"
+        store = PostgreSQLEventStore(f"{self.url}{sep}schema={schema}", **kwargs)
+        await store.connect()
+        await store.initialize()
+        return store
+
+    async def raw(self, size: int = 1) -> tuple[Any, str]:
+        """A raw pool on a schema created by the same DDL, plus the raw position sequence."""
+        schema_store = await self.store()
+        schema = schema_store.schema
+        await schema_store.close()
+        pool = await asyncpg.create_pool(self.url, min_size=size, max_size=size)
+        await pool.execute(f'CREATE SEQUENCE "{schema}".raw_position')
+        return pool, f'"{schema}"'
+
+    async def drop(self) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            for schema in self.schemas:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+async def _pair(
+    rounds: int, ours: Callable[[], Awaitable[int]], raw: Callable[[], Awaitable[int]]
+) -> tuple[float, float]:
+    # Interleave rounds so drift (autovacuum, other load) hits both sides alike.
+    ours_rates, raw_rates = [], []
+    for _ in range(rounds):
+        ours_rates.append(await median_rate(ours, 1))
+        raw_rates.append(await median_rate(raw, 1))
+    ours_rates.sort()
+    raw_rates.sort()
+    return ours_rates[len(ours_rates) // 2], raw_rates[len(raw_rates) // 2]
+
+
+async def run(rounds: int = 3, quick: bool = False) -> list[Row]:
+    """Run W1-W5 and return one row each (events/s, ours beside raw asyncpg)."""
+    url = (
+        os.environ.get("EVENTSOURCE_BENCH_POSTGRES_URL")
+        or os.environ.get("EVENTSOURCE_TEST_POSTGRES_URL")
+        or DEFAULT_URL
+    )
+    scale = 4 if quick else 1
+    bench = _Bench(url)
+    rows: list[Row] = []
+    try:
+        store = await bench.store(pool_min=8, pool_max=8)
+        pool, raw_schema = await bench.raw(8)
+        try:
+            rows += await _appends(store, pool, raw_schema, rounds, scale)
+            rows += await _reads(store, pool, rounds, quick)
+        finally:
+            await store.close()
+            await pool.close()
+    finally:
+        await bench.drop()
+    return rows
+
+
+async def _appends(
+    store: PostgreSQLEventStore, pool: Any, raw_schema: str, rounds: int, scale: int
+) -> list[Row]:
+    rows = []
+    n1 = 2000 // scale
+
+    async def w1_ours() -> int:
+        for _ in range(n1):
+            aid = uuid.uuid4()
+            await store.append_events(aid, "Cart", _events(aid, 1), ExpectedVersion.NO_STREAM)
+        return n1
+
+    async def w1_raw() -> int:
+        for _ in range(n1):
+            await _raw_append(pool, raw_schema, _events(uuid.uuid4(), 1))
+        return n1
+
+    ours, raw = await _pair(rounds, w1_ours, w1_raw)
+    rows.append(
+        Row("postgresql", "W1 append 1 event, new stream", ours, raw, "asyncpg INSERT", target=0.85)
+    )
+    n2 = 500 // scale
+
+    async def w2_ours() -> int:
+        for _ in range(n2):
+            aid = uuid.uuid4()
+            await store.append_events(aid, "Cart", _events(aid, 10), ExpectedVersion.NO_STREAM)
+        return n2 * 10
+
+    async def w2_raw() -> int:
+        for _ in range(n2):
+            await _raw_append(pool, raw_schema, _events(uuid.uuid4(), 10))
+        return n2 * 10
+
+    ours, raw = await _pair(rounds, w2_ours, w2_raw)
+    rows.append(
+        Row("postgresql", "W2 append 10 events", ours, raw, "asyncpg INSERT unnest", target=0.85)
+    )
+    n5 = 2000 // scale
+
+    async def w5(append: Callable[[], Awaitable[None]]) -> int:
+        async def task() -> None:
+            for _ in range(n5 // 8):
+                await append()
+
+        await asyncio.gather(*(task() for _ in range(8)))
+        return n5 // 8 * 8
+
+    async def one_ours() -> None:
+        aid = uuid.uuid4()
+        await store.append_events(aid, "Cart", _events(aid, 1), ExpectedVersion.NO_STREAM)
+
+    async def one_raw() -> None:
+        await _raw_append(pool, raw_schema, _events(uuid.uuid4(), 1))
+
+    ours, raw = await _pair(rounds, lambda: w5(one_ours), lambda: w5(one_raw))
+    rows.append(
+        Row(
+            "postgresql",
+            "W5 8 tasks x appends",
+            ours,
+            raw,
+            "asyncpg INSERT, no ordering",
+            target=0.6,
+        )
+    )
+    return rows
+
+
+async def _reads(store: PostgreSQLEventStore, pool: Any, rounds: int, quick: bool) -> list[Row]:
+    rows = []
+    s = f'"{store.schema}"'
+    streams = []
+    for _ in range(500):
+        aid = uuid.uuid4()
+        streams.append(aid)
+        await store.append_events(aid, "Cart", _events(aid, 10), 0)
+
+    async def w3_ours() -> int:
+        count = 0
+        for aid in streams:
+            count += len((await store.get_events(aid, "Cart")).events)
+        return count
+
+    registry = store.event_registry
+
+    async def w3_raw() -> int:
+        count = 0
+        for aid in streams:
+            got = await pool.fetch(
+                f"SELECT payload, event_type, event_version FROM {s}.events "
+                "WHERE aggregate_id = $1 AND aggregate_type = $2 ORDER BY aggregate_version",
+                aid,
+                "Cart",
+            )
+            count += len([registry.deserialize(r[0], r[1], r[2]) for r in got])
+        return count
+
+    ours, raw = await _pair(rounds, w3_ours, w3_raw)
+    rows.append(
+        Row(
+            "postgresql",
+            "W3 load 500 streams x 10",
+            ours,
+            raw,
+            "asyncpg SELECT + decode",
+            target=0.8,
+        )
+    )
+    total = 10_000 if quick else 100_000
+    have = await store.get_global_position()
+    while have < total:
+        aid = uuid.uuid4()
+        batch = min(500, total - have)
+        await store.append_events(aid, "Cart", _events(aid, batch), 0)
+        have += batch
+
+    async def w4_ours() -> int:
+        count = 0
+        async for _ in store.read_all(ReadOptions(limit=total)):
+            count += 1
+        return count
+
+    async def w4_raw(decode: bool) -> int:
+        count, last = 0, 0
+        while count < total:
+            got = await pool.fetch(
+                f"SELECT global_position, aggregate_version, stored_at, event_type, "
+                f"event_version, payload FROM {s}.events WHERE global_position > $1 "
+                "ORDER BY global_position LIMIT $2",
+                last,
+                min(1000, total - count),
+            )
+            if not got:
+                break
+            if decode:
+                for r in got:
+                    registry.deserialize(r[5], r[3], r[4])
+            count += len(got)
+            last = got[-1][0]
+        return count
+
+    ours, raw = await _pair(rounds, w4_ours, lambda: w4_raw(True))
+    fetch_only = await median_rate(lambda: w4_raw(False), rounds)
+    rows.append(
+        Row(
+            "postgresql",
+            f"W4 read_all {total:,} decoded",
+            ours,
+            raw,
+            "asyncpg keyset pages + decode",
+            target=0.5,
+            note=f"vs fetch only (no decode, {fetch_only:,.0f}/s): {ours / fetch_only:.2f}",
+        )
+    )
+    return rows
+
+
+def main() -> None:
+    """Print the table."""
+    quick = "--quick" in sys.argv
+    rows = asyncio.run(run(rounds=3, quick=quick))
+    print(format_table(rows))
+
+
+if __name__ == "__main__":
+    main()
