@@ -231,7 +231,8 @@ class ConcurrencyConformance(ConformanceBase):
         self, backend: Backend, backend_opener: BackendOpener
     ) -> None:
         """N connections update one projection's checkpoint concurrently with shuffled
-        positions (some given, some looked up from the event id): it ends at the highest.
+        positions (some given, some looked up from the event id): a concurrent reader never sees it
+        move backwards, and it ends at the highest.
 
         Fix: update with a condition (``... WHERE excluded.global_position >= global_position``
         in an upsert) rather than read-compare-write across statements.
@@ -255,7 +256,25 @@ class ConcurrencyConformance(ConformanceBase):
                     )
                     await asyncio.sleep(0)
 
-            results = await race([updater(c, p) for c, p in zip(conns, plans, strict=True)])
+            done = asyncio.Event()
+            observed: list[int] = []
+
+            async def observer() -> None:
+                for _ in range(10_000):
+                    position = await backend.checkpoints.get_position("kit-race")
+                    if position is not None:
+                        observed.append(position)
+                    if done.is_set():
+                        return
+                    await asyncio.sleep(0)
+
+            watching = asyncio.ensure_future(observer())
+            try:
+                results = await race([updater(c, p) for c, p in zip(conns, plans, strict=True)])
+            finally:
+                done.set()
+                await watching
         raise_unexpected(results, ())
+        assert observed == sorted(observed), "a reader saw the checkpoint move backwards"
         assert await backend.checkpoints.get_position("kit-race") == top.global_position
         assert await backend.checkpoints.get_checkpoint("kit-race") == top.event_id
