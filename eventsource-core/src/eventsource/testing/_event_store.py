@@ -240,19 +240,25 @@ class EventStoreConformance(ConformanceBase):
 
     async def test_read_stream_options(self, backend: Backend) -> None:
         """read_stream yields one stream in version order; ``from_position`` is an exclusive
-        stream position forward and backward; ``limit`` caps the events; ``event_types``
-        filters; other streams never appear.
+        stream position forward and backward; ``limit`` caps the events; ``event_types``,
+        ``tenant_id`` and an inclusive ``occurred_at`` window filter; other streams never appear.
 
         Fix: ``from_position`` forward means version > p, backward version < p.
         """
         store = backend.events
         aid, other = uuid4(), uuid4()
+        tenant = uuid4()
         events = [
-            (KitItemCreated if i % 2 == 0 else KitItemRenamed)(aggregate_id=aid, name=f"{i}")
+            (KitItemCreated if i % 2 == 0 else KitItemRenamed)(
+                aggregate_id=aid,
+                name=f"{i}",
+                tenant_id=tenant if i < 3 else None,
+                occurred_at=T0 + timedelta(minutes=i),
+            )
             for i in range(6)
         ]
         await store.append_events(aid, AGGREGATE_TYPE, events, 0)
-        await store.append_events(other, AGGREGATE_TYPE, noted(other, 2), 0)
+        await store.append_events(other, AGGREGATE_TYPE, noted(other, 2, tenant_id=tenant), 0)
         sid = stream_id_for(aid, AGGREGATE_TYPE)
 
         async def read(**kwargs: object) -> list[int]:
@@ -270,6 +276,14 @@ class EventStoreConformance(ConformanceBase):
         assert await read(direction=BACKWARD, from_position=4, limit=2) == [3, 2]
         assert await read(event_types=("KitItemRenamed",)) == [2, 4, 6]
         assert await read(event_types=("KitItemRenamed",), from_position=2, limit=1) == [4]
+        assert await read(tenant_id=tenant) == [1, 2, 3]
+        assert await read(tenant_id=tenant, direction=BACKWARD, limit=2) == [3, 2]
+        window = {
+            "from_timestamp": T0 + timedelta(minutes=1),
+            "to_timestamp": T0 + timedelta(minutes=4),
+        }
+        assert await read(**window) == [2, 3, 4, 5]
+        assert await read(event_types=("KitItemCreated",), **window) == [3, 5]
         assert await read_stream_list(backend, stream_id_for(uuid4(), AGGREGATE_TYPE)) == []
 
     async def test_read_all_global_order_and_positions(self, backend: Backend) -> None:
