@@ -146,3 +146,26 @@ def test_public_surface() -> None:
     assert {"ProjectionRunner", "SubscriptionRunner", "OutboxRelay", "RetryPolicy"} <= set(
         runtime.__all__
     )
+
+
+async def test_a_projection_overriding_handle_gets_every_event(backend: Backend) -> None:
+    class Raw(Projection):
+        name = "rttest.Raw"
+
+        def __init__(self) -> None:
+            self.types: list[str] = []
+
+        async def handle(self, event: DomainEvent) -> None:
+            self.types.append(event.event_type)
+
+    agg = uuid4()
+    await backend.events.append_events(
+        agg,
+        "rttest.Cart",
+        [RtNoteWritten(aggregate_id=agg, text="a"), RtItemAdded(aggregate_id=agg, n=1)],
+        0,
+    )
+    raw = Raw()
+    assert raw.event_types is None
+    await ProjectionRunner.from_backend(raw, backend).catch_up()
+    assert raw.types == ["rttest.NoteWritten", "rttest.ItemAdded"]

@@ -138,8 +138,9 @@ class Projection:
 
     @property
     def event_types(self) -> tuple[str, ...] | None:
-        """The event types this projection has handlers for."""
-        return tuple(sorted(self._handler_names))
+        """The event types this projection has handlers for; None (every event) for a
+        subclass that declares no ``@handles`` methods and overrides :meth:`handle` itself."""
+        return tuple(sorted(self._handler_names)) or None
 
     async def handle(self, event: DomainEvent) -> None:
         """Dispatch ``event`` to its handler method; events without one are ignored."""
