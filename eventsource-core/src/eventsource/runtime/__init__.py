@@ -34,7 +34,8 @@ from ._publishers import (
 )
 from ._relay import BatchResult, OutboxRelay
 from ._retry import Backoff, FailureMode, RetryPolicy
-from ._runner import ProgressCallback, ProjectionRunner, RebuildProgress, SubscriptionRunner
+from ._runner import ProgressCallback, ProjectionRunner, RebuildProgress
+from ._subscription import SubscriptionRunner
 
 __all__ = [
     "Backoff",
