@@ -11,17 +11,13 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _events import noted
+from _events import CONTESTED, SHARED, noted
 
 from eventsource import OptimisticLockError
 from eventsource_sqlite import SQLiteEventStore
-
-CONTESTED = UUID("00000000-0000-0000-0000-00000000c0de")
-SHARED = UUID("00000000-0000-0000-0000-0000000005a4")
 
 
 async def crash(path: str) -> None:

@@ -7,6 +7,11 @@ from uuid import UUID
 
 from eventsource import DomainEvent
 
+#: The stream the multi-process test's writers contend for at exact versions.
+CONTESTED = UUID("00000000-0000-0000-0000-00000000c0de")
+#: The stream they all append to with ExpectedVersion.ANY.
+SHARED = UUID("00000000-0000-0000-0000-0000000005a4")
+
 
 class SqlNoted(DomainEvent):
     """Something was noted."""

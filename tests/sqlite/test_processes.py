@@ -16,7 +16,7 @@ import pytest
 
 from eventsource_sqlite import SQLiteEventStore
 
-from ._child import CONTESTED, SHARED
+from ._events import CONTESTED, SHARED
 
 CHILD = str(Path(__file__).with_name("_child.py"))
 
