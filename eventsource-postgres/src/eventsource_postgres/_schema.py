@@ -121,14 +121,16 @@ BEGIN
         PERFORM set_config('lock_timeout', p_lock_timeout_ms::text, true);
         PERFORM pg_advisory_xact_lock({lock_class}, {lock_key});
     END IF;
-    SELECT coalesce(max(e.aggregate_version), 0) INTO current_version FROM {s}.events e
-        WHERE e.aggregate_id = p_aggregate_id AND e.aggregate_type = p_aggregate_type;
+    SELECT coalesce((SELECT max(e.aggregate_version) FROM {s}.events e
+                     WHERE e.aggregate_id = p_aggregate_id
+                       AND e.aggregate_type = p_aggregate_type), 0),
+           coalesce((SELECT max(e.global_position) FROM {s}.events e), 0)
+        INTO current_version, v_base;
     IF (p_expected = -2 AND current_version = 0)
         OR (p_expected >= 0 AND current_version <> p_expected) THEN
         RAISE EXCEPTION USING ERRCODE = 'ES409', MESSAGE = 'eventsource version conflict',
             DETAIL = current_version::text;
     END IF;
-    SELECT coalesce(max(e.global_position), 0) INTO v_base FROM {s}.events e;
     INSERT INTO {s}.events (global_position, event_id, aggregate_id, aggregate_type,
         aggregate_version, event_type, event_version, tenant_id, occurred_at, payload)
     SELECT v_base + x.n, x.id, p_aggregate_id, p_aggregate_type, current_version + x.n,
