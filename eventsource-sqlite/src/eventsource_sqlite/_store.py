@@ -170,6 +170,7 @@ class SQLiteEventStore(EventStore):
         try:
             await conn
         except sqlite3.Error as exc:
+            await _stopped(conn)
             raise translate_error(exc, self.database) from exc
         try:
             await run(conn, self._configure, self.database)
@@ -389,6 +390,15 @@ class SQLiteEventStore(EventStore):
                 if not future.done():
                     future.cancel()
                 self._shared.remove_waiter(future)
+
+
+async def _stopped(conn: aiosqlite.Connection) -> None:
+    """Wait (at most 5 s) until the worker thread of a connection that failed to open ends,
+    so it never reports to an event loop that has closed meanwhile."""
+    for _ in range(5000):
+        if not conn._thread.is_alive():
+            return
+        await asyncio.sleep(0.001)
 
 
 def _insert(
