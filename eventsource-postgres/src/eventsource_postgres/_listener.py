@@ -78,10 +78,16 @@ class Listener:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    async def wait(self, timeout: float) -> None:
-        """Return on the next notification (or connection loss), or after ``timeout``."""
+    def signal(self) -> asyncio.Event:
+        """The event the next notification sets. Take it *before* checking the position, so
+        a notification that arrives during the check is not lost."""
+        return self._changed
+
+    async def wait(self, timeout: float, signal: asyncio.Event | None = None) -> None:
+        """Return once ``signal`` (default: the next notification, or connection loss) is
+        set, or after ``timeout``."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            await asyncio.wait_for((signal or self._changed).wait(), timeout)
 
     async def close(self) -> None:
         """Stop listening and release the connection; idempotent."""

@@ -518,6 +518,7 @@ class PostgreSQLEventStore(EventStore):
         listening = self.options.notify and await self._listener.start()
         listener = self._listener
         while True:
+            signal = listener.signal()  # before the checks: a NOTIFY during them still wakes us
             if listening and listener.position > after_position:
                 return True
             if await self.get_global_position() > after_position:
@@ -527,7 +528,7 @@ class PostgreSQLEventStore(EventStore):
                 return False
             step = min(remaining, self.options.poll_interval)
             if listening and listener.is_listening:
-                await listener.wait(step)
+                await listener.wait(step, signal)
             else:
                 await asyncio.sleep(step)
                 if listening:
