@@ -53,6 +53,10 @@ _MAX_POSITION = 2**63 - 1
 _STREAM_VERSION = (
     "SELECT MAX(aggregate_version) FROM events WHERE aggregate_id = ? AND aggregate_type = ?"
 )
+_LOAD_STREAM = (
+    "SELECT event_type, event_version, payload, aggregate_version FROM events"
+    " WHERE aggregate_id = ? AND aggregate_type = ? ORDER BY aggregate_version"
+)
 _INSERT_EVENT = (
     "INSERT INTO events (event_id, aggregate_id, aggregate_type, aggregate_version, event_type,"
     " event_version, tenant_id, occurred_at, stored_at, payload)"
@@ -254,6 +258,14 @@ class SQLiteEventStore(EventStore):
         from_timestamp: datetime | None = None,
         to_timestamp: datetime | None = None,
     ) -> EventStream:
+        registry = self.event_registry
+        if aggregate_type is not None and not (from_version or from_timestamp or to_timestamp):
+            # the common case (loading an aggregate): one prepared statement, no version query
+            key = (str(aggregate_id), aggregate_type)
+            rows: list[Any] = await self._run(lambda c: c.execute(_LOAD_STREAM, key).fetchall())
+            events = [registry.deserialize(r[2], r[0], r[1]) for r in rows]
+            version = rows[-1][3] if rows else 0
+            return EventStream(aggregate_id, aggregate_type, events, version)
         where = ["aggregate_id = ?"]
         params: list[Any] = [str(aggregate_id)]
         if aggregate_type is not None:
@@ -282,7 +294,6 @@ class SQLiteEventStore(EventStore):
             return rows, conn.execute(version_sql, base_params).fetchone()[0] or 0
 
         rows, version = await self._run(read)
-        registry = self.event_registry
         found_type = aggregate_type if aggregate_type is not None else (rows[0][2] if rows else "")
         events = [decode_event(registry, row) for row in rows]
         return EventStream(aggregate_id, found_type, events, version)
