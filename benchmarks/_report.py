@@ -53,17 +53,19 @@ def format_table(rows: list[Row]) -> str:
     header = ("backend", "workload", "ours", "raw", "baseline", "ratio", "target", "met", "note")
     lines = [header]
     for r in rows:
-        lines.append((
-            r.backend,
-            r.workload,
-            f"{r.ours:,.0f}",
-            f"{r.raw:,.0f}",
-            r.raw_label,
-            f"{r.ratio:.2f}",
-            "" if r.target is None else f">= {r.target:.2f}",
-            r.met,
-            r.note,
-        ))
+        lines.append(
+            (
+                r.backend,
+                r.workload,
+                f"{r.ours:,.0f}",
+                f"{r.raw:,.0f}",
+                r.raw_label,
+                f"{r.ratio:.2f}",
+                "" if r.target is None else f">= {r.target:.2f}",
+                r.met,
+                r.note,
+            )
+        )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     return "\n".join(
         "  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip()

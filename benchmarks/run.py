@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import Row, format_table  # noqa: E402
+from _report import Row, format_table
 
 SUITES = {
     "sqlite": "bench_sqlite",

@@ -13,10 +13,14 @@ Extra arguments after the command go to the tool it runs (pytest, the demo, the 
 
 from __future__ import annotations
 
+import sys
+
+if sys.version_info < (3, 11):  # noqa: UP036 - say so plainly on an old interpreter
+    sys.exit("eventsource needs Python 3.11 or newer")
+
 import hashlib
 import os
 import subprocess
-import sys
 import tomllib
 import venv
 from pathlib import Path
@@ -50,8 +54,6 @@ def ensure_venv() -> None:
     wanted = _fingerprint()
     if stamp.exists() and stamp.read_text() == wanted and Path(_bin("python")).exists():
         return
-    if sys.version_info < (3, 11):
-        sys.exit("eventsource needs Python 3.11 or newer")
     print(f"setting up {VENV} (first run, or dependencies changed) ...", flush=True)
     if not Path(_bin("python")).exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
