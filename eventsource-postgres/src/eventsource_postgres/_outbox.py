@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -114,6 +115,16 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             outbox_id,
             "status = 'published', published_at = now(), claimed_by = NULL, claimed_until = NULL",
         )
+
+    async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
+        if not outbox_ids:
+            return 0
+        result = await self._execute(
+            f"UPDATE {self._s}.outbox SET status = 'published', published_at = now(),"
+            " claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::uuid[])",
+            list(outbox_ids),
+        )
+        return int(result.rsplit(" ", 1)[-1])
 
     async def release(
         self,

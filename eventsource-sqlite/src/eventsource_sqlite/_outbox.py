@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -14,7 +16,10 @@ from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
 from ._base import SQLiteRepository, uuid_or_none
-from ._tx import from_us, now_us, single_write
+from ._tx import from_us, now_us, single_write, write_transaction
+
+#: Ids per UPDATE in mark_published_many (well under SQLite's bound-parameter limit).
+_MARK_CHUNK = 500
 
 __all__ = ["SQLiteOutboxRepository"]
 
@@ -117,6 +122,27 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             " claimed_until = NULL WHERE id = ?",
             (now_us(),),
         )
+
+    async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
+        ids = [str(outbox_id) for outbox_id in outbox_ids]
+        if not ids:
+            return 0
+        now = now_us()
+
+        def mark(conn: sqlite3.Connection) -> int:
+            marked = 0
+            with write_transaction(conn, path=self._path):
+                for start in range(0, len(ids), _MARK_CHUNK):
+                    chunk = ids[start : start + _MARK_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    marked += conn.execute(
+                        "UPDATE event_outbox SET status = 'published', published_at = ?,"
+                        f" claimed_by = NULL, claimed_until = NULL WHERE id IN ({marks})",
+                        (now, *chunk),
+                    ).rowcount
+            return marked
+
+        return await self._run(mark)
 
     async def release(
         self,

@@ -195,6 +195,24 @@ class MemoryOutboxRepository(OutboxRepository):
             claimed_until=None,
         )
 
+    async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
+        now = _now()
+        marked = 0
+        with self.state.lock:
+            for outbox_id in outbox_ids:
+                entry = self.state.outbox.get(outbox_id)
+                if entry is None:
+                    continue
+                self.state.outbox[outbox_id] = dataclasses.replace(
+                    entry,
+                    status=OutboxStatus.PUBLISHED,
+                    published_at=now,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+                marked += 1
+        return marked
+
     async def release(
         self,
         outbox_id: UUID,

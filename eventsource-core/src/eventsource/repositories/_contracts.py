@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from .._exceptions import EntryNotFoundError
 from ..events import DomainEvent
 from ._entries import (
     CheckpointData,
@@ -120,6 +121,21 @@ class OutboxRepository(abc.ABC):
     @abc.abstractmethod
     async def mark_published(self, outbox_id: UUID) -> None:
         """Mark the entry published. Raises :class:`EntryNotFoundError` for an unknown id."""
+
+    async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
+        """Mark several entries published, in one transaction where the backend can; returns
+        how many were found and marked (unknown ids are skipped, not an error).
+
+        The default marks them one by one; backends override it with one statement.
+        """
+        marked = 0
+        for outbox_id in outbox_ids:
+            try:
+                await self.mark_published(outbox_id)
+            except EntryNotFoundError:
+                continue
+            marked += 1
+        return marked
 
     @abc.abstractmethod
     async def release(

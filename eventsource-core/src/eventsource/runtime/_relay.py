@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Self
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from .._exceptions import ConfigurationError, EventSourceError, InvalidStateError
 from ..plugins._backend import Backend
@@ -116,30 +116,37 @@ class OutboxRelay:
         deadline = claimed_at + (self.lease - self.lease_margin).total_seconds()
         self.metrics.batches += 1
         self.metrics.claimed += len(entries)
-        published = retried = failed = expired = 0
-        for index, entry in enumerate(entries):
-            if self._stop.is_set():
-                # Stopping: hand the rest back at once rather than after the lease.
-                for rest in entries[index:]:
-                    await self.outbox.release(rest.id)
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                # Our claim may be gone: leave the entry to whoever claims it next.
-                expired += 1
-                continue
-            outcome = await self._publish_one(entry, remaining)
-            if outcome == "published":
-                published += 1
-            elif outcome == "retried":
-                retried += 1
-            else:
-                failed += 1
-        self.metrics.published += published
+        published: list[UUID] = []
+        retried = failed = expired = 0
+        try:
+            for index, entry in enumerate(entries):
+                if self._stop.is_set():
+                    # Stopping: hand the rest back at once rather than after the lease.
+                    for rest in entries[index:]:
+                        await self.outbox.release(rest.id)
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    # Our claim may be gone: leave the entry to whoever claims it next.
+                    expired += 1
+                    continue
+                outcome = await self._publish_one(entry, remaining)
+                if outcome == "published":
+                    published.append(entry.id)
+                elif outcome == "retried":
+                    retried += 1
+                else:
+                    failed += 1
+        finally:
+            # One write for the whole batch; still inside the lease (publishing stops
+            # lease_margin before it runs out).
+            if published:
+                await self.outbox.mark_published_many(published)
+        self.metrics.published += len(published)
         self.metrics.retried += retried
         self.metrics.failed += failed
         self.metrics.expired += expired
-        return BatchResult(len(entries), published, retried, failed, expired)
+        return BatchResult(len(entries), len(published), retried, failed, expired)
 
     async def _publish_one(self, entry: OutboxEntry, remaining: float) -> str:
         try:
@@ -163,8 +170,7 @@ class OutboxRelay:
                 return "failed"
             await self.outbox.release(entry.id, error, retry_after=self.backoff.timedelta(attempts))
             return "retried"
-        await self.outbox.mark_published(entry.id)
-        return "published"
+        return "published"  # marked with the rest of the batch by run_once
 
     async def drain(self, timeout: float = 30.0) -> int:
         """Publish until a batch claims nothing (or ``timeout``); returns entries published."""

@@ -73,6 +73,27 @@ class OutboxConformance(ConformanceBase):
         assert stats.claimed_count == 4
         assert await outbox.get_pending_events(limit=0) == []
 
+    async def test_outbox_mark_published_many(self, backend: Backend) -> None:
+        """mark_published_many marks every known id published and returns how many; unknown
+        ids are skipped; the entries are not claimable again.
+
+        Fix: one UPDATE over the ids (``IN (...)`` / ``= ANY($1)``) in one transaction, and
+        return its row count.
+        """
+        outbox = backend.outbox
+        added = [await outbox.add_event(e) for e in noted(uuid4(), 4)]
+        claimed = await outbox.get_pending_events(limit=10, worker_id="kit-batch")
+        assert [e.id for e in claimed] == added
+        assert await outbox.mark_published_many([*added[:3], uuid4()]) == 3
+        assert await outbox.mark_published_many([]) == 0
+        for entry_id in added[:3]:
+            entry = await outbox.get_entry(entry_id)
+            assert entry.status == OutboxStatus.PUBLISHED and entry.published_at is not None
+            assert entry.claimed_by is None
+        assert (await outbox.get_entry(added[3])).status == OutboxStatus.PENDING
+        stats = await outbox.get_stats()
+        assert (stats.pending_count, stats.published_count) == (1, 3)
+
     async def test_outbox_release_and_retry(self, backend: Backend) -> None:
         """release gives a claimed entry back: with an error it counts a retry and records the
         error; without, it counts nothing; ``retry_after`` keeps it unclaimable until then.
