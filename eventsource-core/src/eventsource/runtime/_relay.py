@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Self
@@ -109,7 +108,8 @@ class OutboxRelay:
 
     async def run_once(self) -> BatchResult:
         """Claim one batch and publish it; returns what happened."""
-        claimed_at = time.monotonic()
+        loop = asyncio.get_running_loop()
+        claimed_at = loop.time()
         entries = await self.outbox.get_pending_events(
             self.batch_size, worker_id=self.worker_id, lease=self.lease
         )
@@ -118,25 +118,46 @@ class OutboxRelay:
         self.metrics.claimed += len(entries)
         published: list[UUID] = []
         retried = failed = expired = 0
+        in_flight: OutboxEntry | None = None
         try:
-            for index, entry in enumerate(entries):
-                if self._stop.is_set():
-                    # Stopping: hand the rest back at once rather than after the lease.
-                    for rest in entries[index:]:
-                        await self.outbox.release(rest.id)
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    # Our claim may be gone: leave the entry to whoever claims it next.
-                    expired += 1
-                    continue
-                outcome = await self._publish_one(entry, remaining)
-                if outcome == "published":
-                    published.append(entry.id)
-                elif outcome == "retried":
-                    retried += 1
-                else:
-                    failed += 1
+            try:
+                # One deadline for the batch: a publish still running when the claim nears
+                # its end is cut off. (A timeout per entry would cost a timer each.)
+                async with asyncio.timeout_at(deadline):
+                    for index, entry in enumerate(entries):
+                        if self._stop.is_set():
+                            # Stopping: hand the rest back at once rather than after the lease.
+                            for rest in entries[index:]:
+                                await self.outbox.release(rest.id)
+                            break
+                        if loop.time() >= deadline:
+                            # Our claim may be gone: leave the rest to whoever claims them next.
+                            expired += len(entries) - index
+                            break
+                        in_flight = entry
+                        try:
+                            await self.publisher(entry)
+                        except Exception as exc:
+                            in_flight = None
+                            error = f"{type(exc).__qualname__}: {exc}"
+                            if await self._settle_failure(entry, error):
+                                retried += 1
+                            else:
+                                failed += 1
+                            continue
+                        in_flight = None
+                        published.append(entry.id)
+            except TimeoutError:
+                left = len(entries) - len(published) - retried - failed
+                if in_flight is not None:
+                    left -= 1
+                    limit = (self.lease - self.lease_margin).total_seconds()
+                    error = f"publish timed out before the claim's lease ran out ({limit:.2f}s)"
+                    if await self._settle_failure(in_flight, error):
+                        retried += 1
+                    else:
+                        failed += 1
+                expired += left
         finally:
             # One write for the whole batch; still inside the lease (publishing stops
             # lease_margin before it runs out).
@@ -148,29 +169,23 @@ class OutboxRelay:
         self.metrics.expired += expired
         return BatchResult(len(entries), len(published), retried, failed, expired)
 
-    async def _publish_one(self, entry: OutboxEntry, remaining: float) -> str:
-        try:
-            await asyncio.wait_for(self.publisher(entry), remaining)
-        except Exception as exc:
-            if isinstance(exc, TimeoutError):
-                error = f"publish timed out before the claim's lease ran out ({remaining:.2f}s)"
-            else:
-                error = f"{type(exc).__qualname__}: {exc}"
-            self.metrics.last_error = error
-            attempts = entry.retry_count + 1
-            if attempts >= self.max_attempts:
-                await self.outbox.mark_failed(entry.id, error)
-                log.error(
-                    "outbox entry %s (%s) failed after %d attempts: %s",
-                    entry.id,
-                    entry.event_type,
-                    attempts,
-                    error,
-                )
-                return "failed"
-            await self.outbox.release(entry.id, error, retry_after=self.backoff.timedelta(attempts))
-            return "retried"
-        return "published"  # marked with the rest of the batch by run_once
+    async def _settle_failure(self, entry: OutboxEntry, error: str) -> bool:
+        """Release ``entry`` for a retry after backoff (True), or mark it failed once it has
+        used its attempts (False)."""
+        self.metrics.last_error = error
+        attempts = entry.retry_count + 1
+        if attempts >= self.max_attempts:
+            await self.outbox.mark_failed(entry.id, error)
+            log.error(
+                "outbox entry %s (%s) failed after %d attempts: %s",
+                entry.id,
+                entry.event_type,
+                attempts,
+                error,
+            )
+            return False
+        await self.outbox.release(entry.id, error, retry_after=self.backoff.timedelta(attempts))
+        return True
 
     async def drain(self, timeout: float = 30.0) -> int:
         """Publish until a batch claims nothing (or ``timeout``); returns entries published."""
