@@ -29,6 +29,7 @@ SUITES = {
     "postgres": "bench_postgres",
     "latency": "bench_latency",
     "outbox": "bench_outbox",
+    "memory": "bench_memory",
 }
 
 
