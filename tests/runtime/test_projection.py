@@ -139,6 +139,30 @@ async def test_position_tracking_projection_writes_no_checkpoint(backend: Backen
     assert tracked.state == (101, sum(range(101)))
 
 
+class TrackedSumWithStore(TrackedSum):
+    """Also implements the optional store_position: the position passes parked events."""
+
+    name = "rttest.TrackedSumWithStore"
+
+    async def store_position(self, global_position: int) -> None:
+        self.state = (max(self.state[0], global_position), self.state[1])
+
+
+async def test_position_tracking_projection_passes_a_parked_last_event(backend: Backend) -> None:
+    await append_items(backend.events, 10)
+    tracked = TrackedSumWithStore()
+    tracked.fail_on = 9  # the last event: no later event moves the position past it
+    policy = RetryPolicy.no_retry()
+    assert await ProjectionRunner.from_backend(tracked, backend, retry=policy).catch_up() == 9
+    assert tracked.state == (10, sum(range(9)))
+    tracked.fail_on = None
+    # A restart does not deliver the parked event again; only its replay applies it.
+    assert await ProjectionRunner.from_backend(tracked, backend).catch_up() == 0
+    [result] = await ProjectionRunner.from_backend(tracked, backend).replay_all()
+    assert result.ok
+    assert tracked.state == (10, sum(range(10)))
+
+
 def test_public_surface() -> None:
     assert sorted(runtime.__all__) == runtime.__all__
     for name in runtime.__all__:

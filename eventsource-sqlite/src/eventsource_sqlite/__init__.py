@@ -3,13 +3,16 @@
 All four roles over one SQLite file or ``:memory:``: :class:`SQLiteEventStore`,
 :class:`SQLiteCheckpointRepository`, :class:`SQLiteOutboxRepository` and
 :class:`SQLiteDLQRepository`. Usually reached as ``open_backend("sqlite:///events.db")`` or
-``from eventsource import SQLiteEventStore``.
+``from eventsource import SQLiteEventStore``. :class:`SQLiteProjection` is a read model in SQLite
+that the runtime's ``ProjectionRunner`` feeds exactly once (change and position in one
+transaction).
 """
 
 from ._checkpoints import SQLiteCheckpointRepository
 from ._dlq import SQLiteDLQRepository
 from ._errors import SQLiteDatabaseLockedError
 from ._outbox import SQLiteOutboxRepository
+from ._projection import SQLiteProjection
 from ._schema import SCHEMA_VERSION
 from ._store import SQLiteEventStore
 
@@ -20,4 +23,5 @@ __all__ = [
     "SQLiteDatabaseLockedError",
     "SQLiteEventStore",
     "SQLiteOutboxRepository",
+    "SQLiteProjection",
 ]

@@ -59,6 +59,12 @@ class PositionTrackingProjection(Protocol):
     :meth:`load_position`, calls :meth:`handle_at` instead of ``handle`` and writes no
     checkpoint of its own: each event changes the read model exactly once. Replays from the
     DLQ call ``handle_at(event, None)`` (apply, but do not move the position).
+
+    Optionally, ``async def store_position(global_position)``: move the position past an
+    event the runner parked in the DLQ, without applying it. Without it the position stays
+    before a parked event until a later event is applied, so after a restart that event is
+    delivered again (and, if it succeeds then, applied again by a replay of its DLQ entry).
+    ``eventsource_sqlite.SQLiteProjection`` implements all three over a SQLite database.
     """
 
     async def load_position(self) -> int:

@@ -234,6 +234,11 @@ class ProjectionRunner:
                     error=exc,
                     retry_count=attempt,
                 )
+                if self._tracking:
+                    # The projection keeps its own position: move it past the parked event.
+                    store_position = getattr(self.projection, "store_position", None)
+                    if store_position is not None:
+                        await store_position(stored.global_position)
                 self.metrics.parked += 1
                 log.warning(
                     "projection %r parked event %s %s after %d attempt(s): %s",
