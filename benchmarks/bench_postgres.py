@@ -3,10 +3,11 @@
 W1 2,000 single-event appends to new streams; W2 500 appends of 10 events; W3 load 500 streams
 of 10 with ``get_events``; W4 ``read_all`` over 100,000 events decoded as StoredEvent +
 DomainEvent (raw: keyset pages decoded to DomainEvent; the fetch-only rate is in the note);
-W5 8 concurrent tasks, 2,000 appends (raw: single INSERT, no ordering guarantee). Medians of
-``rounds``; synchronous_commit=on on both sides. Raw uses a default asyncpg pool, one call per
-operation. Run: ``python benchmarks/bench_postgres.py [--quick]``; the server comes from
-``EVENTSOURCE_BENCH_POSTGRES_URL`` (else ``EVENTSOURCE_TEST_POSTGRES_URL``).
+W5 8 concurrent tasks, 2,000 appends (raw: single INSERT, no ordering guarantee), with group
+commit (the default) and, in the same interleaved rounds, a store with ``group_commit=false``.
+Medians of ``rounds``; synchronous_commit=on on both sides. Raw uses a default asyncpg pool, one
+call per operation. Run: ``python benchmarks/bench_postgres.py [--quick] [--rounds N]``; the
+server comes from ``EVENTSOURCE_BENCH_POSTGRES_URL`` (else ``EVENTSOURCE_TEST_POSTGRES_URL``).
 """
 
 from __future__ import annotations
@@ -108,17 +109,20 @@ class _Bench:
             await conn.close()
 
 
+async def _interleaved(rounds: int, *runs: Callable[[], Awaitable[int]]) -> list[float]:
+    # Interleave rounds so drift (autovacuum, other load) hits every side alike.
+    rates: list[list[float]] = [[] for _ in runs]
+    for _ in range(rounds):
+        for run_, got in zip(runs, rates, strict=True):
+            got.append(await median_rate(run_, 1))
+    return [sorted(got)[len(got) // 2] for got in rates]
+
+
 async def _pair(
     rounds: int, ours: Callable[[], Awaitable[int]], raw: Callable[[], Awaitable[int]]
 ) -> tuple[float, float]:
-    # Interleave rounds so drift (autovacuum, other load) hits both sides alike.
-    ours_rates, raw_rates = [], []
-    for _ in range(rounds):
-        ours_rates.append(await median_rate(ours, 1))
-        raw_rates.append(await median_rate(raw, 1))
-    ours_rates.sort()
-    raw_rates.sort()
-    return ours_rates[len(ours_rates) // 2], raw_rates[len(raw_rates) // 2]
+    ours_rate, raw_rate = await _interleaved(rounds, ours, raw)
+    return ours_rate, raw_rate
 
 
 async def run(rounds: int = 3, quick: bool = False) -> list[Row]:
@@ -133,12 +137,14 @@ async def run(rounds: int = 3, quick: bool = False) -> list[Row]:
     rows: list[Row] = []
     try:
         store = await bench.store(pool_min=8, pool_max=8)
+        solo = await bench.store(pool_min=8, pool_max=8, group_commit=False)
         pool, raw_schema = await bench.raw(8)
         try:
-            rows += await _appends(store, pool, raw_schema, rounds, scale)
+            rows += await _appends(store, solo, pool, raw_schema, rounds, scale)
             rows += await _reads(store, pool, rounds, quick)
         finally:
             await store.close()
+            await solo.close()
             await pool.close()
     finally:
         await bench.drop()
@@ -146,7 +152,12 @@ async def run(rounds: int = 3, quick: bool = False) -> list[Row]:
 
 
 async def _appends(
-    store: PostgreSQLEventStore, pool: Any, raw_schema: str, rounds: int, scale: int
+    store: PostgreSQLEventStore,
+    solo: PostgreSQLEventStore,
+    pool: Any,
+    raw_schema: str,
+    rounds: int,
+    scale: int,
 ) -> list[Row]:
     rows = []
     n1 = 2000 // scale
@@ -193,14 +204,23 @@ async def _appends(
         await asyncio.gather(*(task() for _ in range(8)))
         return n5 // 8 * 8
 
-    async def one_ours() -> None:
-        aid = uuid.uuid4()
-        await store.append_events(aid, "Cart", _events(aid, 1), ExpectedVersion.NO_STREAM)
+    def one_ours(on: PostgreSQLEventStore) -> Callable[[], Awaitable[None]]:
+        async def append() -> None:
+            aid = uuid.uuid4()
+            await on.append_events(aid, "Cart", _events(aid, 1), ExpectedVersion.NO_STREAM)
+
+        return append
 
     async def one_raw() -> None:
         await _raw_append(pool, raw_schema, _events(uuid.uuid4(), 1))
 
-    ours, raw = await _pair(rounds, lambda: w5(one_ours), lambda: w5(one_raw))
+    committer = store.group_commit
+    assert committer is not None
+    batches, batched = committer.batches, committer.batched_appends
+    ours, ours_solo, raw = await _interleaved(
+        rounds, lambda: w5(one_ours(store)), lambda: w5(one_ours(solo)), lambda: w5(one_raw)
+    )
+    batches, batched = committer.batches - batches, committer.batched_appends - batched
     rows.append(
         Row(
             "postgresql",
@@ -209,6 +229,17 @@ async def _appends(
             raw,
             "asyncpg INSERT, no ordering",
             target=0.6,
+            note=f"group commit: {batched / max(1, batches):.1f} appends per shared transaction",
+        )
+    )
+    rows.append(
+        Row(
+            "postgresql",
+            "W5 same, group_commit=false",
+            ours_solo,
+            raw,
+            "asyncpg INSERT, no ordering",
+            note="one transaction per append (A/B)",
         )
     )
     return rows
@@ -306,7 +337,8 @@ async def _reads(store: PostgreSQLEventStore, pool: Any, rounds: int, quick: boo
 def main() -> None:
     """Print the table."""
     quick = "--quick" in sys.argv
-    rows = asyncio.run(run(rounds=3, quick=quick))
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    rows = asyncio.run(run(rounds=rounds, quick=quick))
     print(format_table(rows))
 
 

@@ -22,6 +22,7 @@ from eventsource import (
     open_backend,
 )
 from eventsource_postgres import PostgreSQLEventStore
+from eventsource_postgres._schema import SCHEMA_VERSION
 
 from .conftest import with_options
 from .helpers import added, open_stores
@@ -105,7 +106,10 @@ async def test_initialize_is_idempotent_under_concurrency_and_versioned(pg_url: 
         await asyncio.gather(*(s.initialize() for s in stores))
         schema = stores[0].schema
         pool = stores[0].pool
-        assert await pool.fetchval(f'SELECT version FROM "{schema}".eventsource_schema') == 1
+        assert (
+            await pool.fetchval(f'SELECT version FROM "{schema}".eventsource_schema')
+            == SCHEMA_VERSION
+        )
         await pool.execute(f'UPDATE "{schema}".eventsource_schema SET version = 99')
         with pytest.raises(SchemaVersionError, match="99"):
             await stores[1].initialize()

@@ -28,6 +28,7 @@ KNOWN_OPTIONS = frozenset(
         "statement_cache_size",
         "command_timeout",
         "max_event_bytes",
+        "group_commit",
     }
 )
 
@@ -55,6 +56,8 @@ class PostgresOptions:
     - ``lock_warn_after``: seconds after which a still-waiting append logs a warning naming
       the transaction that holds the lock.
     - ``poll_interval``: seconds between position checks while waiting without notifications.
+    - ``group_commit``: appends that queue while another is in flight in this store go
+      together in one transaction (one lock hold, one WAL flush), each with its own outcome.
     """
 
     schema: str = "public"
@@ -67,6 +70,7 @@ class PostgresOptions:
     statement_cache_size: int = 100
     command_timeout: float | None = None
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    group_commit: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -111,6 +115,7 @@ class PostgresOptions:
             "statement_cache_size": int,
             "command_timeout": float,
             "max_event_bytes": int,
+            "group_commit": bool,
         }
         for name, convert in converters.items():
             value = url.option(name, convert)

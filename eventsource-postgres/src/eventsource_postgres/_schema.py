@@ -1,8 +1,11 @@
-"""The versioned schema: tables for all four roles and the append function.
+"""The versioned schema: tables for all four roles and the append functions.
 
 ``create_schema`` is idempotent and safe to run from several processes at once: it holds a
 transaction-level advisory lock while it checks the recorded version and creates what is
-missing.
+missing. Every statement is idempotent (``IF NOT EXISTS``, ``CREATE OR REPLACE``), so an older
+schema is upgraded by running them all again. Versions: 1 tables and ``eventsource_append``;
+2 adds ``eventsource_append_batch`` (group commit; ``eventsource_append`` is unchanged, so
+processes of the previous release keep appending).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from ._options import PostgresOptions
 __all__ = ["APPEND_LOCK_CLASS", "INIT_LOCK_CLASS", "SCHEMA_VERSION", "create_schema"]
 
 #: The schema version this release writes and understands.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: First advisory-lock key of the global-order lock that serialises appends ("ES" + 1).
 APPEND_LOCK_CLASS = 0x45530001
 #: First advisory-lock key taken while creating or migrating the schema.
@@ -155,6 +158,93 @@ END
 $fn$;
 """
 
+# Group commit: several appends in one transaction, one lock hold, one WAL flush. Appends are
+# applied in order, each seeing the ones before it (two appends to one stream: the second sees
+# the first's events). Per-event arrays are concatenated; p_counts[i] events belong to append i.
+# Each append's outcome is one row, in order: last_position set = written; duplicate_id set =
+# an id already stored (or written earlier in this batch); else a version conflict, with the
+# actual version. A refused append writes nothing and the others go on: the checks run before
+# its INSERT, under the lock, so no subtransaction is needed. Any error (a writer that
+# bypassed the lock, a payload jsonb refuses) aborts the whole batch, and the caller reruns
+# its appends one by one with eventsource_append.
+_APPEND_BATCH_FUNCTION = """
+CREATE OR REPLACE FUNCTION {s}.eventsource_append_batch(
+    p_aggregate_ids uuid[],
+    p_aggregate_types text[],
+    p_expected integer[],
+    p_stamped_from integer[],
+    p_counts integer[],
+    p_outbox boolean[],
+    p_event_ids uuid[],
+    p_event_types text[],
+    p_event_versions integer[],
+    p_tenant_ids uuid[],
+    p_occurred_at timestamptz[],
+    p_payloads text[],
+    p_notify boolean,
+    p_lock_timeout_ms integer
+) RETURNS TABLE (current_version integer, last_position bigint, duplicate_id uuid)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_start bigint;
+    v_base bigint;
+    v_first integer := 1;
+    v_last integer;
+    v_ok boolean;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock({lock_class}, {lock_key}) THEN
+        PERFORM set_config('lock_timeout', p_lock_timeout_ms::text, true);
+        PERFORM pg_advisory_xact_lock({lock_class}, {lock_key});
+    END IF;
+    v_start := coalesce((SELECT max(e.global_position) FROM {s}.events e), 0);
+    v_base := v_start;
+    FOR i IN 1 .. cardinality(p_aggregate_ids) LOOP
+        v_last := v_first + p_counts[i] - 1;
+        last_position := NULL;
+        duplicate_id := NULL;
+        current_version := coalesce((SELECT max(e.aggregate_version) FROM {s}.events e
+                                     WHERE e.aggregate_id = p_aggregate_ids[i]
+                                       AND e.aggregate_type = p_aggregate_types[i]), 0);
+        v_ok := NOT ((p_expected[i] = -2 AND current_version = 0)
+                     OR (p_expected[i] >= 0 AND current_version <> p_expected[i]));
+        IF v_ok THEN
+            duplicate_id := (SELECT e.event_id FROM {s}.events e
+                             WHERE e.event_id = ANY (p_event_ids[v_first:v_last]) LIMIT 1);
+            v_ok := duplicate_id IS NULL;
+        END IF;
+        IF v_ok THEN
+            INSERT INTO {s}.events (global_position, event_id, aggregate_id, aggregate_type,
+                aggregate_version, event_type, event_version, tenant_id, occurred_at, payload)
+            SELECT v_base + x.n, x.id, p_aggregate_ids[i], p_aggregate_types[i],
+                current_version + x.n, x.t, x.v, x.tenant, x.occ,
+                CASE WHEN current_version = p_stamped_from[i] THEN x.p::jsonb
+                     ELSE jsonb_set(x.p::jsonb, '{{aggregate_version}}',
+                                    to_jsonb(current_version + x.n))
+                END
+            FROM unnest(p_event_ids[v_first:v_last], p_event_types[v_first:v_last],
+                        p_event_versions[v_first:v_last], p_tenant_ids[v_first:v_last],
+                        p_occurred_at[v_first:v_last], p_payloads[v_first:v_last])
+                WITH ORDINALITY AS x(id, t, v, tenant, occ, p, n);
+            IF p_outbox[i] THEN
+                INSERT INTO {s}.outbox (id, event_id, event_type, aggregate_id, aggregate_type,
+                    tenant_id, event_data)
+                SELECT gen_random_uuid(), e.event_id, e.event_type, e.aggregate_id,
+                    e.aggregate_type, e.tenant_id, e.payload
+                FROM {s}.events e WHERE e.global_position > v_base ORDER BY e.global_position;
+            END IF;
+            v_base := v_base + p_counts[i];
+            last_position := v_base;
+        END IF;
+        RETURN NEXT;
+        v_first := v_last + 1;
+    END LOOP;
+    IF p_notify AND v_base > v_start THEN
+        PERFORM pg_notify({channel}, v_base::text);
+    END IF;
+END
+$fn$;
+"""
+
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
@@ -184,14 +274,15 @@ async def create_schema(conn: Any, options: PostgresOptions) -> None:
                 return
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
         await conn.execute(_TABLES.format(s=s))
-        await conn.execute(
-            _APPEND_FUNCTION.format(
-                s=s,
-                lock_class=APPEND_LOCK_CLASS,
-                lock_key=options.lock_key,
-                channel=_literal(options.channel),
+        for function in (_APPEND_FUNCTION, _APPEND_BATCH_FUNCTION):
+            await conn.execute(
+                function.format(
+                    s=s,
+                    lock_class=APPEND_LOCK_CLASS,
+                    lock_key=options.lock_key,
+                    channel=_literal(options.channel),
+                )
             )
-        )
         await conn.execute(
             f"INSERT INTO {s}.eventsource_schema (version) VALUES ($1) "
             "ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, updated_at = now()",

@@ -2,7 +2,9 @@
 
 Global order: every append takes a per-schema transaction-level advisory lock and assigns
 positions ``max + 1`` under it, so positions are gapless and increase in commit order; a
-reader resuming from the last position it saw never skips an event. See docs/postgresql.md.
+reader resuming from the last position it saw never skips an event. Appends that queue in one
+store while another is in flight share a transaction (group commit, ``_group_commit``). See
+docs/postgresql.md.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any
+from itertools import chain
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -36,7 +39,8 @@ from eventsource.stores._types import (
 
 from ._connections import ConnectionSource, url_of_session_factory
 from ._diagnostics import InFlightAppend, fetch_in_flight_appends
-from ._errors import VERSION_CONFLICT
+from ._errors import VERSION_CONFLICT, is_connection_lost
+from ._group_commit import GroupCommit, RunAlone
 from ._listener import Listener
 from ._options import KNOWN_OPTIONS, PostgresOptions
 from ._reads import decode_stored, page_query
@@ -54,6 +58,31 @@ class _Retry(Exception):
 
 class _NotInitialized(Exception):
     """The schema is missing."""
+
+
+class _AppendArgs(NamedTuple):
+    """The arguments of ``eventsource_append``, in order."""
+
+    aggregate_id: UUID
+    aggregate_type: str
+    expected: int
+    stamped_from: int
+    event_ids: list[UUID]
+    event_types: list[str]
+    event_versions: list[int]
+    tenant_ids: list[UUID | None]
+    occurred_at: list[datetime]
+    payloads: list[str]
+    outbox: bool
+    notify: bool
+    lock_timeout_ms: int
+
+
+_NOT_INITIALIZED = (
+    asyncpg.UndefinedTableError,
+    asyncpg.UndefinedFunctionError,
+    asyncpg.InvalidSchemaNameError,
+)
 
 
 class PostgreSQLEventStore(EventStore):
@@ -78,6 +107,7 @@ class PostgreSQLEventStore(EventStore):
         lock_warn_after: float | None = None,
         poll_interval: float | None = None,
         max_event_bytes: int | None = None,
+        group_commit: bool | None = None,
         event_registry: EventRegistry | None = None,
         auto_initialize: bool = True,
     ) -> None:
@@ -90,6 +120,7 @@ class PostgreSQLEventStore(EventStore):
             "lock_warn_after": lock_warn_after,
             "poll_interval": poll_interval,
             "max_event_bytes": max_event_bytes,
+            "group_commit": group_commit,
         }
         url: BackendURL | None = None
         pool: Any = None
@@ -135,6 +166,17 @@ class PostgreSQLEventStore(EventStore):
             f"SELECT current_version, last_position FROM {self._s}.eventsource_append("
             "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         )
+        self._batch_sql = (
+            f"SELECT current_version, last_position, duplicate_id FROM "
+            f"{self._s}.eventsource_append_batch("
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        )
+        self._group: GroupCommit[_AppendArgs, Any] | None = None
+        if options.group_commit:
+            self._group = GroupCommit(
+                self._append_once, self._append_batch, lock_timeout=options.lock_timeout
+            )
+        self._batching = self._group is not None
 
     @classmethod
     def from_url(cls, url: BackendURL | str) -> PostgreSQLEventStore:
@@ -170,9 +212,17 @@ class PostgreSQLEventStore(EventStore):
         await self._source.close()
 
     async def initialize(self) -> None:
-        """Create the schema, tables and append function (idempotent, concurrency-safe)."""
+        """Create the schema, tables and append functions, or upgrade an older schema
+        (idempotent, concurrency-safe)."""
         await self._source.run(lambda conn: create_schema(conn, self.options))
         self._initialized = True
+        self._batching = self._group is not None
+
+    @property
+    def group_commit(self) -> GroupCommit[Any, Any] | None:
+        """The group committer (its ``batches``, ``batched_appends`` and ``largest_batch``
+        count the shared transactions), or None with ``group_commit=false``."""
+        return self._group
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -205,7 +255,7 @@ class PostgreSQLEventStore(EventStore):
         expected: int,
         prepared: list[PreparedEvent],
         outbox: bool,
-    ) -> tuple[Any, ...]:
+    ) -> _AppendArgs:
         events = [p.event for p in prepared]
         first = events[0].aggregate_version
         stamped_from = first - 1
@@ -213,7 +263,7 @@ class PostgreSQLEventStore(EventStore):
             if event.aggregate_version != first + offset:
                 stamped_from = -1  # never a real version: the function re-stamps every event
                 break
-        return (
+        return _AppendArgs(
             aggregate_id,
             aggregate_type,
             expected,
@@ -235,23 +285,15 @@ class PostgreSQLEventStore(EventStore):
         aggregate_type: str,
         expected: int,
         prepared: list[PreparedEvent],
-        args: tuple[Any, ...],
+        args: _AppendArgs,
     ) -> AppendResult:
-        sql = self._append_sql
         initialized_here = False
         for _attempt in range(5):
-
-            async def op(conn: Any) -> Any:
-                try:
-                    return await conn.fetchrow(sql, *args)
-                except asyncpg.PostgresError as exc:
-                    mapped = self._append_error(exc, aggregate_id, aggregate_type, expected)
-                    if mapped is exc:
-                        raise
-                    raise mapped from exc
-
             try:
-                row = await self._source.run(op)
+                if self._group is not None and self._batching:
+                    row = await self._group.append(args)
+                else:
+                    row = await self._append_once(args)
             except _Retry:
                 continue  # ANY met a writer that bypassed the lock: positions are fresh now
             except _NotInitialized:
@@ -276,6 +318,86 @@ class PostgreSQLEventStore(EventStore):
             aggregate_type,
         )
 
+    async def _append_once(self, args: _AppendArgs) -> Any:
+        """One append in its own transaction: the row (current_version, last_position)."""
+
+        async def op(conn: Any) -> Any:
+            try:
+                return await conn.fetchrow(self._append_sql, *args)
+            except asyncpg.PostgresError as exc:
+                mapped = self._append_error(
+                    exc, args.aggregate_id, args.aggregate_type, args.expected
+                )
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+
+        return await self._source.run(op)
+
+    async def _append_batch(self, appends: list[_AppendArgs], lock_timeout: float) -> list[Any]:
+        """Several appends in one transaction (group commit): per append, its row as
+        :meth:`_append_once` returns it, or its OptimisticLockError / DuplicateEventError.
+
+        Raises a batch-wide failure (lost connection, lock timeout: every caller gets it) or
+        :class:`RunAlone` when the batch failed for what may be one append's fault.
+        """
+        args = (
+            [a.aggregate_id for a in appends],
+            [a.aggregate_type for a in appends],
+            [a.expected for a in appends],
+            [a.stamped_from for a in appends],
+            [len(a.event_ids) for a in appends],
+            [a.outbox for a in appends],
+            list(chain.from_iterable(a.event_ids for a in appends)),
+            list(chain.from_iterable(a.event_types for a in appends)),
+            list(chain.from_iterable(a.event_versions for a in appends)),
+            list(chain.from_iterable(a.tenant_ids for a in appends)),
+            list(chain.from_iterable(a.occurred_at for a in appends)),
+            list(chain.from_iterable(a.payloads for a in appends)),
+            self.options.notify,
+            max(1, int(lock_timeout * 1000)),
+        )
+
+        async def op(conn: Any) -> Any:
+            try:
+                return await conn.fetch(self._batch_sql, *args)
+            except asyncpg.PostgresError as exc:
+                if is_connection_lost(exc) or isinstance(exc, asyncpg.LockNotAvailableError):
+                    raise  # the same for every append of the batch
+                if isinstance(exc, _NOT_INITIALIZED):
+                    raise _NotInitialized from exc
+                raise RunAlone from exc  # e.g. a writer that bypassed the lock: nothing written
+
+        for attempt in range(2):
+            try:
+                rows = await self._source.run(op)
+                break
+            except _NotInitialized:
+                if attempt == 0 and self.auto_initialize:
+                    await self.initialize()  # creates a missing schema, upgrades an older one
+                    continue
+                if not self.auto_initialize:
+                    self._batching = False
+                    log.warning(
+                        "schema %r has no eventsource_append_batch (missing, or an older "
+                        "schema version): group commit is off until initialize()",
+                        self.schema,
+                    )
+                raise RunAlone from None  # each append alone reports or initializes
+        outcomes: list[Any] = []
+        for append, row in zip(appends, rows, strict=True):
+            if row[1] is not None:
+                outcomes.append(row)
+            elif row[2] is not None:
+                outcomes.append(DuplicateEventError(row[2]))
+            else:
+                outcomes.append(
+                    OptimisticLockError(
+                        append.aggregate_id, append.expected, row[0], append.aggregate_type
+                    )
+                )
+        return outcomes
+
     def _append_error(
         self, exc: asyncpg.PostgresError, aggregate_id: UUID, aggregate_type: str, expected: int
     ) -> BaseException:
@@ -288,12 +410,7 @@ class PostgreSQLEventStore(EventStore):
                 found = _UUID_IN_DETAIL.search(getattr(exc, "detail", None) or "")
                 return DuplicateEventError(UUID(found.group(1)) if found else None)
             return _Retry()
-        if isinstance(
-            exc,
-            asyncpg.UndefinedTableError
-            | asyncpg.UndefinedFunctionError
-            | asyncpg.InvalidSchemaNameError,
-        ):
+        if isinstance(exc, _NOT_INITIALIZED):
             return _NotInitialized()
         error: BaseException = exc
         return error
