@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
 from uuid import uuid4
 
-from eventsource import ExpectedVersion, ReadOptions
+import asyncpg
+import pytest
+
+from eventsource import ExpectedVersion, ReadOptions, StorageUnavailableError
 from eventsource_postgres import PostgreSQLEventStore
 
 from .conftest import with_options
@@ -116,3 +124,125 @@ async def test_waiter_survives_listener_connection_loss(pg_url: str, admin: obje
         assert reader._listener.is_listening
         await writer.append_events(aid, "Cart", added(aid, start=2), 1)
         assert await waiting is True
+
+
+@contextlib.contextmanager
+def no_leaked_connections() -> Iterator[None]:
+    """Fail if a connection or socket opened inside the block is garbage collected unclosed
+    (callers drop their references to the stores first)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        yield
+        gc.collect()
+    leaked = [str(w.message)[:160] for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaked == [], f"{len(leaked)} connection(s) leaked: {leaked}"
+
+
+async def _settle(task: asyncio.Task[Any]) -> None:
+    """Let a waiter end (it may be cancelled, or find its store closed)."""
+    with contextlib.suppress(asyncio.CancelledError, StorageUnavailableError):
+        await task
+
+
+async def test_wait_cancelled_as_listen_connection_opens_leaks_nothing(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task cancelled (a relay or runner stopping) just as the LISTEN connection is opened
+    must not leave that connection to the garbage collector."""
+    real_connect = asyncpg.connect
+
+    async def connect_then_get_cancelled(*args: Any, **kwargs: Any) -> Any:
+        conn = await real_connect(*args, **kwargs)
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().call_soon(task.cancel)  # lands in the LISTEN round trip
+        return conn
+
+    with no_leaked_connections():
+        store = PostgreSQLEventStore(pg_url)
+        await store.initialize()
+        monkeypatch.setattr(asyncpg, "connect", connect_then_get_cancelled)
+        waiter = asyncio.create_task(store.wait_for_events(0, 5))
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        monkeypatch.undo()
+        assert not store._listener.is_listening
+        assert await store.wait_for_events(0, 0.05) is False  # a later wait listens again
+        assert store._listener.is_listening
+        await store.close()
+        del store, waiter
+
+
+async def test_store_closed_while_listen_connection_opens_leaks_nothing(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``close()`` by another task while a wait is opening its LISTEN connection: the wait ends
+    (the store is closed) and neither that connection nor a new pool outlives the store."""
+    real_connect = asyncpg.connect
+    stores: list[PostgreSQLEventStore] = []
+    closed_meanwhile: list[bool] = []
+
+    async def connect_while_store_closes(*args: Any, **kwargs: Any) -> Any:
+        conn = await real_connect(*args, **kwargs)
+        await asyncio.create_task(stores[0].close())
+        closed_meanwhile.append(True)
+        return conn
+
+    with no_leaked_connections():
+        stores.append(PostgreSQLEventStore(pg_url))
+        store = stores[0]
+        await store.initialize()
+        monkeypatch.setattr(asyncpg, "connect", connect_while_store_closes)
+        waiter = asyncio.create_task(store.wait_for_events(0, 5))
+        started = time.perf_counter()
+        with pytest.raises(StorageUnavailableError, match="closed"):
+            await waiter
+        assert time.perf_counter() - started < 2.0, "the wait outlived its store"
+        monkeypatch.undo()
+        assert closed_meanwhile and store.pool is None and not store._listener.is_listening
+        with pytest.raises(StorageUnavailableError, match="closed"):
+            await store.get_global_position()  # a closed store opens no new pool
+        await store.close()
+        stores.clear()
+        del store, waiter
+
+
+async def test_store_closed_under_waiters_and_cancellations_leaks_nothing(pg_url: str) -> None:
+    """Real timings: stores closed, and waits cancelled, at every stage of opening the LISTEN
+    connection (connecting, LISTEN, waiting)."""
+    setup = PostgreSQLEventStore(pg_url)
+    await setup.initialize()
+    await setup.close()
+    with no_leaked_connections():
+        for step in range(40):
+            store = PostgreSQLEventStore(pg_url, pool_min=1, pool_max=2)
+            await store.connect()
+            waiters = [asyncio.create_task(store.wait_for_events(0, 5)) for _ in range(3)]
+            await asyncio.sleep(step * 0.0003)
+            if step % 2:
+                waiters[0].cancel()
+                await store.close()
+            else:
+                for waiter in waiters:
+                    waiter.cancel()
+            for waiter in waiters:
+                await _settle(waiter)
+            await store.close()
+            del store, waiters, waiter
+
+
+async def test_closed_store_reopens_on_connect(pg_url: str) -> None:
+    store = PostgreSQLEventStore(pg_url)
+    try:
+        await store.initialize()
+        assert await store.wait_for_events(0, 0.01) is False
+        await store.close()
+        with pytest.raises(StorageUnavailableError, match="closed"):
+            await store.get_global_position()
+        assert await asyncio.wait_for(store._listener.start(), 1) is False
+        await store.connect()
+        assert await store.get_global_position() == 0
+        assert await store.wait_for_events(0, 0.01) is False
+        assert store._listener.is_listening
+    finally:
+        await store.close()

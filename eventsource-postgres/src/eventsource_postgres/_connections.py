@@ -11,7 +11,11 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from eventsource._exceptions import ConfigurationError, EventSourceError
+from eventsource._exceptions import (
+    ConfigurationError,
+    EventSourceError,
+    StorageUnavailableError,
+)
 from eventsource.plugins._url import BackendURL, parse_url
 
 from ._errors import is_connection_lost, translate_error, unavailable
@@ -80,6 +84,9 @@ class ConnectionSource:
         if self.owns_pool and url is None:
             raise ConfigurationError("a PostgreSQL store needs a URL, a pool or a connection")
         self._lock = asyncio.Lock()
+        self._closed = False
+        #: Incremented by every explicit :meth:`open` (a store's ``connect()``).
+        self.generation = 0
         self.where = str(url) if url is not None else "a caller-provided pool/connection"
 
     @classmethod
@@ -98,16 +105,33 @@ class ConnectionSource:
         """True when connections can be handed out without opening a pool first."""
         return self.pool is not None or self.connection is not None
 
+    @property
+    def closed(self) -> bool:
+        """True from :meth:`close` until the next explicit :meth:`open`: nothing is opened
+        meanwhile, so a task still running against a closed store cannot leak a new pool or
+        LISTEN connection."""
+        return self._closed
+
     async def open(self) -> None:
-        """Open the owned pool (idempotent); unreachable servers raise StorageUnavailableError."""
+        """Open the owned pool (idempotent; reopens after :meth:`close`); unreachable servers
+        raise StorageUnavailableError."""
+        self._closed = False
+        self.generation += 1
+        await self.ensure_open()
+
+    async def ensure_open(self) -> None:
+        """Open the owned pool on first use; StorageUnavailableError once closed."""
+        self._check_not_closed()
         if self.is_open:
             return
         async with self._lock:
+            self._check_not_closed()
             if self.is_open:
                 return
             opts = self.options
             try:
-                self.pool = await asyncpg.create_pool(
+                # A failed or cancelled create_pool closes the connections it opened.
+                pool = await asyncpg.create_pool(
                     reset=_keep_session,
                     min_size=opts.pool_min,
                     max_size=opts.pool_max,
@@ -117,19 +141,32 @@ class ConnectionSource:
                 )
             except Exception as exc:
                 raise unavailable(exc, self.where) from exc
+            if self._closed:  # closed while the pool was opening: nobody would close it
+                pool.terminate()
+                self._check_not_closed()
+            self.pool = pool
+
+    def _check_not_closed(self) -> None:
+        if self._closed:
+            raise StorageUnavailableError(
+                f"the PostgreSQL store at {self.where} is closed (connect() reopens it)"
+            )
 
     async def close(self) -> None:
-        """Close the pool if this source opened it; idempotent."""
+        """Close the pool if this source opened it; idempotent. Until the next :meth:`open`,
+        operations raise StorageUnavailableError instead of opening a new pool."""
+        self._closed = True
+        if not self.owns_pool:
+            return
         pool, self.pool = self.pool, None
-        if pool is not None and self.owns_pool:
+        if pool is not None:
             await pool.close()
-        elif not self.owns_pool:
-            self.pool = pool
 
     async def connect_one(self) -> Any:
         """A new connection outside the pool (for LISTEN), or None without a URL."""
         if not self._kwargs:
             return None
+        self._check_not_closed()
         return await asyncpg.connect(
             statement_cache_size=self.options.statement_cache_size, **self._kwargs
         )
@@ -140,8 +177,8 @@ class ConnectionSource:
         if self.connection is not None:
             yield self.connection
             return
-        if self.pool is None:
-            await self.open()
+        if self.pool is None or self._closed:
+            await self.ensure_open()
         async with self.pool.acquire() as conn:
             yield conn
 

@@ -19,7 +19,10 @@ class Listener:
 
     The connection is opened on first use (outside the pool when the store has a URL, else
     taken from the pool for good). When it drops, waiters fall back to polling until the next
-    wait re-opens it.
+    wait re-opens it. After :meth:`close` nothing re-opens it until the source is explicitly
+    opened again (the store's ``connect()``), and a connection that was still being opened when
+    the listener closed (or whose task was cancelled meanwhile) is closed rather than left to
+    the garbage collector.
     """
 
     def __init__(self, source: ConnectionSource, channel: str) -> None:
@@ -28,6 +31,7 @@ class Listener:
         self.position = 0
         self._conn: Any = None
         self._pooled = False
+        self._closed_in: int | None = None  # the source's generation when close() ran
         self._changed = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -36,29 +40,66 @@ class Listener:
         """True while the LISTEN connection is up."""
         return self._conn is not None and not self._conn.is_closed()
 
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close` until the source is opened again."""
+        return self._closed_in == self.source.generation
+
     async def start(self) -> bool:
-        """Open the connection and LISTEN (idempotent); False when that fails."""
+        """Open the connection and LISTEN (idempotent); False when that fails or the listener
+        is closed."""
         if self.is_listening:
             return True
+        if self.closed:
+            return False
         async with self._lock:
             if self.is_listening:
                 return True
+            if self.closed:
+                return False
+            conn: Any = None
+            pooled = False
             try:
                 conn = await self.source.connect_one()
-                self._pooled = conn is None
                 if conn is None:
                     if self.source.pool is None:
-                        await self.source.open()
+                        await self.source.ensure_open()
                     if self.source.pool is None:  # a caller's connection: no room to listen
                         return False
+                    pooled = True
                     conn = await self.source.pool.acquire()
                 await conn.add_listener(self.channel, self._on_notify)
                 conn.add_termination_listener(self._on_terminated)
-            except Exception as exc:
+            except BaseException as exc:
+                # Failed, or cancelled (the waiting task was): the connection is nobody's.
+                if conn is not None:
+                    await self._discard(conn, pooled)
+                if not isinstance(exc, Exception):
+                    raise
                 log.warning("LISTEN on %s failed, polling instead: %s", self.channel, exc)
                 return False
-            self._conn = conn
+            if self.closed:  # closed while connecting: close() could not see this one
+                await self._discard(conn, pooled)
+                return False
+            self._conn, self._pooled = conn, pooled
             return True
+
+    async def _discard(self, conn: Any, pooled: bool) -> None:
+        """Close (or give back to the pool) a connection that is not, or no longer, ours."""
+        if not pooled:
+            conn.terminate()  # synchronous: nothing to interrupt, even in a cancelled task
+            return
+        pool = self.source.pool
+        try:
+            with contextlib.suppress(Exception):
+                if not conn.is_closed():
+                    await conn.remove_listener(self.channel, self._on_notify)
+        finally:
+            if pool is None:
+                conn.terminate()
+            else:
+                with contextlib.suppress(Exception):
+                    await pool.release(conn)  # asyncpg shields the release from cancellation
 
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
         try:
@@ -90,15 +131,17 @@ class Listener:
             await asyncio.wait_for((signal or self._changed).wait(), timeout)
 
     async def close(self) -> None:
-        """Stop listening and release the connection; idempotent."""
+        """Stop listening and release the connection; idempotent. Waiters wake up, and nothing
+        listens again until the source is opened again."""
+        self._closed_in = self.source.generation
         conn, self._conn = self._conn, None
+        self._wake()
         if conn is None:
             return
-        with contextlib.suppress(Exception):
-            if not conn.is_closed():
-                await conn.remove_listener(self.channel, self._on_notify)
-            if self._pooled and self.source.pool is not None:
-                await self.source.pool.release(conn)
-            else:
-                await conn.close()
-        self._wake()
+        if not self._pooled:
+            try:
+                await conn.close()  # asyncpg aborts the connection if this fails or is cancelled
+            except Exception as exc:
+                log.debug("closing the LISTEN connection failed: %s", exc)
+            return
+        await self._discard(conn, True)
