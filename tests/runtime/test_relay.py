@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from eventsource import Backend, ConfigurationError, open_backend
+from eventsource import Backend, ConfigurationError, StorageError, open_backend
 from eventsource.repositories import OutboxEntry, OutboxStatus
 from eventsource.runtime import Backoff, OutboxRelay
 
@@ -225,3 +225,32 @@ async def test_bad_relay_configuration_is_refused(backend: Backend) -> None:
         OutboxRelay.from_backend(backend, "null", lease=timedelta(0))
     with pytest.raises(ConfigurationError):
         OutboxRelay.from_backend(backend, 42)  # type: ignore[arg-type]
+
+
+async def test_a_storage_error_reading_the_head_does_not_end_the_relay(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run() reads the store's head before each batch; a StorageError there is ridden out
+    like any other storage error (logged, retried after backoff), not fatal."""
+    await fill_outbox(backend, 3)
+    store = backend.events
+    real = store.get_global_position
+    failures = 2
+
+    async def flaky() -> int:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise StorageError("database briefly unreachable")
+        return await real()
+
+    monkeypatch.setattr(store, "get_global_position", flaky)
+    relay = OutboxRelay.from_backend(backend, "null", backoff=FAST, poll_interval=0.01)
+    task = relay.start()
+    try:
+        await wait_until_settled(backend, timeout=5)
+        assert not task.done(), task.exception() if task.done() else None
+    finally:
+        await relay.stop(timeout=5)
+    assert failures == 0
+    assert relay.stats().published == 3

@@ -205,9 +205,9 @@ class OutboxRelay:
             self._enter()
         failures = 0
         while not self._stop.is_set():
-            if self.store is not None:
-                self._head = await self.store.get_global_position()
             try:
+                if self.store is not None:
+                    self._head = await self.store.get_global_position()
                 result = await self.run_once()
                 failures = 0
             except EventSourceError as exc:
