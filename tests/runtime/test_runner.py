@@ -12,9 +12,12 @@ import pytest
 from eventsource import Backend, ConfigurationError, DomainEvent, InvalidStateError, open_backend
 from eventsource.runtime import (
     Backoff,
+    FailureMode,
     Projection,
     ProjectionRunner,
+    ProjectionStoppedError,
     RebuildProgress,
+    RetryPolicy,
     RunnerState,
     SubscriptionRunner,
     handles,
@@ -293,3 +296,34 @@ async def test_runner_rides_out_a_locked_database(tmp_path: Path) -> None:
         assert await backend.checkpoints.get_position(log.name) == 10
         stats = runner.stats()
         assert stats.last_error is not None and "lock" in stats.last_error.lower()
+
+
+async def test_subscription_catch_up_waits_for_every_projection_when_one_fails(
+    backend: Backend,
+) -> None:
+    """When one projection's catch-up fails, SubscriptionRunner.catch_up still waits for the
+    others (no catch-up left running in the background), records the error, then raises it."""
+    await append_items(backend.events, 20)
+    slow_seen: list[int] = []
+
+    async def slow(event: DomainEvent) -> None:
+        assert isinstance(event, RtItemAdded)
+        await asyncio.sleep(0.005)
+        slow_seen.append(event.n)
+
+    async def broken(event: DomainEvent) -> None:
+        raise RuntimeError("read model down")
+
+    stop_at_once = RetryPolicy(max_attempts=1, on_failure=FailureMode.STOP)
+    subs = SubscriptionRunner(
+        [
+            projection("rttest.slow", slow, [RtItemAdded]),
+            projection("rttest.broken", broken, retry_policy=stop_at_once),
+        ],
+        backend=backend,
+    )
+    with pytest.raises(ProjectionStoppedError):
+        await subs.catch_up()
+    assert not subs.runner("rttest.slow").running, "a catch-up was left running"
+    assert slow_seen == list(range(20))
+    assert isinstance(subs.errors()["rttest.broken"], ProjectionStoppedError)

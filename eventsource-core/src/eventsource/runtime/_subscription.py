@@ -103,9 +103,25 @@ class SubscriptionRunner:
                 self._errors[name] = result
 
     async def catch_up(self) -> dict[str, int]:
-        """Catch every projection up to now, concurrently; events handled by name."""
-        counts = await asyncio.gather(*(r.catch_up() for r in self.runners.values()))
-        return dict(zip(self.runners, counts, strict=True))
+        """Catch every projection up to now, concurrently; events handled by name.
+
+        A projection whose catch-up fails does not cut the others short: every catch-up
+        finishes, the errors go to :meth:`errors`, and the first one is then raised.
+        """
+        results = await asyncio.gather(
+            *(r.catch_up() for r in self.runners.values()), return_exceptions=True
+        )
+        counts: dict[str, int] = {}
+        failures: list[BaseException] = []
+        for name, result in zip(self.runners, results, strict=True):
+            if isinstance(result, BaseException):
+                self._errors[name] = result
+                failures.append(result)
+            else:
+                counts[name] = result
+        if failures:
+            raise failures[0]
+        return counts
 
     async def wait_for_position(self, position: int, timeout: float) -> bool:
         """Wait until every running projection has reached ``position``."""
