@@ -25,7 +25,7 @@ from eventsource import (
     ExpectedVersion,
     OptimisticLockError,
     ReadOptions,
-    StorageError,
+    SerializationError,
 )
 from eventsource_postgres import PostgreSQLEventStore, PostgreSQLOutboxRepository
 from eventsource_postgres._group_commit import GroupCommit
@@ -215,7 +215,7 @@ async def test_payload_postgres_refuses_fails_only_its_append(pg_url: str, admin
                 append(store, c, added(c), 0),
             ]
         ra, rbad, rc = await outcomes(tasks)
-        assert isinstance(rbad, StorageError) and "unicode" in str(rbad).lower(), rbad
+        assert isinstance(rbad, SerializationError) and "unicode" in str(rbad).lower(), rbad
         assert committer(store).largest_batch == 3
         assert (ra.new_version, rc.new_version) == (1, 1)
         assert await store.get_stream_version(bad, "Cart") == 0

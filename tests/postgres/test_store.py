@@ -18,13 +18,15 @@ from eventsource import (
     ReadDirection,
     ReadOptions,
     SchemaVersionError,
+    SerializationError,
     StorageUnavailableError,
     open_backend,
 )
-from eventsource_postgres import PostgreSQLEventStore
+from eventsource_postgres import PostgreSQLEventStore, PostgreSQLOutboxRepository
 from eventsource_postgres._schema import SCHEMA_VERSION
 
 from .conftest import with_options
+from .events import PgItemAdded
 from .helpers import added, open_stores
 
 
@@ -211,3 +213,27 @@ async def test_read_all_filters_and_backward_paging(pg_url: str) -> None:
         mine = [e async for e in store.read_all(ReadOptions(tenant_id=tenant, from_position=3))]
         assert [e.global_position for e in mine] == list(range(6, 11)) + list(range(16, 21))
         assert all(e.event.tenant_id == tenant for e in mine)
+
+
+@pytest.mark.parametrize("group_commit", ["true", "false"])
+async def test_text_postgres_cannot_store_is_a_serialization_error(
+    pg_url: str, group_commit: str
+) -> None:
+    """jsonb refuses ``\\u0000`` and text refuses NUL: bad input, so SerializationError (an
+    EventStoreError, as the contract requires), not a StorageError; nothing is written."""
+    async with open_stores(with_options(pg_url, group_commit=group_commit), 1) as (store,):
+        aid = uuid4()
+
+        def event(name: str = "", aggregate_type: str = "Cart") -> PgItemAdded:
+            return PgItemAdded(aggregate_id=aid, aggregate_type=aggregate_type, name=name)
+
+        with pytest.raises(SerializationError, match=str(aid)):
+            await store.append_events(aid, "Cart", [event(), event("a\x00b")], 0)
+        with pytest.raises(SerializationError):
+            await store.append_events(aid, "Ca\x00rt", [event(aggregate_type="Ca\x00rt")], 0)
+        outbox = PostgreSQLOutboxRepository(store)
+        with pytest.raises(SerializationError):
+            await outbox.add_event(event("\x00"))
+        assert await store.get_global_position() == 0
+        assert (await outbox.get_stats()).pending_count == 0
+        assert (await store.append_events(aid, "Cart", added(aid), 0)).new_version == 1

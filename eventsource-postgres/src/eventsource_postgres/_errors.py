@@ -12,7 +12,7 @@ from eventsource._exceptions import (
     StorageUnavailableError,
 )
 
-__all__ = ["is_connection_lost", "translate_error", "unavailable"]
+__all__ = ["is_connection_lost", "is_unstorable_text", "translate_error", "unavailable"]
 
 #: SQLSTATE the append function raises for a version conflict; DETAIL holds the actual version.
 VERSION_CONFLICT = "ES409"
@@ -36,6 +36,19 @@ _UNAVAILABLE = (
     asyncpg.exceptions.ClientCannotConnectError,
     asyncpg.exceptions.ConnectionRejectionError,
 )
+
+
+#: Text PostgreSQL refuses to store: ``\u0000`` in jsonb (22P05), a NUL character in text
+#: (22021). Raised for the caller's input, before anything is written.
+_UNSTORABLE_TEXT = (
+    asyncpg.exceptions.UntranslatableCharacterError,
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+)
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    """True when ``exc`` is PostgreSQL refusing a value of the input (a NUL character)."""
+    return isinstance(exc, _UNSTORABLE_TEXT)
 
 
 def is_connection_lost(exc: BaseException) -> bool:

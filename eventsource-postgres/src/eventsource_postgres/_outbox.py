@@ -7,11 +7,14 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsource._exceptions import EntryNotFoundError, InvalidEventError
+import asyncpg
+
+from eventsource._exceptions import EntryNotFoundError, InvalidEventError, SerializationError
 from eventsource.events import DomainEvent, serialize_event
 from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
+from ._errors import is_unstorable_text
 from ._repository_base import PostgresRepository, load_json
 
 __all__ = ["PostgreSQLOutboxRepository"]
@@ -53,9 +56,11 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         if not isinstance(event, DomainEvent):
             raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
         entry_id = uuid4()
-        await self._execute(
+        sql = (
             f"INSERT INTO {self._s}.outbox (id, event_id, event_type, aggregate_id, "
-            "aggregate_type, tenant_id, event_data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
+            "aggregate_type, tenant_id, event_data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
+        )
+        args = (
             entry_id,
             event.event_id,
             event.event_type,
@@ -64,6 +69,20 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             event.tenant_id,
             serialize_event(event),
         )
+
+        async def insert(conn: Any) -> None:
+            try:
+                await conn.execute(sql, *args)
+            except asyncpg.PostgresError as exc:
+                if not is_unstorable_text(exc):
+                    raise
+                raise SerializationError(
+                    f"event {event.event_type!r} ({event.event_id}) cannot be stored in "
+                    f"PostgreSQL (jsonb refuses \\u0000 and text refuses NUL characters): "
+                    f"{exc.args[0] if exc.args else exc}"
+                ) from exc
+
+        await self._source.run(insert)
         return entry_id
 
     async def get_pending_events(

@@ -25,6 +25,7 @@ from eventsource._exceptions import (
     ConnectionLostError,
     DuplicateEventError,
     OptimisticLockError,
+    SerializationError,
 )
 from eventsource.events import DomainEvent, EventRegistry
 from eventsource.plugins._url import BackendURL, parse_url
@@ -39,7 +40,7 @@ from eventsource.stores._types import (
 
 from ._connections import ConnectionSource, url_of_session_factory
 from ._diagnostics import InFlightAppend, fetch_in_flight_appends
-from ._errors import VERSION_CONFLICT, is_connection_lost
+from ._errors import VERSION_CONFLICT, is_connection_lost, is_unstorable_text
 from ._group_commit import GroupCommit, RunAlone
 from ._listener import Listener
 from ._options import KNOWN_OPTIONS, PostgresOptions
@@ -412,6 +413,12 @@ class PostgreSQLEventStore(EventStore):
             return _Retry()
         if isinstance(exc, _NOT_INITIALIZED):
             return _NotInitialized()
+        if is_unstorable_text(exc):
+            return SerializationError(
+                f"an event appended to {aggregate_type} {aggregate_id} cannot be stored in "
+                f"PostgreSQL (jsonb refuses \\u0000 and text refuses NUL characters): "
+                f"{exc.args[0] if exc.args else exc}"
+            )
         error: BaseException = exc
         return error
 
