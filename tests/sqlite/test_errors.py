@@ -80,6 +80,24 @@ async def test_read_only_database_reads_but_refuses_writes(tmp_path: Path) -> No
     assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize("query", ["", "?cache=private", "?mode=rw"])
+async def test_read_only_also_holds_for_a_file_uri(tmp_path: Path, query: str) -> None:
+    """``read_only`` is not dropped when the database is given as a ``file:`` URI (it wins
+    over a ``mode`` the URI names)."""
+    path = tmp_path / "ro-uri.db"
+    await _file_with_one_event(path)
+    before = path.read_bytes()
+    async with SQLiteEventStore(f"file:{path}{query}", read_only=True) as store:
+        assert await store.get_global_position() == 1
+        aid = uuid4()
+        with pytest.raises(StorageUnavailableError, match="read-only"):
+            await store.append_events(aid, "Note", [noted(aid)], 0)
+    async with open_backend(f"sqlite:///file:{path}?read_only=true") as backend:
+        with pytest.raises(StorageUnavailableError, match="read-only"):
+            await backend.events.append_events(aid, "Note", [noted(aid)], 0)
+    assert path.read_bytes() == before
+
+
 async def test_read_only_database_without_schema(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     sqlite3.connect(path).close()

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 from uuid import UUID
 
 import aiosqlite
@@ -142,8 +142,14 @@ class SQLiteEventStore(EventStore):
         if self.is_memory:
             return _MEMORY, False, None
         if self.database.startswith("file:"):
-            path = self.database[5:].split("?", 1)[0]
-            return self.database, True, os.path.realpath(path) if path else None
+            path, _, query = self.database[5:].partition("?")
+            target = self.database
+            if self.read_only:  # replaces a mode the URI names: read_only must not be dropped
+                params = [
+                    (k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "mode"
+                ]
+                target = f"file:{path}?{urlencode([*params, ('mode', 'ro')])}"
+            return target, True, os.path.realpath(path) if path else None
         real = os.path.realpath(self.database)
         directory = os.path.dirname(real)
         if not os.path.isdir(directory):
