@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError
-from eventsource.repositories._contracts import DLQRepository
+from eventsource.repositories._contracts import DLQRepository, check_dlq_status, check_limit
 from eventsource.repositories._entries import (
     DLQEntry,
     DLQStats,
@@ -93,7 +93,8 @@ class PostgreSQLDLQRepository(PostgresRepository, DLQRepository):
         status: str = "failed",
         limit: int = 100,
     ) -> list[DLQEntry]:
-        wanted = DLQStatus(status)
+        wanted = check_dlq_status(status)
+        limit = check_limit(limit)
         rows = await self._fetch(
             f"SELECT {_COLUMNS} FROM {self._s}.dlq WHERE status = $1 "
             "AND ($2::text IS NULL OR projection_name = $2) "

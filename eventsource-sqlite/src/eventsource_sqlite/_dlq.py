@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError
-from eventsource.repositories._contracts import DLQRepository
+from eventsource.repositories._contracts import DLQRepository, check_dlq_status, check_limit
 from eventsource.repositories._entries import (
     DLQEntry,
     DLQStats,
@@ -109,7 +109,8 @@ class SQLiteDLQRepository(SQLiteRepository, DLQRepository):
         status: str = "failed",
         limit: int = 100,
     ) -> list[DLQEntry]:
-        wanted = DLQStatus(status)
+        wanted = check_dlq_status(status)
+        limit = check_limit(limit)
         where, params = "status = ?", [wanted.value]
         if projection_name is not None:
             where, params = "projection_name = ? AND status = ?", [projection_name, wanted.value]

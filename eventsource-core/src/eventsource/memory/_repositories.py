@@ -16,6 +16,8 @@ from ..repositories._contracts import (
     CheckpointRepository,
     DLQRepository,
     OutboxRepository,
+    check_dlq_status,
+    check_limit,
 )
 from ..repositories._entries import (
     CheckpointData,
@@ -330,7 +332,8 @@ class MemoryDLQRepository(DLQRepository):
         status: str = "failed",
         limit: int = 100,
     ) -> list[DLQEntry]:
-        wanted = DLQStatus(status)
+        wanted = check_dlq_status(status)
+        limit = check_limit(limit)
         with self.state.lock:
             entries = [
                 e

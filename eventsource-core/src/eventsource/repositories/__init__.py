@@ -7,7 +7,14 @@ their backend is not installed.
 
 from typing import Any
 
-from ._contracts import DEFAULT_LEASE, CheckpointRepository, DLQRepository, OutboxRepository
+from ._contracts import (
+    DEFAULT_LEASE,
+    CheckpointRepository,
+    DLQRepository,
+    OutboxRepository,
+    check_dlq_status,
+    check_limit,
+)
 from ._entries import (
     CheckpointData,
     DLQEntry,
@@ -39,6 +46,8 @@ __all__ = [
     "OutboxStats",
     "OutboxStatus",
     "ProjectionFailureCount",
+    "check_dlq_status",
+    "check_limit",
 ]
 
 

@@ -21,12 +21,13 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from .._exceptions import EntryNotFoundError
+from .._exceptions import EntryNotFoundError, InvalidEventError
 from ..events import DomainEvent
 from ._entries import (
     CheckpointData,
     DLQEntry,
     DLQStats,
+    DLQStatus,
     LagMetrics,
     OutboxEntry,
     OutboxStats,
@@ -38,10 +39,33 @@ __all__ = [
     "CheckpointRepository",
     "DLQRepository",
     "OutboxRepository",
+    "check_dlq_status",
+    "check_limit",
 ]
 
 #: How long ``get_pending_events`` claims entries for unless told otherwise.
 DEFAULT_LEASE = timedelta(seconds=60)
+
+
+def check_dlq_status(status: object) -> DLQStatus:
+    """``status`` as a :class:`DLQStatus`; :class:`InvalidEventError` (a ValueError) naming the
+    valid statuses for anything else. Shared by every backend's ``get_failed_events``."""
+    if isinstance(status, str):
+        try:
+            return DLQStatus(status)
+        except ValueError:
+            pass
+    valid = ", ".join(s.value for s in DLQStatus)
+    raise InvalidEventError(f"unknown DLQ status {status!r}; expected one of: {valid}")
+
+
+def check_limit(limit: object) -> int:
+    """``limit`` if it is an int >= 0; :class:`InvalidEventError` (a ValueError) otherwise."""
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise InvalidEventError(f"limit must be an int, got {type(limit).__name__}")
+    if limit < 0:
+        raise InvalidEventError(f"limit must be >= 0, got {limit}")
+    return limit
 
 
 class CheckpointRepository(abc.ABC):
@@ -191,7 +215,11 @@ class DLQRepository(abc.ABC):
         status: str = "failed",
         limit: int = 100,
     ) -> list[DLQEntry]:
-        """Entries with ``status`` (of one projection, or all), oldest failure first."""
+        """Entries with ``status`` (of one projection, or all), oldest failure first.
+
+        An unknown ``status``, or a ``limit`` that is negative or not an int, raises
+        :class:`InvalidEventError` (see :func:`check_dlq_status`, :func:`check_limit`).
+        """
 
     @abc.abstractmethod
     async def get_failed_event_by_id(self, dlq_id: int) -> DLQEntry | None:

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from .._exceptions import EntryNotFoundError
+from .._exceptions import EntryNotFoundError, InvalidEventError
 from ..plugins._backend import Backend
 from ..repositories._entries import DLQStatus
 from ._base import ConformanceBase
@@ -131,6 +131,25 @@ class DLQConformance(ConformanceBase):
         assert [e.id for e in await dlq.get_failed_events("kit-a")] == [a[0]]
         assert [e.id for e in await dlq.get_failed_events("kit-a", status="resolved")] == [a[1]]
         assert [e.id for e in await dlq.get_failed_events(status="retrying")] == [a[2]]
+
+    async def test_dlq_bad_list_arguments(self, backend: Backend) -> None:
+        """get_failed_events with an unknown status, or a limit that is negative or not an
+        int, raises InvalidEventError (a ValueError) and changes nothing; ``limit=0`` returns
+        no entries.
+
+        Fix: check the arguments with ``check_dlq_status`` and ``check_limit`` before any I/O.
+        """
+        dlq = backend.dlq
+        parked = await self._park(backend, "kit-a")
+        for status in ("bogus", "", "FAILED ", None):
+            with pytest.raises(InvalidEventError, match="status"):
+                await dlq.get_failed_events("kit-a", status=status)  # type: ignore[arg-type]
+        for limit in (-1, 1.5, "10", None, True):
+            with pytest.raises(InvalidEventError, match="limit"):
+                await dlq.get_failed_events("kit-a", limit=limit)  # type: ignore[arg-type]
+        assert await dlq.get_failed_events("kit-a", limit=0) == []
+        assert [e.id for e in await dlq.get_failed_events("kit-a")] == [parked]
+        assert [e.id for e in await dlq.get_failed_events("kit-a", status="failed")] == [parked]
 
     async def test_dlq_retrying_and_resolved(self, backend: Backend) -> None:
         """mark_retrying and mark_resolved move the entry's status; resolving records the note
