@@ -172,6 +172,39 @@ def test_plugin_with_a_bad_hook_signature_is_reported(site: FakeSite) -> None:
     assert "memory" in registry.backend_names()
 
 
+def test_hook_returning_something_other_than_specs_is_reported_as_broken(
+    site: FakeSite,
+) -> None:
+    """A plugin whose hook returns objects that are not specs of its role is recorded as
+    broken and skipped; it does not break the lookup of every other backend."""
+    site.add(
+        "ct-plug-junk",
+        "0.1",
+        "ctjunk",
+        "ct_plug_junk",
+        """
+        from eventsource.plugins import hookimpl
+
+        @hookimpl
+        def eventsource_event_stores():
+            return ["not a spec"]
+
+        @hookimpl
+        def eventsource_dlq_repositories():
+            return [object()]
+        """,
+    )
+    registry = BackendRegistry()
+    assert "memory" in registry.backend_names()
+    assert registry.get_backend("memory").dlq is not None
+    errors = sorted(b.error for b in registry.broken if b.name == "ctjunk")
+    assert len(errors) == 2, errors
+    assert errors[0].startswith("eventsource_dlq_repositories: returned")
+    assert "DLQRepositorySpec" in errors[0]
+    assert errors[1].startswith("eventsource_event_stores: returned 'not a spec'")
+    assert all(b.distribution == "ct-plug-junk" for b in registry.broken if b.name == "ctjunk")
+
+
 def test_two_distributions_claiming_one_backend_conflict_naming_both(site: FakeSite) -> None:
     site.add("ct-plug-a", "1.0", "ctclash_a", "ct_plug_a", good("ctclash", "CtStoreA"))
     site.add("ct-plug-b", "1.0", "ctclash_b", "ct_plug_b", good("ctclash", "CtStoreB"))

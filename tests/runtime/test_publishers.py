@@ -79,3 +79,31 @@ def test_two_plugins_claiming_one_name_conflict() -> None:
         PluginConflictError, match=r"first-plugin.*second-plugin|second-plugin.*first-plugin"
     ):
         get_publisher("dup", registry=registry)
+
+
+def test_a_broken_publisher_plugin_is_reported_and_the_others_still_work() -> None:
+    """A plugin whose eventsource_publishers raises, or returns something other than
+    PublisherSpecs, is recorded in ``registry.broken`` and skipped, as broken backend plugins
+    are; the built-in and other plugins' publishers are still found."""
+
+    class Raises:
+        @publisher_hookimpl
+        def eventsource_publishers(self) -> list[PublisherSpec]:
+            raise LookupError("broker client missing")
+
+    class Junk:
+        @publisher_hookimpl
+        def eventsource_publishers(self) -> list[object]:
+            return ["kafka"]
+
+    registry = fresh_registry()
+    registry.register(Raises(), name="raising-plugin")
+    registry.register(Junk(), name="junk-plugin")
+    registry.register(plugin_with("ok", null_publisher), name="ok-plugin")
+    assert available_publishers(registry) == ["log", "null", "ok"]
+    assert get_publisher("null", registry=registry) is null_publisher
+    broken = {b.name: b.error for b in registry.broken}
+    assert broken["raising-plugin"] == (
+        "eventsource_publishers: LookupError: broker client missing"
+    )
+    assert broken["junk-plugin"].startswith("eventsource_publishers: returned 'kafka'")

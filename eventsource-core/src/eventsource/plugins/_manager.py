@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,14 @@ from ._specs import (
     EventStoreSpec,
     OutboxRepositorySpec,
 )
+
+#: The spec class each role's hook must return.
+_SPEC_TYPES: dict[str, type] = {
+    "event_store": EventStoreSpec,
+    "checkpoints": CheckpointRepositorySpec,
+    "outbox": OutboxRepositorySpec,
+    "dlq": DLQRepositorySpec,
+}
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -141,7 +150,7 @@ class BackendRegistry:
                 plugin = entry_point.load()
                 self.register(plugin, name=name)
             except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                error = _describe(exc)
                 log.warning("eventsource plugin %r (%s) failed to load: %s", name, dist_name, error)
                 self._record_broken(BrokenPlugin(name, dist_name, error))
                 continue
@@ -170,34 +179,60 @@ class BackendRegistry:
             cached = self._cache.get(role)
             if cached is not None:
                 return cached
-            hook = getattr(self.plugin_manager.hook, _HOOKS[role])
-            found: dict[str, Any] = {}
-            owners: dict[str, str] = {}
+            found = self.collect_specs(
+                _HOOKS[role],
+                _SPEC_TYPES[role],
+                lambda spec: spec.all_schemes if isinstance(spec, EventStoreSpec) else (spec.name,),
+                f"{role} plugins for backend",
+            )
+            self._cache[role] = found
+            return found
+
+    def collect_specs(
+        self,
+        hook_name: str,
+        spec_type: type,
+        keys: Callable[[Any], Iterable[str]],
+        what: str,
+    ) -> dict[str, tuple[Any, str]]:
+        """Every spec the plugins' ``hook_name`` implementations return, by key: ``(spec,
+        plugin name)``.
+
+        A plugin whose hook raises, or returns anything but ``spec_type`` instances, is
+        recorded in :attr:`broken` and its specs for this hook are skipped. Two plugins
+        claiming one key raise :class:`PluginConflictError` naming both (``what`` says what
+        they claim, e.g. ``"dlq plugins for backend"``).
+        """
+        with self._lock:
+            hook = getattr(self.plugin_manager.hook, hook_name)
+            found: dict[str, tuple[Any, str]] = {}
             for impl in reversed(hook.get_hookimpls()):
                 plugin_name = impl.plugin_name
                 try:
                     specs = list(impl.function() or ())
+                    for spec in specs:
+                        if not isinstance(spec, spec_type):
+                            raise _NotASpec(f"returned {spec!r}, not a {spec_type.__name__}")
                 except Exception as exc:
+                    reason = str(exc) if isinstance(exc, _NotASpec) else _describe(exc)
                     dist = self._distributions.get(plugin_name)
                     self._record_broken(
                         BrokenPlugin(
                             plugin_name,
                             dist.metadata["Name"] if dist is not None else None,
-                            f"{_HOOKS[role]}: {type(exc).__name__}: {exc}",
+                            f"{hook_name}: {reason}",
                         )
                     )
                     continue
                 for spec in specs:
-                    names = spec.all_schemes if isinstance(spec, EventStoreSpec) else (spec.name,)
-                    for key in names:
-                        if key in owners and owners[key] != plugin_name:
+                    for key in keys(spec):
+                        owner = found.get(key)
+                        if owner is not None and owner[1] != plugin_name:
                             raise PluginConflictError(
-                                f"Conflicting {role} plugins for backend {key!r}: "
-                                f"{owners[key]!r} and {plugin_name!r} both register it"
+                                f"Conflicting {what} {key!r}: "
+                                f"{owner[1]!r} and {plugin_name!r} both register it"
                             )
-                        owners[key] = plugin_name
                         found[key] = (spec, plugin_name)
-            self._cache[role] = found
             return found
 
     def event_store_specs(self) -> dict[str, EventStoreSpec]:
@@ -303,6 +338,14 @@ class BackendRegistry:
                 )
             )
         return infos
+
+
+class _NotASpec(Exception):
+    """A hook returned something that is not a spec of its kind."""
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 _registry: BackendRegistry | None = None

@@ -23,7 +23,6 @@ from typing import Any
 
 import pluggy
 
-from .._exceptions import PluginConflictError
 from ..plugins._hookspecs import PROJECT_NAME
 from ..plugins._manager import BackendRegistry, get_registry
 from ..repositories._entries import OutboxEntry
@@ -120,25 +119,10 @@ def _prepare(registry: BackendRegistry) -> pluggy.PluginManager:
 
 
 def _collect(registry: BackendRegistry) -> dict[str, tuple[PublisherSpec, str]]:
-    pm = _prepare(registry)
-    found: dict[str, tuple[PublisherSpec, str]] = {}
-    for impl in reversed(pm.hook.eventsource_publishers.get_hookimpls()):
-        returned: Any = impl.function()
-        specs: list[object] = list(returned or ())
-        for spec in specs:
-            if not isinstance(spec, PublisherSpec):
-                raise PluginConflictError(
-                    f"plugin {impl.plugin_name!r}: eventsource_publishers returned {spec!r}, "
-                    "not a PublisherSpec"
-                )
-            owner = found.get(spec.name)
-            if owner is not None:
-                raise PluginConflictError(
-                    f"conflicting publisher plugins for {spec.name!r}: "
-                    f"{owner[1]!r} and {impl.plugin_name!r}"
-                )
-            found[spec.name] = (spec, impl.plugin_name)
-    return found
+    _prepare(registry)
+    return registry.collect_specs(
+        "eventsource_publishers", PublisherSpec, lambda spec: (spec.name,), "publisher plugins for"
+    )
 
 
 def available_publishers(registry: BackendRegistry | None = None) -> list[str]:
