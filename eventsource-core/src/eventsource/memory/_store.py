@@ -219,9 +219,15 @@ class MemoryEventStore(EventStore):
             if len(self.state.events) > after_position:
                 return True
             future: asyncio.Future[None] = loop.create_future()
-            self.state.waiters.append((loop, future))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(future, timeout)
+            waiter = (loop, future)
+            self.state.waiters.append(waiter)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(future, timeout)
+        finally:
+            with self.state.lock:  # timed out or cancelled: not woken, so still listed
+                if waiter in self.state.waiters:
+                    self.state.waiters.remove(waiter)
         return len(self.state.events) > after_position
 
 
