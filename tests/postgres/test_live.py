@@ -246,3 +246,32 @@ async def test_closed_store_reopens_on_connect(pg_url: str) -> None:
         assert store._listener.is_listening
     finally:
         await store.close()
+
+
+async def test_schema_whose_channel_name_is_shared_is_not_woken_by_the_other(
+    pg_server: str, admin: Any
+) -> None:
+    """Channel names stop at 63 characters, so two long schema names with a common start share
+    one: the other schema's positions must not make a wait return at once (a hot loop)."""
+    stem = "es_test_" + uuid4().hex + "_" * 20  # 60 characters in common
+    schemas = [stem + "_a", stem + "_b"]
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            quiet, busy = [
+                await stack.enter_async_context(PostgreSQLEventStore(pg_server, schema=s))
+                for s in schemas
+            ]
+            assert quiet.options.channel == busy.options.channel
+            for store in (quiet, busy):
+                await store.initialize()
+            assert not await quiet.wait_for_events(0, 0.01)  # listening now
+            aid = uuid4()
+            await busy.append_events(aid, "Cart", added(aid, 5), 0)
+            await asyncio.sleep(0.1)  # the notification has arrived
+            assert not await quiet.wait_for_events(0, 0.2)
+            mine = uuid4()
+            await quiet.append_events(mine, "Cart", added(mine), 0)
+            assert await quiet.wait_for_events(0, 1.0)
+    finally:
+        for s in schemas:
+            await admin.execute(f'DROP SCHEMA IF EXISTS "{s}" CASCADE')

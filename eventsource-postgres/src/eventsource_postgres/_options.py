@@ -94,6 +94,12 @@ class PostgresOptions:
         return f"eventsource_{self.schema}"[:63]
 
     @property
+    def channel_is_shared(self) -> bool:
+        """True when the channel name was cut to 63 characters: other schemas whose names
+        start alike notify on it too, so its positions may be theirs."""
+        return len(f"eventsource_{self.schema}") > 63
+
+    @property
     def lock_key(self) -> int:
         """Second key of the schema's advisory locks (a stable hash of its name)."""
         value = zlib.crc32(self.schema.encode())

@@ -641,9 +641,11 @@ class PostgreSQLEventStore(EventStore):
         deadline = loop.time() + timeout
         listening = self.options.notify and await self._listener.start()
         listener = self._listener
+        # A shared channel also carries other schemas' positions: only a wakeup, then a check.
+        trusted = listening and not self.options.channel_is_shared
         while True:
             signal = listener.signal()  # before the checks: a NOTIFY during them still wakes us
-            if listening and listener.position > after_position:
+            if trusted and listener.position > after_position:
                 return True
             if await self.get_global_position() > after_position:
                 return True
