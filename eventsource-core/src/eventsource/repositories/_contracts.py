@@ -8,7 +8,10 @@ Guarantees (checked by :mod:`eventsource.testing`):
   entries it returns for a lease; until the lease runs out or the entry is released, no other
   call returns it. A crashed worker's claims come back after their lease.
 - **The repositories never commit a caller's transaction.** A repository built over a
-  connection the caller is using inside a transaction writes within that transaction.
+  connection the caller is using inside a transaction writes within that transaction. (How a
+  caller hands over its connection is backend-specific, so the kit cannot check this one; each
+  backend's own tests do, e.g. ``tests/sqlite/test_concurrency.py`` and
+  ``tests/postgres/test_repositories.py``.)
 - **A DLQ entry records the traceback of the error it was given**, not whatever exception
   happens to be in flight.
 """
