@@ -38,6 +38,7 @@ from eventsource.plugins import (
     parse_url,
 )
 from eventsource.repositories import DEFAULT_LEASE, CheckpointData, OutboxEntry, OutboxStatus
+from eventsource.repositories._contracts import check_limit
 from eventsource.stores import (
     AppendResult,
     ExpectedVersion,
@@ -161,6 +162,7 @@ class DoubleClaimOutbox(MemoryOutboxRepository):
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
     ) -> list[OutboxEntry]:
+        check_limit(limit)
         now = datetime.now(UTC)
         with self.state.lock:
             found = [

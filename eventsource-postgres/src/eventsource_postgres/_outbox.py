@@ -11,7 +11,7 @@ import asyncpg
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError, SerializationError
 from eventsource.events import DomainEvent, serialize_event
-from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository
+from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
 from ._errors import is_unstorable_text
@@ -92,7 +92,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
     ) -> list[OutboxEntry]:
-        if limit <= 0:
+        if check_limit(limit) == 0:
             return []
         worker = worker_id or f"worker-{uuid4().hex[:8]}"
         rows = await self._fetch_write(

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError
 from eventsource.events import DomainEvent, serialize_event
-from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository
+from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
 from ._base import SQLiteRepository, uuid_or_none
@@ -98,9 +98,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
     ) -> list[OutboxEntry]:
-        if isinstance(limit, bool) or not isinstance(limit, int):
-            raise InvalidEventError(f"limit must be an int, got {type(limit).__name__}")
-        if limit <= 0:
+        if check_limit(limit) == 0:
             return []
         now = now_us()
         worker = worker_id or f"worker-{uuid.uuid4().hex[:8]}"

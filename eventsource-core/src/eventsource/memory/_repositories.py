@@ -163,6 +163,7 @@ class MemoryOutboxRepository(OutboxRepository):
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
     ) -> list[OutboxEntry]:
+        check_limit(limit)
         now = _now()
         worker = worker_id or f"worker-{uuid4().hex[:8]}"
         claimed: list[OutboxEntry] = []

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from .._exceptions import EntryNotFoundError
+from .._exceptions import EntryNotFoundError, InvalidEventError
 from ..plugins._backend import Backend
 from ..repositories._entries import OutboxStatus
 from ._base import ConformanceBase
@@ -72,6 +72,10 @@ class OutboxConformance(ConformanceBase):
         assert (stats.pending_count, stats.published_count, stats.failed_count) == (4, 1, 0)
         assert stats.claimed_count == 4
         assert await outbox.get_pending_events(limit=0) == []
+        for bad in (-1, "10", 2.5, True):
+            with pytest.raises(InvalidEventError):
+                await outbox.get_pending_events(limit=bad)  # type: ignore[arg-type]
+        assert (await outbox.get_stats()).claimed_count == 4
 
     async def test_outbox_mark_published_many(self, backend: Backend) -> None:
         """mark_published_many marks every known id published and returns how many; unknown
