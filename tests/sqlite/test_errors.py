@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from uuid import uuid4
@@ -172,3 +173,20 @@ async def test_relative_paths_resolve_against_the_working_directory(
     assert (tmp_path / "rel.db").exists()
     async with open_backend(f"sqlite:///{tmp_path / 'rel.db'}") as backend:
         assert await backend.events.get_global_position() == 1
+
+
+async def test_concurrent_connects_open_one_connection(tmp_path: Path) -> None:
+    """Two tasks connecting one store at once share one connection (none is leaked)."""
+    import gc
+    import warnings
+
+    store = SQLiteEventStore(str(tmp_path / "twice.db"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await asyncio.gather(store.connect(), store.connect(), store.connect())
+        first = store.connection
+        await store.connect()
+        assert store.connection is first
+        await store.close()
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

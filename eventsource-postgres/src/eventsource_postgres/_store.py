@@ -577,7 +577,11 @@ class PostgreSQLEventStore(EventStore):
                 rows, pending = await pending, None
         finally:
             if pending is not None:
+                # The reader stopped early: drop the read-ahead, and retrieve its error if it
+                # already failed (else asyncio logs "exception was never retrieved").
                 pending.cancel()
+                if pending.done() and not pending.cancelled():
+                    pending.exception()
 
     async def _page(
         self,

@@ -109,6 +109,7 @@ class SQLiteEventStore(EventStore):
         self.synchronous = mode
         self.read_only = read_only
         self._conn: aiosqlite.Connection | None = None
+        self._connecting = asyncio.Lock()  # two concurrent connect() calls open one connection
         self._shared: SharedFile = shared_file(None)
 
     def __repr__(self) -> str:
@@ -166,9 +167,14 @@ class SQLiteEventStore(EventStore):
         return self.database, False, real
 
     async def connect(self) -> None:
-        """Open the connection and set its pragmas; idempotent."""
+        """Open the connection and set its pragmas; idempotent (also when called concurrently)."""
         if self._conn is not None:
             return
+        async with self._connecting:
+            if self._conn is None:
+                await self._open()
+
+    async def _open(self) -> None:
         target, uri, real = self._target()
         conn = aiosqlite.connect(
             target,
