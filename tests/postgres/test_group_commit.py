@@ -322,18 +322,29 @@ async def blocked_batch(
         await rogue.close()  # rolls back a transaction still open
 
 
+def trio(
+    store: Any, a: UUID, b: UUID, c: UUID, *, last_expected: int = 0
+) -> Callable[[UUID], list[asyncio.Task[Any]]]:
+    """A ``make`` for :func:`blocked_batch`: an append to ``a`` whose event id is the blocking
+    one, then two-event appends to ``b`` and ``c`` (the latter at ``last_expected``)."""
+
+    def make(blocking: UUID) -> list[asyncio.Task[Any]]:
+        return [
+            append(store, a, added(a, 1, event_id=blocking), 0),
+            append(store, b, added(b, 2), 0),
+            append(store, c, added(c, 2), last_expected),
+        ]
+
+    return make
+
+
 async def test_caller_cancelled_in_flight_does_not_break_its_batch(
     pg_url: str, pg_server: str, admin: Any
 ) -> None:
     async with open_stores(pg_url, 1) as (store,):
         a, b, c = uuid4(), uuid4(), uuid4()
 
-        def make(blocking: UUID) -> list[asyncio.Task[Any]]:
-            return [
-                append(store, a, added(a, 1, event_id=blocking), 0),
-                append(store, b, added(b, 2), 0),
-                append(store, c, added(c, 2), 0),
-            ]
+        make = trio(store, a, b, c)
 
         async with blocked_batch(store, admin, pg_server, make) as (tasks, rogue_tx, _pid):
             tasks[2].cancel()
@@ -369,12 +380,7 @@ async def test_writer_bypassing_the_lock_fails_only_the_append_it_collides_with(
     async with open_stores(pg_url, 1) as (store,):
         a, b, c = uuid4(), uuid4(), uuid4()
 
-        def make(blocking: UUID) -> list[asyncio.Task[Any]]:
-            return [
-                append(store, a, added(a, 1, event_id=blocking), 0),
-                append(store, b, added(b, 2), 0),
-                append(store, c, added(c, 2), ExpectedVersion.ANY),
-            ]
+        make = trio(store, a, b, c, last_expected=ExpectedVersion.ANY)
 
         async with blocked_batch(store, admin, pg_server, make) as (tasks, rogue_tx, _pid):
             await rogue_tx.commit()  # the batch hits a unique violation: each append reruns alone
@@ -390,12 +396,7 @@ async def test_batch_connection_lost_reaches_every_caller(
     async with open_stores(pg_url, 1) as (store,):
         a, b, c = uuid4(), uuid4(), uuid4()
 
-        def make(blocking: UUID) -> list[asyncio.Task[Any]]:
-            return [
-                append(store, a, added(a, 1, event_id=blocking), 0),
-                append(store, b, added(b, 2), 0),
-                append(store, c, added(c, 2), 0),
-            ]
+        make = trio(store, a, b, c)
 
         async with blocked_batch(store, admin, pg_server, make) as (tasks, _rogue_tx, pid):
             await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
