@@ -3,6 +3,7 @@
 ::
 
     EventSourceError
+    ├── InvalidArgumentError                (also ValueError) a bad argument; nothing changed
     ├── ConfigurationError
     │   ├── InvalidBackendURLError          (also ValueError) a URL that cannot be parsed
     │   ├── UnknownBackendError             no installed plugin serves that name or scheme
@@ -10,10 +11,11 @@
     │   └── PluginConflictError             two plugins claim one backend name
     ├── EventStoreError
     │   ├── OptimisticLockError             expected version != actual version
-    │   ├── InvalidEventError               (also ValueError) bad arguments; nothing stored
+    │   ├── InvalidEventError               (also InvalidArgumentError) bad events; nothing stored
     │   │   └── DuplicateEventError         an event id that is already stored
-    │   ├── SerializationError              an event that cannot be turned into JSON
-    │   │   └── PayloadTooLargeError        its JSON is over the backend's size limit
+    │   ├── SerializationError              a value outside the portable JSON domain
+    │   │   ├── PayloadTooLargeError        its JSON is over the backend's size limit
+    │   │   └── EventDecodeError            a stored event that cannot be decoded (poison)
     │   ├── UnknownEventTypeError           (also KeyError) no class registered for a type
     │   └── AggregateNotFoundError          load() of an aggregate with no events
     ├── RepositoryError
@@ -22,6 +24,7 @@
     └── StorageError                        the database itself failed
         ├── DatabaseLockedError             the writer lock was not had within busy_timeout
         ├── StorageUnavailableError         missing directory, read-only, corrupt, unreachable
+        │   └── StoreNotFoundError          opened with create=False: no such file or schema
         ├── ConnectionLostError             the connection dropped mid-operation
         └── SchemaVersionError              the stored schema is newer than this release
 
@@ -41,8 +44,10 @@ __all__ = [
     "DatabaseLockedError",
     "DuplicateEventError",
     "EntryNotFoundError",
+    "EventDecodeError",
     "EventSourceError",
     "EventStoreError",
+    "InvalidArgumentError",
     "InvalidBackendURLError",
     "InvalidEventError",
     "InvalidStateError",
@@ -54,6 +59,7 @@ __all__ = [
     "SerializationError",
     "StorageError",
     "StorageUnavailableError",
+    "StoreNotFoundError",
     "UnknownBackendError",
     "UnknownEventTypeError",
 ]
@@ -61,6 +67,10 @@ __all__ = [
 
 class EventSourceError(Exception):
     """Root of every error eventsource raises on purpose."""
+
+
+class InvalidArgumentError(EventSourceError, ValueError):
+    """An argument of the wrong type or out of range; nothing was changed."""
 
 
 class ConfigurationError(EventSourceError):
@@ -121,7 +131,7 @@ class OptimisticLockError(EventStoreError):
         )
 
 
-class InvalidEventError(EventStoreError, ValueError):
+class InvalidEventError(EventStoreError, InvalidArgumentError):
     """Arguments or events that the store refuses; nothing was written."""
 
 
@@ -134,7 +144,8 @@ class DuplicateEventError(InvalidEventError):
 
 
 class SerializationError(EventStoreError):
-    """An event (or entry payload) that cannot be serialised to JSON; nothing was written."""
+    """A value outside the portable JSON domain (see :mod:`eventsource.values`): an event or
+    entry payload that could not be stored so that it reads back equal; nothing was written."""
 
 
 class PayloadTooLargeError(SerializationError):
@@ -146,6 +157,41 @@ class PayloadTooLargeError(SerializationError):
         self.limit = limit
         super().__init__(
             f"event {event_type!r} serialises to {size} bytes, over the limit of {limit} bytes"
+        )
+
+
+class EventDecodeError(SerializationError):
+    """A stored event that cannot be decoded: a poison row in the log.
+
+    Raised by readers at the row, after every event before it was yielded. It names where
+    the row is (``global_position``, ``stream_id``, ``stream_position``) and what it claims to
+    be (``event_id``, ``event_type``, ``event_version``); ``raw_payload`` is the stored JSON
+    text, unchanged, and ``__cause__`` the decoding error.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        global_position: int | None,
+        stream_id: str | None,
+        event_type: str,
+        event_version: int | None,
+        raw_payload: str,
+        event_id: Any = None,
+        stream_position: int | None = None,
+    ) -> None:
+        self.global_position = global_position
+        self.stream_id = stream_id
+        self.stream_position = stream_position
+        self.event_id = event_id
+        self.event_type = event_type
+        self.event_version = event_version
+        self.raw_payload = raw_payload
+        where = f"global position {global_position}" if global_position is not None else "log"
+        super().__init__(
+            f"stored event at {where} (stream {stream_id}, type {event_type!r} version "
+            f"{event_version}, id {event_id}) cannot be decoded: {message}"
         )
 
 
@@ -204,6 +250,14 @@ class DatabaseLockedError(StorageError):
 
 class StorageUnavailableError(StorageError):
     """The database cannot be opened or used: missing directory, read-only, corrupt, unreachable."""
+
+
+class StoreNotFoundError(StorageUnavailableError):
+    """A store opened with ``create=False`` does not exist (no such file, schema or tables)."""
+
+    def __init__(self, message: str, *, location: str) -> None:
+        self.location = location
+        super().__init__(message)
 
 
 class ConnectionLostError(StorageError):
