@@ -24,6 +24,7 @@ from ._exceptions import (
     SerializationError,
     UnknownEventTypeError,
 )
+from .values import MAX_VERSION, check_identifier, check_json_text, check_version
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -50,16 +51,22 @@ class DomainEvent(BaseModel):
     field still reads its old events. The envelope fields (``aggregate_id``,
     ``aggregate_version``, ...) are usually filled by :meth:`AggregateRoot.raise_event`.
     ``occurred_at`` is always UTC.
+
+    Stored events stay in the portable value domain (:mod:`eventsource.values`): a
+    non-finite float is refused when the event is appended, unless the class opts in with
+    ``model_config = ConfigDict(ser_json_inf_nan="strings")``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # "constants" writes NaN / Infinity as tokens, so serialize_event can see and refuse them
+    # (pydantic's default writes null, which would lose them silently).
+    model_config = ConfigDict(frozen=True, extra="ignore", ser_json_inf_nan="constants")
 
     #: Set to False on intermediate base classes that should not be registered.
     __register__: ClassVar[bool] = True
 
     event_id: UUID = Field(default_factory=uuid4)
     event_type: str = ""
-    event_version: int = Field(default=1, ge=1)
+    event_version: int = Field(default=1, ge=1, le=MAX_VERSION)
     occurred_at: datetime = Field(default_factory=_utc_now)
     aggregate_id: UUID
     aggregate_type: str = ""
@@ -221,23 +228,58 @@ def _version_of(cls: type[DomainEvent]) -> int:
 
 
 def serialize_event(event: DomainEvent, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> str:
-    """The event as a JSON document, checked against ``max_bytes``.
+    """The event as a JSON document in the portable domain, checked against ``max_bytes``.
 
-    Raises :class:`SerializationError` for a value that cannot be encoded and
-    :class:`PayloadTooLargeError` when the document is too large.
+    Raises :class:`InvalidEventError` for a bad event type, aggregate type or version,
+    :class:`SerializationError` for a value that cannot be stored so that it reads back equal
+    (see :mod:`eventsource.values`) and :class:`PayloadTooLargeError` when the document is too
+    large.
     """
     if not isinstance(event, DomainEvent):
         raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
+    check_identifier(event.event_type, "event_type", InvalidEventError)
+    if event.aggregate_type:
+        check_identifier(event.aggregate_type, "aggregate_type", InvalidEventError)
+    check_version(event.event_version, "event_version", InvalidEventError)
+    check_version(event.aggregate_version, "aggregate_version", InvalidEventError)
+    what = f"event {event.event_type!r} ({event.event_id})"
     try:
         text = event.model_dump_json()
     except (PydanticSerializationError, TypeError, ValueError) as exc:
-        raise SerializationError(
-            f"event {event.event_type!r} ({event.event_id}) cannot be serialised: {exc}"
-        ) from exc
+        raise SerializationError(f"{what} cannot be serialised: {exc}") from exc
     size = len(text) if text.isascii() else len(text.encode())
     if size > max_bytes:
         raise PayloadTooLargeError(event.event_type, size, max_bytes)
+    check_json_text(text, what)
+    if type(event).model_config.get("ser_json_inf_nan", "constants") != "constants":
+        _check_round_trip(event, text, what)
     return text
+
+
+def _check_round_trip(event: DomainEvent, text: str, what: str) -> None:
+    """For classes that encode non-finite floats their own way: refuse ``text`` unless it
+    decodes to the same values (NaN equal to NaN; a float never read back as a string)."""
+    try:
+        decoded = type(event).model_validate_json(text)
+    except ValidationError as exc:
+        raise SerializationError(f"{what} would not read back: {exc}") from exc
+    if not _same(decoded.model_dump(), event.model_dump()):
+        raise SerializationError(
+            f"{what} would not read back unchanged: a non-finite float in an untyped field "
+            "is stored as a string (see eventsource.values)"
+        )
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return a == b or (a != a and b != b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 default_registry = EventRegistry()

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from eventsource.repositories import check_projection_name
 from eventsource.repositories._contracts import CheckpointRepository
 from eventsource.repositories._entries import CheckpointData, LagMetrics
+from eventsource.values import check_identifier
 
 from ._repository_base import PostgresRepository
 
@@ -33,6 +35,7 @@ class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
     """Checkpoints in ``<schema>.checkpoints``; positions are looked up in the events table."""
 
     async def get_checkpoint(self, projection_name: str) -> UUID | None:
+        check_projection_name(projection_name)
         value: UUID | None = await self._fetchval(
             f"SELECT last_event_id FROM {self._s}.checkpoints WHERE projection_name = $1",
             projection_name,
@@ -40,6 +43,7 @@ class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
         return value
 
     async def get_checkpoint_data(self, projection_name: str) -> CheckpointData | None:
+        check_projection_name(projection_name)
         row = await self._fetchrow(
             f"SELECT {_COLUMNS} FROM {self._s}.checkpoints WHERE projection_name = $1",
             projection_name,
@@ -53,6 +57,8 @@ class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
         event_type: str,
         global_position: int | None = None,
     ) -> None:
+        check_projection_name(projection_name)
+        check_identifier(event_type, "event_type")
         # One statement: the position lookup, the upsert and the never-backwards guard.
         await self._execute(
             f"""
@@ -76,6 +82,7 @@ class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
         )
 
     async def reset_checkpoint(self, projection_name: str) -> None:
+        check_projection_name(projection_name)
         await self._execute(
             f"DELETE FROM {self._s}.checkpoints WHERE projection_name = $1", projection_name
         )
@@ -83,6 +90,7 @@ class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
     async def get_lag_metrics(
         self, projection_name: str, event_types: Sequence[str] | None = None
     ) -> LagMetrics | None:
+        check_projection_name(projection_name)
         data = await self.get_checkpoint_data(projection_name)
         if data is None:
             return None

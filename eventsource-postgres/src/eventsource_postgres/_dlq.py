@@ -6,17 +6,17 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsource._exceptions import EntryNotFoundError, InvalidEventError
+from eventsource._exceptions import EntryNotFoundError
+from eventsource.repositories import check_projection_name, prepare_failed_event
 from eventsource.repositories._contracts import DLQRepository, check_dlq_status, check_limit
 from eventsource.repositories._entries import (
     DLQEntry,
     DLQStats,
     DLQStatus,
-    ErrorDetails,
     ProjectionFailureCount,
 )
 
-from ._repository_base import PostgresRepository, dump_json, load_json
+from ._repository_base import PostgresRepository, load_json
 
 __all__ = ["PostgreSQLDLQRepository"]
 
@@ -58,15 +58,15 @@ class PostgreSQLDLQRepository(PostgresRepository, DLQRepository):
         error: BaseException | str,
         retry_count: int = 1,
     ) -> int:
-        if not isinstance(event_data, dict):
-            raise InvalidEventError("event_data must be a dict")
-        details = ErrorDetails.of(error)
+        data, details = prepare_failed_event(
+            event_id, projection_name, event_type, event_data, error, retry_count
+        )
         dlq_id = await self._fetchval(
             f"""
             INSERT INTO {self._s}.dlq AS d (event_id, projection_name, event_type, event_data,
                 error_type, error_message, error_stacktrace, retry_count, first_failed_at,
                 last_failed_at)
-            VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, now(), now())
+            VALUES ($1, $2, $3, $4::json, $5, $6, $7, $8, now(), now())
             ON CONFLICT (event_id, projection_name) DO UPDATE SET
                 event_data = excluded.event_data, error_type = excluded.error_type,
                 error_message = excluded.error_message,
@@ -78,7 +78,7 @@ class PostgreSQLDLQRepository(PostgresRepository, DLQRepository):
             event_id,
             projection_name,
             event_type,
-            dump_json(event_data),
+            data,
             details.error_type,
             details.message,
             details.stacktrace,
@@ -93,6 +93,8 @@ class PostgreSQLDLQRepository(PostgresRepository, DLQRepository):
         status: str = "failed",
         limit: int = 100,
     ) -> list[DLQEntry]:
+        if projection_name is not None:
+            check_projection_name(projection_name)
         wanted = check_dlq_status(status)
         limit = check_limit(limit)
         rows = await self._fetch(

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from eventsource.repositories import check_projection_name
 from eventsource.repositories._contracts import CheckpointRepository
 from eventsource.repositories._entries import CheckpointData, LagMetrics
+from eventsource.values import check_identifier
 
 from ._base import SQLiteRepository, uuid_or_none
 from ._tx import from_us, now_us, single_write
@@ -53,10 +55,12 @@ class SQLiteCheckpointRepository(SQLiteRepository, CheckpointRepository):
     """Checkpoints in SQLite; see :class:`SQLiteRepository` for connections and transactions."""
 
     async def get_checkpoint(self, projection_name: str) -> UUID | None:
+        check_projection_name(projection_name)
         data = await self.get_checkpoint_data(projection_name)
         return None if data is None else data.last_event_id
 
     async def get_checkpoint_data(self, projection_name: str) -> CheckpointData | None:
+        check_projection_name(projection_name)
         sql = f"SELECT {_COLUMNS} FROM projection_checkpoints WHERE projection_name = ?"
         row = await self._run(lambda c: c.execute(sql, (projection_name,)).fetchone())
         return None if row is None else _data(row)
@@ -68,17 +72,21 @@ class SQLiteCheckpointRepository(SQLiteRepository, CheckpointRepository):
         event_type: str,
         global_position: int | None = None,
     ) -> None:
+        check_projection_name(projection_name)
+        check_identifier(event_type, "event_type")
         key = str(event_id)
         args = (projection_name, key, event_type, global_position, key, now_us())
         await self._run(lambda c: single_write(c, _UPSERT, args))
 
     async def reset_checkpoint(self, projection_name: str) -> None:
+        check_projection_name(projection_name)
         sql = "DELETE FROM projection_checkpoints WHERE projection_name = ?"
         await self._run(lambda c: single_write(c, sql, (projection_name,)))
 
     async def get_lag_metrics(
         self, projection_name: str, event_types: Sequence[str] | None = None
     ) -> LagMetrics | None:
+        check_projection_name(projection_name)
         types = None if event_types is None else list(event_types)
 
         def read(conn: sqlite3.Connection) -> LagMetrics | None:

@@ -7,13 +7,13 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsource._exceptions import EntryNotFoundError, InvalidEventError
+from eventsource._exceptions import EntryNotFoundError
+from eventsource.repositories import check_projection_name, prepare_failed_event
 from eventsource.repositories._contracts import DLQRepository, check_dlq_status, check_limit
 from eventsource.repositories._entries import (
     DLQEntry,
     DLQStats,
     DLQStatus,
-    ErrorDetails,
     ProjectionFailureCount,
 )
 
@@ -82,11 +82,9 @@ class SQLiteDLQRepository(SQLiteRepository, DLQRepository):
         error: BaseException | str,
         retry_count: int = 1,
     ) -> int:
-        details = ErrorDetails.of(error)
-        try:
-            data = json.dumps(event_data, default=str)
-        except (TypeError, ValueError) as exc:
-            raise InvalidEventError(f"event_data cannot be stored as JSON: {exc}") from exc
+        data, details = prepare_failed_event(
+            event_id, projection_name, event_type, event_data, error, retry_count
+        )
         now = now_us()
         args = (
             str(event_id),
@@ -109,6 +107,8 @@ class SQLiteDLQRepository(SQLiteRepository, DLQRepository):
         status: str = "failed",
         limit: int = 100,
     ) -> list[DLQEntry]:
+        if projection_name is not None:
+            check_projection_name(projection_name)
         wanted = check_dlq_status(status)
         limit = check_limit(limit)
         where, params = "status = ?", [wanted.value]

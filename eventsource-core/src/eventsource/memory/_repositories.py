@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 from .._exceptions import EntryNotFoundError, InvalidEventError
 from ..events import DomainEvent, serialize_event
+from ..repositories import check_projection_name
 from ..repositories._contracts import (
     DEFAULT_LEASE,
     CheckpointRepository,
@@ -18,19 +19,20 @@ from ..repositories._contracts import (
     OutboxRepository,
     check_dlq_status,
     check_limit,
+    prepare_failed_event,
 )
 from ..repositories._entries import (
     CheckpointData,
     DLQEntry,
     DLQStats,
     DLQStatus,
-    ErrorDetails,
     LagMetrics,
     OutboxEntry,
     OutboxStats,
     OutboxStatus,
     ProjectionFailureCount,
 )
+from ..values import check_identifier
 from ._store import MemoryEventStore, MemoryState
 
 __all__ = [
@@ -58,10 +60,12 @@ class MemoryCheckpointRepository(CheckpointRepository):
         self.state = _state_of(source)
 
     async def get_checkpoint(self, projection_name: str) -> UUID | None:
+        check_projection_name(projection_name)
         data = self.state.checkpoints.get(projection_name)
         return None if data is None else data.last_event_id
 
     async def get_checkpoint_data(self, projection_name: str) -> CheckpointData | None:
+        check_projection_name(projection_name)
         data: CheckpointData | None = self.state.checkpoints.get(projection_name)
         return data
 
@@ -72,6 +76,8 @@ class MemoryCheckpointRepository(CheckpointRepository):
         event_type: str,
         global_position: int | None = None,
     ) -> None:
+        check_projection_name(projection_name)
+        check_identifier(event_type, "event_type")
         with self.state.lock:
             if global_position is None:
                 stored = self.state.by_id.get(event_id)
@@ -94,11 +100,13 @@ class MemoryCheckpointRepository(CheckpointRepository):
             )
 
     async def reset_checkpoint(self, projection_name: str) -> None:
+        check_projection_name(projection_name)
         self.state.checkpoints.pop(projection_name, None)
 
     async def get_lag_metrics(
         self, projection_name: str, event_types: Sequence[str] | None = None
     ) -> LagMetrics | None:
+        check_projection_name(projection_name)
         with self.state.lock:
             data: CheckpointData | None = self.state.checkpoints.get(projection_name)
             if data is None:
@@ -291,8 +299,10 @@ class MemoryDLQRepository(DLQRepository):
         error: BaseException | str,
         retry_count: int = 1,
     ) -> int:
-        details = ErrorDetails.of(error)
-        data = json.loads(json.dumps(event_data, default=str))
+        text, details = prepare_failed_event(
+            event_id, projection_name, event_type, event_data, error, retry_count
+        )
+        data = json.loads(text)
         now = _now()
         with self.state.lock:
             for entry in self.state.dlq.values():
@@ -333,6 +343,8 @@ class MemoryDLQRepository(DLQRepository):
         status: str = "failed",
         limit: int = 100,
     ) -> list[DLQEntry]:
+        if projection_name is not None:
+            check_projection_name(projection_name)
         wanted = check_dlq_status(status)
         limit = check_limit(limit)
         with self.state.lock:

@@ -14,6 +14,8 @@ from ._contracts import (
     OutboxRepository,
     check_dlq_status,
     check_limit,
+    check_projection_name,
+    prepare_failed_event,
 )
 from ._entries import (
     CheckpointData,
@@ -48,6 +50,8 @@ __all__ = [
     "ProjectionFailureCount",
     "check_dlq_status",
     "check_limit",
+    "check_projection_name",
+    "prepare_failed_event",
 ]
 
 

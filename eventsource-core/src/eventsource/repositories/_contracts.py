@@ -24,13 +24,15 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from .._exceptions import EntryNotFoundError, InvalidEventError
+from .._exceptions import EntryNotFoundError, InvalidArgumentError, InvalidEventError
 from ..events import DomainEvent
+from ..values import MAX_VERSION, check_identifier, encode_json
 from ._entries import (
     CheckpointData,
     DLQEntry,
     DLQStats,
     DLQStatus,
+    ErrorDetails,
     LagMetrics,
     OutboxEntry,
     OutboxStats,
@@ -44,6 +46,8 @@ __all__ = [
     "OutboxRepository",
     "check_dlq_status",
     "check_limit",
+    "check_projection_name",
+    "prepare_failed_event",
 ]
 
 #: How long ``get_pending_events`` claims entries for unless told otherwise.
@@ -66,9 +70,45 @@ def check_limit(limit: object) -> int:
     """``limit`` if it is an int >= 0; :class:`InvalidEventError` (a ValueError) otherwise."""
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise InvalidEventError(f"limit must be an int, got {type(limit).__name__}")
-    if limit < 0:
-        raise InvalidEventError(f"limit must be >= 0, got {limit}")
+    if not 0 <= limit <= _MAX_LIMIT:
+        raise InvalidEventError(f"limit must be from 0 to {_MAX_LIMIT}, got {limit}")
     return limit
+
+
+_MAX_LIMIT = 2**63 - 1
+
+
+def check_projection_name(name: object) -> str:
+    """``name`` if it is a valid identifier (:func:`eventsource.values.check_identifier`);
+    :class:`InvalidArgumentError` otherwise. Shared by every backend's checkpoint and DLQ
+    methods."""
+    return check_identifier(name, "projection_name")
+
+
+def prepare_failed_event(
+    event_id: object,
+    projection_name: object,
+    event_type: object,
+    event_data: object,
+    error: BaseException | str,
+    retry_count: object = 1,
+) -> tuple[str, ErrorDetails]:
+    """Check ``add_failed_event``'s arguments before any I/O; shared by every backend.
+
+    Returns ``event_data`` as portable JSON text (:func:`eventsource.values.encode_json`) and
+    the error's storable details. Raises :class:`InvalidArgumentError` for a bad projection
+    name or event type and :class:`SerializationError` for data outside the portable domain.
+    """
+    if not isinstance(event_id, UUID):
+        raise InvalidArgumentError(f"event_id must be a UUID, got {type(event_id).__name__}")
+    check_projection_name(projection_name)
+    check_identifier(event_type, "event_type")
+    if isinstance(retry_count, bool) or not isinstance(retry_count, int):
+        raise InvalidArgumentError(f"retry_count must be an int, got {retry_count!r:.40}")
+    if not 0 <= retry_count <= MAX_VERSION:
+        raise InvalidArgumentError(f"retry_count must be from 0 to {MAX_VERSION}")
+    text = encode_json(event_data, "DLQ event_data")  # type: ignore[arg-type]
+    return text, ErrorDetails.of(error)
 
 
 class CheckpointRepository(abc.ABC):

@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from ..values import clean_text
+
 __all__ = [
     "CheckpointData",
     "DLQEntry",
@@ -195,8 +197,14 @@ class ErrorDetails:
 
     @classmethod
     def of(cls, error: BaseException | str) -> ErrorDetails:
-        """Details of ``error``, with the traceback it carries (not whatever is in flight)."""
+        """Details of ``error``, with the traceback it carries (not whatever is in flight).
+
+        Text is made storable on every backend (:func:`eventsource.values.clean_text`): a
+        failure can always be parked, whatever its message holds.
+        """
         if isinstance(error, BaseException):
             stack = "".join(traceback.format_exception(error))
-            return cls(type(error).__qualname__, str(error), stack)
-        return cls("Error", str(error), "")
+            return cls(
+                clean_text(type(error).__qualname__), clean_text(str(error)), clean_text(stack)
+            )
+        return cls("Error", clean_text(str(error)), "")

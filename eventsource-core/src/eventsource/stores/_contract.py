@@ -38,6 +38,7 @@ from ..events import (
     default_registry,
     serialize_event,
 )
+from ..values import check_identifier
 from ._types import (
     AppendResult,
     EventStream,
@@ -209,8 +210,7 @@ def prepare_append(
     """
     if not isinstance(aggregate_id, UUID):
         raise InvalidEventError(f"aggregate_id must be a UUID, got {type(aggregate_id).__name__}")
-    if not isinstance(aggregate_type, str) or not aggregate_type:
-        raise InvalidEventError("aggregate_type must be a non-empty string")
+    check_identifier(aggregate_type, "aggregate_type", InvalidEventError)
     expected = check_expected_version(expected_version)
     if isinstance(events, DomainEvent) or not isinstance(events, Sequence):
         raise InvalidEventError("events must be a list of DomainEvent")

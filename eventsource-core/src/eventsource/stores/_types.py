@@ -10,6 +10,7 @@ from uuid import UUID
 
 from .._exceptions import InvalidEventError
 from ..events import DomainEvent
+from ..values import MAX_VERSION
 
 __all__ = [
     "AppendResult",
@@ -22,6 +23,10 @@ __all__ = [
     "parse_stream_id",
     "stream_id_for",
 ]
+
+
+#: The largest global position (a signed 64-bit integer, as every backend stores it).
+_MAX_POSITION = 2**63 - 1
 
 
 class ExpectedVersion:
@@ -45,7 +50,7 @@ def check_expected_version(expected_version: int) -> int:
             f"expected_version must be an int or ExpectedVersion constant, "
             f"got {type(expected_version).__name__}"
         )
-    if expected_version < ExpectedVersion.STREAM_EXISTS:
+    if not ExpectedVersion.STREAM_EXISTS <= expected_version <= MAX_VERSION:
         raise InvalidEventError(f"expected_version {expected_version} is not valid")
     return int(expected_version)
 
@@ -77,10 +82,14 @@ class ReadOptions:
     event_types: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.limit is not None and self.limit < 0:
-            raise InvalidEventError("ReadOptions.limit must be >= 0")
-        if self.from_position is not None and self.from_position < 0:
-            raise InvalidEventError("ReadOptions.from_position must be >= 0")
+        for name in ("limit", "from_position"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidEventError(f"ReadOptions.{name} must be an int or None")
+            if not 0 <= value <= _MAX_POSITION:
+                raise InvalidEventError(f"ReadOptions.{name} must be from 0 to {_MAX_POSITION}")
         if isinstance(self.event_types, list):
             object.__setattr__(self, "event_types", tuple(self.event_types))
 
