@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -29,10 +28,9 @@ from eventsource import (
 )
 from eventsource_postgres import PostgreSQLEventStore, PostgreSQLOutboxRepository
 from eventsource_postgres._group_commit import GroupCommit
-from eventsource_postgres._schema import APPEND_LOCK_CLASS, SCHEMA_VERSION
+from eventsource_postgres._schema import APPEND_LOCK_CLASS
 
 from .conftest import with_options
-from .events import PgItemAdded
 from .helpers import added, open_stores
 
 
@@ -202,20 +200,31 @@ async def test_duplicate_event_id_fails_only_its_append(pg_url: str, admin: Any)
         assert [e.global_position for e in await _all(store)] == [1, 2, 3, 4, 5]
 
 
-async def test_payload_postgres_refuses_fails_only_its_append(pg_url: str, admin: Any) -> None:
-    """jsonb refuses ``\\u0000``: the batch fails as a whole, so each append reruns alone."""
+async def test_payload_postgres_refuses_fails_only_its_append(
+    pg_url: str, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A payload the database refuses (core's checks keep such payloads out, so one is made
+    here by corrupting the JSON text after them) fails the batch as a whole, so each append
+    reruns alone: only the bad one fails, with a SerializationError."""
     async with open_stores(pg_url, 1) as (store,):
         a, bad, c = uuid4(), uuid4(), uuid4()
+        original = store._append_args
+
+        def corrupting(aggregate_id: UUID, *args: Any) -> Any:
+            built = original(aggregate_id, *args)
+            if aggregate_id != bad:
+                return built
+            return built._replace(payloads=[p[:-1] for p in built.payloads])  # cut the "}"
+
+        monkeypatch.setattr(store, "_append_args", corrupting)
         async with one_batch(store, admin, 3):
             tasks = [
                 append(store, a, added(a), 0),
-                append(
-                    store, bad, [PgItemAdded(aggregate_id=bad, aggregate_version=1, name="\x00")], 0
-                ),
+                append(store, bad, added(bad), 0),
                 append(store, c, added(c), 0),
             ]
         ra, rbad, rc = await outcomes(tasks)
-        assert isinstance(rbad, SerializationError) and "unicode" in str(rbad).lower(), rbad
+        assert isinstance(rbad, SerializationError) and "json" in str(rbad).lower(), rbad
         assert committer(store).largest_batch == 3
         assert (ra.new_version, rc.new_version) == (1, 1)
         assert await store.get_stream_version(bad, "Cart") == 0
@@ -441,48 +450,3 @@ async def test_group_commit_can_be_turned_off(pg_url: str) -> None:
             *(store.append_events(aid, "Cart", added(aid), ExpectedVersion.ANY) for _ in range(8))
         )
         assert await store.get_stream_version(aid, "Cart") == 8
-
-
-async def _downgrade_to_v1(store: PostgreSQLEventStore) -> None:
-    s = f'"{store.schema}"'
-    await store.pool.execute(
-        f"DROP FUNCTION {s}.eventsource_append_batch; UPDATE {s}.eventsource_schema SET version = 1"
-    )
-
-
-async def test_version_1_schema_is_upgraded_on_first_batch(pg_url: str, admin: Any) -> None:
-    async with open_stores(pg_url, 1) as (old,):
-        await _downgrade_to_v1(old)
-    async with PostgreSQLEventStore(pg_url) as store:
-        aids = [uuid4() for _ in range(3)]
-        async with one_batch(store, admin, 3):
-            tasks = [append(store, x, added(x), 0) for x in aids]
-        assert [r.new_version for r in await outcomes(tasks)] == [1, 1, 1]
-        version = await store.pool.fetchval(
-            f'SELECT version FROM "{store.schema}".eventsource_schema'
-        )
-        assert version == SCHEMA_VERSION
-        assert committer(store).largest_batch == 3
-
-
-async def test_version_1_schema_without_auto_initialize_appends_alone(
-    pg_url: str, admin: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    async with open_stores(pg_url, 1) as (old,):
-        await _downgrade_to_v1(old)
-    async with PostgreSQLEventStore(pg_url, auto_initialize=False) as store:
-        aids = [uuid4() for _ in range(3)]
-        with caplog.at_level(logging.WARNING, logger="eventsource_postgres"):
-            async with one_batch(store, admin, 3):
-                tasks = [append(store, x, added(x), 0) for x in aids]
-            assert [r.new_version for r in await outcomes(tasks)] == [1, 1, 1]
-        assert "group commit is off until initialize()" in caplog.text
-        await asyncio.gather(
-            *(store.append_events(x, "Cart", added(x, 1, start=2), 1) for x in aids)
-        )
-        assert committer(store).batches == 1  # the failed one; since then every append alone
-        await store.initialize()
-        version = await store.pool.fetchval(
-            f'SELECT version FROM "{store.schema}".eventsource_schema'
-        )
-        assert version == SCHEMA_VERSION

@@ -38,17 +38,12 @@ _UNAVAILABLE = (
 )
 
 
-#: Text PostgreSQL refuses to store: ``\u0000`` in jsonb (22P05), a NUL character in text
-#: (22021). Raised for the caller's input, before anything is written.
-_UNSTORABLE_TEXT = (
-    asyncpg.exceptions.UntranslatableCharacterError,
-    asyncpg.exceptions.CharacterNotInRepertoireError,
-)
-
-
 def is_unstorable_text(exc: BaseException) -> bool:
-    """True when ``exc`` is PostgreSQL refusing a value of the input (a NUL character)."""
-    return isinstance(exc, _UNSTORABLE_TEXT)
+    """True when ``exc`` is PostgreSQL refusing a value of the input (SQLSTATE class 22, data
+    exception: text it cannot store, JSON it cannot parse, a number out of range). Core's
+    portable-domain checks keep such values out; this is the backstop, so that the caller
+    still gets a SerializationError and nothing is written."""
+    return isinstance(exc, asyncpg.exceptions.DataError)
 
 
 def is_connection_lost(exc: BaseException) -> bool:

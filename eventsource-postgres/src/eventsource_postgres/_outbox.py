@@ -58,7 +58,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         entry_id = uuid4()
         sql = (
             f"INSERT INTO {self._s}.outbox (id, event_id, event_type, aggregate_id, "
-            "aggregate_type, tenant_id, event_data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
+            "aggregate_type, tenant_id, event_data) VALUES ($1, $2, $3, $4, $5, $6, $7::json)"
         )
         args = (
             entry_id,
@@ -78,7 +78,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
                     raise
                 raise SerializationError(
                     f"event {event.event_type!r} ({event.event_id}) cannot be stored in "
-                    f"PostgreSQL (jsonb refuses \\u0000 and text refuses NUL characters): "
+                    f"PostgreSQL: "
                     f"{exc.args[0] if exc.args else exc}"
                 ) from exc
 

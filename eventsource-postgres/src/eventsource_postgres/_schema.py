@@ -5,7 +5,9 @@ transaction-level advisory lock while it checks the recorded version and creates
 missing. Every statement is idempotent (``IF NOT EXISTS``, ``CREATE OR REPLACE``), so an older
 schema is upgraded by running them all again. Versions: 1 tables and ``eventsource_append``;
 2 adds ``eventsource_append_batch`` (group commit; ``eventsource_append`` is unchanged, so
-processes of the previous release keep appending).
+processes of the previous release keep appending); 3 stores payloads as ``json`` instead of
+``jsonb`` (the text as written, so every value reads back exactly) and adds the version offsets
+to both append functions (the previous signatures stay, as wrappers).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ._options import PostgresOptions
 __all__ = ["APPEND_LOCK_CLASS", "INIT_LOCK_CLASS", "SCHEMA_VERSION", "create_schema"]
 
 #: The schema version this release writes and understands.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: First advisory-lock key of the global-order lock that serialises appends ("ES" + 1).
 APPEND_LOCK_CLASS = 0x45530001
 #: First advisory-lock key taken while creating or migrating the schema.
@@ -42,7 +44,7 @@ CREATE TABLE IF NOT EXISTS {s}.events (
     tenant_id uuid,
     occurred_at timestamptz NOT NULL,
     stored_at timestamptz NOT NULL DEFAULT now(),
-    payload jsonb NOT NULL,
+    payload json NOT NULL,
     CONSTRAINT events_event_id_key UNIQUE (event_id),
     CONSTRAINT events_stream_version_key UNIQUE (aggregate_id, aggregate_type, aggregate_version)
 );
@@ -64,7 +66,7 @@ CREATE TABLE IF NOT EXISTS {s}.outbox (
     aggregate_id uuid NOT NULL,
     aggregate_type text NOT NULL,
     tenant_id uuid,
-    event_data jsonb NOT NULL,
+    event_data json NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     status text NOT NULL DEFAULT 'pending',
     retry_count integer NOT NULL DEFAULT 0,
@@ -80,7 +82,7 @@ CREATE TABLE IF NOT EXISTS {s}.dlq (
     event_id uuid NOT NULL,
     projection_name text NOT NULL,
     event_type text NOT NULL,
-    event_data jsonb NOT NULL,
+    event_data json NOT NULL,
     error_type text NOT NULL,
     error_message text NOT NULL,
     error_stacktrace text NOT NULL,
@@ -113,6 +115,8 @@ CREATE OR REPLACE FUNCTION {s}.eventsource_append(
     p_outbox boolean,
     p_notify boolean,
     p_lock_timeout_ms integer,
+    p_version_at integer[],
+    p_version_len integer[],
     OUT current_version integer,
     OUT last_position bigint
 ) LANGUAGE plpgsql VOLATILE AS $fn$
@@ -137,12 +141,10 @@ BEGIN
     INSERT INTO {s}.events (global_position, event_id, aggregate_id, aggregate_type,
         aggregate_version, event_type, event_version, tenant_id, occurred_at, payload)
     SELECT v_base + x.n, x.id, p_aggregate_id, p_aggregate_type, current_version + x.n,
-        x.t, x.v, x.tenant, x.occ,
-        CASE WHEN current_version = p_stamped_from THEN x.p::jsonb
-             ELSE jsonb_set(x.p::jsonb, '{{aggregate_version}}', to_jsonb(current_version + x.n))
-        END
+        x.t, x.v, x.tenant, x.occ, {restamp}
     FROM unnest(p_event_ids, p_event_types, p_event_versions, p_tenant_ids, p_occurred_at,
-                p_payloads) WITH ORDINALITY AS x(id, t, v, tenant, occ, p, n);
+                p_payloads, p_version_at, p_version_len)
+        WITH ORDINALITY AS x(id, t, v, tenant, occ, p, vat, vlen, n);
     IF p_outbox THEN
         INSERT INTO {s}.outbox (id, event_id, event_type, aggregate_id, aggregate_type,
             tenant_id, event_data)
@@ -182,7 +184,9 @@ CREATE OR REPLACE FUNCTION {s}.eventsource_append_batch(
     p_occurred_at timestamptz[],
     p_payloads text[],
     p_notify boolean,
-    p_lock_timeout_ms integer
+    p_lock_timeout_ms integer,
+    p_version_at integer[],
+    p_version_len integer[]
 ) RETURNS TABLE (current_version integer, last_position bigint, duplicate_id uuid)
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
@@ -216,15 +220,12 @@ BEGIN
             INSERT INTO {s}.events (global_position, event_id, aggregate_id, aggregate_type,
                 aggregate_version, event_type, event_version, tenant_id, occurred_at, payload)
             SELECT v_base + x.n, x.id, p_aggregate_ids[i], p_aggregate_types[i],
-                current_version + x.n, x.t, x.v, x.tenant, x.occ,
-                CASE WHEN current_version = p_stamped_from[i] THEN x.p::jsonb
-                     ELSE jsonb_set(x.p::jsonb, '{{aggregate_version}}',
-                                    to_jsonb(current_version + x.n))
-                END
+                current_version + x.n, x.t, x.v, x.tenant, x.occ, {restamp_batch}
             FROM unnest(p_event_ids[v_first:v_last], p_event_types[v_first:v_last],
                         p_event_versions[v_first:v_last], p_tenant_ids[v_first:v_last],
-                        p_occurred_at[v_first:v_last], p_payloads[v_first:v_last])
-                WITH ORDINALITY AS x(id, t, v, tenant, occ, p, n);
+                        p_occurred_at[v_first:v_last], p_payloads[v_first:v_last],
+                        p_version_at[v_first:v_last], p_version_len[v_first:v_last])
+                WITH ORDINALITY AS x(id, t, v, tenant, occ, p, vat, vlen, n);
             IF p_outbox[i] THEN
                 INSERT INTO {s}.outbox (id, event_id, event_type, aggregate_id, aggregate_type,
                     tenant_id, event_data)
@@ -244,6 +245,72 @@ BEGIN
 END
 $fn$;
 """
+
+
+# The payload is stored as the client wrote it (json keeps the text; jsonb would renumber floats
+# such as 1.5e300 and -0.0 and refuse \u0000). When the stream's version is not the one the
+# client stamped, the top-level aggregate_version is rewritten in place: the client sends where
+# its digits are (1-based character offset and length; 0 when it could not tell, then the
+# slower jsonb_set, which renormalises numbers, is the fallback).
+_RESTAMP = """CASE WHEN current_version = {stamped} THEN x.p::json
+        WHEN x.vat > 0 THEN
+            overlay(x.p placing (current_version + x.n)::text from x.vat for x.vlen)::json
+        ELSE jsonb_set(x.p::jsonb, '{{aggregate_version}}',
+                       to_jsonb(current_version + x.n))::json
+    END"""
+
+# Schema versions 1 and 2 stored payloads as jsonb, and processes of those releases call the
+# append functions without the version offsets: these keep them appending after the upgrade.
+_COMPAT_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION {s}.eventsource_append(
+    p_aggregate_id uuid, p_aggregate_type text, p_expected integer, p_stamped_from integer,
+    p_event_ids uuid[], p_event_types text[], p_event_versions integer[],
+    p_tenant_ids uuid[], p_occurred_at timestamptz[], p_payloads text[], p_outbox boolean,
+    p_notify boolean, p_lock_timeout_ms integer,
+    OUT current_version integer, OUT last_position bigint
+) LANGUAGE sql VOLATILE AS $fn$
+    SELECT * FROM {s}.eventsource_append(p_aggregate_id, p_aggregate_type, p_expected,
+        p_stamped_from, p_event_ids, p_event_types, p_event_versions, p_tenant_ids,
+        p_occurred_at, p_payloads, p_outbox, p_notify, p_lock_timeout_ms,
+        array_fill(0, ARRAY[cardinality(p_event_ids)]),
+        array_fill(0, ARRAY[cardinality(p_event_ids)]))
+$fn$;
+CREATE OR REPLACE FUNCTION {s}.eventsource_append_batch(
+    p_aggregate_ids uuid[], p_aggregate_types text[], p_expected integer[],
+    p_stamped_from integer[], p_counts integer[], p_outbox boolean[], p_event_ids uuid[],
+    p_event_types text[], p_event_versions integer[], p_tenant_ids uuid[],
+    p_occurred_at timestamptz[], p_payloads text[], p_notify boolean,
+    p_lock_timeout_ms integer
+) RETURNS TABLE (current_version integer, last_position bigint, duplicate_id uuid)
+LANGUAGE sql VOLATILE AS $fn$
+    SELECT * FROM {s}.eventsource_append_batch(p_aggregate_ids, p_aggregate_types,
+        p_expected, p_stamped_from, p_counts, p_outbox, p_event_ids, p_event_types,
+        p_event_versions, p_tenant_ids, p_occurred_at, p_payloads, p_notify,
+        p_lock_timeout_ms, array_fill(0, ARRAY[cardinality(p_event_ids)]),
+        array_fill(0, ARRAY[cardinality(p_event_ids)]))
+$fn$;
+"""
+
+#: Columns that schema versions 1 and 2 created as jsonb; version 3 stores them as json.
+_JSON_COLUMNS = (("events", "payload"), ("outbox", "event_data"), ("dlq", "event_data"))
+
+
+async def _payloads_to_json(conn: Any, options: PostgresOptions) -> None:
+    """Turn the jsonb payload columns of an older schema into json (rewrites those tables)."""
+    s = options.quoted_schema
+    for table, column in _JSON_COLUMNS:
+        kind = await conn.fetchval(
+            "SELECT data_type FROM information_schema.columns "
+            "WHERE table_schema = $1 AND table_name = $2 AND column_name = $3",
+            options.schema,
+            table,
+            column,
+        )
+        if kind == "jsonb":
+            await conn.execute(
+                f"ALTER TABLE {s}.{table} ALTER COLUMN {column} TYPE json "
+                f"USING {column}::text::json"
+            )
 
 
 def _literal(text: str) -> str:
@@ -274,13 +341,16 @@ async def create_schema(conn: Any, options: PostgresOptions) -> None:
                 return
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
         await conn.execute(_TABLES.format(s=s))
-        for function in (_APPEND_FUNCTION, _APPEND_BATCH_FUNCTION):
+        await _payloads_to_json(conn, options)
+        for function in (_APPEND_FUNCTION, _APPEND_BATCH_FUNCTION, _COMPAT_FUNCTIONS):
             await conn.execute(
                 function.format(
                     s=s,
                     lock_class=APPEND_LOCK_CLASS,
                     lock_key=options.lock_key,
                     channel=_literal(options.channel),
+                    restamp=_RESTAMP.format(stamped="p_stamped_from"),
+                    restamp_batch=_RESTAMP.format(stamped="p_stamped_from[i]"),
                 )
             )
         await conn.execute(

@@ -44,7 +44,7 @@ from ._errors import VERSION_CONFLICT, is_connection_lost, is_unstorable_text
 from ._group_commit import GroupCommit, RunAlone
 from ._listener import Listener
 from ._options import KNOWN_OPTIONS, PostgresOptions
-from ._reads import decode_stored, page_query
+from ._reads import decode_stored, page_query, version_span
 from ._schema import create_schema
 
 __all__ = ["PostgreSQLEventStore"]
@@ -77,6 +77,8 @@ class _AppendArgs(NamedTuple):
     outbox: bool
     notify: bool
     lock_timeout_ms: int
+    version_at: list[int]
+    version_len: list[int]
 
 
 _NOT_INITIALIZED = (
@@ -165,12 +167,12 @@ class PostgreSQLEventStore(EventStore):
         self._warnings: set[asyncio.Task[None]] = set()
         self._append_sql = (
             f"SELECT current_version, last_position FROM {self._s}.eventsource_append("
-            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         )
         self._batch_sql = (
             f"SELECT current_version, last_position, duplicate_id FROM "
             f"{self._s}.eventsource_append_batch("
-            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         )
         self._group: GroupCommit[_AppendArgs, Any] | None = None
         if options.group_commit:
@@ -264,6 +266,7 @@ class PostgreSQLEventStore(EventStore):
             if event.aggregate_version != first + offset:
                 stamped_from = -1  # never a real version: the function re-stamps every event
                 break
+        spans = [version_span(p.payload, p.event.aggregate_version) for p in prepared]
         return _AppendArgs(
             aggregate_id,
             aggregate_type,
@@ -278,6 +281,8 @@ class PostgreSQLEventStore(EventStore):
             outbox,
             self.options.notify,
             max(1, int(self.options.lock_timeout * 1000)),
+            [at for at, _ in spans],
+            [length for _, length in spans],
         )
 
     async def _append(
@@ -357,6 +362,8 @@ class PostgreSQLEventStore(EventStore):
             list(chain.from_iterable(a.payloads for a in appends)),
             self.options.notify,
             max(1, int(lock_timeout * 1000)),
+            list(chain.from_iterable(a.version_at for a in appends)),
+            list(chain.from_iterable(a.version_len for a in appends)),
         )
 
         async def op(conn: Any) -> Any:
@@ -416,7 +423,7 @@ class PostgreSQLEventStore(EventStore):
         if is_unstorable_text(exc):
             return SerializationError(
                 f"an event appended to {aggregate_type} {aggregate_id} cannot be stored in "
-                f"PostgreSQL (jsonb refuses \\u0000 and text refuses NUL characters): "
+                f"PostgreSQL: "
                 f"{exc.args[0] if exc.args else exc}"
             )
         error: BaseException = exc
