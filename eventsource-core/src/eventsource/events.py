@@ -24,7 +24,13 @@ from ._exceptions import (
     SerializationError,
     UnknownEventTypeError,
 )
-from .values import MAX_VERSION, check_identifier, check_json_text, check_version
+from .values import (
+    MAX_VERSION,
+    check_identifier,
+    check_json_text,
+    check_no_surrogate_keys,
+    check_version,
+)
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -251,6 +257,8 @@ def serialize_event(event: DomainEvent, max_bytes: int = DEFAULT_MAX_EVENT_BYTES
     if size > max_bytes:
         raise PayloadTooLargeError(event.event_type, size, max_bytes)
     check_json_text(text, what)
+    if "\ufffd" in text:  # pydantic writes a lone surrogate in a dict key as U+FFFD: find one
+        check_no_surrogate_keys(event.model_dump(), what)
     if type(event).model_config.get("ser_json_inf_nan", "constants") != "constants":
         _check_round_trip(event, text, what)
     return text

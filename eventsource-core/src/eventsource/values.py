@@ -45,6 +45,7 @@ __all__ = [
     "MAX_VERSION",
     "check_identifier",
     "check_json_text",
+    "check_no_surrogate_keys",
     "check_version",
     "clean_text",
     "encode_json",
@@ -123,6 +124,22 @@ def encode_json(data: Mapping[str, Any], what: str) -> str:
     return text
 
 
+def check_no_surrogate_keys(data: Any, what: str) -> None:
+    """Refuse ``data`` if a dict key in it holds a lone surrogate (pydantic would write it as
+    U+FFFD, silently changing the key)."""
+    found = _path_of(
+        data,
+        lambda v: (
+            isinstance(v, Mapping) and any(isinstance(k, str) and _SURROGATE.search(k) for k in v)
+        ),
+    )
+    if found is not None:
+        raise SerializationError(
+            f"{what} has a key holding a lone surrogate at {found}: it is not unicode text "
+            "and cannot be stored as UTF-8"
+        )
+
+
 def check_identifier(
     value: object, what: str, error: type[InvalidArgumentError] = InvalidArgumentError
 ) -> str:
@@ -188,7 +205,7 @@ def _path_of(data: Any, bad: Any, path: str = "") -> str | None:
             return where or "the top level"
         if isinstance(value, Mapping):
             stack.extend(
-                (v, f"{where}.{k}" if where else str(k)) for k, v in reversed(value.items())
+                (v, f"{where}.{k}" if where else str(k)) for k, v in reversed(list(value.items()))
             )
         elif isinstance(value, list | tuple):
             stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(value))))

@@ -38,6 +38,7 @@ def version_span(payload: str, version: int) -> tuple[int, int]:
         return 0, 0
     return 0, 0
 
+
 #: Columns every streaming read selects, in the order :func:`decode_stored` expects.
 STORED_COLUMNS = (
     "global_position, aggregate_version, stored_at, event_type, event_version, payload, "

@@ -24,6 +24,7 @@ from ._conformance import BackendConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._outbox import OutboxConformance
+from ._values import ValueDomainConformance
 
 __all__ = [
     "BackendConformance",
@@ -35,4 +36,5 @@ __all__ = [
     "DLQConformance",
     "EventStoreConformance",
     "OutboxConformance",
+    "ValueDomainConformance",
 ]

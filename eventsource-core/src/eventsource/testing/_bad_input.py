@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
@@ -17,10 +14,9 @@ from .._exceptions import (
     SerializationError,
     UnknownEventTypeError,
 )
-from ..events import DomainEvent
 from ..plugins._backend import Backend
 from ..stores._types import ReadOptions
-from ._base import ConformanceBase, ids, read_all_list
+from ._base import ConformanceBase, ids
 from ._events import (
     AGGREGATE_TYPE,
     OTHER_AGGREGATE_TYPE,
@@ -38,55 +34,6 @@ _LARGEST_BUILT = 4 * 1024 * 1024
 
 class BadInputConformance(ConformanceBase):
     """Every kind of bad input raises a subclass of EventStoreError and writes nothing."""
-
-    @contextlib.asynccontextmanager
-    async def unchanged(
-        self, backend: Backend, aggregate_id: UUID, refused: Sequence[Any] = ()
-    ) -> AsyncIterator[None]:
-        """Assert the store is unchanged by the block: global position, stream version, log,
-        outbox, and none of the ``refused`` events stored."""
-        store = backend.events
-        position = await store.get_global_position()
-        version = await store.get_stream_version(aggregate_id, AGGREGATE_TYPE)
-        logged = ids(await read_all_list(backend))
-        pending = (await backend.outbox.get_stats()).pending_count
-        new = [
-            e
-            for e in refused
-            if isinstance(e, DomainEvent) and not await store.event_exists(e.event_id)
-        ]
-        yield
-        assert await store.get_global_position() == position, "the global position moved"
-        assert await store.get_stream_version(aggregate_id, AGGREGATE_TYPE) == version
-        assert ids(await read_all_list(backend)) == logged, "the event log changed"
-        assert (await backend.outbox.get_stats()).pending_count == pending
-        for event in new:
-            assert not await store.event_exists(event.event_id), "a refused event was stored"
-
-    async def _seeded(self, backend: Backend) -> UUID:
-        aid = uuid4()
-        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 2), 0)
-        return aid
-
-    async def _refuse(
-        self,
-        backend: Backend,
-        error: type[EventStoreError],
-        aggregate_id: Any,
-        aggregate_type: Any,
-        events: Any,
-        expected_version: Any,
-        *,
-        outbox: bool = False,
-        check_id: UUID | None = None,
-    ) -> None:
-        check = check_id if check_id is not None else aggregate_id
-        refused = events if isinstance(events, list) else []
-        async with self.unchanged(backend, check, refused):
-            with pytest.raises(error):
-                await backend.events.append_events(
-                    aggregate_id, aggregate_type, events, expected_version, outbox=outbox
-                )
 
     async def test_bad_aggregate_id_and_type(self, backend: Backend) -> None:
         """A non-UUID aggregate id or an empty / non-string aggregate type raises

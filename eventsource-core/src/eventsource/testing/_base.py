@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, ClassVar, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 import pytest_asyncio
 
+from .._exceptions import EventSourceError
+from ..events import DomainEvent
 from ..plugins._backend import Backend
 from ..plugins._specs import Capabilities
 from ..stores._types import ReadOptions, StoredEvent
+from ._events import AGGREGATE_TYPE, noted
 
 __all__ = ["KIT_MODULE_PREFIX", "BackendOpener", "ConformanceBase"]
 
@@ -117,6 +120,55 @@ class ConformanceBase:
             yield opened
 
     # -- helpers -------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def unchanged(
+        self, backend: Backend, aggregate_id: UUID, refused: Sequence[Any] = ()
+    ) -> AsyncIterator[None]:
+        """Assert the store is unchanged by the block: global position, stream version, log,
+        outbox, and none of the ``refused`` events stored."""
+        store = backend.events
+        position = await store.get_global_position()
+        version = await store.get_stream_version(aggregate_id, AGGREGATE_TYPE)
+        logged = ids(await read_all_list(backend))
+        pending = (await backend.outbox.get_stats()).pending_count
+        new = [
+            e
+            for e in refused
+            if isinstance(e, DomainEvent) and not await store.event_exists(e.event_id)
+        ]
+        yield
+        assert await store.get_global_position() == position, "the global position moved"
+        assert await store.get_stream_version(aggregate_id, AGGREGATE_TYPE) == version
+        assert ids(await read_all_list(backend)) == logged, "the event log changed"
+        assert (await backend.outbox.get_stats()).pending_count == pending
+        for event in new:
+            assert not await store.event_exists(event.event_id), "a refused event was stored"
+
+    async def _seeded(self, backend: Backend) -> UUID:
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 2), 0)
+        return aid
+
+    async def _refuse(
+        self,
+        backend: Backend,
+        error: type[EventSourceError],
+        aggregate_id: Any,
+        aggregate_type: Any,
+        events: Any,
+        expected_version: Any,
+        *,
+        outbox: bool = False,
+        check_id: UUID | None = None,
+    ) -> None:
+        check = check_id if check_id is not None else aggregate_id
+        refused = events if isinstance(events, list) else []
+        async with self.unchanged(backend, check, refused):
+            with pytest.raises(error):
+                await backend.events.append_events(
+                    aggregate_id, aggregate_type, events, expected_version, outbox=outbox
+                )
 
     def caps(self, backend: Backend) -> Capabilities:
         """The capabilities the kit assumes: the class attribute, else the backend's."""

@@ -8,6 +8,7 @@ from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._outbox import OutboxConformance
+from ._values import ValueDomainConformance
 
 __all__ = ["BackendConformance"]
 
@@ -19,5 +20,6 @@ class BackendConformance(
     OutboxConformance,
     DLQConformance,
     BadInputConformance,
+    ValueDomainConformance,
 ):
     """The whole contract: subclass it and provide the ``backend_opener`` fixture."""

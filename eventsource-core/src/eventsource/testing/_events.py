@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
+from pydantic import ConfigDict
+
 from ..events import DomainEvent
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "KitItemCreated",
     "KitItemNoted",
     "KitItemRenamed",
+    "KitMeasured",
+    "KitMeasuredKeepingNonFinite",
     "KitPayloadEvent",
     "KitRichEvent",
     "KitUnregisteredEvent",
@@ -67,6 +71,24 @@ class KitRichEvent(DomainEvent):
     text: str
     maybe: str | None = None
     nested: dict[str, Any] = {}
+
+
+class KitMeasured(DomainEvent):
+    """An event with typed numbers and untyped values, for the portable value domain."""
+
+    reading: float = 0.0
+    count: int = 0
+    label: str = ""
+    values: Any = None
+
+
+class KitMeasuredKeepingNonFinite(DomainEvent):
+    """Like :class:`KitMeasured`, opted in to storing non-finite floats (as strings)."""
+
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+    reading: float = 0.0
+    values: Any = None
 
 
 class KitUnregisteredEvent(DomainEvent):
