@@ -20,6 +20,14 @@ from eventsource import DomainEvent, EventRegistry, open_backend
 from eventsource.events import serialize_event
 from eventsource.migration import LenientEventRegistry, migrate_backend
 from eventsource.plugins import get_registry
+from eventsource.testing._events import KitMeasured
+from eventsource.testing._values import (
+    PORTABLE_NUMBERS,
+    PORTABLE_STRINGS,
+    first_difference,
+    nested,
+)
+from eventsource.values import MAX_IDENTIFIER_LENGTH, MAX_NESTING_DEPTH
 
 PG_URL = (
     os.environ.get("EVENTSOURCE_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
@@ -111,3 +119,36 @@ async def test_sqlite_to_postgres_to_sqlite(tmp_path: Path, pg_schema_url: str) 
 
     again = await migrate_backend(first, pg_schema_url)
     assert (again.events_copied, again.events_skipped) == (0, len(original))
+
+
+@pytest.mark.postgres
+async def test_portable_hostile_values_migrate_exactly(tmp_path: Path, pg_schema_url: str) -> None:
+    """Everything the source acknowledged migrates and reads back the same, to the sign of
+    -0.0 and the last NUL: what one backend accepts, every backend accepts."""
+    first, last = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    longest_type = "\U0001f600" * MAX_IDENTIFIER_LENGTH
+    async with open_backend(first) as backend:
+        for n, text in enumerate(PORTABLE_STRINGS):
+            aid = uuid.uuid4()
+            aggregate_type = longest_type if n % 2 else "Ledger\x7f\u2028"
+            event = KitMeasured(
+                aggregate_id=aid,
+                aggregate_type=aggregate_type,
+                label=text,
+                values={"numbers": list(PORTABLE_NUMBERS), "deep": nested(MAX_NESTING_DEPTH - 3)},
+                metadata={text[:40]: PORTABLE_NUMBERS[n % len(PORTABLE_NUMBERS)]},
+            )
+            await backend.events.append_events(aid, aggregate_type, [event], 0)
+        original = [s async for s in backend.events.read_all()]
+
+    await migrate_backend(first, pg_schema_url, batch_size=3)
+    await migrate_backend(pg_schema_url, last)
+    for url in (pg_schema_url, last):
+        async with open_backend(url) as backend:
+            copied = [s async for s in backend.events.read_all()]
+        assert [s.event_id for s in copied] == [s.event_id for s in original]
+        for before, after in zip(original, copied, strict=True):
+            assert after.stream_id == before.stream_id
+            difference = first_difference(before.event.model_dump(), after.event.model_dump())
+            assert difference is None, f"{url}: {difference}"
+            assert after.event.model_dump_json() == before.event.model_dump_json()

@@ -37,7 +37,13 @@ from eventsource.plugins import (
     OutboxRepositorySpec,
     parse_url,
 )
-from eventsource.repositories import DEFAULT_LEASE, CheckpointData, OutboxEntry, OutboxStatus
+from eventsource.repositories import (
+    DEFAULT_LEASE,
+    CheckpointData,
+    OutboxEntry,
+    OutboxStatus,
+    check_projection_name,
+)
 from eventsource.repositories._contracts import check_limit
 from eventsource.stores import (
     AppendResult,
@@ -194,6 +200,7 @@ class BackwardsCheckpoints(MemoryCheckpointRepository):
         event_type: str,
         global_position: int | None = None,
     ) -> None:
+        check_projection_name(projection_name)  # only the guarantee under test is broken
         await asyncio.sleep(0)
         with self.state.lock:
             if global_position is None:

@@ -11,6 +11,7 @@ import asyncpg
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError, SerializationError
 from eventsource.events import DomainEvent, serialize_event
+from eventsource.repositories import storable_note
 from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
@@ -152,6 +153,8 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         *,
         retry_after: timedelta | None = None,
     ) -> None:
+        if error is not None:
+            error = storable_note(error, "error")
         await self._update(
             outbox_id,
             "claimed_by = NULL, claimed_until = NULL, "
@@ -164,6 +167,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         )
 
     async def mark_failed(self, outbox_id: UUID, error: str) -> None:
+        error = storable_note(error, "error")
         await self._update(
             outbox_id,
             "status = 'failed', last_error = $2, retry_count = retry_count + 1, "

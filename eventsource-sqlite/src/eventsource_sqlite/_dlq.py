@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsource._exceptions import EntryNotFoundError
-from eventsource.repositories import check_projection_name, prepare_failed_event
+from eventsource.repositories import check_projection_name, prepare_failed_event, storable_note
 from eventsource.repositories._contracts import DLQRepository, check_dlq_status, check_limit
 from eventsource.repositories._entries import (
     DLQEntry,
@@ -141,6 +141,7 @@ class SQLiteDLQRepository(SQLiteRepository, DLQRepository):
         )
 
     async def mark_resolved(self, dlq_id: int, resolution: str) -> None:
+        resolution = storable_note(resolution, "resolution")
         await self._update(
             dlq_id,
             "UPDATE dead_letter_queue SET status = ?, resolved_at = ?, resolution = ? WHERE id = ?",

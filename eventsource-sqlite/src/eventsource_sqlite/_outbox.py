@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError
 from eventsource.events import DomainEvent, serialize_event
+from eventsource.repositories import storable_note
 from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
@@ -149,6 +150,8 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         *,
         retry_after: timedelta | None = None,
     ) -> None:
+        if error is not None:
+            error = storable_note(error, "error")
         available = now_us() + _us(retry_after) if retry_after else None
         await self._update(
             outbox_id,
@@ -159,6 +162,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         )
 
     async def mark_failed(self, outbox_id: UUID, error: str) -> None:
+        error = storable_note(error, "error")
         await self._update(
             outbox_id,
             "UPDATE event_outbox SET status = 'failed', last_error = ?,"

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from .._exceptions import EntryNotFoundError, InvalidEventError
 from ..events import DomainEvent, serialize_event
-from ..repositories import check_projection_name
+from ..repositories import check_projection_name, storable_note
 from ..repositories._contracts import (
     DEFAULT_LEASE,
     CheckpointRepository,
@@ -231,6 +231,8 @@ class MemoryOutboxRepository(OutboxRepository):
         *,
         retry_after: timedelta | None = None,
     ) -> None:
+        if error is not None:
+            error = storable_note(error, "error")
         with self.state.lock:
             entry = await self.get_entry(outbox_id)
             changes: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
@@ -241,6 +243,7 @@ class MemoryOutboxRepository(OutboxRepository):
                 self.state.outbox_not_before[outbox_id] = _now() + retry_after
 
     async def mark_failed(self, outbox_id: UUID, error: str) -> None:
+        error = storable_note(error, "error")
         with self.state.lock:
             entry = await self.get_entry(outbox_id)
             self._update(
@@ -372,6 +375,7 @@ class MemoryDLQRepository(DLQRepository):
         self._update(dlq_id, status=DLQStatus.RETRYING)
 
     async def mark_resolved(self, dlq_id: int, resolution: str) -> None:
+        resolution = storable_note(resolution, "resolution")
         self._update(dlq_id, status=DLQStatus.RESOLVED, resolved_at=_now(), resolution=resolution)
 
     async def get_failure_stats(self) -> DLQStats:

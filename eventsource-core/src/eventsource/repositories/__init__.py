@@ -16,6 +16,7 @@ from ._contracts import (
     check_limit,
     check_projection_name,
     prepare_failed_event,
+    storable_note,
 )
 from ._entries import (
     CheckpointData,
@@ -52,6 +53,7 @@ __all__ = [
     "check_limit",
     "check_projection_name",
     "prepare_failed_event",
+    "storable_note",
 ]
 
 

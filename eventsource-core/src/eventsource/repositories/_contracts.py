@@ -26,7 +26,7 @@ from uuid import UUID
 
 from .._exceptions import EntryNotFoundError, InvalidArgumentError, InvalidEventError
 from ..events import DomainEvent
-from ..values import MAX_VERSION, check_identifier, encode_json
+from ..values import MAX_VERSION, check_identifier, clean_text, encode_json
 from ._entries import (
     CheckpointData,
     DLQEntry,
@@ -48,6 +48,7 @@ __all__ = [
     "check_limit",
     "check_projection_name",
     "prepare_failed_event",
+    "storable_note",
 ]
 
 #: How long ``get_pending_events`` claims entries for unless told otherwise.
@@ -83,6 +84,14 @@ def check_projection_name(name: object) -> str:
     :class:`InvalidArgumentError` otherwise. Shared by every backend's checkpoint and DLQ
     methods."""
     return check_identifier(name, "projection_name")
+
+
+def storable_note(text: object, what: str) -> str:
+    """``text`` (an outbox error, a DLQ resolution) made storable on every backend with
+    :func:`eventsource.values.clean_text`; :class:`InvalidArgumentError` unless a string."""
+    if not isinstance(text, str):
+        raise InvalidArgumentError(f"{what} must be a string, got {type(text).__name__}")
+    return clean_text(text)
 
 
 def prepare_failed_event(

@@ -271,9 +271,11 @@ class ValueDomainConformance(ConformanceBase):
         """Projection names follow the identifier rules on checkpoints and the DLQ
         (InvalidArgumentError, nothing stored); DLQ event data is portable JSON
         (SerializationError for NaN, lone surrogates, too deep nesting; NUL and unicode read
-        back); an error message holding NUL or a lone surrogate still parks, made readable.
+        back); an error message holding NUL or a lone surrogate still parks, made readable,
+        and so do a DLQ resolution and an outbox error.
 
-        Fix: call ``check_projection_name`` and ``prepare_failed_event`` before any I/O.
+        Fix: call ``check_projection_name``, ``prepare_failed_event`` and ``storable_note``
+        before any I/O.
         """
         (stored,) = noted(uuid4(), 1)
         await backend.events.append_events(stored.aggregate_id, AGGREGATE_TYPE, [stored], 0)
@@ -308,3 +310,11 @@ class ValueDomainConformance(ConformanceBase):
         assert entry.projection_name == name
         assert "\x00" not in entry.error_message and "NUL \\x00" in entry.error_message
         assert "\\ud800" in entry.error_message
+        await dlq.mark_resolved(dlq_id, "fixed \x00 by \udfff hand")
+        resolved = await dlq.get_failed_event_by_id(dlq_id)
+        assert resolved is not None and resolved.resolution == "fixed \\x00 by \\udfff hand"
+        await backend.outbox.add_event(stored)
+        (claimed,) = await backend.outbox.get_pending_events(limit=1)
+        await backend.outbox.mark_failed(claimed.id, "broker said \x00\ud800")
+        failed = await backend.outbox.get_entry(claimed.id)
+        assert failed.last_error == "broker said \\x00\\ud800"
