@@ -76,7 +76,7 @@ class DomainEvent(BaseModel):
     occurred_at: datetime = Field(default_factory=_utc_now)
     aggregate_id: UUID
     aggregate_type: str = ""
-    aggregate_version: int = Field(default=1, ge=1)
+    aggregate_version: int = Field(default=1, ge=1, le=MAX_VERSION)
     tenant_id: UUID | None = None
     actor_id: str | None = None
     correlation_id: UUID = Field(default_factory=uuid4)
@@ -246,21 +246,26 @@ def serialize_event(event: DomainEvent, max_bytes: int = DEFAULT_MAX_EVENT_BYTES
     check_identifier(event.event_type, "event_type", InvalidEventError)
     if event.aggregate_type:
         check_identifier(event.aggregate_type, "aggregate_type", InvalidEventError)
-    check_version(event.event_version, "event_version", InvalidEventError)
-    check_version(event.aggregate_version, "aggregate_version", InvalidEventError)
-    what = f"event {event.event_type!r} ({event.event_id})"
+    if not (0 < event.event_version <= MAX_VERSION and 0 < event.aggregate_version <= MAX_VERSION):
+        # the fields' own bounds hold unless the event was built with model_construct
+        check_version(event.event_version, "event_version", InvalidEventError)
+        check_version(event.aggregate_version, "aggregate_version", InvalidEventError)
+
+    def what() -> str:
+        return f"event {event.event_type!r} ({event.event_id})"
+
     try:
         text = event.model_dump_json()
     except (PydanticSerializationError, TypeError, ValueError) as exc:
-        raise SerializationError(f"{what} cannot be serialised: {exc}") from exc
+        raise SerializationError(f"{what()} cannot be serialised: {exc}") from exc
     size = len(text) if text.isascii() else len(text.encode())
     if size > max_bytes:
         raise PayloadTooLargeError(event.event_type, size, max_bytes)
     check_json_text(text, what)
     if "\ufffd" in text:  # pydantic writes a lone surrogate in a dict key as U+FFFD: find one
-        check_no_surrogate_keys(event.model_dump(), what)
+        check_no_surrogate_keys(event.model_dump(), what())
     if type(event).model_config.get("ser_json_inf_nan", "constants") != "constants":
-        _check_round_trip(event, text, what)
+        _check_round_trip(event, text, what())
     return text
 
 

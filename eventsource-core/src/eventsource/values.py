@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from itertools import accumulate
 from typing import Any
 
@@ -65,6 +65,7 @@ _NON_FINITE_TOKEN = re.compile(_STRING + r"|(NaN|-?Infinity)", re.DOTALL)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BRACKET = re.compile(r"[\[\]{}]")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_VALID_IDENTIFIERS: set[str] = set()
 
 
 def nesting_depth(text: str) -> int:
@@ -73,13 +74,17 @@ def nesting_depth(text: str) -> int:
     return max(accumulate(_STEP[b] for b in brackets), default=0)
 
 
-def check_json_text(text: str, what: str) -> None:
+def check_json_text(text: str, what: str | Callable[[], str]) -> None:
     """Refuse the JSON document ``text`` (encoded with non-finite floats as ``NaN`` /
     ``Infinity`` tokens) unless it is in the portable domain: no non-finite number and at most
-    :data:`MAX_NESTING_DEPTH` deep. ``what`` names the document in the error."""
-    if ("NaN" in text or "Infinity" in text) and any(
+    :data:`MAX_NESTING_DEPTH` deep. ``what`` names the document in the error (a callable is
+    called only then)."""
+    # single-character searches first: far cheaper than the two substrings, and mostly false
+    maybe = ("N" in text and "NaN" in text) or ("I" in text and "Infinity" in text)
+    if maybe and any(
         match.group(1) for match in _NON_FINITE_TOKEN.finditer(text)
     ):
+        what = what() if callable(what) else what
         raise SerializationError(
             f"{what} holds a non-finite float at {_non_finite_path(text)}: NaN and "
             "Infinity have no JSON form and would not read back; store None or a finite "
@@ -90,6 +95,7 @@ def check_json_text(text: str, what: str) -> None:
     if text.count("{") + text.count("[") > MAX_NESTING_DEPTH:
         depth = nesting_depth(text)
         if depth > MAX_NESTING_DEPTH:
+            what = what() if callable(what) else what
             raise SerializationError(
                 f"{what} nests {depth} levels deep, over the limit of {MAX_NESTING_DEPTH}"
             )
@@ -146,6 +152,12 @@ def check_identifier(
     """``value`` if it is a valid identifier (see the module docstring), else ``error``."""
     if not isinstance(value, str) or not value:
         raise error(f"{what} must be a non-empty string, got {value!r:.80}")
+    if value in _VALID_IDENTIFIERS:
+        return value
+    if len(value) <= MAX_IDENTIFIER_LENGTH and value.isascii() and "\x00" not in value:
+        if len(_VALID_IDENTIFIERS) < 4096:  # event and aggregate types repeat: remember them
+            _VALID_IDENTIFIERS.add(value)
+        return value  # the common case, with no surrogate possible
     if len(value) > MAX_IDENTIFIER_LENGTH:
         raise error(
             f"{what} is {len(value)} characters long, over the limit of {MAX_IDENTIFIER_LENGTH}"
