@@ -55,7 +55,7 @@ def _events(aggregate_id: uuid.UUID, n: int) -> list[BenchItemAdded]:
 _RAW_INSERT = """
 INSERT INTO {s}.events (global_position, event_id, aggregate_id, aggregate_type,
     aggregate_version, event_type, event_version, tenant_id, occurred_at, payload)
-SELECT nextval('{s}.raw_position'), x.id, $1, $2, x.v, x.t, x.ev, x.tenant, x.occ, x.p::jsonb
+SELECT nextval('{s}.raw_position'), x.id, $1, $2, x.v, x.t, x.ev, x.tenant, x.occ, x.p::json
 FROM unnest($3::uuid[], $4::int[], $5::text[], $6::int[], $7::uuid[], $8::timestamptz[],
             $9::text[]) AS x(id, v, t, ev, tenant, occ, p)
 """
