@@ -81,9 +81,7 @@ def check_json_text(text: str, what: str | Callable[[], str]) -> None:
     called only then)."""
     # single-character searches first: far cheaper than the two substrings, and mostly false
     maybe = ("N" in text and "NaN" in text) or ("I" in text and "Infinity" in text)
-    if maybe and any(
-        match.group(1) for match in _NON_FINITE_TOKEN.finditer(text)
-    ):
+    if maybe and any(match.group(1) for match in _NON_FINITE_TOKEN.finditer(text)):
         what = what() if callable(what) else what
         raise SerializationError(
             f"{what} holds a non-finite float at {_non_finite_path(text)}: NaN and "

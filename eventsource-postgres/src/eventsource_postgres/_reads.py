@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from eventsource.events import DomainEvent, EventRegistry
+from eventsource.events import EventRegistry
+from eventsource.stores._decoding import decode_stored_event
 from eventsource.stores._types import ReadDirection, ReadOptions, StoredEvent
 
-__all__ = ["decode_event", "decode_stored", "page_query", "version_span"]
+__all__ = ["STORED_COLUMNS", "STREAM_ID", "decode_stored", "page_query", "version_span"]
 
 _VERSION_KEYS = re.compile('"aggregate_version":')
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -39,10 +40,13 @@ def version_span(payload: str, version: int) -> tuple[int, int]:
     return 0, 0
 
 
+#: The stream id of a row, computed by the server.
+STREAM_ID = "aggregate_id::text || ':' || aggregate_type AS stream_id"
+
 #: Columns every streaming read selects, in the order :func:`decode_stored` expects.
 STORED_COLUMNS = (
     "global_position, aggregate_version, stored_at, event_type, event_version, payload, "
-    "aggregate_id::text || ':' || aggregate_type AS stream_id"
+    f"{STREAM_ID}, event_id"
 )
 
 
@@ -89,14 +93,11 @@ def page_query(
     return sql, args
 
 
-def decode_event(
-    registry: EventRegistry, payload: str, event_type: str, version: int
-) -> DomainEvent:
-    """The stored JSON decoded into its registered event class."""
-    return registry.deserialize(payload, event_type, version)
-
-
-def decode_stored(registry: EventRegistry, rows: list[Any]) -> list[StoredEvent]:
-    """Rows selected with :data:`STORED_COLUMNS` as stored events."""
-    deserialize = registry.deserialize
-    return [StoredEvent(deserialize(r[5], r[3], r[4]), r[6], r[1], r[0], r[2]) for r in rows]
+def decode_stored(registry: EventRegistry, rows: list[Any]) -> Iterator[StoredEvent]:
+    """Rows selected with :data:`STORED_COLUMNS` as stored events, decoded one at a time as
+    they are taken: a row that cannot be decoded raises
+    :class:`~eventsource.EventDecodeError` after every event before it was yielded."""
+    decode = decode_stored_event
+    for r in rows:
+        event = decode(registry, r[5], r[3], r[4], r[0], r[6], r[1], r[7])
+        yield StoredEvent(event, r[6], r[1], r[0], r[2])

@@ -30,6 +30,7 @@ from eventsource._exceptions import (
 from eventsource.events import DomainEvent, EventRegistry
 from eventsource.plugins._url import BackendURL, parse_url
 from eventsource.stores._contract import EventStore, PreparedEvent, prepare_append
+from eventsource.stores._decoding import decode_stored_event
 from eventsource.stores._types import (
     AppendResult,
     EventStream,
@@ -44,7 +45,7 @@ from ._errors import VERSION_CONFLICT, is_connection_lost, is_unstorable_text
 from ._group_commit import GroupCommit, RunAlone
 from ._listener import Listener
 from ._options import KNOWN_OPTIONS, PostgresOptions
-from ._reads import decode_stored, page_query, version_span
+from ._reads import STREAM_ID, decode_stored, page_query, version_span
 from ._schema import create_schema
 
 __all__ = ["PostgreSQLEventStore"]
@@ -519,12 +520,14 @@ class PostgreSQLEventStore(EventStore):
             fargs.append(to_timestamp)
             conditions.append(f"occurred_at <= ${len(fargs)}")
         rows = await self._fetch(
-            "SELECT payload, event_type, event_version, aggregate_version, aggregate_type "
+            "SELECT payload, event_type, event_version, aggregate_version, aggregate_type, "
+            f"global_position, {STREAM_ID}, event_id "
             f"FROM {self._s}.events WHERE {' AND '.join(conditions)} ORDER BY global_position",
             *fargs,
         )
-        deserialize = self.event_registry.deserialize
-        events = [deserialize(r[0], r[1], r[2]) for r in rows]
+        registry = self.event_registry
+        decode = decode_stored_event
+        events = [decode(registry, r[0], r[1], r[2], r[5], r[6], r[3], r[7]) for r in rows]
         if filtered:
             head = await self._source.run(
                 lambda conn: conn.fetchrow(
@@ -616,12 +619,14 @@ class PostgreSQLEventStore(EventStore):
             args.append(from_timestamp)
             where.append(f"occurred_at >= ${len(args)}")
         rows = await self._fetch(
-            f"SELECT payload, event_type, event_version FROM {self._s}.events "
+            "SELECT payload, event_type, event_version, global_position, "
+            f"{STREAM_ID}, aggregate_version, event_id FROM {self._s}.events "
             f"WHERE {' AND '.join(where)} ORDER BY global_position",
             *args,
         )
-        deserialize = self.event_registry.deserialize
-        return [deserialize(r[0], r[1], r[2]) for r in rows]
+        registry = self.event_registry
+        decode = decode_stored_event
+        return [decode(registry, r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     async def event_exists(self, event_id: UUID) -> bool:
         return bool(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventsource.events import DomainEvent, EventRegistry
+from eventsource.stores._decoding import decode_stored_event
 from eventsource.stores._types import ReadOptions, StoredEvent
 
 from ._tx import from_us, to_us
@@ -14,16 +15,20 @@ __all__ = ["EVENT_COLUMNS", "decode_event", "decode_stored", "option_filters"]
 #: The columns :func:`decode_stored` expects, in order.
 EVENT_COLUMNS = (
     "global_position, aggregate_id, aggregate_type, aggregate_version, "
-    "event_type, event_version, stored_at, payload"
+    "event_type, event_version, stored_at, payload, event_id"
 )
 
 
 def decode_stored(registry: EventRegistry, row: tuple[Any, ...]) -> StoredEvent:
-    """A :class:`StoredEvent` from a row of :data:`EVENT_COLUMNS`."""
-    position, aggregate_id, aggregate_type, version, event_type, event_version, stored, data = row
+    """A :class:`StoredEvent` from a row of :data:`EVENT_COLUMNS`; raises
+    :class:`~eventsource.EventDecodeError` naming the row when its payload cannot be decoded."""
+    position, aggregate_id, aggregate_type, version, kind, kind_version, stored, data, eid = row
+    stream_id = f"{aggregate_id}:{aggregate_type}"
     return StoredEvent(
-        event=registry.deserialize(data, event_type, event_version),
-        stream_id=f"{aggregate_id}:{aggregate_type}",
+        event=decode_stored_event(
+            registry, data, kind, kind_version, position, stream_id, version, eid
+        ),
+        stream_id=stream_id,
         stream_position=version,
         global_position=position,
         stored_at=from_us(stored),
@@ -31,8 +36,10 @@ def decode_stored(registry: EventRegistry, row: tuple[Any, ...]) -> StoredEvent:
 
 
 def decode_event(registry: EventRegistry, row: tuple[Any, ...]) -> DomainEvent:
-    """The event of a row of :data:`EVENT_COLUMNS`."""
-    return registry.deserialize(row[7], row[4], row[5])
+    """The event of a row of :data:`EVENT_COLUMNS` (see :func:`decode_stored`)."""
+    return decode_stored_event(
+        registry, row[7], row[4], row[5], row[0], f"{row[1]}:{row[2]}", row[3], row[8]
+    )
 
 
 def option_filters(options: ReadOptions) -> tuple[list[str], list[Any]]:

@@ -29,6 +29,7 @@ from eventsource.stores._contract import (
     prepare_append,
     restamp,
 )
+from eventsource.stores._decoding import decode_stored_event
 from eventsource.stores._types import (
     AppendResult,
     EventStream,
@@ -54,8 +55,8 @@ _STREAM_VERSION = (
     "SELECT MAX(aggregate_version) FROM events WHERE aggregate_id = ? AND aggregate_type = ?"
 )
 _LOAD_STREAM = (
-    "SELECT event_type, event_version, payload, aggregate_version FROM events"
-    " WHERE aggregate_id = ? AND aggregate_type = ? ORDER BY aggregate_version"
+    "SELECT event_type, event_version, payload, aggregate_version, global_position, event_id"
+    " FROM events WHERE aggregate_id = ? AND aggregate_type = ? ORDER BY aggregate_version"
 )
 _INSERT_EVENT = (
     "INSERT INTO events (event_id, aggregate_id, aggregate_type, aggregate_version, event_type,"
@@ -275,7 +276,9 @@ class SQLiteEventStore(EventStore):
             # the common case (loading an aggregate): one prepared statement, no version query
             key = (str(aggregate_id), aggregate_type)
             rows: list[Any] = await self._run(lambda c: c.execute(_LOAD_STREAM, key).fetchall())
-            events = [registry.deserialize(r[2], r[0], r[1]) for r in rows]
+            sid = f"{key[0]}:{aggregate_type}"
+            decode = decode_stored_event
+            events = [decode(registry, r[2], r[0], r[1], r[4], sid, r[3], r[5]) for r in rows]
             version = rows[-1][3] if rows else 0
             return EventStream(aggregate_id, aggregate_type, events, version)
         where = ["aggregate_id = ?"]

@@ -5,7 +5,8 @@ outbox relay.
   checkpoints through ``read_all`` and then follow the store live. Delivery is at-least-once.
 - :class:`RetryPolicy` and :class:`FailureMode` decide what happens to a failing event: retried
   with backoff, then parked in the DLQ ("skip") or the projection stops ("stop").
-- :class:`DLQReplayer` replays parked events and resolves them.
+- :class:`DLQReplayer` replays parked events and resolves them; a stored event that cannot be
+  decoded is parked as an :class:`UndecodableEvent` and replays once its class is fixed.
 - :class:`OutboxRelay` publishes outbox entries through a publisher, by callable or by name
   (``eventsource_publishers`` plugin hook; built-ins ``log`` and ``null``).
 """
@@ -36,6 +37,7 @@ from ._relay import BatchResult, OutboxRelay
 from ._retry import Backoff, FailureMode, RetryPolicy
 from ._runner import ProgressCallback, ProjectionRunner, RebuildProgress
 from ._subscription import SubscriptionRunner
+from ._undecodable import UndecodableEvent
 
 __all__ = [
     "Backoff",
@@ -61,6 +63,7 @@ __all__ = [
     "RetryPolicy",
     "RunnerState",
     "SubscriptionRunner",
+    "UndecodableEvent",
     "UnknownPublisherError",
     "available_publishers",
     "get_publisher",

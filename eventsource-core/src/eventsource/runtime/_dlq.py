@@ -1,5 +1,6 @@
 """Replaying parked events: decode a DLQ entry's event, hand it to its projection again, and
-resolve the entry when that succeeds."""
+resolve the entry when that succeeds. An undecodable event's entry (:class:`UndecodableEvent`)
+is decoded from its stored text, so it replays once its class is fixed."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
 
-from .._exceptions import EntryNotFoundError, EventSourceError, InvalidStateError
+from .._exceptions import (
+    EntryNotFoundError,
+    EventDecodeError,
+    EventSourceError,
+    InvalidStateError,
+)
 from ..events import DomainEvent, EventRegistry
 from ..repositories._contracts import DLQRepository
 from ..repositories._entries import DLQEntry, DLQStatus
 from ..stores._contract import EventStore
+from ..stores._types import ReadOptions
 from ._projection import PositionTrackingProjection, ProjectionLike
+from ._undecodable import UndecodableEvent
 
 __all__ = ["DLQReplayer", "EventSource", "ReplayResult"]
 
@@ -60,7 +68,14 @@ class DLQReplayer:
         return entry
 
     async def load_event(self, entry: DLQEntry, source: EventSource = "auto") -> DomainEvent:
-        """The parked event: decoded from ``event_data`` via the registry, or re-read by id."""
+        """The parked event: decoded from ``event_data`` via the registry, or re-read by id.
+
+        An undecodable event's entry is decoded from its ``raw_payload``; while that still
+        fails (and so does the store's row) this raises :class:`EventDecodeError`.
+        """
+        poison = UndecodableEvent.from_event_data(entry.event_data)
+        if poison is not None:
+            return await self._load_undecodable(entry, poison, source)
         if source != "store":
             try:
                 return self.registry.decode_dict(dict(entry.event_data))
@@ -68,6 +83,25 @@ class DLQReplayer:
                 if source == "data" or self.store is None:
                     raise
         return await self._read_by_id(entry)
+
+    async def _load_undecodable(
+        self, entry: DLQEntry, poison: UndecodableEvent, source: EventSource
+    ) -> DomainEvent:
+        """An undecodable event's entry: its stored text decoded again, else (``auto``) its row
+        re-read from the store, which may have been repaired there."""
+        if source == "store":
+            return await self._reread_row(entry, poison)
+        try:
+            return poison.decode(self.registry)
+        except EventDecodeError as exc:
+            if source == "data" or self.store is None:
+                raise
+            still_undecodable = exc
+        try:
+            return await self._reread_row(entry, poison)
+        except EntryNotFoundError:
+            pass  # the row is gone: what the entry holds is all there is
+        raise still_undecodable
 
     async def _read_by_id(self, entry: DLQEntry) -> DomainEvent:
         if self.store is None:
@@ -87,6 +121,20 @@ class DLQReplayer:
             f"DLQ entry {entry.id}: event {entry.event_id} is not in the store"
         )
 
+    async def _reread_row(self, entry: DLQEntry, poison: UndecodableEvent) -> DomainEvent:
+        """The undecodable event's row read again (it may have been repaired in the store)."""
+        if self.store is None:
+            raise InvalidStateError(f"DLQ entry {entry.id}: no store to re-read its event from")
+        if poison.stream_id is not None and poison.stream_position is not None:
+            options = ReadOptions(from_position=poison.stream_position - 1, limit=1)
+            async for stored in self.store.read_stream(poison.stream_id, options):
+                if stored.event_id == entry.event_id:
+                    return stored.event
+        raise EntryNotFoundError(
+            f"DLQ entry {entry.id}: event {entry.event_id} is no longer at position "
+            f"{poison.stream_position} of stream {poison.stream_id}"
+        )
+
     async def replay(
         self,
         projection: ProjectionLike,
@@ -98,12 +146,18 @@ class DLQReplayer:
         """Hand entry ``dlq_id``'s event to ``projection`` again.
 
         On success the entry is resolved with ``resolution``; on failure it goes back to
-        ``failed`` with the new error and one more retry counted. A resolved entry, or one of
-        another projection, is refused with :class:`InvalidStateError`.
+        ``failed`` with the new error and one more retry counted. An event that still cannot
+        be decoded fails the same way, before the projection sees anything: the result's
+        ``error`` is the :class:`EventDecodeError`. A resolved entry, or one of another
+        projection, is refused with :class:`InvalidStateError`.
         """
         entry = await self.entry(dlq_id)
         _check_replayable(entry, projection.name)
-        event = await self.load_event(entry, source)
+        try:
+            event = await self.load_event(entry, source)
+        except EventDecodeError as exc:
+            await self._failed_again(entry, exc)
+            return ReplayResult(entry.id, entry.event_id, ok=False, error=exc)
         await self.dlq.mark_retrying(entry.id)
         try:
             if isinstance(projection, PositionTrackingProjection):
@@ -111,14 +165,7 @@ class DLQReplayer:
             else:
                 await projection.handle(event)
         except Exception as exc:
-            await self.dlq.add_failed_event(
-                entry.event_id,
-                entry.projection_name,
-                entry.event_type,
-                dict(entry.event_data),
-                error=exc,
-                retry_count=entry.retry_count + 1,
-            )
+            await self._failed_again(entry, exc)
             return ReplayResult(entry.id, entry.event_id, ok=False, error=exc)
         except BaseException:
             # Cancelled mid-replay: the entry is failed again, unchanged otherwise.
@@ -133,6 +180,17 @@ class DLQReplayer:
             raise
         await self.dlq.mark_resolved(entry.id, resolution)
         return ReplayResult(entry.id, entry.event_id, ok=True)
+
+    async def _failed_again(self, entry: DLQEntry, error: Exception) -> None:
+        """Back to ``failed`` with ``error`` and one more retry counted."""
+        await self.dlq.add_failed_event(
+            entry.event_id,
+            entry.projection_name,
+            entry.event_type,
+            dict(entry.event_data),
+            error=error,
+            retry_count=entry.retry_count + 1,
+        )
 
     async def replay_all(
         self,

@@ -10,19 +10,31 @@ __all__ = ["ProjectionStoppedError", "UnknownPublisherError"]
 
 
 class ProjectionStoppedError(EventSourceError):
-    """A projection with ``FailureMode.STOP`` gave up on an event; ``__cause__`` is the error.
+    """A projection with ``FailureMode.STOP`` gave up on an event; ``__cause__`` is the error
+    (the handler's, or the :class:`~eventsource.EventDecodeError` of an undecodable event).
 
-    Its checkpoint stays on the last event it fully handled, so a restart retries this event.
+    Its checkpoint stays on the last event it fully handled, so a restart retries this event,
+    which sits at ``global_position``.
     """
 
-    def __init__(self, projection_name: str, event_id: Any, event_type: str, attempts: int) -> None:
+    def __init__(
+        self,
+        projection_name: str,
+        event_id: Any,
+        event_type: str,
+        attempts: int,
+        *,
+        global_position: int | None = None,
+    ) -> None:
         self.projection_name = projection_name
         self.event_id = event_id
         self.event_type = event_type
         self.attempts = attempts
+        self.global_position = global_position
+        where = f" at global position {global_position}" if global_position is not None else ""
         super().__init__(
-            f"projection {projection_name!r} stopped: event {event_type} {event_id} failed "
-            f"{attempts} time(s)"
+            f"projection {projection_name!r} stopped: event {event_type} {event_id}{where} "
+            f"failed {attempts} time(s)"
         )
 
 

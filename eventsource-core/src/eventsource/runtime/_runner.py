@@ -10,9 +10,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
+from uuid import UUID
 
-from .._exceptions import ConfigurationError, InvalidStateError, StorageError
+from .._exceptions import ConfigurationError, EventDecodeError, InvalidStateError, StorageError
 from ..plugins._backend import Backend
 from ..repositories._contracts import CheckpointRepository, DLQRepository
 from ..repositories._entries import LagMetrics
@@ -23,6 +24,7 @@ from ._errors import ProjectionStoppedError
 from ._metrics import ProjectionMetrics, ProjectionStats, RunnerState
 from ._projection import PositionTrackingProjection, ProjectionLike, check_projection
 from ._retry import Backoff, FailureMode, RetryPolicy
+from ._undecodable import UndecodableEvent
 
 __all__ = ["ProgressCallback", "ProjectionRunner", "RebuildProgress"]
 
@@ -54,6 +56,14 @@ class _Abandoned(Exception):
     """The in-flight event was abandoned because a stop was requested during its backoff."""
 
 
+class _Mark(NamedTuple):
+    """What a checkpoint records of a parked undecodable event (a StoredEvent has the same)."""
+
+    event_id: UUID
+    event_type: str
+    global_position: int
+
+
 class ProjectionRunner:
     """Feeds one projection from a store, keeping its checkpoint.
 
@@ -70,6 +80,12 @@ class ProjectionRunner:
     While running, a :class:`StorageError` (database locked, connection lost, ...) is logged
     and retried after ``storage_backoff``, resuming after the last event handled; after
     ``storage_retries`` consecutive failures (None: never give up) :meth:`run` raises it.
+
+    A stored event that cannot be decoded (:class:`~eventsource.EventDecodeError` from
+    ``read_all``) meets the same ``on_failure`` policy as an event whose handler keeps failing,
+    at once, without retries (decoding the same text again cannot succeed): ``SKIP`` parks it
+    in the DLQ as an :class:`UndecodableEvent` and reading resumes after it; ``STOP`` stops
+    with :class:`ProjectionStoppedError` (its cause the decode error), the checkpoint before it.
     """
 
     def __init__(
@@ -107,7 +123,7 @@ class ProjectionRunner:
         types = projection.event_types
         self._types = None if types is None else tuple(types)
         self.metrics = ProjectionMetrics(projection.name)
-        self._pending: StoredEvent | None = None
+        self._pending: StoredEvent | _Mark | None = None
         self._pending_count = 0
         self._last_flush = time.monotonic()
         self._stop = asyncio.Event()
@@ -178,7 +194,7 @@ class ProjectionRunner:
             raise
         self.metrics.checkpointed = max(self.metrics.checkpointed, pending.global_position)
 
-    async def _advance(self, stored: StoredEvent) -> None:
+    async def _advance(self, stored: StoredEvent | _Mark) -> None:
         self.metrics.position = max(self.metrics.position, stored.global_position)
         self.metrics.scanned = max(self.metrics.scanned, stored.global_position)
         self._pending = stored
@@ -224,7 +240,11 @@ class ProjectionRunner:
                 self.metrics.failed += 1
                 if policy.on_failure is FailureMode.STOP:
                     raise ProjectionStoppedError(
-                        self.name, stored.event_id, stored.event_type, attempt
+                        self.name,
+                        stored.event_id,
+                        stored.event_type,
+                        attempt,
+                        global_position=stored.global_position,
                     ) from exc
                 await self.dlq.add_failed_event(
                     stored.event_id,
@@ -234,11 +254,7 @@ class ProjectionRunner:
                     error=exc,
                     retry_count=attempt,
                 )
-                if self._tracking:
-                    # The projection keeps its own position: move it past the parked event.
-                    store_position = getattr(self.projection, "store_position", None)
-                    if store_position is not None:
-                        await store_position(stored.global_position)
+                await self._store_position(stored.global_position)
                 self.metrics.parked += 1
                 log.warning(
                     "projection %r parked event %s %s after %d attempt(s): %s",
@@ -252,24 +268,80 @@ class ProjectionRunner:
             self.metrics.record_handled(stored.global_position)
             return True
 
+    async def _store_position(self, global_position: int) -> None:
+        """A position-tracking projection keeps its own position: move it past a parked event."""
+        if self._tracking:
+            store_position = getattr(self.projection, "store_position", None)
+            if store_position is not None:
+                await store_position(global_position)
+
+    async def _undecodable(self, error: EventDecodeError) -> None:
+        """Apply the failure policy to an event ``read_all`` could not decode: no retries,
+        decoding the same stored text again cannot succeed."""
+        if error.global_position is None:
+            raise error  # a backend that cannot say where the row is: reading cannot go past it
+        poison = UndecodableEvent.from_error(error)
+        event_id = poison.dlq_event_id
+        self.metrics.record_error(error)
+        self.metrics.failed += 1
+        if self.retry.on_failure is FailureMode.STOP:
+            raise ProjectionStoppedError(
+                self.name, event_id, error.event_type, 1, global_position=error.global_position
+            ) from error
+        await self.dlq.add_failed_event(
+            event_id,
+            self.name,
+            error.event_type,
+            poison.to_event_data(),
+            error=error,
+            retry_count=1,
+        )
+        await self._store_position(error.global_position)
+        self.metrics.parked += 1
+        log.warning(
+            "projection %r parked undecodable event %s %s at global position %d: %s",
+            self.name,
+            error.event_type,
+            event_id,
+            error.global_position,
+            self.metrics.last_error,
+        )
+        await self._advance(_Mark(event_id, error.event_type, error.global_position))
+
     async def _pass(self, progress: ProgressCallback | None = None, every: int = 1000) -> int:
         """Handle every event readable now after the scanned position; returns how many were
-        handled (parked events are not counted)."""
+        handled (parked events are not counted). A read that stops at an undecodable event
+        resumes after it once the failure policy let the projection go on."""
         head = await self.store.get_global_position()
         self.metrics.head = max(self.metrics.head, head)
-        options = ReadOptions(from_position=self.metrics.scanned, event_types=self._types)
         handled = 0
         complete = True
-        async with contextlib.aclosing(self.store.read_all(options)) as events:  # type: ignore[type-var]
-            async for stored in events:
-                if self._stop.is_set():
-                    complete = False
-                    break
-                ok = await self._deliver(stored)
-                await self._advance(stored)
-                handled += ok
-                if ok and progress is not None and handled % every == 0:
-                    await _call_progress(progress, self._progress(handled, head))
+        while complete:
+            options = ReadOptions(from_position=self.metrics.scanned, event_types=self._types)
+            poison: EventDecodeError | None = None
+            async with contextlib.aclosing(self.store.read_all(options)) as events:  # type: ignore[type-var]
+                while True:
+                    try:
+                        stored = await anext(events)
+                    except StopAsyncIteration:
+                        break
+                    except EventDecodeError as exc:
+                        poison = exc
+                        break
+                    if self._stop.is_set():
+                        complete = False
+                        break
+                    ok = await self._deliver(stored)
+                    await self._advance(stored)
+                    handled += ok
+                    if ok and progress is not None and handled % every == 0:
+                        await _call_progress(progress, self._progress(handled, head))
+            if poison is None:
+                break
+            if self._stop.is_set():
+                complete = False
+                break
+            await self._undecodable(poison)
         if complete:
             # Everything up to ``head`` was readable when the pass began, and was read.
             self.metrics.scanned = max(self.metrics.scanned, head)

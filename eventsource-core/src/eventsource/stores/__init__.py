@@ -1,6 +1,7 @@
 """The event store contract, its value types, and the in-memory store."""
 
 from ._contract import EventStore, PreparedEvent, check_stream_version, prepare_append, restamp
+from ._decoding import decode_stored_event
 from ._types import (
     AppendResult,
     EventStream,
@@ -24,6 +25,7 @@ __all__ = [
     "ReadOptions",
     "StoredEvent",
     "check_stream_version",
+    "decode_stored_event",
     "parse_stream_id",
     "prepare_append",
     "restamp",
