@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import eventsource.testing  # noqa: F401 - imported once, outside the inner runs
+from eventsource.testing import UndecodableEventConformance  # imported once, outside the runs
 
 TOYS_SOURCE = (Path(__file__).parent / "broken_toys.py").read_text()
 
@@ -77,4 +77,6 @@ def test_kit_fails_exactly_the_broken_guarantees(kit_project: pytest.Pytester) -
         got = outcomes[kind]
         assert got["failed"] == expected, f"toy {kind!r}: failed {sorted(got['failed'])}"
         assert len(got["passed"]) >= 40, f"toy {kind!r}: only {len(got['passed'])} passed"
-    assert outcomes["sound"]["skipped"] == {"test_events_survive_reopen"}
+    # the toys have no raw_event_writer: the tests of undecodable rows skip, saying so
+    undecodable = {n for n in dir(UndecodableEventConformance) if n.startswith("test_")}
+    assert outcomes["sound"]["skipped"] == {"test_events_survive_reopen", *undecodable}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from eventsource import open_backend
+from raw_events import write_raw_event
 
 testing = pytest.importorskip("eventsource.testing")
 
@@ -21,3 +22,7 @@ class TestPostgresConformance(testing.BackendConformance):  # type: ignore[misc,
     def backend_opener(self, pg_url_with_fresh_schema: str) -> testing.BackendOpener:  # type: ignore[name-defined]
         url = pg_url_with_fresh_schema.replace("pool_max=4", "pool_max=2")
         return lambda: open_backend(url)
+
+    @pytest.fixture
+    def raw_event_writer(self) -> testing.RawEventWriter:  # type: ignore[name-defined]
+        return write_raw_event

@@ -8,7 +8,8 @@ import pytest
 
 from eventsource import open_backend
 from eventsource.plugins import Capabilities
-from eventsource.testing import BackendConformance, BackendOpener
+from eventsource.testing import BackendConformance, BackendOpener, RawEventWriter
+from raw_events import write_raw_event
 
 
 class TestSQLiteFileConformance(BackendConformance):
@@ -18,6 +19,10 @@ class TestSQLiteFileConformance(BackendConformance):
     def backend_opener(self, tmp_path: Path) -> BackendOpener:
         url = f"sqlite:///{tmp_path}/kit.db"
         return lambda: open_backend(url)
+
+    @pytest.fixture
+    def raw_event_writer(self) -> RawEventWriter:
+        return write_raw_event
 
 
 class TestSQLiteMemoryConformance(BackendConformance):
@@ -35,3 +40,7 @@ class TestSQLiteMemoryConformance(BackendConformance):
     @pytest.fixture
     def backend_opener(self) -> BackendOpener:
         return lambda: open_backend("sqlite:///:memory:")
+
+    @pytest.fixture
+    def raw_event_writer(self) -> RawEventWriter:
+        return write_raw_event  # on the store's own connection: the same private database

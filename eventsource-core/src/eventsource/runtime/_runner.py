@@ -278,8 +278,10 @@ class ProjectionRunner:
     async def _undecodable(self, error: EventDecodeError) -> None:
         """Apply the failure policy to an event ``read_all`` could not decode: no retries,
         decoding the same stored text again cannot succeed."""
-        if error.global_position is None:
-            raise error  # a backend that cannot say where the row is: reading cannot go past it
+        if error.global_position is None or error.global_position <= self.metrics.scanned:
+            # A backend that cannot say where the row is (or names one it was not asked to
+            # read): reading cannot resume past it.
+            raise error
         poison = UndecodableEvent.from_error(error)
         event_id = poison.dlq_event_id
         self.metrics.record_error(error)

@@ -12,7 +12,9 @@ A backend author's whole test file::
             url = f"sqlite:///{tmp_path}/kit.db"
             return lambda: open_backend(url)  # each call: a NEW, unopened Backend, SAME storage
 
-The mixins can be used on their own; :class:`BackendConformance` combines them all. See
+Tests of undecodable rows in the log also need a ``raw_event_writer`` fixture (see
+:data:`RawEventWriter`); without it they are skipped. The mixins can be used on their own;
+:class:`BackendConformance` combines them all. See
 ``docs/writing-a-backend.md``. Needs pytest and pytest-asyncio (``eventsource-core[testing]``).
 """
 
@@ -24,6 +26,7 @@ from ._conformance import BackendConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._outbox import OutboxConformance
+from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
 
 __all__ = [
@@ -36,5 +39,8 @@ __all__ = [
     "DLQConformance",
     "EventStoreConformance",
     "OutboxConformance",
+    "RawEventRow",
+    "RawEventWriter",
+    "UndecodableEventConformance",
     "ValueDomainConformance",
 ]

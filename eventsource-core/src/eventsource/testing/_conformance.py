@@ -8,6 +8,7 @@ from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._outbox import OutboxConformance
+from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
 
 __all__ = ["BackendConformance"]
@@ -21,5 +22,7 @@ class BackendConformance(
     DLQConformance,
     BadInputConformance,
     ValueDomainConformance,
+    UndecodableEventConformance,
 ):
-    """The whole contract: subclass it and provide the ``backend_opener`` fixture."""
+    """The whole contract: subclass it and provide the ``backend_opener`` fixture (and, for
+    the tests of undecodable rows, the optional ``raw_event_writer`` fixture)."""

@@ -20,6 +20,7 @@ __all__ = [
     "OTHER_AGGREGATE_TYPE",
     "KitItemCreated",
     "KitItemNoted",
+    "KitItemNotedLenient",
     "KitItemRenamed",
     "KitMeasured",
     "KitMeasuredKeepingNonFinite",
@@ -52,6 +53,16 @@ class KitItemNoted(DomainEvent):
     """A note on a kit item; the kit's workhorse event."""
 
     note: str = ""
+
+
+class KitItemNotedLenient(DomainEvent):
+    """KitItemNoted as a fixed class that also decodes a null ``note``; not registered (the
+    kit puts it in a registry of its own)."""
+
+    __register__: ClassVar[bool] = False
+
+    event_type: str = "KitItemNoted"
+    note: str | None = None
 
 
 class KitPayloadEvent(DomainEvent):

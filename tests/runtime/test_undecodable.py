@@ -1,0 +1,439 @@
+"""An undecodable (poison) row put into the log directly with SQL, on SQLite (file and
+``:memory:``) and PostgreSQL: readers deliver every event before it and name it; a projection
+with SKIP parks it and goes on to the end, with STOP stops at it; once the event class is fixed
+(or the row repaired), replaying its DLQ entry applies it.
+
+The rows: invalid JSON, JSON that PostgreSQL's json type accepts but pydantic's parser refuses
+(a lone surrogate escape), a ``null`` where the class needs a float (what NaN used to be
+stored as), a type no class is registered for, and nesting deeper than pydantic's parser
+allows (its recursion limit is 200). The memory backend holds decoded events, so it can hold
+no such row and is not run here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from eventsource import (
+    Backend,
+    DomainEvent,
+    EventDecodeError,
+    EventRegistry,
+    InvalidEventError,
+    SerializationError,
+    UnknownEventTypeError,
+    open_backend,
+)
+from eventsource.repositories import DLQStatus
+from eventsource.runtime import (
+    FailureMode,
+    Projection,
+    ProjectionRunner,
+    ProjectionStoppedError,
+    RetryPolicy,
+    UndecodableEvent,
+    handles,
+)
+from eventsource.stores import ReadOptions, StoredEvent, stream_id_for
+from eventsource.testing import RawEventRow
+from raw_events import payload_column_type, rewrite_payload, write_raw_event
+
+from .conftest import _pg_execute, backend_names, pg_server, require_postgres
+
+CART = "rttest.ScoreCard"
+UNREGISTERED = "rttest.NeverRegistered"
+
+
+class RtScored(DomainEvent):
+    """A score; ``score`` must be a float."""
+
+    event_type: str = "rttest.Scored"
+    score: float
+    note: str = ""
+
+
+class RtScoredFixed(DomainEvent):
+    """The fixed class: a missing score (null) is allowed."""
+
+    __register__ = False
+    event_type: str = "rttest.Scored"
+    score: float | None = None
+    note: str = ""
+
+
+class RtScoredTolerant(RtScoredFixed):
+    """The fixed class for what pydantic's JSON parser refuses: parse with Python's json."""
+
+    __register__ = False
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, **kwargs: Any) -> RtScoredTolerant:  # type: ignore[override]
+        return cls.model_validate(json.loads(json_data), **kwargs)
+
+
+class RtLate(DomainEvent):
+    """The class registered later for the type that had none."""
+
+    __register__ = False
+    event_type: str = UNREGISTERED
+    score: float | None = None
+
+
+class Scores(Projection):
+    """Records every score it is given, with the event's id."""
+
+    name = "rttest.Scores"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float | None, UUID]] = []
+
+    @handles(RtScored, UNREGISTERED)
+    async def on_score(self, event: Any) -> None:
+        self.seen.append((event.score, event.event_id))
+
+
+def _document(aggregate_id: UUID, event_id: UUID, **fields: Any) -> str:
+    event = RtScored(
+        event_id=event_id,
+        aggregate_id=aggregate_id,
+        aggregate_type=CART,
+        aggregate_version=4,
+        score=4.0,
+        note="four",
+    )
+    return json.dumps({**event.model_dump(mode="json"), **fields})
+
+
+def _deep(levels: int) -> Any:
+    value: Any = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+Fix = Callable[[Backend, EventRegistry, RawEventRow], Awaitable[None]]
+
+
+def _register_fix(cls: type[DomainEvent]) -> Fix:
+    async def fix(backend: Backend, registry: EventRegistry, row: RawEventRow) -> None:
+        registry.register(cls, replace=True)
+
+    return fix
+
+
+async def _repair_row(backend: Backend, registry: EventRegistry, row: RawEventRow) -> None:
+    """An operator repairs the stored text; the replay re-reads the row from the store."""
+    await rewrite_payload(backend, row.event_id, _document(row.aggregate_id, row.event_id))
+
+
+@dataclass(frozen=True)
+class Poison:
+    """One kind of undecodable row, the error under it, and how it gets fixed."""
+
+    name: str
+    event_type: str
+    payload: Callable[[UUID, UUID], str]
+    cause: type[Exception]
+    cause_says: str
+    fix: Fix
+    fixed_score: float | None
+    needs_json_text: bool = False  # PostgreSQL: needs a json (verbatim text) payload column
+    not_json: bool = False  # no PostgreSQL json column holds it
+
+
+POISONS = [
+    Poison(
+        "invalid-json",
+        RtScored.default_event_type(),
+        lambda a, e: _document(a, e)[:-7],
+        SerializationError,
+        "Invalid JSON",
+        _repair_row,
+        4.0,
+        not_json=True,
+    ),
+    Poison(
+        "lone-surrogate-escape",
+        RtScored.default_event_type(),
+        lambda a, e: _document(a, e, note="@").replace('"@"', '"\\ud800"'),
+        SerializationError,
+        "Invalid JSON",
+        _register_fix(RtScoredTolerant),
+        4.0,
+        needs_json_text=True,
+    ),
+    Poison(
+        "null-for-float",
+        RtScored.default_event_type(),
+        lambda a, e: _document(a, e, score=None),
+        SerializationError,
+        "score",
+        _register_fix(RtScoredFixed),
+        None,
+    ),
+    Poison(
+        "unregistered-type",
+        UNREGISTERED,
+        lambda a, e: _document(a, e, event_type=UNREGISTERED),
+        UnknownEventTypeError,
+        UNREGISTERED,
+        _register_fix(RtLate),
+        4.0,
+    ),
+    Poison(
+        "nested-250",
+        RtScored.default_event_type(),
+        lambda a, e: _document(a, e, metadata={"deep": _deep(250)}),
+        SerializationError,
+        "recursion limit exceeded",
+        _register_fix(RtScoredTolerant),
+        4.0,
+    ),
+]
+
+REAL_BACKENDS = [
+    name
+    for name in ("sqlite", "sqlite-memory", "postgresql")
+    if name.split("-")[0] in backend_names()
+]
+
+
+@pytest.fixture(params=REAL_BACKENDS)
+async def real_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """An open SQLite (file or ``:memory:``) or PostgreSQL backend on a fresh database, whose
+    store decodes with a registry of its own (so the tests' fixes stay private)."""
+    name = request.param
+    schema = None
+    if name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'poison.db'}"
+    elif name == "sqlite-memory":
+        url = "sqlite:///:memory:"
+    else:
+        await require_postgres()
+        schema = f"es_rt_{uuid.uuid4().hex[:12]}"
+        url = f"{pg_server()}?schema={schema}&pool_min=1&pool_max=4"
+    try:
+        async with open_backend(url) as backend:
+            backend.events.event_registry = EventRegistry([RtScored])
+            yield backend
+    finally:
+        if schema is not None:
+            await _pg_execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=POISONS, ids=[p.name for p in POISONS])
+def poison(request: pytest.FixtureRequest) -> Poison:
+    """One kind of undecodable row."""
+    value: Poison = request.param
+    return value
+
+
+@dataclass
+class Log:
+    """Stream A: scores 1, 2, 3, the poison row at version 4 (global position 4); then
+    stream B: scores 5, 6, 7."""
+
+    row: RawEventRow
+    position: int = 4
+    total: int = 7
+
+    @property
+    def stream_id(self) -> str:
+        return stream_id_for(self.row.aggregate_id, CART)
+
+
+async def _scores(backend: Backend, aggregate_id: UUID, scores: list[float], start: int) -> None:
+    events = [RtScored(aggregate_id=aggregate_id, score=s) for s in scores]
+    await backend.events.append_events(aggregate_id, CART, events, start)
+
+
+async def poisoned_log(backend: Backend, poison: Poison) -> Log:
+    """Write the log of :class:`Log` with ``poison``'s row in it (skipping where the backend
+    cannot hold such a row)."""
+    if backend.name == "postgresql":
+        column = await payload_column_type(backend)
+        if poison.not_json:
+            pytest.skip(f"PostgreSQL's {column} payload column refuses text that is not JSON")
+        if poison.needs_json_text and column != "json":
+            pytest.skip(f"PostgreSQL's {column} payload column refuses a lone surrogate escape")
+    aid, event_id = uuid4(), uuid4()
+    await _scores(backend, aid, [1.0, 2.0, 3.0], 0)
+    row = RawEventRow(aid, CART, 4, poison.event_type, 1, poison.payload(aid, event_id), event_id)
+    assert await write_raw_event(backend, row) == 4
+    await _scores(backend, uuid4(), [5.0, 6.0, 7.0], 0)
+    return Log(row)
+
+
+def _same_text(backend: Backend, poison: Poison, stored: str, written: str) -> bool:
+    """The stored text is what was written: verbatim, except in a jsonb column (which keeps
+    the document, not its text)."""
+    if backend.name != "postgresql" or poison.needs_json_text or stored == written:
+        return stored == written
+    return bool(json.loads(stored) == json.loads(written))
+
+
+async def _read_until_error(
+    backend: Backend, options: ReadOptions | None = None
+) -> tuple[list[StoredEvent], EventDecodeError]:
+    got: list[StoredEvent] = []
+    with pytest.raises(EventDecodeError) as caught:
+        async for stored in backend.events.read_all(options):
+            got.append(stored)
+    return got, caught.value
+
+
+async def test_read_all_delivers_up_to_the_row_and_names_it(
+    real_backend: Backend, poison: Poison
+) -> None:
+    log = await poisoned_log(real_backend, poison)
+    for page_size in (1000, 3, 2):
+        real_backend.events.page_size = page_size
+        got, error = await _read_until_error(real_backend)
+        assert [s.global_position for s in got] == [1, 2, 3]
+        assert error.global_position == 4
+        assert error.stream_id == log.stream_id and error.stream_position == 4
+        assert error.event_id == log.row.event_id
+        assert (error.event_type, error.event_version) == (poison.event_type, 1)
+        assert _same_text(real_backend, poison, error.raw_payload, log.row.payload)
+        assert isinstance(error.__cause__, poison.cause)
+        assert poison.cause_says in str(error.__cause__)
+        assert "global position 4" in str(error)
+    after = [s async for s in real_backend.events.read_all(ReadOptions(from_position=4))]
+    assert [s.global_position for s in after] == [5, 6, 7]
+    with pytest.raises(EventDecodeError) as caught:
+        await real_backend.events.get_events(log.row.aggregate_id, CART)
+    assert caught.value.global_position == 4
+
+
+async def test_skip_parks_the_row_goes_on_and_replays_once_fixed(
+    real_backend: Backend, poison: Poison
+) -> None:
+    log = await poisoned_log(real_backend, poison)
+    scores = Scores()
+    runner = ProjectionRunner.from_backend(scores, real_backend, retry=RetryPolicy(max_attempts=3))
+    assert await runner.catch_up() == 6
+    assert [s for s, _ in scores.seen] == [1.0, 2.0, 3.0, 5.0, 6.0, 7.0]
+    assert await real_backend.checkpoints.get_position(scores.name) == log.total
+    stats = runner.stats()
+    assert stats.events_parked == 1 and stats.retries == 0  # decoding is not retried
+    [entry] = await real_backend.dlq.get_failed_events(scores.name)
+    assert entry.event_id == log.row.event_id and entry.event_type == poison.event_type
+    assert entry.error_type == "EventDecodeError" and "global position 4" in entry.error_message
+    assert entry.retry_count == 1
+    parked = UndecodableEvent.from_event_data(entry.event_data)
+    assert parked is not None
+    assert (parked.global_position, parked.stream_id, parked.stream_position) == (
+        4,
+        log.stream_id,
+        4,
+    )
+    assert _same_text(real_backend, poison, parked.raw_payload, log.row.payload)
+    with pytest.raises(InvalidEventError):  # the wrapper is never mistaken for an event
+        real_backend.events.event_registry.decode_dict(dict(entry.event_data))
+
+    still = await runner.replay(entry.id)
+    assert not still.ok and isinstance(still.error, EventDecodeError)
+    again = await real_backend.dlq.get_failed_event_by_id(entry.id)
+    assert again is not None and again.status is DLQStatus.FAILED and again.retry_count == 2
+    assert len(scores.seen) == 6
+
+    await poison.fix(real_backend, real_backend.events.event_registry, log.row)
+    result = await runner.replay(entry.id, resolution="fixed the class")
+    assert result.ok, result.error
+    assert scores.seen[-1] == (poison.fixed_score, log.row.event_id)
+    resolved = await real_backend.dlq.get_failed_event_by_id(entry.id)
+    assert resolved is not None and resolved.status is DLQStatus.RESOLVED
+
+
+async def test_stop_stops_at_the_row_and_resumes_there_once_fixed(
+    real_backend: Backend, poison: Poison
+) -> None:
+    log = await poisoned_log(real_backend, poison)
+    scores = Scores()
+    policy = RetryPolicy(max_attempts=3, on_failure=FailureMode.STOP)
+    runner = ProjectionRunner.from_backend(scores, real_backend, retry=policy)
+    with pytest.raises(ProjectionStoppedError) as caught:
+        await runner.catch_up()
+    assert caught.value.global_position == 4 and caught.value.event_id == log.row.event_id
+    cause = caught.value.__cause__
+    assert isinstance(cause, EventDecodeError) and cause.global_position == 4
+    assert [s for s, _ in scores.seen] == [1.0, 2.0, 3.0]
+    assert await real_backend.checkpoints.get_position(scores.name) == 3
+    assert runner.stats().state.value == "failed"
+    assert await real_backend.dlq.get_failed_events(scores.name) == []
+
+    await poison.fix(real_backend, real_backend.events.event_registry, log.row)
+    assert await runner.catch_up() == 4
+    assert [s for s, _ in scores.seen] == [1.0, 2.0, 3.0, poison.fixed_score, 5.0, 6.0, 7.0]
+
+
+async def test_a_live_runner_parks_a_row_that_arrives_while_it_follows(
+    real_backend: Backend,
+) -> None:
+    scores = Scores()
+    runner = ProjectionRunner.from_backend(scores, real_backend, retry=RetryPolicy.no_retry())
+    runner.start()
+    try:
+        aid = uuid4()
+        await _scores(real_backend, aid, [1.0], 0)
+        assert await runner.wait_for_position(1, timeout=10)
+        event_id = uuid4()
+        payload = _document(aid, event_id, score=None)
+        row = RawEventRow(aid, CART, 2, RtScored.default_event_type(), 1, payload, event_id)
+        assert await write_raw_event(real_backend, row) == 2
+        await _scores(real_backend, aid, [3.0], 2)
+        assert await runner.wait_for_position(3, timeout=10)
+    finally:
+        await runner.stop()
+    assert [s for s, _ in scores.seen] == [1.0, 3.0]
+    [entry] = await real_backend.dlq.get_failed_events(scores.name)
+    assert entry.event_id == event_id
+    assert await real_backend.checkpoints.get_position(scores.name) == 3
+
+
+class Tracked:
+    """A position-tracking projection with ``store_position`` (exactly-once hook)."""
+
+    name = "rttest.TrackedScores"
+    event_types = (RtScored.default_event_type(),)
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.seen: list[float | None] = []
+
+    async def load_position(self) -> int:
+        return self.position
+
+    async def handle_at(self, event: DomainEvent, global_position: int | None) -> None:
+        self.seen.append(getattr(event, "score", None))
+        if global_position is not None:
+            self.position = global_position
+
+    async def handle(self, event: DomainEvent) -> None:
+        await self.handle_at(event, None)
+
+    async def store_position(self, global_position: int) -> None:
+        self.position = global_position
+
+
+async def test_a_position_tracking_projection_moves_past_a_parked_row(
+    real_backend: Backend,
+) -> None:
+    null_score = next(p for p in POISONS if p.name == "null-for-float")
+    await poisoned_log(real_backend, null_score)
+    tracked = Tracked()
+    await ProjectionRunner.from_backend(tracked, real_backend).catch_up()
+    assert tracked.seen == [1.0, 2.0, 3.0, 5.0, 6.0, 7.0]
+    assert tracked.position == 7
+    assert len(await real_backend.dlq.get_failed_events(tracked.name)) == 1
+    assert await real_backend.checkpoints.get_position(tracked.name) is None
+    # a restart reads nothing again: the position is past the parked row
+    assert await ProjectionRunner.from_backend(tracked, real_backend).catch_up() == 0
