@@ -21,6 +21,7 @@ from eventsource.memory import MemoryCheckpointRepository, MemoryDLQRepository
 from eventsource.memory import plugin as memory_plugin
 from eventsource.memory._repositories import MemoryOutboxRepository
 from eventsource.plugins import BackendRegistry, BrokenPlugin, get_registry, reset_registry
+from eventsource.runtime import UndecodableEvent
 
 from ._model import CtItemAdded, CtOrderPlaced
 
@@ -368,6 +369,29 @@ def test_dlq_list_show_resolve(capsys: pytest.CaptureFixture[str], db: Db) -> No
     for argv in (["dlq", "show", "999"], ["dlq", "resolve", "999", "--note", "x"]):
         code, out, err = run(capsys, "--url", db.url, *argv)
         assert code == 1 and "999" in err and "Traceback" not in err
+
+
+def test_dlq_shows_an_undecodable_entry_with_control_characters_escaped(
+    capsys: pytest.CaptureFixture[str], db: Db
+) -> None:
+    dlq = MemoryDLQRepository(db.store)
+    raw = '{"note": "\x1b[2J\u202egone", ' + "[" * 30
+    poison = UndecodableEvent(raw, "coretest.Thing", 2, str(uuid4()), 17, "s:T", 5)
+    dlq_id = db.run(
+        dlq.add_failed_event(
+            uuid4(), "totals", "coretest.Thing", poison.to_event_data(), "cannot be decoded"
+        )
+    )
+    code, out, _ = run(capsys, "--url", db.url, "dlq", "list")
+    assert code == 0 and "undecodable" in out and " 17 " in out and "s:T" in out
+    assert "\x1b" not in out and "\\u001b[2J" in out and "\\u202e" in out  # escaped, shown
+    code, out, _ = run(capsys, "--url", db.url, "dlq", "show", str(dlq_id))
+    assert code == 0 and "global position: 17" in out and "stream position: 5" in out
+    assert (
+        "raw payload (as stored):\n" + raw.replace("\x1b", "\\u001b").replace("\u202e", "\\u202e")
+        in out
+    )
+    assert "\x1b" not in out and "\u202e" not in out
 
 
 # -- migrate --------------------------------------------------------------------------------------

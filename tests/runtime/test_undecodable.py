@@ -12,6 +12,7 @@ no such row and is not run here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +33,7 @@ from eventsource import (
     UnknownEventTypeError,
     open_backend,
 )
+from eventsource.cli import main
 from eventsource.repositories import DLQStatus
 from eventsource.runtime import (
     FailureMode,
@@ -437,3 +439,39 @@ async def test_a_position_tracking_projection_moves_past_a_parked_row(
     assert await real_backend.checkpoints.get_position(tracked.name) is None
     # a restart reads nothing again: the position is past the parked row
     assert await ProjectionRunner.from_backend(tracked, real_backend).catch_up() == 0
+
+
+def test_the_cli_shows_a_parked_undecodable_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``eventsource dlq list`` / ``show`` on a SQLite file: the entry is undecodable, with its
+    global position, stream and stored text (truncated in the list, in full in show)."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    null_score = next(p for p in POISONS if p.name == "null-for-float")
+
+    async def park() -> Log:
+        async with open_backend(url) as backend:
+            backend.events.event_registry = EventRegistry([RtScored])
+            log = await poisoned_log(backend, null_score)
+            runner = ProjectionRunner.from_backend(Scores(), backend)
+            await runner.catch_up()
+            return log
+
+    log = asyncio.run(park())
+    assert main(["--url", url, "dlq", "list"]) == 0
+    out = capsys.readouterr().out
+    header, line = out.splitlines()
+    assert header.split()[:7] == ["ID", "PROJECTION", "KIND", "EVENT", "TYPE", "EVENT", "ID"]
+    assert "undecodable" in line and log.stream_id in line and "SerializationError" in line
+    assert '{"event_id": ' in line and log.row.payload not in line  # truncated
+    assert line.split()[5] == "4"  # the POSITION column
+
+    assert main(["--url", url, "dlq", "show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "kind:" in out and "undecodable" in out
+    assert "global position: 4" in out and f"stream:          {log.stream_id}" in out
+    assert "raw payload (as stored):\n" + log.row.payload + "\n" in out
+    assert main(["--url", url, "--json", "dlq", "show", "1"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["kind"] == "undecodable"
+    assert shown["event_data"]["$undecodable"]["raw_payload"] == log.row.payload

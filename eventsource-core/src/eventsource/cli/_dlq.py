@@ -1,15 +1,26 @@
-"""``eventsource dlq list|show|resolve``."""
+"""``eventsource dlq list|show|resolve``.
+
+An entry parked for an undecodable (poison) event shows as kind ``undecodable``, with the
+row's global position, stream and stored text (``show``: in full; ``list``: truncated).
+Control characters in stored text and errors are printed escaped.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+from typing import Any
 
 from .._exceptions import EntryNotFoundError
-from ..repositories._entries import DLQStatus
+from ..repositories._entries import DLQEntry, DLQStatus
+from ..runtime._undecodable import UndecodableEvent
 from ._context import Commands, Context, to_jsonable
 
 __all__ = ["register"]
+
+#: Characters that could steer a terminal: C0 (but tab and newline), DEL, C1, bidi controls.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
@@ -43,25 +54,44 @@ async def run_list(ctx: Context) -> int:
             projection_name=args.projection, status=args.status, limit=args.limit
         )
     if ctx.json:
-        ctx.emit_json(entries)
+        ctx.emit_json([_jsonable(e) for e in entries])
         return 0
     if not entries:
         ctx.out(f"No {args.status} entries.")
         return 0
-    ctx.table(
-        [
+    rows = []
+    for e in entries:
+        poison = UndecodableEvent.from_event_data(e.event_data)
+        rows.append(
             (
                 e.id,
                 e.projection_name,
+                _kind(poison),
                 e.event_type,
                 e.event_id,
+                None if poison is None else poison.global_position,
+                _stream(e, poison),
                 e.retry_count,
                 e.last_failed_at,
-                _short(f"{e.error_type}: {e.error_message}"),
+                _short(_error(e, poison)),
+                None if poison is None else _short(poison.raw_payload, 40),
             )
-            for e in entries
+        )
+    ctx.table(
+        rows,
+        [
+            "ID",
+            "PROJECTION",
+            "KIND",
+            "EVENT TYPE",
+            "EVENT ID",
+            "POSITION",
+            "STREAM",
+            "RETRIES",
+            "LAST FAILED",
+            "ERROR",
+            "RAW PAYLOAD",
         ],
-        ["ID", "PROJECTION", "EVENT TYPE", "EVENT ID", "RETRIES", "LAST FAILED", "ERROR"],
     )
     return 0
 
@@ -73,27 +103,42 @@ async def run_show(ctx: Context) -> int:
     if entry is None:
         raise EntryNotFoundError(f"no DLQ entry {ctx.args.id}")
     if ctx.json:
-        ctx.emit_json(entry)
+        ctx.emit_json(_jsonable(entry))
         return 0
+    poison = UndecodableEvent.from_event_data(entry.event_data)
+    where: list[tuple[str, Any]] = []
+    if poison is not None:
+        where = [
+            ("event version", poison.event_version),
+            ("global position", poison.global_position),
+            ("stream", poison.stream_id),
+            ("stream position", poison.stream_position),
+        ]
     ctx.fields(
         [
             ("id", entry.id),
             ("status", entry.status.value),
+            ("kind", _kind(poison, long=True)),
             ("projection", entry.projection_name),
             ("event", f"{entry.event_type} {entry.event_id}"),
+            *where,
             ("retries", entry.retry_count),
             ("first failed", entry.first_failed_at),
             ("last failed", entry.last_failed_at),
-            ("error", f"{entry.error_type}: {entry.error_message}"),
+            ("error", _printable(f"{entry.error_type}: {entry.error_message}")),
             ("resolved", entry.resolved_at),
             ("resolution", entry.resolution),
         ]
     )
-    ctx.out("event data:")
-    ctx.out(json.dumps(to_jsonable(entry.event_data), indent=2, sort_keys=True))
+    if poison is not None:
+        ctx.out("raw payload (as stored):")
+        ctx.out(_printable(poison.raw_payload))
+    else:
+        ctx.out("event data:")
+        ctx.out(json.dumps(to_jsonable(entry.event_data), indent=2, sort_keys=True))
     if entry.error_stacktrace:
         ctx.out("traceback:")
-        ctx.out(entry.error_stacktrace.rstrip())
+        ctx.out(_printable(entry.error_stacktrace.rstrip()))
     return 0
 
 
@@ -109,6 +154,43 @@ async def run_resolve(ctx: Context) -> int:
     return 0
 
 
+def _kind(poison: UndecodableEvent | None, *, long: bool = False) -> str:
+    if poison is None:
+        return "handler failure" if long else "handler"
+    return "undecodable: the stored event cannot be decoded (poison)" if long else "undecodable"
+
+
+def _error(entry: DLQEntry, poison: UndecodableEvent | None) -> str:
+    """The entry's error for the list: for an undecodable event, why (the row's position and
+    stream have columns of their own)."""
+    if poison is not None:
+        _, _, why = entry.error_message.partition(" cannot be decoded: ")
+        if why:
+            return why
+    return f"{entry.error_type}: {entry.error_message}"
+
+
+def _stream(entry: DLQEntry, poison: UndecodableEvent | None) -> str | None:
+    """The entry's stream: the undecodable row's, else from the parked event's data."""
+    if poison is not None:
+        return poison.stream_id
+    data = entry.event_data
+    aggregate_id, aggregate_type = data.get("aggregate_id"), data.get("aggregate_type")
+    return f"{aggregate_id}:{aggregate_type}" if aggregate_id and aggregate_type else None
+
+
+def _jsonable(entry: DLQEntry) -> dict[str, Any]:
+    """The entry as JSON, with its ``kind`` (``handler`` or ``undecodable``)."""
+    data: dict[str, Any] = to_jsonable(entry)
+    data["kind"] = _kind(UndecodableEvent.from_event_data(entry.event_data))
+    return data
+
+
+def _printable(text: str) -> str:
+    """``text`` with characters that could steer a terminal escaped."""
+    return _UNPRINTABLE.sub(lambda m: json.dumps(m.group())[1:-1], text)
+
+
 def _short(text: str, width: int = 60) -> str:
-    line = " ".join(text.split())
+    line = _printable(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 3] + "..."
