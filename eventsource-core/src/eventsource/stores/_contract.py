@@ -17,6 +17,15 @@ Guarantees (each is checked by :mod:`eventsource.testing`):
   subclass of :class:`EventStoreError` before anything is written.
 - **Streaming reads.** ``read_stream`` and ``read_all`` yield in pages and never hold a whole
   result set in memory.
+- **Readers deliver up to an undecodable row and say where it is.** A stored event that cannot
+  be decoded (a poison row: invalid JSON, nesting past the parser's limit, a document its class
+  refuses, a type with no registered class) never hides the events before it: every reader
+  yields them all, then raises :class:`EventDecodeError` naming the row from its own columns
+  (global position, stream and stream position, event id, type and version), with the stored
+  text as ``raw_payload`` and the decoding error as ``__cause__``. Each row is decoded as it
+  is yielded (:func:`~eventsource.stores.decode_stored_event`), never a page ahead; a reader
+  resuming from the row's position goes on after it. ``get_events`` and
+  ``get_events_by_type`` raise the same error.
 """
 
 from __future__ import annotations
@@ -140,11 +149,13 @@ class EventStore(abc.ABC):
     def read_stream(
         self, stream_id: str, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
-        """Stream one aggregate's events (``stream_id`` from :func:`stream_id_for`)."""
+        """Stream one aggregate's events (``stream_id`` from :func:`stream_id_for`); raises
+        :class:`EventDecodeError` at an undecodable row, after the events before it."""
 
     @abc.abstractmethod
     def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
-        """Stream every event in global order, in pages; see :class:`ReadOptions`."""
+        """Stream every event in global order, in pages; see :class:`ReadOptions`. Raises
+        :class:`EventDecodeError` at an undecodable row, after the events before it."""
 
     @abc.abstractmethod
     async def get_events_by_type(
