@@ -100,17 +100,3 @@ async def rewrite_payload(backend: Backend, event_id: UUID, payload: str) -> Non
         await conn.execute(
             f"UPDATE {schema}.events SET payload = $1 WHERE event_id = $2", payload, event_id
         )
-
-
-async def payload_column_type(backend: Backend) -> str:
-    """The SQL type of the events' ``payload`` column (PostgreSQL: ``json`` or ``jsonb``)."""
-    if backend.name == "sqlite":
-        return "text"
-    store = backend.events
-    async with store.pool.acquire() as conn:  # type: ignore[attr-defined]
-        kind = await conn.fetchval(
-            "SELECT data_type FROM information_schema.columns WHERE table_schema = $1"
-            " AND table_name = 'events' AND column_name = 'payload'",
-            store.options.schema,  # type: ignore[attr-defined]
-        )
-    return str(kind)
