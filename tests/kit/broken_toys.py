@@ -217,6 +217,40 @@ class BackwardsCheckpoints(MemoryCheckpointRepository):
             )
 
 
+class ResettingCheckpoints(MemoryCheckpointRepository):
+    """Never backwards, but an unknown event id without a position resets the position to None
+    (the runner then replays from the start), and any position is taken as given."""
+
+    async def update_checkpoint(
+        self,
+        projection_name: str,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        check_projection_name(projection_name)  # only the guarantee under test is broken
+        with self.state.lock:
+            if global_position is None:
+                stored = self.state.by_id.get(event_id)
+                global_position = None if stored is None else stored.global_position
+            current = self.state.checkpoints.get(projection_name)
+            if (
+                current is not None
+                and current.global_position is not None
+                and global_position is not None
+                and global_position < current.global_position
+            ):
+                return
+            self.state.checkpoints[projection_name] = CheckpointData(
+                projection_name,
+                event_id,
+                event_type,
+                global_position,
+                (current.events_processed if current else 0) + 1,
+                datetime.now(UTC),
+            )
+
+
 CAPABILITIES = Capabilities(
     persistent=False,
     concurrent_connections=True,
@@ -261,6 +295,7 @@ TOYS: dict[str, BackendSpec] = {
     "page_skipping": toy_spec(PageSkippingStore),
     "double_claim": toy_spec(outbox=DoubleClaimOutbox),
     "backwards_checkpoints": toy_spec(checkpoints=BackwardsCheckpoints),
+    "resetting_checkpoints": toy_spec(checkpoints=ResettingCheckpoints),
 }
 
 

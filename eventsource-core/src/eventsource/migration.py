@@ -22,7 +22,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict
 
-from ._exceptions import EventStoreError, UnknownEventTypeError
+from ._exceptions import EntryNotFoundError, EventStoreError, UnknownEventTypeError
 from .events import DomainEvent, EventRegistry, default_registry
 from .plugins._backend import open_backend, resolve_url
 from .plugins._url import BackendURL
@@ -213,14 +213,18 @@ async def migrate_checkpoints(source: CheckpointRepository, target: CheckpointRe
     """Copy each projection's checkpoint; the target finds the position from the event id.
 
     Returns how many were copied. A target checkpoint that is further along stays (they never
-    move backwards); checkpoints without an event are skipped.
+    move backwards); checkpoints without an event, or whose event the target does not hold,
+    are skipped (a checkpoint is never written without a position).
     """
     copied = 0
     for data in await source.get_all_checkpoints():
         if data.last_event_id is None or data.last_event_type is None:
             continue
         event_id: UUID = data.last_event_id
-        await target.update_checkpoint(data.projection_name, event_id, data.last_event_type)
+        try:
+            await target.update_checkpoint(data.projection_name, event_id, data.last_event_type)
+        except EntryNotFoundError:
+            continue
         copied += 1
     return copied
 

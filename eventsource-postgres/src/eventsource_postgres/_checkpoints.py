@@ -7,6 +7,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsource.repositories import check_projection_name
+from eventsource.repositories._checkpoint_positions import (
+    check_checkpoint_update,
+    resolve_checkpoint_position,
+)
 from eventsource.repositories._contracts import CheckpointRepository
 from eventsource.repositories._entries import CheckpointData, LagMetrics
 from eventsource.values import check_identifier
@@ -59,27 +63,38 @@ class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
     ) -> None:
         check_projection_name(projection_name)
         check_identifier(event_type, "event_type")
-        # One statement: the position lookup, the upsert and the never-backwards guard.
-        await self._execute(
+        given = check_checkpoint_update(event_id, global_position)
+        # One statement: the position lookup, the upsert (only when the rules of
+        # resolve_checkpoint_position accept it) and the never-backwards guard.
+        stored = await self._fetchval(
             f"""
-            INSERT INTO {self._s}.checkpoints AS c ({_COLUMNS})
-            VALUES ($1, $2, $3, coalesce($4::bigint,
-                    (SELECT global_position FROM {self._s}.events WHERE event_id = $2)),
-                    1, now())
-            ON CONFLICT (projection_name) DO UPDATE SET
-                last_event_id = excluded.last_event_id,
-                last_event_type = excluded.last_event_type,
-                global_position = excluded.global_position,
-                events_processed = c.events_processed + 1,
-                updated_at = excluded.updated_at
-            WHERE c.global_position IS NULL OR excluded.global_position IS NULL
-                OR excluded.global_position >= c.global_position
+            WITH stored AS (
+                SELECT global_position FROM {self._s}.events WHERE event_id = $2
+            ), chosen AS (
+                SELECT coalesce($4::bigint, (SELECT global_position FROM stored)) AS position
+            ), upsert AS (
+                INSERT INTO {self._s}.checkpoints AS c ({_COLUMNS})
+                SELECT $1, $2, $3, position, 1, now() FROM chosen
+                WHERE position IS NOT NULL AND ($4::bigint IS NULL
+                    OR NOT EXISTS (SELECT 1 FROM stored WHERE global_position <> $4::bigint))
+                ON CONFLICT (projection_name) DO UPDATE SET
+                    last_event_id = excluded.last_event_id,
+                    last_event_type = excluded.last_event_type,
+                    global_position = excluded.global_position,
+                    events_processed = c.events_processed + 1,
+                    updated_at = excluded.updated_at
+                WHERE c.global_position IS NULL
+                    OR excluded.global_position >= c.global_position
+            )
+            SELECT global_position FROM stored
             """,
             projection_name,
             event_id,
             event_type,
-            global_position,
+            given,
+            write=True,
         )
+        resolve_checkpoint_position(projection_name, event_id, given, stored)  # raise if refused
 
     async def reset_checkpoint(self, projection_name: str) -> None:
         check_projection_name(projection_name)

@@ -8,6 +8,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsource.repositories import check_projection_name
+from eventsource.repositories._checkpoint_positions import (
+    check_checkpoint_update,
+    resolve_checkpoint_position,
+)
 from eventsource.repositories._contracts import CheckpointRepository
 from eventsource.repositories._entries import CheckpointData, LagMetrics
 from eventsource.values import check_identifier
@@ -20,13 +24,13 @@ __all__ = ["SQLiteCheckpointRepository"]
 _COLUMNS = (
     "projection_name, last_event_id, last_event_type, global_position, events_processed, updated_at"
 )
-# One statement: the position comes from the events table when not given, and an update to
-# a lower position than the stored one changes nothing (checkpoints never move backwards).
+_EVENT_POSITION = "SELECT global_position FROM events WHERE event_id = ?"
+# An update to a lower position than the stored one changes nothing (never backwards).
 _UPSERT = """
 INSERT INTO projection_checkpoints (
     projection_name, last_event_id, last_event_type, global_position, events_processed,
     updated_at)
-VALUES (?, ?, ?, COALESCE(?, (SELECT global_position FROM events WHERE event_id = ?)), 1, ?)
+VALUES (?, ?, ?, ?, 1, ?)
 ON CONFLICT (projection_name) DO UPDATE SET
     last_event_id = excluded.last_event_id,
     last_event_type = excluded.last_event_type,
@@ -74,9 +78,18 @@ class SQLiteCheckpointRepository(SQLiteRepository, CheckpointRepository):
     ) -> None:
         check_projection_name(projection_name)
         check_identifier(event_type, "event_type")
+        given = check_checkpoint_update(event_id, global_position)
         key = str(event_id)
-        args = (projection_name, key, event_type, global_position, key, now_us())
-        await self._run(lambda c: single_write(c, _UPSERT, args))
+
+        def update(conn: sqlite3.Connection) -> None:
+            # one thread hop; an event's position never changes once stored
+            row = conn.execute(_EVENT_POSITION, (key,)).fetchone()
+            stored = None if row is None else row[0]
+            position = resolve_checkpoint_position(projection_name, event_id, given, stored)
+            args = (projection_name, key, event_type, position, now_us())
+            single_write(conn, _UPSERT, args)
+
+        await self._run(update)
 
     async def reset_checkpoint(self, projection_name: str) -> None:
         check_projection_name(projection_name)

@@ -12,6 +12,10 @@ from uuid import UUID, uuid4
 from .._exceptions import EntryNotFoundError, InvalidEventError
 from ..events import DomainEvent, serialize_event
 from ..repositories import check_projection_name, storable_note
+from ..repositories._checkpoint_positions import (
+    check_checkpoint_update,
+    resolve_checkpoint_position,
+)
 from ..repositories._contracts import (
     DEFAULT_LEASE,
     CheckpointRepository,
@@ -78,23 +82,24 @@ class MemoryCheckpointRepository(CheckpointRepository):
     ) -> None:
         check_projection_name(projection_name)
         check_identifier(event_type, "event_type")
+        given = check_checkpoint_update(event_id, global_position)
         with self.state.lock:
-            if global_position is None:
-                stored = self.state.by_id.get(event_id)
-                global_position = None if stored is None else stored.global_position
+            stored = self.state.by_id.get(event_id)
+            position = resolve_checkpoint_position(
+                projection_name, event_id, given, None if stored is None else stored.global_position
+            )
             current: CheckpointData | None = self.state.checkpoints.get(projection_name)
             if (
                 current is not None
                 and current.global_position is not None
-                and global_position is not None
-                and global_position < current.global_position
+                and position < current.global_position
             ):
                 return
             self.state.checkpoints[projection_name] = CheckpointData(
                 projection_name=projection_name,
                 last_event_id=event_id,
                 last_event_type=event_type,
-                global_position=global_position,
+                global_position=position,
                 events_processed=(current.events_processed if current else 0) + 1,
                 updated_at=_now(),
             )

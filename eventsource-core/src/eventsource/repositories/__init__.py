@@ -7,6 +7,11 @@ their backend is not installed.
 
 from typing import Any
 
+from ._checkpoint_positions import (
+    MAX_POSITION,
+    check_checkpoint_update,
+    resolve_checkpoint_position,
+)
 from ._contracts import (
     DEFAULT_LEASE,
     CheckpointRepository,
@@ -33,6 +38,7 @@ from ._entries import (
 
 __all__ = [
     "DEFAULT_LEASE",
+    "MAX_POSITION",
     "CheckpointData",
     "CheckpointRepository",
     "DLQEntry",
@@ -49,10 +55,12 @@ __all__ = [
     "OutboxStats",
     "OutboxStatus",
     "ProjectionFailureCount",
+    "check_checkpoint_update",
     "check_dlq_status",
     "check_limit",
     "check_projection_name",
     "prepare_failed_event",
+    "resolve_checkpoint_position",
     "storable_note",
 ]
 

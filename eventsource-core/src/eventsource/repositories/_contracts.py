@@ -3,7 +3,8 @@
 Guarantees (checked by :mod:`eventsource.testing`):
 
 - **Checkpoints never move backwards.** An update whose event sits at a lower global position
-  than the stored checkpoint is ignored.
+  than the stored checkpoint is ignored; an update that cannot name a position (an event id
+  the store does not hold, without ``global_position``) is refused, never a reset.
 - **No outbox entry is handed to two workers at once.** ``get_pending_events`` claims the
   entries it returns for a lease; until the lease runs out or the entry is released, no other
   call returns it. A crashed worker's claims come back after their lease.
@@ -146,9 +147,15 @@ class CheckpointRepository(abc.ABC):
     ) -> None:
         """Record that the projection handled this event.
 
-        When ``global_position`` is not given the backend looks the event up in its store. An
-        update to a lower position than the stored one is ignored: checkpoints never move
-        backwards.
+        When ``global_position`` is not given the backend looks the event up in its store; an
+        event id it does not hold raises :class:`EntryNotFoundError` naming the event and the
+        projection. A given position must be the event's own when the store holds the event
+        (else :class:`InvalidArgumentError`) and is recorded as given when it does not. A
+        position that is not an int in ``1 .. 2**63 - 1`` (or a bool), or an event id that is
+        not a UUID, raises :class:`InvalidArgumentError`. Every refusal leaves the checkpoint
+        unchanged. An update to a lower position than the stored one is ignored: checkpoints
+        never move backwards. Backends share these rules through
+        :func:`check_checkpoint_update` and :func:`resolve_checkpoint_position`.
         """
 
     @abc.abstractmethod

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import uuid4
 
+import pytest
+
+from .._exceptions import EntryNotFoundError, InvalidArgumentError
 from ..plugins._backend import Backend
+from ..repositories._checkpoint_positions import MAX_POSITION
 from ._base import ConformanceBase, read_all_list
 from ._events import AGGREGATE_TYPE, KitItemCreated, noted
 
@@ -155,3 +160,81 @@ class CheckpointConformance(ConformanceBase):
             stored[0].event_id,
             stored[0].event_id,
         ]
+
+    async def test_checkpoint_unknown_event_is_refused(self, backend: Backend) -> None:
+        """update_checkpoint with an event id the store does not hold and no
+        ``global_position`` raises EntryNotFoundError naming the event and the projection, and
+        changes nothing: a checkpoint is never reset to no position (the runner would replay
+        the whole log).
+
+        Fix: look the position up first and raise (``resolve_checkpoint_position``) when the
+        event is not found, before writing.
+        """
+        repo = backend.checkpoints
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 4), 0)
+        stored = await read_all_list(backend)
+        at = stored[2]
+        await repo.update_checkpoint("kit-p", at.event_id, at.event_type, at.global_position)
+        before = await repo.get_checkpoint_data("kit-p")
+        missing = uuid4()
+        for name in ("kit-p", "kit-new"):
+            with pytest.raises(EntryNotFoundError) as caught:
+                await repo.update_checkpoint(name, missing, "KitItemNoted")
+            assert str(missing) in str(caught.value) and name in str(caught.value)
+        assert await repo.get_checkpoint_data("kit-p") == before
+        assert await repo.get_checkpoint_data("kit-new") is None
+        assert await repo.get_position("kit-p") == at.global_position
+
+    async def test_checkpoint_bad_arguments_are_refused(self, backend: Backend) -> None:
+        """A ``global_position`` that is not an int in 1..2**63-1 (a bool, a float, a string,
+        0, a negative number, 2**63) or an event id that is not a UUID raises
+        InvalidArgumentError (a ValueError) and changes nothing.
+
+        Fix: call ``check_checkpoint_update(event_id, global_position)`` before any I/O.
+        """
+        repo = backend.checkpoints
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 2), 0)
+        stored = await read_all_list(backend)
+        top = stored[1]
+        await repo.update_checkpoint("kit-p", top.event_id, top.event_type, top.global_position)
+        before = await repo.get_checkpoint_data("kit-p")
+        bad_positions: list[Any] = [True, False, 1.0, "2", 0, -1, MAX_POSITION + 1]
+        for position in bad_positions:
+            with pytest.raises(InvalidArgumentError) as caught:
+                await repo.update_checkpoint("kit-p", top.event_id, top.event_type, position)
+            assert isinstance(caught.value, ValueError), position
+        bad_id: Any = str(top.event_id)
+        with pytest.raises(InvalidArgumentError):
+            await repo.update_checkpoint("kit-p", bad_id, top.event_type)
+        assert await repo.get_checkpoint_data("kit-p") == before
+
+    async def test_checkpoint_given_position_must_be_the_events(self, backend: Backend) -> None:
+        """A ``global_position`` given with an event the store holds at another position raises
+        InvalidArgumentError and changes nothing; the event's own position is accepted; a
+        position given for an event the store does not hold is recorded as given.
+
+        Fix: compare the given position with the stored event's before writing
+        (``resolve_checkpoint_position``).
+        """
+        repo = backend.checkpoints
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 3), 0)
+        stored = await read_all_list(backend)
+        first, last = stored[0], stored[2]
+        await repo.update_checkpoint("kit-p", first.event_id, first.event_type)
+        before = await repo.get_checkpoint_data("kit-p")
+        with pytest.raises(InvalidArgumentError) as caught:
+            await repo.update_checkpoint(
+                "kit-p", first.event_id, first.event_type, last.global_position
+            )
+        assert str(first.event_id) in str(caught.value)
+        assert await repo.get_checkpoint_data("kit-p") == before
+        await repo.update_checkpoint("kit-p", last.event_id, last.event_type, last.global_position)
+        assert await repo.get_position("kit-p") == last.global_position
+        elsewhere = uuid4()  # an event of another store: its position is trusted
+        ahead = last.global_position + 10
+        await repo.update_checkpoint("kit-p", elsewhere, "KitItemNoted", ahead)
+        assert await repo.get_checkpoint("kit-p") == elsewhere
+        assert await repo.get_position("kit-p") == ahead
