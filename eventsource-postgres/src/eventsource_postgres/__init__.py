@@ -8,12 +8,13 @@ outbox and DLQ repositories. Open it by URL with
 from ._checkpoints import PostgreSQLCheckpointRepository
 from ._diagnostics import InFlightAppend
 from ._dlq import PostgreSQLDLQRepository
-from ._options import PostgresOptions
+from ._options import OPTION_SPECS, PostgresOptions
 from ._outbox import PostgreSQLOutboxRepository
 from ._schema import SCHEMA_VERSION
 from ._store import PostgreSQLEventStore
 
 __all__ = [
+    "OPTION_SPECS",
     "SCHEMA_VERSION",
     "InFlightAppend",
     "PostgreSQLCheckpointRepository",

@@ -137,10 +137,11 @@ class ConnectionSource:
                     max_size=opts.pool_max,
                     statement_cache_size=opts.statement_cache_size,
                     command_timeout=opts.command_timeout,
+                    timeout=opts.connect_timeout,
                     **self._kwargs,
                 )
             except Exception as exc:
-                raise unavailable(exc, self.where) from exc
+                raise unavailable(exc, self.where, opts.connect_timeout) from exc
             if self._closed:  # closed while the pool was opening: nobody would close it
                 pool.terminate()
                 self._check_not_closed()
@@ -168,7 +169,9 @@ class ConnectionSource:
             return None
         self._check_not_closed()
         return await asyncpg.connect(
-            statement_cache_size=self.options.statement_cache_size, **self._kwargs
+            statement_cache_size=self.options.statement_cache_size,
+            timeout=self.options.connect_timeout,
+            **self._kwargs,
         )
 
     @asynccontextmanager
@@ -199,7 +202,7 @@ class ConnectionSource:
                 raise
             except Exception as exc:
                 if not started:  # no connection to be had: the server is unreachable
-                    raise unavailable(exc, self.where) from exc
+                    raise unavailable(exc, self.where, self.options.connect_timeout) from exc
                 lost = is_connection_lost(exc)
                 if lost:
                     await self.expire()

@@ -53,8 +53,19 @@ def is_connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, _LOST)
 
 
-def unavailable(exc: BaseException, where: str) -> StorageUnavailableError:
-    """The error for a server that cannot be reached or refuses the connection."""
+def unavailable(
+    exc: BaseException, where: str, connect_timeout: float | None = None
+) -> StorageUnavailableError:
+    """The error for a server that cannot be reached, refuses the connection, or (with
+    ``connect_timeout``) did not answer within it."""
+    if isinstance(exc, TimeoutError) and connect_timeout is not None:
+        err = StorageUnavailableError(
+            f"PostgreSQL at {where} did not answer within connect_timeout={connect_timeout:g}s"
+            " (the server accepted the connection but never completed the handshake, or the"
+            " network dropped it)"
+        )
+        err.__cause__ = exc
+        return err
     err = StorageUnavailableError(f"PostgreSQL at {where} is unavailable: {exc}")
     err.__cause__ = exc
     return err

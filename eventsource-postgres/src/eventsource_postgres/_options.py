@@ -2,35 +2,98 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from eventsource._exceptions import ConfigurationError, InvalidBackendURLError
-from eventsource.events import DEFAULT_MAX_EVENT_BYTES
+from eventsource._options import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 from eventsource.plugins._url import BackendURL
 
-__all__ = ["KNOWN_OPTIONS", "PostgresOptions", "connect_kwargs", "quote_schema"]
+__all__ = ["KNOWN_OPTIONS", "OPTION_SPECS", "PostgresOptions", "connect_kwargs", "quote_schema"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
-#: Query parameters a ``postgresql://`` URL may carry.
-KNOWN_OPTIONS = frozenset(
-    {
-        "schema",
-        "pool_min",
-        "pool_max",
-        "notify",
+#: Seconds PostgreSQL's ``lock_timeout`` can hold (its limit is 2**31 - 1 milliseconds).
+_MAX_SECONDS = (2**31 - 1) // 1000
+
+#: Every option of a ``postgresql://`` URL (and keyword of the store), with type and range.
+OPTION_SPECS: tuple[OptionSpec, ...] = (
+    OptionSpec("schema", str, "public", help="the PostgreSQL schema holding the tables"),
+    OptionSpec("pool_min", int, 1, minimum=0, maximum=10_000, help="connections kept open"),
+    OptionSpec("pool_max", int, 10, minimum=1, maximum=10_000, help="largest pool size"),
+    OptionSpec("notify", bool, True, help="NOTIFY on append and LISTEN while waiting"),
+    OptionSpec(
         "lock_timeout",
+        float,
+        30.0,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=_MAX_SECONDS,
+        unit="seconds",
+        help="how long an append waits for the global-order lock",
+    ),
+    OptionSpec(
         "lock_warn_after",
+        float,
+        5.0,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=_MAX_SECONDS,
+        unit="seconds",
+        help="when a still-waiting append logs who holds the lock",
+    ),
+    OptionSpec(
         "poll_interval",
+        float,
+        0.5,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=3600,
+        unit="seconds",
+        help="position checks while waiting without notifications",
+    ),
+    OptionSpec(
         "statement_cache_size",
+        int,
+        100,
+        minimum=0,
+        maximum=100_000,
+        help="asyncpg prepared statements cached per connection (0: off)",
+    ),
+    OptionSpec(
         "command_timeout",
-        "max_event_bytes",
-        "group_commit",
-    }
+        float,
+        None,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=_MAX_SECONDS,
+        nullable=True,
+        unit="seconds",
+        help="asyncpg's per-statement timeout (default: none)",
+    ),
+    OptionSpec(
+        "connect_timeout",
+        float,
+        5.0,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=3600,
+        unit="seconds",
+        help="how long opening each connection may take before StorageUnavailableError",
+    ),
+    # jsonb's limit: a larger document cannot be stored
+    dataclasses.replace(MAX_EVENT_BYTES, maximum=268_435_455),
+    OptionSpec("group_commit", bool, True, help="appends queued together share a transaction"),
 )
+
+#: The specs by name.
+SPEC = {spec.name: spec for spec in OPTION_SPECS}
+
+#: Query parameters a ``postgresql://`` URL may carry.
+KNOWN_OPTIONS = frozenset(SPEC)
 
 
 def quote_schema(schema: str) -> str:
@@ -58,30 +121,35 @@ class PostgresOptions:
     - ``poll_interval``: seconds between position checks while waiting without notifications.
     - ``group_commit``: appends that queue while another is in flight in this store go
       together in one transaction (one lock hold, one WAL flush), each with its own outcome.
+    - ``connect_timeout``: seconds opening one connection may take (asyncpg's own default is
+      60); a server that does not answer in time is a :class:`StorageUnavailableError`.
+
+    Types and ranges are in :data:`OPTION_SPECS`; a bad value is a :class:`ConfigurationError`
+    naming the option.
     """
 
-    schema: str = "public"
-    pool_min: int = 1
-    pool_max: int = 10
-    notify: bool = True
-    lock_timeout: float = 30.0
-    lock_warn_after: float = 5.0
-    poll_interval: float = 0.5
-    statement_cache_size: int = 100
-    command_timeout: float | None = None
-    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
-    group_commit: bool = True
+    schema: str = SPEC["schema"].default
+    pool_min: int = SPEC["pool_min"].default
+    pool_max: int = SPEC["pool_max"].default
+    notify: bool = SPEC["notify"].default
+    lock_timeout: float = SPEC["lock_timeout"].default
+    lock_warn_after: float = SPEC["lock_warn_after"].default
+    poll_interval: float = SPEC["poll_interval"].default
+    statement_cache_size: int = SPEC["statement_cache_size"].default
+    command_timeout: float | None = SPEC["command_timeout"].default
+    max_event_bytes: int = SPEC["max_event_bytes"].default
+    group_commit: bool = SPEC["group_commit"].default
+    connect_timeout: float = SPEC["connect_timeout"].default
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for spec in OPTION_SPECS:
+            object.__setattr__(self, spec.name, spec.check(getattr(self, spec.name)))
         quote_schema(self.schema)
-        if self.pool_min < 0 or self.pool_max < 1 or self.pool_min > self.pool_max:
+        if self.pool_min > self.pool_max:
             raise ConfigurationError(
-                f"pool_min={self.pool_min} / pool_max={self.pool_max}: "
-                "need 0 <= min <= max and max >= 1"
+                f"pool_min={self.pool_min} / pool_max={self.pool_max}: need min <= max"
             )
-        if self.lock_timeout <= 0 or self.poll_interval <= 0:
-            raise ConfigurationError("lock_timeout and poll_interval must be positive")
 
     @property
     def quoted_schema(self) -> str:
@@ -108,26 +176,9 @@ class PostgresOptions:
     @classmethod
     def from_url(cls, url: BackendURL, **overrides: Any) -> PostgresOptions:
         """Options from ``url``'s query parameters, then ``overrides``."""
-        url.check_options(KNOWN_OPTIONS)
-        values: dict[str, Any] = {}
-        converters: dict[str, Any] = {
-            "schema": str,
-            "pool_min": int,
-            "pool_max": int,
-            "notify": bool,
-            "lock_timeout": float,
-            "lock_warn_after": float,
-            "poll_interval": float,
-            "statement_cache_size": int,
-            "command_timeout": float,
-            "max_event_bytes": int,
-            "group_commit": bool,
-        }
-        for name, convert in converters.items():
-            value = url.option(name, convert)
-            if value is not None:
-                values[name] = value
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values = {k: v for k, v in read_options(url, OPTION_SPECS).items() if k in url.options}
+        keywords = {k: v for k, v in overrides.items() if v is not None}
+        values.update(check_keywords(keywords, OPTION_SPECS))
         try:
             return cls(**values)
         except ConfigurationError as exc:

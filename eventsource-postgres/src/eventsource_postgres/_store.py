@@ -112,10 +112,12 @@ class PostgreSQLEventStore(EventStore):
         poll_interval: float | None = None,
         max_event_bytes: int | None = None,
         group_commit: bool | None = None,
+        connect_timeout: float | None = None,
         event_registry: EventRegistry | None = None,
         auto_initialize: bool = True,
     ) -> None:
         overrides: dict[str, Any] = {
+            "connect_timeout": connect_timeout,
             "schema": schema,
             "pool_min": pool_min,
             "pool_max": pool_max,

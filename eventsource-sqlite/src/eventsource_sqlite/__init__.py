@@ -11,12 +11,14 @@ transaction).
 from ._checkpoints import SQLiteCheckpointRepository
 from ._dlq import SQLiteDLQRepository
 from ._errors import SQLiteDatabaseLockedError
+from ._options import OPTION_SPECS
 from ._outbox import SQLiteOutboxRepository
 from ._projection import SQLiteProjection
 from ._schema import SCHEMA_VERSION
 from ._store import SQLiteEventStore
 
 __all__ = [
+    "OPTION_SPECS",
     "SCHEMA_VERSION",
     "SQLiteCheckpointRepository",
     "SQLiteDLQRepository",

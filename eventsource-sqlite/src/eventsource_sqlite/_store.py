@@ -21,6 +21,7 @@ from eventsource._exceptions import (
     OptimisticLockError,
     StorageUnavailableError,
 )
+from eventsource._options import check_keywords
 from eventsource.events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry
 from eventsource.stores._contract import (
     EventStore,
@@ -40,14 +41,13 @@ from eventsource.stores._types import (
 )
 
 from ._errors import translate_error
+from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
 from ._reading import EVENT_COLUMNS, decode_event, decode_stored, option_filters
 from ._schema import ensure_schema
 from ._tx import SharedFile, now_us, run, shared_file, to_us, write_transaction
 
 __all__ = ["SYNCHRONOUS_MODES", "SQLiteEventStore"]
 
-#: Values accepted for ``synchronous`` (SQLite's ``PRAGMA synchronous``).
-SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 _MEMORY = ":memory:"
 _MAX_POSITION = 2**63 - 1
 
@@ -96,19 +96,22 @@ class SQLiteEventStore(EventStore):
         read_only: bool = False,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
+        checked = check_keywords(
+            {
+                "wal_mode": wal_mode,
+                "busy_timeout": busy_timeout,
+                "synchronous": synchronous,
+                "read_only": read_only,
+                "max_event_bytes": max_event_bytes,
+            },
+            OPTION_SPECS,
+        )
         super().__init__(event_registry=event_registry, max_event_bytes=max_event_bytes)
-        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, int) or busy_timeout < 0:
-            raise ConfigurationError(f"busy_timeout must be an int >= 0 (ms), got {busy_timeout!r}")
-        mode = (synchronous or ("NORMAL" if wal_mode else "FULL")).upper()
-        if mode not in SYNCHRONOUS_MODES:
-            raise ConfigurationError(
-                f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}"
-            )
-        self.database = os.fspath(database)
-        self.wal_mode = wal_mode
-        self.busy_timeout = busy_timeout
-        self.synchronous = mode
-        self.read_only = read_only
+        self.database = _checked_path(database)
+        self.wal_mode: bool = checked["wal_mode"]
+        self.busy_timeout: int = checked["busy_timeout"]
+        self.synchronous: str = checked["synchronous"] or ("NORMAL" if self.wal_mode else "FULL")
+        self.read_only: bool = checked["read_only"]
         self._conn: aiosqlite.Connection | None = None
         self._connecting = asyncio.Lock()  # two concurrent connect() calls open one connection
         self._shared: SharedFile = shared_file(None)
@@ -486,3 +489,18 @@ def _conflict(
         return DuplicateEventError(UUID(row[0]))
     current = conn.execute(_STREAM_VERSION, (str(aggregate_id), aggregate_type)).fetchone()[0]
     return OptimisticLockError(aggregate_id, expected, current or 0, aggregate_type)
+
+
+def _checked_path(database: str | os.PathLike[str]) -> str:
+    """``database`` as a path string; ConfigurationError for what no file can be named."""
+    try:
+        path = os.fspath(database)
+    except TypeError:
+        raise ConfigurationError(
+            f"database must be a path or ':memory:', got {type(database).__name__}"
+        ) from None
+    if not isinstance(path, str):
+        raise ConfigurationError(f"database must be a str path, got {type(path).__name__}")
+    if "\x00" in path:
+        raise ConfigurationError(f"database path {path!r} contains a NUL character")
+    return path

@@ -1,15 +1,15 @@
 """The SQLite backend's plugin, registered through the ``eventsource.backends`` entry point.
 
 URLs: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory:`` (or
-``sqlite://``). Options: ``wal_mode`` (bool), ``busy_timeout`` (ms), ``synchronous``
-(OFF/NORMAL/FULL/EXTRA), ``read_only`` (bool), ``max_event_bytes`` (int). The three
-repositories share the store's one connection.
+``sqlite://``). Options (``OPTION_SPECS``, with type, range and default): ``wal_mode``,
+``busy_timeout`` (ms), ``synchronous`` (OFF/NORMAL/FULL/EXTRA), ``read_only``,
+``max_event_bytes``. The three repositories share the store's one connection.
 """
 
 from __future__ import annotations
 
 from eventsource._exceptions import InvalidBackendURLError
-from eventsource.events import DEFAULT_MAX_EVENT_BYTES
+from eventsource._options import read_options
 from eventsource.plugins._hookspecs import hookimpl
 from eventsource.plugins._specs import (
     Capabilities,
@@ -23,39 +23,24 @@ from eventsource.stores._contract import EventStore
 
 from ._checkpoints import SQLiteCheckpointRepository
 from ._dlq import SQLiteDLQRepository
+from ._options import OPTION_SPECS
 from ._outbox import SQLiteOutboxRepository
-from ._store import SYNCHRONOUS_MODES, SQLiteEventStore
+from ._store import SQLiteEventStore
 
-__all__ = ["OPTIONS", "store_from_url"]
+__all__ = ["OPTIONS", "OPTION_SPECS", "store_from_url"]
 
-#: The query options a ``sqlite://`` URL may carry.
-OPTIONS = frozenset({"wal_mode", "busy_timeout", "synchronous", "read_only", "max_event_bytes"})
+#: The names of the query options a ``sqlite://`` URL may carry (see ``OPTION_SPECS``).
+OPTIONS = frozenset(spec.name for spec in OPTION_SPECS)
 
 
 def store_from_url(url: BackendURL) -> SQLiteEventStore:
-    """An unconnected store for a ``sqlite://`` URL."""
-    url.check_options(OPTIONS)
-    synchronous = url.option("synchronous", str)
-    if synchronous is not None and synchronous.upper() not in SYNCHRONOUS_MODES:
-        raise InvalidBackendURLError(
-            f"option synchronous={synchronous!r} in {url} is not one of "
-            + ", ".join(SYNCHRONOUS_MODES)
-        )
-    busy_timeout = url.option("busy_timeout", int, 5000)
-    if busy_timeout < 0:
-        raise InvalidBackendURLError(f"option busy_timeout in {url} must be >= 0")
+    """An unconnected store for a ``sqlite://`` URL; every option is checked here."""
+    values = read_options(url, OPTION_SPECS)
     if url.host:
         raise InvalidBackendURLError(
             f"{url}: a sqlite URL has no host; use sqlite:///relative.db or sqlite:////abs.db"
         )
-    return SQLiteEventStore(
-        url.database or ":memory:",
-        wal_mode=url.option("wal_mode", bool, True),
-        busy_timeout=busy_timeout,
-        synchronous=synchronous,
-        read_only=url.option("read_only", bool, False),
-        max_event_bytes=url.option("max_event_bytes", int, DEFAULT_MAX_EVENT_BYTES),
-    )
+    return SQLiteEventStore(url.database or ":memory:", **values)
 
 
 def _store(store: EventStore) -> SQLiteEventStore:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import weakref
 
-from ..events import DEFAULT_MAX_EVENT_BYTES
+from .._options import MAX_EVENT_BYTES, OptionSpec, read_options
 from ..plugins._hookspecs import hookimpl
 from ..plugins._specs import (
     Capabilities,
@@ -23,7 +23,10 @@ from ..stores._contract import EventStore
 from ._repositories import MemoryCheckpointRepository, MemoryDLQRepository, MemoryOutboxRepository
 from ._store import MemoryEventStore, MemoryState
 
-__all__ = ["store_from_url"]
+__all__ = ["OPTIONS", "store_from_url"]
+
+#: The query options a ``memory://`` URL may carry.
+OPTIONS: tuple[OptionSpec, ...] = (MAX_EVENT_BYTES,)
 
 _named: weakref.WeakValueDictionary[str, MemoryState] = weakref.WeakValueDictionary()
 _named_lock = threading.Lock()
@@ -31,8 +34,7 @@ _named_lock = threading.Lock()
 
 def store_from_url(url: BackendURL) -> MemoryEventStore:
     """A memory store for ``url``; named URLs share state while any store holds it."""
-    url.check_options({"max_event_bytes"})
-    max_bytes = url.option("max_event_bytes", int, DEFAULT_MAX_EVENT_BYTES)
+    max_bytes = read_options(url, OPTIONS)["max_event_bytes"]
     name = url.host or url.database
     if not name:
         return MemoryEventStore(max_event_bytes=max_bytes)

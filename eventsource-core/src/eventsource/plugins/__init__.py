@@ -1,5 +1,6 @@
 """Backend plugins: hook specs, the registry, backend URLs and :func:`open_backend`."""
 
+from .._options import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 from ._backend import DEFAULT_URL, ENV_VAR, Backend, open_backend, resolve_url
 from ._hookspecs import hookimpl, hookspec
 from ._manager import (
@@ -27,6 +28,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "ENV_VAR",
     "KNOWN_BACKENDS",
+    "MAX_EVENT_BYTES",
     "Backend",
     "BackendInfo",
     "BackendRegistry",
@@ -37,13 +39,16 @@ __all__ = [
     "CheckpointRepositorySpec",
     "DLQRepositorySpec",
     "EventStoreSpec",
+    "OptionSpec",
     "OutboxRepositorySpec",
     "RepositorySpec",
+    "check_keywords",
     "get_registry",
     "hookimpl",
     "hookspec",
     "open_backend",
     "parse_url",
+    "read_options",
     "reset_registry",
     "resolve_url",
 ]

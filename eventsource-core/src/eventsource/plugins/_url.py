@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,13 +15,12 @@ from typing import TypeVar, overload
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from .._exceptions import InvalidBackendURLError
+from .._options import OptionSpec
 
 __all__ = ["BackendURL", "parse_url"]
 
 T = TypeVar("T")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9.\-]*(\+[A-Za-z0-9_.\-]+)?$")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,29 +59,60 @@ class BackendURL:
         return f"{scheme}://{auth}{host}{path}" + (f"?{query}" if query else "")
 
     @overload
-    def option(self, name: str, convert: Callable[[str], T], default: T) -> T: ...
+    def option(
+        self,
+        name: str,
+        convert: Callable[[str], T],
+        default: T,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> T: ...
     @overload
-    def option(self, name: str, convert: Callable[[str], T], default: None = None) -> T | None: ...
+    def option(
+        self,
+        name: str,
+        convert: Callable[[str], T],
+        default: None = None,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> T | None: ...
 
-    def option(self, name: str, convert: Callable[[str], T], default: T | None = None) -> T | None:
+    def option(
+        self,
+        name: str,
+        convert: Callable[[str], T],
+        default: T | None = None,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> T | None:
         """The query option ``name`` converted with ``convert`` (``bool`` understands
         true/false/1/0/yes/no/on/off), or ``default``; a bad value raises
-        :class:`InvalidBackendURLError` naming the option."""
+        :class:`InvalidBackendURLError` naming the option.
+
+        With ``bool``, ``int``, ``float`` or ``str`` the value is checked as an
+        :class:`OptionSpec` would: numbers within ``minimum`` / ``maximum`` (inclusive), floats
+        finite. A whole table of options is better read with :func:`read_options`.
+        """
+        if convert in (bool, int, float, str):
+            spec = OptionSpec(name, convert, default, minimum=minimum, maximum=maximum)
+            value: T | None = spec.from_url(self)
+            return value
         raw = self.options.get(name)
         if raw is None:
             return default
         try:
-            if convert is bool:
-                lowered = raw.lower()
-                if lowered not in _TRUE | _FALSE:
-                    raise ValueError(raw)
-                return lowered in _TRUE  # type: ignore[return-value]
-            return convert(raw)
+            converted = convert(raw)
         except (TypeError, ValueError):
             kind = getattr(convert, "__name__", "value")
             raise InvalidBackendURLError(
                 f"option {name}={raw!r} in {self} is not a valid {kind}"
             ) from None
+        if isinstance(converted, float) and not math.isfinite(converted):
+            raise InvalidBackendURLError(f"option {name}={raw!r} in {self} must be finite")
+        return converted
 
     def check_options(self, known: set[str] | frozenset[str]) -> None:
         """Raise :class:`InvalidBackendURLError` for an option not in ``known``."""
@@ -124,7 +155,7 @@ def parse_url(url: str) -> BackendURL:
         options[key] = value
     path = split.path
     database = unquote(path[1:]) if path.startswith("/") and len(path) > 1 else None
-    return BackendURL(
+    parsed = BackendURL(
         scheme=scheme,
         driver=driver or None,
         username=unquote(split.username) if split.username is not None else None,
@@ -135,6 +166,22 @@ def parse_url(url: str) -> BackendURL:
         options=options,
         raw=url,
     )
+    _refuse_nul(parsed)
+    return parsed
+
+
+def _refuse_nul(url: BackendURL) -> None:
+    """No driver takes a NUL character in a name, path, credential or option (``%00``)."""
+    parts = {
+        "user name": url.username,
+        "password": url.password,
+        "host": url.host,
+        "database or path": url.database,
+        **{f"option {key!r}": f"{key}{value}" for key, value in url.options.items()},
+    }
+    for part, text in parts.items():
+        if text is not None and "\x00" in text:
+            raise InvalidBackendURLError(f"{url}: the {part} contains a NUL character (%00)")
 
 
 def _host_of(netloc: str, hostname: str | None) -> str | None:

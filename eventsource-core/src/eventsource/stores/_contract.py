@@ -40,6 +40,7 @@ from typing import Self
 from uuid import UUID
 
 from .._exceptions import DuplicateEventError, InvalidEventError, OptimisticLockError
+from .._options import MAX_EVENT_BYTES
 from ..events import (
     DEFAULT_MAX_EVENT_BYTES,
     DomainEvent,
@@ -78,7 +79,7 @@ class EventStore(abc.ABC):
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self.event_registry = event_registry if event_registry is not None else default_registry
-        self.max_event_bytes = max_event_bytes
+        self.max_event_bytes: int = MAX_EVENT_BYTES.check(max_event_bytes)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
