@@ -16,10 +16,12 @@ from eventsource import (
     EventStoreError,
     MemoryEventStore,
     StoredEvent,
+    StoreNotFoundError,
     open_backend,
 )
 from eventsource.events import EventRegistry, serialize_event
 from eventsource.memory import plugin as memory_plugin
+from eventsource.memory._names import named_exists
 from eventsource.migration import (
     GenericEvent,
     LenientEventRegistry,
@@ -232,5 +234,14 @@ async def test_migrate_backend_refuses_the_same_database(source: str, target: st
 
 
 async def test_private_memory_databases_are_never_the_same() -> None:
-    report = await migrate_backend("memory://", "memory://")
-    assert report.events_copied == 0
+    """Not refused as "the same database": a private source is new, so it does not exist."""
+    with pytest.raises(StoreNotFoundError, match="private"):
+        await migrate_backend("memory://", "memory://")
+
+
+async def test_a_missing_source_is_refused_and_not_created() -> None:
+    source, target = f"never-{uuid4().hex}", f"target-{uuid4().hex}"
+    with pytest.raises(StoreNotFoundError) as caught:
+        await migrate_backend(f"memory://{source}", f"memory://{target}")
+    assert caught.value.location == f"memory://{source}"
+    assert not named_exists(source) and not named_exists(target)

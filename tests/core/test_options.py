@@ -16,7 +16,7 @@ from eventsource import (
     open_backend,
     parse_url,
 )
-from eventsource.memory import plugin as memory_plugin
+from eventsource.memory._names import named_exists
 from eventsource.plugins import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 
 SECONDS = OptionSpec("wait", float, 1.0, minimum=0, exclusive_minimum=True, maximum=60)
@@ -138,7 +138,7 @@ def test_memory_max_event_bytes_is_checked(value: str) -> None:
     name = f"opt-{uuid4().hex}"
     with pytest.raises(InvalidBackendURLError, match="max_event_bytes"):
         open_backend(f"memory://{name}?max_event_bytes={value}")
-    assert name not in memory_plugin._named  # nothing was created
+    assert not named_exists(name)  # nothing was created
 
 
 @pytest.mark.parametrize("value", [-1, 0, True, 1.5, "100", 2**30 + 1])

@@ -19,6 +19,11 @@ class TestMemoryBackend(BackendConformance):
         url = f"memory://kit-{uuid4().hex}"
         return lambda: open_backend(url)
 
+    @pytest.fixture
+    def missing_store_opener(self) -> BackendOpener:
+        url = f"memory://kit-missing-{uuid4().hex}"
+        return lambda: open_backend(url)
+
 
 async def test_waits_that_time_out_or_are_cancelled_leave_no_waiter_behind() -> None:
     """An idle follower calls wait_for_events again after every timeout: a wait that ends

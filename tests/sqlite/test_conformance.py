@@ -24,6 +24,11 @@ class TestSQLiteFileConformance(BackendConformance):
     def raw_event_writer(self) -> RawEventWriter:
         return write_raw_event
 
+    @pytest.fixture
+    def missing_store_opener(self, tmp_path: Path) -> BackendOpener:
+        url = f"sqlite:///{tmp_path}/not-there-yet.db"
+        return lambda: open_backend(url)
+
 
 class TestSQLiteMemoryConformance(BackendConformance):
     """Every kit test on ``:memory:``: one private database per connection, so the kit shares

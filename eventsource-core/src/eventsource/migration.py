@@ -238,15 +238,18 @@ async def migrate_backend(
     env: Mapping[str, str] | None = None,
 ) -> MigrationReport:
     """Open both backends by URL, copy the events (see :func:`migrate_events`), then the
-    checkpoints. The target's schema is created if needed. Outbox and DLQ entries are not
-    copied."""
+    checkpoints. The source must exist (it is opened with ``create=False``: a missing one is
+    a :class:`StoreNotFoundError` and nothing is created); the target's schema is created if
+    needed. Outbox and DLQ entries are not copied."""
     source = resolve_url(source_url, env)
     target = resolve_url(target_url, env)
     if _same_database(source, target):
         raise EventStoreError(f"source and target are the same database: {source}")
-    source_backend = open_backend(source, env=env)
-    target_backend = open_backend(target, env=env)
-    async with source_backend, target_backend:
+    # the target is built only once the source is open: a missing source touches nothing
+    async with (
+        open_backend(source, env=env, create=False) as source_backend,
+        open_backend(target, env=env) as target_backend,
+    ):
         for store in (source_backend.events, target_backend.events):
             store.event_registry = LenientEventRegistry(store.event_registry)
         report = await migrate_events(

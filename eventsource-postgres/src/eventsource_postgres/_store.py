@@ -42,6 +42,7 @@ from eventsource.stores._types import (
 from ._connections import ConnectionSource, url_of_session_factory
 from ._diagnostics import InFlightAppend, fetch_in_flight_appends
 from ._errors import VERSION_CONFLICT, is_connection_lost, is_unstorable_text
+from ._existence import require_store
 from ._group_commit import GroupCommit, RunAlone
 from ._listener import Listener
 from ._options import KNOWN_OPTIONS, PostgresOptions
@@ -209,6 +210,19 @@ class PostgreSQLEventStore(EventStore):
     async def connect(self) -> None:
         """Open the pool (idempotent)."""
         await self._source.open()
+
+    async def connect_existing(self) -> None:
+        """Open the pool and check that the schema holds an initialised store; create nothing.
+
+        A missing schema, or one without the eventsource tables, raises
+        :class:`StoreNotFoundError` naming it. Such a store never creates its schema later
+        either (``auto_initialize`` is turned off).
+        """
+        self.auto_initialize = False
+        await self.connect()
+        await self._source.run(
+            lambda conn: require_store(conn, self.options, self._source.where), retry=True
+        )
 
     async def close(self) -> None:
         """Stop listening and close the pool if the store opened it; idempotent."""

@@ -20,6 +20,7 @@ from eventsource._exceptions import (
     DuplicateEventError,
     OptimisticLockError,
     StorageUnavailableError,
+    StoreNotFoundError,
 )
 from eventsource._options import check_keywords
 from eventsource.events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry
@@ -43,7 +44,7 @@ from eventsource.stores._types import (
 from ._errors import translate_error
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
 from ._reading import EVENT_COLUMNS, decode_event, decode_stored, option_filters
-from ._schema import ensure_schema
+from ._schema import ensure_schema, stored_schema_version
 from ._tx import SharedFile, now_us, run, shared_file, to_us, write_transaction
 
 __all__ = ["SYNCHRONOUS_MODES", "SQLiteEventStore"]
@@ -142,21 +143,28 @@ class SQLiteEventStore(EventStore):
         """This process's writer queue and wakeups for the store's file."""
         return self._shared
 
-    def _target(self) -> tuple[str, bool, str | None]:
-        """What to pass to sqlite3.connect, whether it is a URI, and the file's real path."""
+    def _target(self, must_exist: bool = False) -> tuple[str, bool, str | None]:
+        """What to pass to sqlite3.connect, whether it is a URI, and the file's real path.
+
+        With ``must_exist`` the file is opened with ``mode=rw`` (``ro`` when read-only), so
+        SQLite cannot create it, and a missing file is a :class:`StoreNotFoundError`.
+        """
         if self.is_memory:
             return _MEMORY, False, None
         if self.database.startswith("file:"):
             path, _, query = self.database[5:].partition("?")
+            params = parse_qsl(query, keep_blank_values=True)
             target = self.database
             if self.read_only:  # replaces a mode the URI names: read_only must not be dropped
-                params = [
-                    (k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "mode"
-                ]
-                target = f"file:{path}?{urlencode([*params, ('mode', 'ro')])}"
+                params = [(k, v) for k, v in params if k != "mode"] + [("mode", "ro")]
+                target = f"file:{path}?{urlencode(params)}"
+            elif must_exist and all(k != "mode" for k, _ in params):
+                target = f"file:{path}?{urlencode([*params, ('mode', 'rw')])}"
             return target, True, os.path.realpath(path) if path else None
         real = os.path.realpath(self.database)
         directory = os.path.dirname(real)
+        if must_exist and not os.path.isfile(real):
+            raise self._not_found(real)
         if not os.path.isdir(directory):
             raise StorageUnavailableError(
                 f"cannot open SQLite database {self.database!r}: directory {directory!r} "
@@ -166,8 +174,8 @@ class SQLiteEventStore(EventStore):
             raise StorageUnavailableError(
                 f"cannot open SQLite database {self.database!r}: it is a directory"
             )
-        if self.read_only:
-            return f"file:{quote(real)}?mode=ro", True, real
+        if self.read_only or must_exist:
+            return f"file:{quote(real)}?mode={'ro' if self.read_only else 'rw'}", True, real
         return self.database, False, real
 
     async def connect(self) -> None:
@@ -178,8 +186,49 @@ class SQLiteEventStore(EventStore):
             if self._conn is None:
                 await self._open()
 
-    async def _open(self) -> None:
-        target, uri, real = self._target()
+    async def connect_existing(self) -> None:
+        """Connect only to an existing file that holds the eventsource schema.
+
+        A missing file (opened with ``mode=rw``, so SQLite cannot create it), a file without
+        the schema (nothing is written to it, not even the journal mode) and ``:memory:`` (new
+        each time) raise :class:`StoreNotFoundError` naming the path.
+        """
+        if self.is_memory:
+            raise StoreNotFoundError(
+                "sqlite :memory: is a new private database each time it is opened, so there "
+                "is no existing one to open with create=False",
+                location=_MEMORY,
+            )
+        if self._conn is not None:
+            version = await self._run(stored_schema_version)
+            self._require_schema(version)
+            return
+        async with self._connecting:
+            if self._conn is None:
+                await self._open(must_exist=True)
+
+    def _open_error(self, exc: sqlite3.Error, must_exist: bool, real: str | None) -> Exception:
+        """The error for a failed open: a missing file is not found when it had to exist."""
+        if must_exist and real is not None and not os.path.exists(real):
+            return self._not_found(real)
+        return translate_error(exc, self.database)
+
+    def _not_found(self, real: str) -> StoreNotFoundError:
+        return StoreNotFoundError(
+            f"no database at {self.database!r}: the file does not exist (nothing was created)",
+            location=real,
+        )
+
+    def _require_schema(self, version: int) -> None:
+        if version == 0:
+            raise StoreNotFoundError(
+                f"no eventsource store in {self.database!r}: the file exists but holds no "
+                "eventsource schema (create it with initialize(); nothing was changed)",
+                location=os.path.realpath(self.database),
+            )
+
+    async def _open(self, must_exist: bool = False) -> None:
+        target, uri, real = self._target(must_exist)
         conn = aiosqlite.connect(
             target,
             isolation_level=None,
@@ -191,9 +240,9 @@ class SQLiteEventStore(EventStore):
             await conn
         except sqlite3.Error as exc:
             await _stopped(conn)
-            raise translate_error(exc, self.database) from exc
+            raise self._open_error(exc, must_exist, real) from exc
         try:
-            await run(conn, self._configure, self.database)
+            await run(conn, lambda c: self._configure(c, must_exist), self.database)
         except BaseException:
             await conn.close()
             raise
@@ -204,10 +253,12 @@ class SQLiteEventStore(EventStore):
         """Alias of :meth:`connect` (the guide's manual-cleanup form)."""
         await self.connect()
 
-    def _configure(self, conn: sqlite3.Connection) -> None:
+    def _configure(self, conn: sqlite3.Connection, must_exist: bool = False) -> None:
         conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout}")
         # reading the header fails here, at open, for a file that is not a database
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        if must_exist:  # before the journal mode is set: a file without our schema stays as is
+            self._require_schema(stored_schema_version(conn))
         if self.wal_mode and not self.read_only and not self.is_memory:
             conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")

@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .._exceptions import EventSourceError
+from .._exceptions import EventSourceError, StoreNotFoundError
 from ._context import Context
 from ._parser import build_parser
 
@@ -19,6 +19,8 @@ __all__ = ["main"]
 
 #: Exit codes.
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: Said after a store that does not exist: commands other than init and demo never create one.
+_CREATE_HINT = "create it with 'eventsource --url URL init'"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = asyncio.run(handler(ctx))
         return code
+    except StoreNotFoundError as exc:
+        return ctx.fail(exc, hint=_CREATE_HINT)
     except EventSourceError as exc:
         return ctx.fail(exc)
     except OSError as exc:

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from .._exceptions import StorageUnavailableError
 from ..migration import LenientEventRegistry
 from ..plugins._backend import Backend, open_backend, resolve_url
 from ..plugins._url import BackendURL, parse_url
@@ -52,23 +51,11 @@ class Context:
         """Parse a URL given on the command line."""
         return parse_url(text)
 
-    def backend(self, url: BackendURL | None = None, *, must_exist: bool = True) -> Backend:
-        """The backend for ``url`` (default :meth:`url`), unopened. With ``must_exist``, see
-        :meth:`require_database`."""
-        url = url or self.url()
-        if must_exist:
-            self.require_database(url)
-        return open_backend(url)
-
-    @staticmethod
-    def require_database(url: BackendURL) -> None:
-        """Refuse a SQLite file that is not there, rather than create an empty database
-        (``eventsource init`` creates one)."""
-        path = url.database
-        if url.scheme == "sqlite" and path and path != ":memory:" and not os.path.exists(path):
-            raise StorageUnavailableError(
-                f"no database at {path!r}; create it with 'eventsource --url {url} init'"
-            )
+    def backend(self, url: BackendURL | None = None, *, create: bool = False) -> Backend:
+        """The backend for ``url`` (default :meth:`url`), unopened. Commands inspect or operate
+        an existing store: without ``create`` a missing one is a :class:`StoreNotFoundError`
+        and nothing is created (``init`` and ``demo`` create)."""
+        return open_backend(url or self.url(), create=create)
 
     @staticmethod
     def lenient(backend: Backend) -> Backend:
@@ -87,10 +74,10 @@ class Context:
         """Print a line to stderr."""
         print(f"eventsource: {text}", file=sys.stderr, flush=True)
 
-    def fail(self, exc: BaseException) -> int:
-        """Report ``exc`` as one clean line on stderr; returns exit code 1."""
+    def fail(self, exc: BaseException, hint: str | None = None) -> int:
+        """Report ``exc`` (and ``hint``) as one clean line on stderr; returns exit code 1."""
         message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        self.err(f"error: {message or type(exc).__name__}")
+        self.err(f"error: {message or type(exc).__name__}" + (f"; {hint}" if hint else ""))
         return 1
 
     def emit_json(self, data: Any) -> None:

@@ -58,7 +58,7 @@ async def run(ctx: Context) -> int:
         if not ctx.json:
             ctx.out(f"- {text}")
 
-    async with ctx.backend(url, must_exist=False) as backend:
+    async with ctx.backend(url, create=True) as backend:
         say("open", f"Opened {backend.name} backend at {where}", url=str(url))
         repo = AggregateRepository(backend.events, OrderAggregate, "Order")
 

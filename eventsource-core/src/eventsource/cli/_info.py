@@ -71,7 +71,7 @@ async def run_info(ctx: Context) -> int:
 
 async def run_init(ctx: Context) -> int:
     """Create the schema."""
-    async with ctx.backend(must_exist=False) as backend:
+    async with ctx.backend(create=True) as backend:
         position = await backend.events.get_global_position()
     if ctx.json:
         ctx.emit_json({"backend": backend.name, "url": str(backend.url), "ready": True})

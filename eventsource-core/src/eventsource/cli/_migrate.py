@@ -38,7 +38,6 @@ def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
 async def run(ctx: Context) -> int:
     """Copy, printing progress to stderr."""
     source = ctx.url_from(ctx.args.source)
-    ctx.require_database(source)
     target = ctx.url_from(ctx.args.target)
 
     def progress(done: int) -> None:

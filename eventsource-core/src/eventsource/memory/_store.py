@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from .._exceptions import DuplicateEventError
+from .._exceptions import DuplicateEventError, StoreNotFoundError
 from ..events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry
 from ..stores._contract import EventStore, check_stream_version, prepare_append, restamp
 from ..stores._types import (
@@ -28,6 +28,7 @@ from ..stores._types import (
     parse_stream_id,
     stream_id_for,
 )
+from ._names import forget_named
 
 __all__ = ["MemoryEventStore", "MemoryState"]
 
@@ -64,7 +65,11 @@ def _set_done(future: asyncio.Future[None]) -> None:
 
 
 class MemoryEventStore(EventStore):
-    """Event store in process memory; ``memory://name`` URLs share one state per name."""
+    """Event store in process memory; ``memory://name`` URLs share one state per name.
+
+    ``name`` is the ``memory://NAME`` it was opened by; ``new`` (default: no ``state`` given)
+    says the state did not exist before this store, so ``open(create=False)`` refuses it.
+    """
 
     def __init__(
         self,
@@ -72,12 +77,35 @@ class MemoryEventStore(EventStore):
         *,
         event_registry: EventRegistry | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        name: str | None = None,
+        new: bool | None = None,
     ) -> None:
         super().__init__(event_registry=event_registry, max_event_bytes=max_event_bytes)
         self.state = state if state is not None else MemoryState()
+        self.name = name
+        self.new = state is None if new is None else new
 
     async def initialize(self) -> None:
         """Nothing to create; present for the contract."""
+
+    async def connect_existing(self) -> None:
+        """Refuse a database this store brought into being: a private ``memory://`` (always
+        new) or a ``memory://NAME`` no other store of this process held; it is forgotten
+        again, so nothing is created."""
+        if not self.new:
+            return
+        if self.name is None:
+            raise StoreNotFoundError(
+                "memory:// is a new private database each time it is opened, so there is no "
+                "existing one to open with create=False (use memory://NAME)",
+                location="memory://",
+            )
+        forget_named(self.name, self.state)
+        raise StoreNotFoundError(
+            f"no in-memory database named {self.name!r} in this process (memory is not "
+            "persistent: it exists only while a store or backend holds it)",
+            location=f"memory://{self.name}",
+        )
 
     async def append_events(
         self,

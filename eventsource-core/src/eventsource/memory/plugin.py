@@ -2,12 +2,12 @@
 
 ``memory://`` opens a fresh, private database; ``memory://NAME`` (or ``memory:///NAME``) opens
 the database called NAME, shared by every backend opened with that name in this process.
+
+With ``create=False`` a private ``memory://`` never exists (it would be new), and
+``memory://NAME`` exists only while another store or backend of this process holds it.
 """
 
 from __future__ import annotations
-
-import threading
-import weakref
 
 from .._options import MAX_EVENT_BYTES, OptionSpec, read_options
 from ..plugins._hookspecs import hookimpl
@@ -20,6 +20,7 @@ from ..plugins._specs import (
 )
 from ..plugins._url import BackendURL
 from ..stores._contract import EventStore
+from ._names import state_named
 from ._repositories import MemoryCheckpointRepository, MemoryDLQRepository, MemoryOutboxRepository
 from ._store import MemoryEventStore, MemoryState
 
@@ -28,9 +29,6 @@ __all__ = ["OPTIONS", "store_from_url"]
 #: The query options a ``memory://`` URL may carry.
 OPTIONS: tuple[OptionSpec, ...] = (MAX_EVENT_BYTES,)
 
-_named: weakref.WeakValueDictionary[str, MemoryState] = weakref.WeakValueDictionary()
-_named_lock = threading.Lock()
-
 
 def store_from_url(url: BackendURL) -> MemoryEventStore:
     """A memory store for ``url``; named URLs share state while any store holds it."""
@@ -38,12 +36,8 @@ def store_from_url(url: BackendURL) -> MemoryEventStore:
     name = url.host or url.database
     if not name:
         return MemoryEventStore(max_event_bytes=max_bytes)
-    with _named_lock:
-        state = _named.get(name)
-        if state is None:
-            state = MemoryState()
-            _named[name] = state
-    return MemoryEventStore(state, max_event_bytes=max_bytes)
+    state, created = state_named(name, MemoryState)
+    return MemoryEventStore(state, max_event_bytes=max_bytes, name=name, new=created)
 
 
 def _state(store: EventStore) -> MemoryEventStore:

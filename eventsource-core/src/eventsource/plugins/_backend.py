@@ -27,9 +27,11 @@ class Backend:
 
     ``async with open_backend(url) as backend:`` connects, creates the schema (idempotent) and
     builds ``backend.events``, ``backend.checkpoints``, ``backend.outbox`` and ``backend.dlq``.
+    With ``create=False`` it opens an existing store only: a missing one raises
+    :class:`StoreNotFoundError` naming the file or schema, and nothing is created.
     """
 
-    def __init__(self, spec: BackendSpec, url: BackendURL) -> None:
+    def __init__(self, spec: BackendSpec, url: BackendURL, *, create: bool = True) -> None:
         missing = spec.missing_roles()
         if missing:
             raise ConfigurationError(
@@ -38,6 +40,8 @@ class Backend:
             )
         self.spec = spec
         self.url = url
+        #: Whether :meth:`open` creates a missing store (the default) or refuses it.
+        self.create = create
         self._store: EventStore = spec.event_store.from_url(url)
         self._checkpoints: CheckpointRepository | None = None
         self._outbox: OutboxRepository | None = None
@@ -58,13 +62,16 @@ class Backend:
         """True between :meth:`open` and :meth:`close`."""
         return self._checkpoints is not None
 
-    async def open(self) -> Self:
-        """Connect, create the schema if needed and build the repositories."""
+    async def open(self, *, create: bool | None = None) -> Self:
+        """Connect, create the schema if needed and build the repositories.
+
+        ``create`` (default: the backend's :attr:`create`) False opens an existing store only
+        (see :meth:`EventStore.open`): :class:`StoreNotFoundError` when it does not exist.
+        """
         if self.is_open:
             return self
-        await self._store.connect()
+        await self._store.open(create=self.create if create is None else create)
         try:
-            await self._store.initialize()
             assert self.spec.checkpoints and self.spec.outbox and self.spec.dlq
             self._outbox = self.spec.outbox.factory(self._store)
             self._dlq = self.spec.dlq.factory(self._store)
@@ -141,13 +148,17 @@ def open_backend(
     *,
     env: Mapping[str, str] | None = None,
     registry: BackendRegistry | None = None,
+    create: bool = True,
 ) -> Backend:
     """A backend for ``url`` (or ``$EVENTSOURCE_URL``, or :data:`DEFAULT_URL`), not yet open.
 
-    Use it as ``async with open_backend("sqlite:///events.db") as backend: ...``. Unknown or
-    uninstalled backends raise :class:`UnknownBackendError` /
-    :class:`BackendNotInstalledError` naming what is installed and the pip command.
+    Use it as ``async with open_backend("sqlite:///events.db") as backend: ...``. Opening
+    creates the store when it does not exist; with ``create=False`` it raises
+    :class:`StoreNotFoundError` naming the file or schema instead, creating nothing (for tools
+    that only inspect a store). Unknown or uninstalled backends raise
+    :class:`UnknownBackendError` / :class:`BackendNotInstalledError` naming what is installed
+    and the pip command.
     """
     parsed = resolve_url(url, env)
     spec = (registry or get_registry()).get_backend(parsed.scheme)
-    return Backend(spec, parsed)
+    return Backend(spec, parsed, create=create)

@@ -26,6 +26,9 @@ Guarantees (each is checked by :mod:`eventsource.testing`):
   is yielded (:func:`~eventsource.stores.decode_stored_event`), never a page ahead; a reader
   resuming from the row's position goes on after it. ``get_events`` and
   ``get_events_by_type`` raise the same error.
+- **Opening without creating.** ``open(create=False)`` (``connect_existing``) opens only a
+  store that exists and raises :class:`StoreNotFoundError` naming it otherwise, having created
+  nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +42,12 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
-from .._exceptions import DuplicateEventError, InvalidEventError, OptimisticLockError
+from .._exceptions import (
+    ConfigurationError,
+    DuplicateEventError,
+    InvalidEventError,
+    OptimisticLockError,
+)
 from .._options import MAX_EVENT_BYTES
 from ..events import (
     DEFAULT_MAX_EVENT_BYTES,
@@ -65,8 +73,10 @@ class EventStore(abc.ABC):
     """Async event store: append with optimistic concurrency, read by stream or globally.
 
     Use it as an async context manager (``async with store:`` connects and closes); call
-    :meth:`initialize` once to create the schema (idempotent). ``event_registry`` decodes stored
-    events; it defaults to :data:`eventsource.events.default_registry`.
+    :meth:`initialize` once to create the schema (idempotent), or :meth:`open` to do both, with
+    ``create=False`` to refuse a store that does not exist yet (:class:`StoreNotFoundError`).
+    ``event_registry`` decodes stored events; it defaults to
+    :data:`eventsource.events.default_registry`.
     """
 
     #: Page size used by streaming reads.
@@ -92,6 +102,39 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     async def initialize(self) -> None:
         """Create the schema for all four roles if it does not exist (idempotent)."""
+
+    async def connect_existing(self) -> None:
+        """Connect only to a store that already exists; create nothing.
+
+        Raises :class:`StoreNotFoundError` (its ``location`` names the file, schema or
+        database) when there is no such store, or it holds no initialised eventsource schema;
+        nothing is created, not even an empty file or schema, and nothing is left open. Used
+        by :meth:`open` with ``create=False``. Backends override it; the default refuses with
+        :class:`ConfigurationError`, as a backend that cannot tell would create the store.
+        """
+        raise ConfigurationError(
+            f"{type(self).__name__} does not implement connect_existing(), so it cannot be "
+            "opened with create=False (open it with create=True)"
+        )
+
+    async def open(self, *, create: bool = True) -> None:
+        """Connect and make the schema ready: what :meth:`Backend.open` does with the store.
+
+        With ``create`` (the default): :meth:`connect`, then :meth:`initialize`, creating a
+        missing store. With ``create=False``: :meth:`connect_existing`, which raises
+        :class:`StoreNotFoundError` for a missing store, having created nothing; then
+        :meth:`initialize` (nothing to create; an older schema is upgraded). On any error the
+        store is closed again.
+        """
+        try:
+            if create:
+                await self.connect()
+            else:
+                await self.connect_existing()
+            await self.initialize()
+        except BaseException:
+            await self.close()
+            raise
 
     async def __aenter__(self) -> Self:
         await self.connect()

@@ -25,6 +25,7 @@ from ._concurrency import ConcurrencyConformance
 from ._conformance import BackendConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
@@ -38,6 +39,7 @@ __all__ = [
     "ConformanceBase",
     "DLQConformance",
     "EventStoreConformance",
+    "OpeningConformance",
     "OutboxConformance",
     "RawEventRow",
     "RawEventWriter",

@@ -106,6 +106,14 @@ class ConformanceBase:
             "`return lambda: open_backend(f'sqlite:///{tmp_path}/kit.db')`"
         )
 
+    @pytest.fixture
+    def missing_store_opener(self) -> BackendOpener | None:
+        """Optional: override to return a callable giving a new, unopened Backend on storage
+        that does NOT exist yet (a file path not there, an unused schema name), the same
+        storage each call. The kit then checks ``create=False`` against it; without it (None)
+        that test is skipped, as the kit cannot invent a missing store for your backend."""
+        return None
+
     @pytest_asyncio.fixture(loop_scope="function")
     async def backend(self, backend_opener: BackendOpener) -> AsyncIterator[Backend]:
         """An open backend on the test's storage, which must start empty."""

@@ -7,6 +7,7 @@ from ._checkpoints import CheckpointConformance
 from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
@@ -23,6 +24,7 @@ class BackendConformance(
     BadInputConformance,
     ValueDomainConformance,
     UndecodableEventConformance,
+    OpeningConformance,
 ):
     """The whole contract: subclass it and provide the ``backend_opener`` fixture (and, for
     the tests of undecodable rows, the optional ``raw_event_writer`` fixture)."""
