@@ -24,8 +24,8 @@ async def require_store(conn: Any, options: PostgresOptions, where: str) -> None
     has_schema, has_table = await conn.fetchrow(_PROBE, schema, f"{s}.eventsource_schema")
     if not has_schema:
         raise StoreNotFoundError(
-            f"PostgreSQL schema {schema!r} does not exist at {where} (nothing was created; "
-            "check ?schema=, or create the store with initialize() / 'eventsource init')",
+            f"PostgreSQL schema {schema!r} does not exist at {where} (nothing was created;"
+            " check ?schema=)",
             location=location,
         )
     version = None

@@ -223,7 +223,7 @@ class SQLiteEventStore(EventStore):
         if version == 0:
             raise StoreNotFoundError(
                 f"no eventsource store in {self.database!r}: the file exists but holds no "
-                "eventsource schema (create it with initialize(); nothing was changed)",
+                "eventsource schema (nothing was changed)",
                 location=os.path.realpath(self.database),
             )
 
