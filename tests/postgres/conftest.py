@@ -62,13 +62,26 @@ def pg_server() -> str:
 @pytest.fixture
 async def pg_schema(pg_server: str) -> AsyncIterator[str]:
     """A unique schema name for this test; the schema is dropped afterwards."""
-    name = f"es_test_{uuid.uuid4().hex[:12]}"
+    async for name in _schema_name(pg_server, "es_test_"):
+        yield name
+
+
+async def _schema_name(pg_server: str, prefix: str) -> AsyncIterator[str]:
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     yield name
     conn = await asyncpg.connect(pg_server)
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def unused_schema(pg_server: str) -> AsyncIterator[str]:
+    """A second unique schema name that nobody creates (for opening a missing store); dropped
+    afterwards should a test create it."""
+    async for name in _schema_name(pg_server, "es_missing_"):
+        yield name
 
 
 @pytest.fixture

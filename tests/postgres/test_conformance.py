@@ -5,10 +5,6 @@ Each call of the opener gives a new backend with its own pool on the test's fres
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
-import asyncpg
 import pytest
 
 from eventsource import open_backend
@@ -37,15 +33,3 @@ class TestPostgresConformance(testing.BackendConformance):  # type: ignore[misc,
     def missing_store_opener(self, pg_server: str, unused_schema: str) -> testing.BackendOpener:  # type: ignore[name-defined]
         url = with_options(pg_server, schema=unused_schema, pool_min=1, pool_max=2)
         return lambda: open_backend(url)
-
-
-@pytest.fixture
-async def unused_schema(pg_server: str) -> AsyncIterator[str]:
-    """A schema name nobody created; dropped afterwards in case a test created it."""
-    name = f"es_missing_{uuid.uuid4().hex[:12]}"
-    yield name
-    conn = await asyncpg.connect(pg_server)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-    finally:
-        await conn.close()

@@ -4,7 +4,6 @@ left as it was."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import asyncpg
@@ -16,14 +15,6 @@ from eventsource_postgres import PostgreSQLEventStore
 
 from .conftest import with_options
 from .helpers import added
-
-
-@pytest.fixture
-async def unused_schema(admin: asyncpg.Connection) -> AsyncIterator[str]:
-    """A schema name nobody created (dropped afterwards should a test create it)."""
-    name = f"es_missing_{uuid4().hex[:12]}"
-    yield name
-    await admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 async def _schema_exists(admin: asyncpg.Connection, name: str) -> bool:
