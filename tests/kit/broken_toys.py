@@ -103,9 +103,10 @@ class CommitOrderStore(MemoryEventStore):
                 if item.event.event_id in state.by_id:
                     raise DuplicateEventError(item.event.event_id)
             start = getattr(state, "toy_next_position", 1)
+            decode = self.event_registry.deserialize  # as memory does: only the order is broken
             batch = [
                 StoredEvent(
-                    item.event,
+                    decode(item.payload, item.event.event_type, item.event.event_version),
                     stream_id_for(aggregate_id, aggregate_type),
                     item.event.aggregate_version,
                     start + n,

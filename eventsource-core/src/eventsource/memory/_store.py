@@ -130,16 +130,24 @@ class MemoryEventStore(EventStore):
             now = datetime.now(UTC)
             stream_id = stream_id_for(aggregate_id, aggregate_type)
             stored_batch = []
-            for item in restamp(prepared, current):
+            # Kept as the real backends return them: decoded from their JSON text (an untyped
+            # UUID reads back as its string; a caller mutating its event changes nothing).
+            # Decoded before anything is changed, so a failure leaves the state as it was.
+            decode = self.event_registry.deserialize
+            decoded = [
+                decode(item.payload, item.event.event_type, item.event.event_version)
+                for item in restamp(prepared, current)
+            ]
+            for event in decoded:
                 stored = StoredEvent(
-                    event=item.event,
+                    event=event,
                     stream_id=stream_id,
-                    stream_position=item.event.aggregate_version,
+                    stream_position=event.aggregate_version,
                     global_position=len(state.events) + 1,
                     stored_at=now,
                 )
                 state.events.append(stored)
-                state.by_id[item.event.event_id] = stored
+                state.by_id[event.event_id] = stored
                 stored_batch.append(stored)
             state.streams.setdefault((aggregate_id, aggregate_type), []).extend(stored_batch)
             if outbox:

@@ -162,6 +162,46 @@ class ValueDomainConformance(ConformanceBase):
         ]
         await self.assert_reads_back(backend, events)
 
+    async def test_untyped_values_read_back_as_json(self, backend: Backend) -> None:
+        """A value JSON has no type for (UUID, datetime, Decimal, tuple, set, bytes, an enum)
+        put in an untyped field or metadata reads back as its JSON form, on every backend
+        alike (memory included), and a caller mutating its event after the append changes
+        nothing stored.
+
+        Fix: return events decoded from the stored JSON text, never the caller's objects.
+        """
+        import datetime as dt
+        import decimal
+        import enum
+
+        class Colour(enum.Enum):
+            RED = "red"
+
+        ref = uuid4()
+        odd = {
+            "uuid": ref,
+            "when": dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+            "decimal": decimal.Decimal("1.10"),
+            "tuple": (1, 2),
+            "set": {3},
+            "bytes": b"abc",
+            "enum": Colour.RED,
+        }
+        aid = uuid4()
+        event = KitMeasured(aggregate_id=aid, values=dict(odd), metadata=dict(odd))
+        await backend.events.append_events(aid, AGGREGATE_TYPE, [event], 0)
+        event.metadata["added later"] = True
+        want = json.loads(event.model_dump_json())["values"]
+        assert want["uuid"] == str(ref) and want["tuple"] == [1, 2]
+        (back,) = (await backend.events.get_events(aid, AGGREGATE_TYPE)).events
+        (streamed,) = await read_stream_list(backend, stream_id_for(aid, AGGREGATE_TYPE))
+        for got in (back, streamed.event):
+            assert isinstance(got, KitMeasured)
+            assert first_difference(want, got.values) is None, first_difference(want, got.values)
+            assert first_difference(want, got.metadata) is None, "metadata: " + str(
+                first_difference(want, got.metadata)
+            )
+
     async def test_non_finite_floats_are_refused(self, backend: Backend) -> None:
         """NaN, Infinity and -Infinity (in a typed field, an untyped value or metadata) raise
         SerializationError naming the field, and nothing is written: JSON has no token for
