@@ -246,7 +246,10 @@ def serialize_event(event: DomainEvent, max_bytes: int = DEFAULT_MAX_EVENT_BYTES
     check_identifier(event.event_type, "event_type", InvalidEventError)
     if event.aggregate_type:
         check_identifier(event.aggregate_type, "aggregate_type", InvalidEventError)
-    if not (0 < event.event_version <= MAX_VERSION and 0 < event.aggregate_version <= MAX_VERSION):
+    ev, av = event.event_version, event.aggregate_version
+    if not (
+        type(ev) is int and type(av) is int and 0 < ev <= MAX_VERSION and 0 < av <= MAX_VERSION
+    ):
         # the fields' own bounds hold unless the event was built with model_construct
         check_version(event.event_version, "event_version", InvalidEventError)
         check_version(event.aggregate_version, "aggregate_version", InvalidEventError)
@@ -276,23 +279,33 @@ def _check_round_trip(event: DomainEvent, text: str, what: str) -> None:
         decoded = type(event).model_validate_json(text)
     except ValidationError as exc:
         raise SerializationError(f"{what} would not read back: {exc}") from exc
-    if not _same(decoded.model_dump(), event.model_dump()):
+    if not _same(event.model_dump(), decoded.model_dump()):
         raise SerializationError(
             f"{what} would not read back unchanged: a non-finite float in an untyped field "
             "is stored as a string (see eventsource.values)"
         )
 
 
-def _same(a: Any, b: Any) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return a == b or (a != a and b != b)
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
+def _same(original: Any, decoded: Any) -> bool:
+    """True unless a float of ``original`` reads back as something else in ``decoded`` (NaN
+    equal to NaN). Other leaves are the other rules' concern (a UUID reads back as text)."""
+    if isinstance(original, float):
+        return isinstance(decoded, float) and (
+            original == decoded or (original != original and decoded != decoded)
+        )
+    if isinstance(original, dict):
+        if not isinstance(decoded, dict):
+            return False
+        return all(
+            _same(v, decoded.get(k if isinstance(k, str) else str(k))) for k, v in original.items()
+        )
+    if isinstance(original, list | tuple):
+        return (
+            isinstance(decoded, list | tuple)
+            and len(original) == len(decoded)
+            and all(_same(x, y) for x, y in zip(original, decoded, strict=True))
+        )
+    return True
 
 
 default_registry = EventRegistry()
