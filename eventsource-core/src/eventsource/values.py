@@ -209,10 +209,15 @@ def _non_finite_path_in(data: Any) -> str | None:
 def _path_of(data: Any, bad: Any, path: str = "") -> str | None:
     """The dotted path of the first value in ``data`` for which ``bad`` is true."""
     stack: list[tuple[Any, str]] = [(data, path)]
+    seen: set[int] = set()  # a container holding itself is walked once
     while stack:
         value, where = stack.pop()
         if bad(value):
             return where or "the top level"
+        if isinstance(value, Mapping | list | tuple):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
         if isinstance(value, Mapping):
             stack.extend(
                 (v, f"{where}.{k}" if where else str(k)) for k, v in reversed(list(value.items()))
