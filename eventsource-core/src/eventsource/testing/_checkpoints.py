@@ -10,6 +10,8 @@ import pytest
 from .._exceptions import EntryNotFoundError, InvalidArgumentError
 from ..plugins._backend import Backend
 from ..repositories._checkpoint_positions import MAX_POSITION
+from ..repositories._entries import CheckpointData
+from ..stores._types import StoredEvent
 from ._base import ConformanceBase, read_all_list
 from ._events import AGGREGATE_TYPE, KitItemCreated, noted
 
@@ -161,6 +163,18 @@ class CheckpointConformance(ConformanceBase):
             stored[0].event_id,
         ]
 
+    async def _checkpointed_at(
+        self, backend: Backend, *, events: int, index: int
+    ) -> tuple[StoredEvent, CheckpointData | None]:
+        """Append ``events`` events, checkpoint "kit-p" at the ``index``-th; that event and the
+        checkpoint record."""
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, events), 0)
+        at = (await read_all_list(backend))[index]
+        repo = backend.checkpoints
+        await repo.update_checkpoint("kit-p", at.event_id, at.event_type, at.global_position)
+        return at, await repo.get_checkpoint_data("kit-p")
+
     async def test_checkpoint_unknown_event_is_refused(self, backend: Backend) -> None:
         """update_checkpoint with an event id the store does not hold and no
         ``global_position`` raises EntryNotFoundError naming the event and the projection, and
@@ -171,12 +185,7 @@ class CheckpointConformance(ConformanceBase):
         event is not found, before writing.
         """
         repo = backend.checkpoints
-        aid = uuid4()
-        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 4), 0)
-        stored = await read_all_list(backend)
-        at = stored[2]
-        await repo.update_checkpoint("kit-p", at.event_id, at.event_type, at.global_position)
-        before = await repo.get_checkpoint_data("kit-p")
+        at, before = await self._checkpointed_at(backend, events=4, index=2)
         missing = uuid4()
         for name in ("kit-p", "kit-new"):
             with pytest.raises(EntryNotFoundError) as caught:
@@ -194,12 +203,7 @@ class CheckpointConformance(ConformanceBase):
         Fix: call ``check_checkpoint_update(event_id, global_position)`` before any I/O.
         """
         repo = backend.checkpoints
-        aid = uuid4()
-        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 2), 0)
-        stored = await read_all_list(backend)
-        top = stored[1]
-        await repo.update_checkpoint("kit-p", top.event_id, top.event_type, top.global_position)
-        before = await repo.get_checkpoint_data("kit-p")
+        top, before = await self._checkpointed_at(backend, events=2, index=1)
         bad_positions: list[Any] = [True, False, 1.0, "2", 0, -1, MAX_POSITION + 1]
         for position in bad_positions:
             with pytest.raises(InvalidArgumentError) as caught:
