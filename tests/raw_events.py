@@ -100,3 +100,20 @@ async def rewrite_payload(backend: Backend, event_id: UUID, payload: str) -> Non
         await conn.execute(
             f"UPDATE {schema}.events SET payload = $1 WHERE event_id = $2", payload, event_id
         )
+
+
+async def rewrite_outbox_payload(backend: Backend, outbox_id: UUID, payload: str) -> None:
+    """Replace the stored payload of outbox entry ``outbox_id`` (a row written around the
+    library)."""
+    store = backend.events
+    if backend.name == "sqlite":
+        await store.connection.execute(  # type: ignore[attr-defined]
+            "UPDATE event_outbox SET event_data = ? WHERE id = ?", (payload, str(outbox_id))
+        )
+        await store.connection.commit()  # type: ignore[attr-defined]
+        return
+    schema = store.options.quoted_schema  # type: ignore[attr-defined]
+    async with store.pool.acquire() as conn:  # type: ignore[attr-defined]
+        await conn.execute(
+            f"UPDATE {schema}.outbox SET event_data = $1 WHERE id = $2", payload, outbox_id
+        )

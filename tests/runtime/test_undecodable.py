@@ -46,7 +46,7 @@ from eventsource.runtime import (
 )
 from eventsource.stores import ReadOptions, StoredEvent, stream_id_for
 from eventsource.testing import RawEventRow
-from raw_events import rewrite_payload, write_raw_event
+from raw_events import rewrite_outbox_payload, rewrite_payload, write_raw_event
 
 from .conftest import _pg_execute, backend_names, pg_server, require_postgres
 
@@ -461,3 +461,33 @@ def test_the_cli_shows_a_parked_undecodable_entry(
     shown = json.loads(capsys.readouterr().out)
     assert shown["kind"] == "undecodable"
     assert shown["event_data"]["$undecodable"]["raw_payload"] == log.row.payload
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param('{"n": ' + "9" * 5000 + "}", id="int-too-long-to-parse"),
+        pytest.param("[1, 2]", id="not-an-object"),
+    ],
+)
+async def test_an_undecodable_outbox_entry_is_marked_failed_not_handed_out(
+    real_backend: Backend, payload: str
+) -> None:
+    """An outbox row whose payload cannot be decoded (written around the library) does not
+    stop the others: the claim hands out the rest and marks it failed with the reason;
+    reading it by id is a typed error."""
+    outbox = real_backend.outbox
+    aid = uuid4()
+    ids = [
+        await outbox.add_event(RtScored(aggregate_id=aid, aggregate_type=CART, score=n))
+        for n in (1.0, 2.0, 3.0)
+    ]
+    await rewrite_outbox_payload(real_backend, ids[1], payload)
+    claimed = await outbox.get_pending_events(limit=10)
+    assert [entry.id for entry in claimed] == [ids[0], ids[2]]
+    assert [entry.event_data["score"] for entry in claimed] == [1.0, 3.0]
+    stats = await outbox.get_stats()
+    assert (stats.pending_count, stats.failed_count) == (2, 1)
+    with pytest.raises(SerializationError, match=str(ids[1])):
+        await outbox.get_entry(ids[1])
+    assert await outbox.get_pending_events(limit=10) == []  # the others are still claimed

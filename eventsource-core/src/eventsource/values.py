@@ -15,6 +15,8 @@ backend cannot accept what another refuses:
   carries and pydantic reads back into a ``float`` field. Such classes pay a full round-trip
   check at append time, which refuses a non-finite value in an untyped field (``Any``, ``dict``),
   where it would read back as a string.
+- **Integers** have at most :data:`MAX_INT_DIGITS` digits: Python's and pydantic's JSON
+  parsers refuse longer ones, so a longer integer would be stored and never read back.
 - **Strings** in documents may hold any unicode character, NUL included; a lone surrogate
   (``"\\ud800"``) is not unicode text, cannot be encoded as UTF-8, and is refused.
 - **Identifiers** (aggregate and event types, projection names) are non-empty strings of at most
@@ -41,6 +43,7 @@ from ._exceptions import InvalidArgumentError, SerializationError
 
 __all__ = [
     "MAX_IDENTIFIER_LENGTH",
+    "MAX_INT_DIGITS",
     "MAX_NESTING_DEPTH",
     "MAX_VERSION",
     "check_identifier",
@@ -56,12 +59,20 @@ __all__ = [
 MAX_NESTING_DEPTH = 100
 #: The longest identifier (aggregate type, event type, projection name), in characters.
 MAX_IDENTIFIER_LENGTH = 255
+#: The most digits an integer in a stored document may have (Python's and pydantic's parse
+#: limit, ``sys.int_info.default_max_str_digits``).
+MAX_INT_DIGITS = 4300
 #: The largest event version or stream position a backend must store (32-bit signed).
 MAX_VERSION = 2**31 - 1
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _STRINGS = re.compile(_STRING, re.DOTALL)
 _NON_FINITE_TOKEN = re.compile(_STRING + r"|(NaN|-?Infinity)", re.DOTALL)
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_INT_DIGITS + 1}}}")
+# an integer token (not a float's digits) longer than the limit, outside strings
+_LONG_INT_TOKEN = re.compile(
+    _STRING + rf"|(?<![\d.eE+\-])(-?\d{{{MAX_INT_DIGITS + 1},}})(?![.eE\d])", re.DOTALL
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BRACKET = re.compile(r"[\[\]{}]")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
@@ -89,6 +100,15 @@ def check_json_text(text: str, what: str | Callable[[], str]) -> None:
             "number, or opt the event class in with ser_json_inf_nan='strings' "
             "(see eventsource.values)"
         )
+    if len(text) > MAX_INT_DIGITS and _LONG_DIGITS.search(text):
+        for match in _LONG_INT_TOKEN.finditer(text):
+            if match.group(1):
+                what = what() if callable(what) else what
+                raise SerializationError(
+                    f"{what} holds an integer of {len(match.group(1).lstrip('-'))} digits, "
+                    f"over the limit of {MAX_INT_DIGITS}: JSON readers cannot parse it back; "
+                    "store it as a string"
+                )
     # Fewer brackets than the limit cannot nest deeper than it: the exact count is rarely run.
     if text.count("{") + text.count("[") > MAX_NESTING_DEPTH:
         depth = nesting_depth(text)
@@ -109,7 +129,7 @@ def encode_json(data: Mapping[str, Any], what: str) -> str:
         raise InvalidArgumentError(f"{what} must be a dict, got {type(data).__name__}")
     try:
         text = json.dumps(data, default=str, ensure_ascii=False, allow_nan=False)
-    except ValueError as exc:  # NaN / Infinity, or a circular reference
+    except ValueError as exc:  # NaN / Infinity, a circular reference, a too long integer
         found = _non_finite_path_in(data)
         where = f" at {found}" if found else ""
         raise SerializationError(f"{what} cannot be stored{where}: {exc}") from None

@@ -11,12 +11,12 @@ import asyncpg
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError, SerializationError
 from eventsource.events import DomainEvent, serialize_event
-from eventsource.repositories import storable_note
+from eventsource.repositories import hand_out_claims, load_stored_document, storable_note
 from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
 from ._errors import is_unstorable_text
-from ._repository_base import PostgresRepository, load_json
+from ._repository_base import PostgresRepository
 
 __all__ = ["PostgreSQLOutboxRepository"]
 
@@ -34,7 +34,7 @@ def _entry(row: Any) -> OutboxEntry:
         aggregate_id=row[3],
         aggregate_type=row[4],
         tenant_id=row[5],
-        event_data=load_json(row[6]),
+        event_data=load_stored_document(row[6], f"outbox entry {row[0]}"),
         created_at=row[7],
         status=OutboxStatus(row[8]),
         retry_count=row[9],
@@ -68,7 +68,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             event.aggregate_id,
             event.aggregate_type,
             event.tenant_id,
-            serialize_event(event),
+            serialize_event(event, self.max_event_bytes),
         )
 
         async def insert(conn: Any) -> None:
@@ -117,7 +117,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             lease,
         )
         rows.sort(key=lambda r: r[14])
-        return [_entry(r) for r in rows]
+        return await hand_out_claims(rows, _entry, self.mark_failed)
 
     async def _fetch_write(self, sql: str, *args: Any) -> list[Any]:
         rows: list[Any] = await self._source.run(lambda c: c.fetch(sql, *args))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from eventsource.events import DEFAULT_MAX_EVENT_BYTES
+
 from ._connections import ConnectionSource
 from ._options import PostgresOptions
 
@@ -32,6 +34,7 @@ class PostgresRepository:
     def __init__(self, source: Any, *, schema: str | None = None) -> None:
         from ._store import PostgreSQLEventStore
 
+        self._event_store = source if isinstance(source, PostgreSQLEventStore) else None
         if isinstance(source, PostgreSQLEventStore):
             self._source = source.source
             if schema is not None and schema != source.schema:
@@ -41,6 +44,13 @@ class PostgresRepository:
         else:
             self._source = ConnectionSource.wrap(source, PostgresOptions(schema=schema or "public"))
         self._s = self._source.options.quoted_schema
+
+    @property
+    def max_event_bytes(self) -> int:
+        """The largest event document an outbox entry may hold: the store's limit, if built
+        over a store."""
+        store = self._event_store
+        return store.max_event_bytes if store is not None else DEFAULT_MAX_EVENT_BYTES
 
     @property
     def schema(self) -> str:

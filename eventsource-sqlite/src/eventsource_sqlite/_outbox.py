@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -11,8 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError
-from eventsource.events import DomainEvent, serialize_event
-from eventsource.repositories import storable_note
+from eventsource.events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, serialize_event
+from eventsource.repositories import hand_out_claims, load_stored_document, storable_note
 from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
@@ -57,7 +56,7 @@ def _entry(row: tuple[Any, ...]) -> OutboxEntry:
         aggregate_id=UUID(row[3]),
         aggregate_type=row[4],
         tenant_id=uuid_or_none(row[5]),
-        event_data=json.loads(row[6]),
+        event_data=load_stored_document(row[6], f"outbox entry {row[0]}"),
         created_at=from_us(row[7]),
         status=OutboxStatus(row[8]),
         retry_count=row[9],
@@ -75,6 +74,12 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
     so the entry commits (or rolls back) with the caller's own writes.
     """
 
+    @property
+    def max_event_bytes(self) -> int:
+        """The largest event document ``add_event`` takes: the store's limit, if built over
+        a store."""
+        return self._store.max_event_bytes if self._store is not None else DEFAULT_MAX_EVENT_BYTES
+
     async def add_event(self, event: DomainEvent) -> UUID:
         if not isinstance(event, DomainEvent):
             raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
@@ -86,7 +91,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             str(event.aggregate_id),
             event.aggregate_type,
             None if event.tenant_id is None else str(event.tenant_id),
-            serialize_event(event),
+            serialize_event(event, self.max_event_bytes),
             now_us(),
         )
         await self._run(lambda c: single_write(c, _INSERT, args))
@@ -106,7 +111,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         args = (worker, now + _us(lease), now, now, limit)
         rows, _ = await self._run(lambda c: single_write(c, _CLAIM, args))
         rows.sort(key=lambda row: row[14])
-        return [_entry(row) for row in rows]
+        return await hand_out_claims(rows, _entry, self.mark_failed)
 
     async def _update(self, outbox_id: UUID, sql: str, params: tuple[Any, ...]) -> None:
         args = (*params, str(outbox_id))

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from .._exceptions import EntryNotFoundError, InvalidEventError
-from ..events import DomainEvent, serialize_event
+from ..events import DEFAULT_MAX_EVENT_BYTES, DomainEvent
 from ..repositories import check_projection_name, storable_note
 from ..repositories._checkpoint_positions import (
     check_checkpoint_update,
@@ -37,6 +37,7 @@ from ..repositories._entries import (
     ProjectionFailureCount,
 )
 from ..values import check_identifier
+from ._outbox_entries import outbox_entry_for
 from ._store import MemoryEventStore, MemoryState
 
 __all__ = [
@@ -141,30 +142,24 @@ class MemoryCheckpointRepository(CheckpointRepository):
         return [self.state.checkpoints[name] for name in sorted(self.state.checkpoints)]
 
 
-def outbox_entry_for(event: DomainEvent, now: datetime) -> OutboxEntry:
-    """A new pending outbox entry announcing ``event``."""
-    return OutboxEntry(
-        id=uuid4(),
-        event_id=event.event_id,
-        event_type=event.event_type,
-        aggregate_id=event.aggregate_id,
-        aggregate_type=event.aggregate_type,
-        tenant_id=event.tenant_id,
-        event_data=json.loads(serialize_event(event)),
-        created_at=now,
-    )
-
-
 class MemoryOutboxRepository(OutboxRepository):
-    """Outbox in memory; claims are leases recorded on the entries."""
+    """Outbox in memory; claims are leases recorded on the entries. Built over a store, it
+    holds events to the store's ``max_event_bytes``."""
 
     def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
         self.state = _state_of(source)
+        self._store = source if isinstance(source, MemoryEventStore) else None
+
+    @property
+    def max_event_bytes(self) -> int:
+        """The largest event document ``add_event`` takes: the store's limit, if built over
+        a store."""
+        return self._store.max_event_bytes if self._store is not None else DEFAULT_MAX_EVENT_BYTES
 
     async def add_event(self, event: DomainEvent) -> UUID:
         if not isinstance(event, DomainEvent):
             raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
-        entry = outbox_entry_for(event, _now())
+        entry = outbox_entry_for(event, _now(), max_bytes=self.max_event_bytes)
         with self.state.lock:
             self.state.outbox[entry.id] = entry
         return entry.id

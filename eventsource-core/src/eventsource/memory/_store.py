@@ -29,6 +29,7 @@ from ..stores._types import (
     stream_id_for,
 )
 from ._names import forget_named
+from ._outbox_entries import outbox_entry_for
 
 __all__ = ["MemoryEventStore", "MemoryState"]
 
@@ -134,10 +135,19 @@ class MemoryEventStore(EventStore):
             # UUID reads back as its string; a caller mutating its event changes nothing).
             # Decoded before anything is changed, so a failure leaves the state as it was.
             decode = self.event_registry.deserialize
+            restamped = list(restamp(prepared, current))
             decoded = [
                 decode(item.payload, item.event.event_type, item.event.event_version)
-                for item in restamp(prepared, current)
+                for item in restamped
             ]
+            entries = (
+                [
+                    outbox_entry_for(event, now, payload=item.payload)
+                    for event, item in zip(decoded, restamped, strict=True)
+                ]
+                if outbox
+                else []
+            )
             for event in decoded:
                 stored = StoredEvent(
                     event=event,
@@ -150,12 +160,8 @@ class MemoryEventStore(EventStore):
                 state.by_id[event.event_id] = stored
                 stored_batch.append(stored)
             state.streams.setdefault((aggregate_id, aggregate_type), []).extend(stored_batch)
-            if outbox:
-                from ._repositories import outbox_entry_for
-
-                for stored in stored_batch:
-                    entry = outbox_entry_for(stored.event, now)
-                    state.outbox[entry.id] = entry
+            for entry in entries:
+                state.outbox[entry.id] = entry
             state.notify()
             return AppendResult(
                 success=True,

@@ -20,6 +20,8 @@ from ._contracts import (
     check_dlq_status,
     check_limit,
     check_projection_name,
+    hand_out_claims,
+    load_stored_document,
     prepare_failed_event,
     storable_note,
 )
@@ -59,6 +61,8 @@ __all__ = [
     "check_dlq_status",
     "check_limit",
     "check_projection_name",
+    "hand_out_claims",
+    "load_stored_document",
     "prepare_failed_event",
     "resolve_checkpoint_position",
     "storable_note",

@@ -13,6 +13,9 @@ Guarantees (checked by :mod:`eventsource.testing`):
   caller hands over its connection is backend-specific, so the kit cannot check this one; each
   backend's own tests do, e.g. ``tests/sqlite/test_concurrency.py`` and
   ``tests/postgres/test_repositories.py``.)
+- **An outbox entry whose stored payload cannot be decoded** (written around the library, say)
+  is never handed out: ``get_pending_events`` marks it failed with the decoding error and
+  returns the others; ``get_entry`` raises :class:`SerializationError` for it.
 - **A DLQ entry records the traceback of the error it was given**, not whatever exception
   happens to be in flight.
 """
@@ -20,12 +23,18 @@ Guarantees (checked by :mod:`eventsource.testing`):
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from .._exceptions import EntryNotFoundError, InvalidArgumentError, InvalidEventError
+from .._exceptions import (
+    EntryNotFoundError,
+    InvalidArgumentError,
+    InvalidEventError,
+    SerializationError,
+)
 from ..events import DomainEvent
 from ..values import MAX_VERSION, check_identifier, clean_text, encode_json
 from ._entries import (
@@ -174,6 +183,45 @@ class CheckpointRepository(abc.ABC):
     @abc.abstractmethod
     async def get_all_checkpoints(self) -> list[CheckpointData]:
         """Every projection's checkpoint, by projection name."""
+
+
+_Row = TypeVar("_Row")
+
+
+def load_stored_document(raw: Any, what: str) -> dict[str, Any]:
+    """A stored JSON object (an outbox or DLQ payload column) as a dict.
+
+    Raises :class:`SerializationError` naming ``what`` when it is not valid JSON, not an
+    object, or holds a value Python's JSON reader refuses (an integer too long to parse).
+    """
+    if isinstance(raw, dict):
+        return raw
+    try:
+        data = json.loads(raw)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise SerializationError(f"{what}: the stored payload cannot be decoded: {exc}") from None
+    if not isinstance(data, dict):
+        raise SerializationError(
+            f"{what}: the stored payload is a JSON {type(data).__name__}, not an object"
+        )
+    return data
+
+
+async def hand_out_claims(
+    rows: Sequence[_Row],
+    entry: Callable[[_Row], OutboxEntry],
+    mark_failed: Callable[[UUID, str], Awaitable[None]],
+) -> list[OutboxEntry]:
+    """The claimed ``rows`` (whose first column is the entry id) as entries, in order; a row
+    whose payload ``entry`` cannot decode (:class:`SerializationError`) is marked failed with
+    the reason instead of being handed out."""
+    entries: list[OutboxEntry] = []
+    for row in rows:
+        try:
+            entries.append(entry(row))
+        except SerializationError as exc:
+            await mark_failed(UUID(str(row[0])), str(exc))
+    return entries
 
 
 class OutboxRepository(abc.ABC):

@@ -127,10 +127,11 @@ class BadInputConformance(ConformanceBase):
 
     async def test_oversized_payload(self, backend: Backend) -> None:
         """An event whose JSON exceeds the store's ``max_event_bytes`` raises
-        PayloadTooLargeError (a SerializationError) and writes nothing; an event just under
-        the limit is stored.
+        PayloadTooLargeError (a SerializationError) and writes nothing, appended or added to
+        the store's outbox; an event just under the limit is stored.
 
-        Fix: ``prepare_append`` checks the size against ``store.max_event_bytes``.
+        Fix: ``prepare_append`` checks the size against ``store.max_event_bytes``; the outbox
+        serialises with ``serialize_event(event, store.max_event_bytes)``.
         """
         store = backend.events
         if store.max_event_bytes > _LARGEST_BUILT:
@@ -147,6 +148,10 @@ class BadInputConformance(ConformanceBase):
         envelope = len(sized(0).model_dump_json())
         too_big = sized(limit - envelope + 1)
         await self._refuse(backend, PayloadTooLargeError, aid, AGGREGATE_TYPE, [good, too_big], 2)
+        before = await backend.outbox.get_stats()
+        with pytest.raises(PayloadTooLargeError):
+            await backend.outbox.add_event(too_big)
+        assert await backend.outbox.get_stats() == before
         fits = sized(limit - envelope - 64)
         await store.append_events(aid, AGGREGATE_TYPE, [fits], 2)
         (back,) = (await store.get_events(aid, AGGREGATE_TYPE, from_version=2)).events

@@ -18,7 +18,7 @@ from .._exceptions import InvalidArgumentError, InvalidEventError, Serialization
 from ..events import DomainEvent
 from ..plugins._backend import Backend
 from ..stores._types import ReadOptions, stream_id_for
-from ..values import MAX_IDENTIFIER_LENGTH, MAX_NESTING_DEPTH, MAX_VERSION
+from ..values import MAX_IDENTIFIER_LENGTH, MAX_INT_DIGITS, MAX_NESTING_DEPTH, MAX_VERSION
 from ._base import ConformanceBase, read_all_list, read_stream_list
 from ._events import AGGREGATE_TYPE, KitMeasured, KitMeasuredKeepingNonFinite, noted
 
@@ -161,6 +161,41 @@ class ValueDomainConformance(ConformanceBase):
             for number in PORTABLE_NUMBERS
         ]
         await self.assert_reads_back(backend, events)
+
+    async def test_integer_digit_limit(self, backend: Backend) -> None:
+        """Integers of MAX_INT_DIGITS digits (either sign) read back exactly, in typed fields and
+        untyped values; one digit more is refused with SerializationError by the event store
+        and the outbox, nothing written (JSON readers cannot parse it back). Digits in a string
+        are text, of any length.
+
+        Fix: append through ``prepare_append`` and serialise outbox events with
+        ``serialize_event``.
+        """
+        aid = uuid4()
+        longest = 10**MAX_INT_DIGITS - 1
+        events: list[DomainEvent] = [
+            KitMeasured(
+                aggregate_id=aid,
+                count=number,
+                values={"n": [number]},
+                metadata={"n": number},
+                label="9" * (MAX_INT_DIGITS * 2),
+            )
+            for number in (longest, -longest)
+        ]
+        await self.assert_reads_back(backend, events)
+        too_long = 10**MAX_INT_DIGITS
+        before = await backend.outbox.get_stats()
+        for event in (
+            KitMeasured(aggregate_id=aid, count=too_long),
+            KitMeasured(aggregate_id=aid, count=-too_long),
+            KitMeasured(aggregate_id=aid, values={"deep": [{"n": too_long}]}),
+            KitMeasured(aggregate_id=aid, metadata={"n": -too_long}),
+        ):
+            await self._refuse(backend, SerializationError, aid, AGGREGATE_TYPE, [event], 2)
+            with pytest.raises(SerializationError):
+                await backend.outbox.add_event(event)
+        assert await backend.outbox.get_stats() == before
 
     async def test_untyped_values_read_back_as_json(self, backend: Backend) -> None:
         """A value JSON has no type for (UUID, datetime, Decimal, tuple, set, bytes, an enum)
