@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticSerializationError
 
+from ._event_documents import rules_for, version_span
 from ._exceptions import (
     InvalidEventError,
     PayloadTooLargeError,
@@ -97,7 +98,13 @@ class DomainEvent(BaseModel):
             object.__setattr__(self, "occurred_at", self.occurred_at.replace(tzinfo=UTC))
         elif self.occurred_at.tzinfo is not UTC:
             # Any other zone, including zero-offset ones such as Europe/London in winter.
-            object.__setattr__(self, "occurred_at", self.occurred_at.astimezone(UTC))
+            try:
+                utc = self.occurred_at.astimezone(UTC)
+            except OverflowError:  # year 1 or 9999 in a zone whose UTC time is out of range
+                raise ValueError(
+                    f"occurred_at {self.occurred_at.isoformat()} has no UTC time in range"
+                ) from None
+            object.__setattr__(self, "occurred_at", utc)
         return self
 
     @classmethod
@@ -239,7 +246,8 @@ def serialize_event(event: DomainEvent, max_bytes: int = DEFAULT_MAX_EVENT_BYTES
     Raises :class:`InvalidEventError` for a bad event type, aggregate type or version,
     :class:`SerializationError` for a value that cannot be stored so that it reads back equal
     (see :mod:`eventsource.values`) and :class:`PayloadTooLargeError` when the document is too
-    large.
+    large. The size counts ``aggregate_version`` at its widest (10 digits), so a store that
+    restamps the version never pushes a stored document over ``max_bytes``.
     """
     if not isinstance(event, DomainEvent):
         raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
@@ -254,31 +262,82 @@ def serialize_event(event: DomainEvent, max_bytes: int = DEFAULT_MAX_EVENT_BYTES
         check_version(event.event_version, "event_version", InvalidEventError)
         check_version(event.aggregate_version, "aggregate_version", InvalidEventError)
 
+    _check_envelope(event)
+    rules = rules_for(type(event))
+
     def what() -> str:
         return f"event {event.event_type!r} ({event.event_id})"
 
     try:
-        text = event.model_dump_json()
+        # warnings="error": a value of the wrong type (from model_construct, or assigned after
+        # validation) is an error, not a warning and a document that does not read back
+        text = event.model_dump_json(warnings="error")
     except (PydanticSerializationError, TypeError, ValueError) as exc:
         raise SerializationError(f"{what()} cannot be serialised: {exc}") from exc
     size = len(text) if text.isascii() else len(text.encode())
-    if size > max_bytes:
-        raise PayloadTooLargeError(event.event_type, size, max_bytes)
+    # counted with the version at its widest: restamping it never pushes a stored document
+    # over the limit
+    widest = size + _VERSION_DIGITS - len(str(av))
+    if widest > max_bytes:
+        raise PayloadTooLargeError(event.event_type, widest, max_bytes)
     check_json_text(text, what)
     if "\ufffd" in text:  # pydantic writes a lone surrogate in a dict key as U+FFFD: find one
         check_no_surrogate_keys(event.model_dump(), what())
-    if type(event).model_config.get("ser_json_inf_nan", "constants") != "constants":
+    if version_span(text, av, rules.version_marker) == (0, 0):
+        raise SerializationError(
+            f"{what()} does not store its aggregate_version as the top-level integer key "
+            f"{rules.version_key!r}; a store restamps that key, so do not customise how "
+            "aggregate_version is serialised"
+        )
+    if rules.round_trip:
         _check_round_trip(event, text, what())
     return text
 
 
+_VERSION_DIGITS = len(str(MAX_VERSION))
+
+
+def _check_envelope(event: DomainEvent) -> None:
+    """Refuse envelope fields of the wrong type (an event built with ``model_construct``, or
+    a subclass redeclaring one): every backend stores them in typed columns."""
+    for name in ("event_id", "aggregate_id", "correlation_id"):
+        if not isinstance(getattr(event, name), UUID):
+            raise InvalidEventError(
+                f"{name} of event {event.event_type!r} must be a UUID, "
+                f"got {type(getattr(event, name)).__name__}"
+            )
+    for name in ("tenant_id", "causation_id"):
+        value = getattr(event, name)
+        if value is not None and not isinstance(value, UUID):
+            raise InvalidEventError(
+                f"{name} of event {event.event_type!r} must be a UUID or None, "
+                f"got {type(value).__name__}"
+            )
+    occurred = event.occurred_at
+    if not isinstance(occurred, datetime) or occurred.utcoffset() is None:
+        raise InvalidEventError(
+            f"occurred_at of event {event.event_type!r} must be a timezone-aware datetime"
+        )
+
+
 def _check_round_trip(event: DomainEvent, text: str, what: str) -> None:
-    """For classes that encode non-finite floats their own way: refuse ``text`` unless it
-    decodes to the same values (NaN equal to NaN; a float never read back as a string)."""
+    """For classes that customise their serialisation: refuse ``text`` unless it decodes to
+    an event that serialises to the same text, with every float read back as a float (NaN
+    equal to NaN; a non-finite float in an untyped field would read back as a string)."""
     try:
         decoded = type(event).model_validate_json(text)
     except ValidationError as exc:
         raise SerializationError(f"{what} would not read back: {exc}") from exc
+    try:
+        again = decoded.model_dump_json(warnings="error")
+    except (PydanticSerializationError, TypeError, ValueError) as exc:
+        raise SerializationError(f"{what} would not read back: {exc}") from exc
+    if again != text:
+        raise SerializationError(
+            f"{what} would not read back unchanged: its class customises how it is written "
+            "or read (an alias, serialiser, validator or computed field), and the stored "
+            "document decodes to an event that serialises differently"
+        )
     if not _same(event.model_dump(), decoded.model_dump()):
         raise SerializationError(
             f"{what} would not read back unchanged: a non-finite float in an untyped field "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -10,35 +9,7 @@ from eventsource.events import EventRegistry
 from eventsource.stores._decoding import decode_stored_event
 from eventsource.stores._types import ReadDirection, ReadOptions, StoredEvent
 
-__all__ = ["STORED_COLUMNS", "STREAM_ID", "decode_stored", "page_query", "version_span"]
-
-_VERSION_KEYS = re.compile('"aggregate_version":')
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-
-
-def version_span(payload: str, version: int) -> tuple[int, int]:
-    """Where the digits of the top-level ``aggregate_version`` (``version``) are in the JSON
-    text ``payload``: a 1-based character offset and a length, or ``(0, 0)`` when it has none
-    (the append function then rewrites the version the slow way).
-
-    Every ``"aggregate_version":`` in the text is a key (a quote inside a JSON string is
-    escaped); the top-level one is where exactly one container is open outside strings.
-    """
-    digits = str(version)
-    for found in _VERSION_KEYS.finditer(payload):
-        at = found.start()
-        prefix = payload[1:at]
-        if "{" in prefix or "[" in prefix:  # rare: count the containers open outside strings
-            bare = _STRINGS.sub("", prefix)
-            if bare.count("{") + bare.count("[") != bare.count("}") + bare.count("]"):
-                continue
-        start = found.end()
-        end = start + len(digits)
-        if payload.startswith(digits, start) and payload[end : end + 1] in (",", "}"):
-            return start + 1, len(digits)
-        return 0, 0
-    return 0, 0
-
+__all__ = ["STORED_COLUMNS", "STREAM_ID", "decode_stored", "page_query"]
 
 #: The stream id of a row, computed by the server.
 STREAM_ID = "aggregate_id::text || ':' || aggregate_type AS stream_id"

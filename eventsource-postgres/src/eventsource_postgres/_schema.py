@@ -250,8 +250,9 @@ $fn$;
 # The payload is stored as the client wrote it (json keeps the text; jsonb would renumber floats
 # such as 1.5e300 and -0.0 and refuse \u0000). When the stream's version is not the one the
 # client stamped, the top-level aggregate_version is rewritten in place: the client sends where
-# its digits are (1-based character offset and length; 0 when it could not tell, then the
-# slower jsonb_set, which renormalises numbers, is the fallback).
+# its digits are (1-based character offset and length; core's serialize_event refuses a document
+# without them). Only processes of schema versions 1 and 2 send 0 (through the compat functions
+# below); for them the slower jsonb_set, which renormalises numbers, stays the fallback.
 _RESTAMP = """CASE WHEN current_version = {stamped} THEN x.p::json
         WHEN x.vat > 0 THEN
             overlay(x.p placing (current_version + x.n)::text from x.vat for x.vlen)::json

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import asyncpg
 
+from eventsource._event_documents import rules_for, version_span
 from eventsource._exceptions import (
     ConfigurationError,
     ConnectionLostError,
@@ -46,7 +47,7 @@ from ._existence import require_store
 from ._group_commit import GroupCommit, RunAlone
 from ._listener import Listener
 from ._options import KNOWN_OPTIONS, PostgresOptions
-from ._reads import STREAM_ID, decode_stored, page_query, version_span
+from ._reads import STREAM_ID, decode_stored, page_query
 from ._schema import create_schema
 
 __all__ = ["PostgreSQLEventStore"]
@@ -283,7 +284,13 @@ class PostgreSQLEventStore(EventStore):
             if event.aggregate_version != first + offset:
                 stamped_from = -1  # never a real version: the function re-stamps every event
                 break
-        spans = [version_span(p.payload, p.event.aggregate_version) for p in prepared]
+        # serialize_event made sure every document holds its version where the span finds it
+        spans = [
+            version_span(
+                p.payload, p.event.aggregate_version, rules_for(type(p.event)).version_marker
+            )
+            for p in prepared
+        ]
         return _AppendArgs(
             aggregate_id,
             aggregate_type,

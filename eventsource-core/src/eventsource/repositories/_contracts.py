@@ -26,7 +26,7 @@ import abc
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from .._exceptions import (
@@ -185,9 +185,6 @@ class CheckpointRepository(abc.ABC):
         """Every projection's checkpoint, by projection name."""
 
 
-_Row = TypeVar("_Row")
-
-
 def load_stored_document(raw: Any, what: str) -> dict[str, Any]:
     """A stored JSON object (an outbox or DLQ payload column) as a dict.
 
@@ -208,8 +205,8 @@ def load_stored_document(raw: Any, what: str) -> dict[str, Any]:
 
 
 async def hand_out_claims(
-    rows: Sequence[_Row],
-    entry: Callable[[_Row], OutboxEntry],
+    rows: Sequence[Any],
+    entry: Callable[[Any], OutboxEntry],
     mark_failed: Callable[[UUID, str], Awaitable[None]],
 ) -> list[OutboxEntry]:
     """The claimed ``rows`` (whose first column is the entry id) as entries, in order; a row
