@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import subprocess
@@ -15,13 +16,16 @@ from uuid import uuid4
 
 import pytest
 
-from eventsource import MemoryEventStore, parse_url
+from eventsource import DomainEvent, MemoryEventStore, open_backend, parse_url
 from eventsource.cli import main
+from eventsource.cli._safe_text import safe_text
 from eventsource.memory import MemoryCheckpointRepository, MemoryDLQRepository
 from eventsource.memory import plugin as memory_plugin
 from eventsource.memory._repositories import MemoryOutboxRepository
 from eventsource.plugins import BackendRegistry, BrokenPlugin, get_registry, reset_registry
 from eventsource.runtime import UndecodableEvent
+from eventsource.testing import RawEventRow
+from raw_events import write_raw_event
 
 from ._model import CtItemAdded, CtOrderPlaced
 
@@ -384,14 +388,181 @@ def test_dlq_shows_an_undecodable_entry_with_control_characters_escaped(
     )
     code, out, _ = run(capsys, "--url", db.url, "dlq", "list")
     assert code == 0 and "undecodable" in out and " 17 " in out and "s:T" in out
-    assert "\x1b" not in out and "\\u001b[2J" in out and "\\u202e" in out  # escaped, shown
+    assert "\x1b" not in out and "\\x1b[2J" in out and "\\u202e" in out  # escaped, shown
     code, out, _ = run(capsys, "--url", db.url, "dlq", "show", str(dlq_id))
     assert code == 0 and "global position: 17" in out and "stream position: 5" in out
     assert (
-        "raw payload (as stored):\n" + raw.replace("\x1b", "\\u001b").replace("\u202e", "\\u202e")
+        "raw payload (as stored):\n" + raw.replace("\x1b", "\\x1b").replace("\u202e", "\\u202e")
         in out
     )
     assert "\x1b" not in out and "\u202e" not in out
+
+
+# -- stored text that would steer the terminal ---------------------------------------------------
+
+#: What a hostile writer can store: clear screen, carriage return, bell, set the window title,
+#: right-to-left override, and a newline that would forge an output line.
+HOSTILE = "\x1b[2J\r\x07\x1b]0;owned\x07\u202e\nforged"
+#: What the command prints for it instead.
+HOSTILE_SHOWN = "\\x1b[2J\\r\\x07\\x1b]0;owned\\x07\\u202e\\nforged"
+RAW = ("\x1b", "\r", "\x07", "\u202e")
+
+
+class CtHostile(DomainEvent):
+    """An event whose stored type steers the terminal."""
+
+    event_type: str = "coretest.Hostile" + HOSTILE
+    note: str = ""
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("\x1b[2J", "\\x1b[2J"),
+        ("a\rb\x07\x00\x7f", "a\\rb\\x07\\x00\\x7f"),
+        ("\x9b31m", "\\x9b31m"),  # C1: CSI on an 8-bit terminal
+        ("\u202egnp\u2066\u200e\u200b\ufeff", "\\u202egnp\\u2066\\u200e\\u200b\\ufeff"),
+        ("a\u2028b", "a\\u2028b"),
+        ("\ud800 lone", "\\ud800 lone"),
+        ("\U000e0041 tag", "\\U000e0041 tag"),
+        ("a\nb\tc", "a\\nb\\tc"),
+        ("Café 日本\u3000\u00a0ok \\x1b", "Café 日本\u3000\u00a0ok \\x1b"),  # kept as is
+    ],
+)
+def test_safe_text_escapes_what_is_not_printable(text: str, shown: str) -> None:
+    assert safe_text(text) == shown
+    shown.encode("utf-8")  # a lone surrogate no longer crashes the encoder
+    assert safe_text(shown) == shown  # escaping twice changes nothing
+
+
+def test_safe_text_multiline_keeps_newlines_and_tabs_only() -> None:
+    assert safe_text("a\n\tb\r\x1b", multiline=True) == "a\n\tb\\r\\x1b"
+    assert safe_text("é\n\tb\r\u202e", multiline=True) == "é\n\tb\\r\\u202e"
+    assert safe_text(12) == "12"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    if "sqlite" not in get_registry().backend_names():
+        pytest.skip("the sqlite backend is not installed")
+    return f"sqlite:///{tmp_path / 'hostile.db'}"
+
+
+def _no_raw_controls(text: str) -> bool:
+    return not any(c in text for c in RAW)
+
+
+def test_stored_control_characters_are_printed_escaped(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    """Hostile strings written through the public API into a SQLite file reach no command's
+    output raw; the JSON modes stay valid JSON holding them unchanged."""
+    aggregate_id = uuid4()
+    aggregate_type, projection = "Cart" + HOSTILE, "proj" + HOSTILE
+    event = CtHostile(aggregate_id=aggregate_id, note=HOSTILE, metadata={"by": HOSTILE})
+
+    async def fill() -> None:
+        async with open_backend(sqlite_url) as backend:
+            await backend.events.append_events(aggregate_id, aggregate_type, [event], 0)
+            await backend.checkpoints.update_checkpoint(
+                projection, event.event_id, event.event_type
+            )
+            data = {"aggregate_id": HOSTILE, "aggregate_type": "T", "note": HOSTILE}
+            await backend.dlq.add_failed_event(
+                event.event_id, projection, event.event_type, data, "boom" + HOSTILE
+            )
+
+    asyncio.run(fill())
+    stream = f"{aggregate_id}:Cart{HOSTILE_SHOWN}"
+    expected = {
+        ("events", "tail"): [stream, f"coretest.Hostile{HOSTILE_SHOWN}"],
+        ("checkpoints", "list"): [f"proj{HOSTILE_SHOWN}", f"coretest.Hostile{HOSTILE_SHOWN}"],
+        ("dlq", "list"): [
+            f"proj{HOSTILE_SHOWN}",
+            "boom\\x1b[2J \\x07\\x1b]0;owned\\x07\\u202e forged",  # whitespace folded
+            f"{HOSTILE_SHOWN}:T",
+        ],
+        ("dlq", "show", "1"): [f"proj{HOSTILE_SHOWN}", f"boom{HOSTILE_SHOWN}", "\\u001b[2J"],
+    }
+    for argv, shown in expected.items():
+        code, out, err = run(capsys, "--url", sqlite_url, *argv)
+        assert code == 0, err
+        assert _no_raw_controls(out + err), argv
+        assert all(s in out for s in shown), (argv, out)
+        assert "forged" not in "".join(line[:6] for line in out.splitlines())  # no forged line
+    code, out, _ = run(capsys, "--url", sqlite_url, "events", "tail")
+    assert len(out.splitlines()) == 1
+    code, out, _ = run(capsys, "--url", sqlite_url, "--json", "events", "tail")
+    assert out.isascii() and code == 0
+    record = json.loads(out)
+    assert (record["stream_id"], record["event_type"]) == (
+        f"{aggregate_id}:{aggregate_type}",
+        event.event_type,
+    )
+    code, out, _ = run(capsys, "--url", sqlite_url, "--json", "checkpoints", "list")
+    assert out.isascii() and json.loads(out)[0]["projection_name"] == projection
+    code, out, _ = run(capsys, "--url", sqlite_url, "--json", "dlq", "show", "1")
+    assert out.isascii() and json.loads(out)["error_message"] == "boom" + HOSTILE
+
+
+def test_output_the_terminal_cannot_encode_is_escaped(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aggregate_id = uuid4()
+
+    async def fill() -> None:
+        async with open_backend(sqlite_url) as backend:
+            placed = CtOrderPlaced(aggregate_id=aggregate_id, customer="c")
+            await backend.events.append_events(aggregate_id, "Café", [placed], 0)
+
+    asyncio.run(fill())
+    ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", ascii_out)
+    assert main(["--url", sqlite_url, "events", "tail"]) == 0
+    ascii_out.seek(0)
+    assert f"{aggregate_id}:Caf\\xe9  coretest.OrderPlaced" in ascii_out.read()
+
+
+def test_tail_streams_up_to_an_undecodable_row_and_names_it(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    """Every event before a poison row is printed, then one line naming its position (and its
+    hostile stream, escaped); tail resumes after it with --from."""
+    first, second = uuid4(), uuid4()
+
+    async def fill() -> None:
+        async with open_backend(sqlite_url) as backend:
+            for aggregate_id in (first, second):
+                placed = CtOrderPlaced(aggregate_id=aggregate_id, customer="c")
+                items = [
+                    CtItemAdded(aggregate_id=aggregate_id, sku="s", aggregate_version=v)
+                    for v in (2, 3)
+                ]
+                await backend.events.append_events(aggregate_id, "CtOrder", [placed, *items], 0)
+                if aggregate_id == first:
+                    row = RawEventRow(uuid4(), "Evil\x1b[2J", 1, "coretest.X", 1, "{not json")
+                    assert await write_raw_event(backend, row) == 4
+
+    asyncio.run(fill())
+    for argv, printed in [
+        (["events", "tail", "--from", "0"], [1, 2, 3]),
+        (["events", "tail"], [1, 2, 3]),  # the last 20 start before the row
+        (["events", "tail", "--limit", "4"], []),  # the last 4 start at the row
+    ]:
+        code, out, err = run(capsys, "--url", sqlite_url, *argv)
+        assert code == 1 and [int(line.split()[0]) for line in out.splitlines()] == printed
+        assert err.count("\n") == 1 and "stored event at global position 4" in err
+        assert "cannot be decoded" in err and "events tail --from 4" in err
+        assert "Evil\\x1b[2J" in err and "\x1b" not in err
+    code, out, err = run(capsys, "--url", sqlite_url, "--json", "events", "tail", "--from", "0")
+    assert code == 1 and [json.loads(line)["global_position"] for line in out.splitlines()] == [
+        1,
+        2,
+        3,
+    ]
+    for argv in (["--from", "4"], ["--limit", "3"]):
+        code, out, err = run(capsys, "--url", sqlite_url, "events", "tail", *argv)
+        assert code == 0 and [int(line.split()[0]) for line in out.splitlines()] == [5, 6, 7]
 
 
 # -- migrate --------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from .._exceptions import PluginConflictError
 from ..plugins._manager import get_registry
 from ._context import Commands, Context
+from ._safe_text import safe_text
 
 __all__ = ["register"]
 
@@ -73,8 +74,9 @@ async def run(ctx: Context) -> int:
             ctx.out()
             ctx.out("Broken plugins (skipped):")
             for b in broken:
-                ctx.out(f"  {b.name} ({b.distribution or 'unknown distribution'}): {b.error}")
+                where = safe_text(b.distribution or "unknown distribution")
+                ctx.out(f"  {safe_text(b.name)} ({where}): {safe_text(b.error)}")
         if conflict:
             ctx.out()
-            ctx.out(f"Conflict: {conflict}")
+            ctx.out(f"Conflict: {safe_text(conflict)}")
     return 1 if conflict else 0

@@ -8,11 +8,12 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TextIO, TypeAlias
 
 from ..migration import LenientEventRegistry
 from ..plugins._backend import Backend, open_backend, resolve_url
 from ..plugins._url import BackendURL, parse_url
+from ._safe_text import safe_text
 
 __all__ = ["Commands", "Context", "to_jsonable"]
 
@@ -65,14 +66,17 @@ class Context:
         return backend
 
     # -- output --------------------------------------------------------------------------------
+    # Every line goes out through safe_text (keeping newlines), and one value of stored data
+    # put into a line goes through it on its own (table and field cells, tail's columns), so a
+    # stored newline cannot forge a line either. Each line is flushed as it is printed.
 
     def out(self, text: str = "") -> None:
-        """Print a line to stdout."""
-        print(text, file=sys.stdout, flush=True)
+        """Print a line to stdout, control characters escaped, flushed."""
+        _write(sys.stdout, safe_text(text, multiline=True))
 
     def err(self, text: str) -> None:
-        """Print a line to stderr."""
-        print(f"eventsource: {text}", file=sys.stderr, flush=True)
+        """Print a line to stderr, control characters (newlines too) escaped, flushed."""
+        _write(sys.stderr, f"eventsource: {safe_text(text)}")
 
     def fail(self, exc: BaseException, hint: str | None = None) -> int:
         """Report ``exc`` (and ``hint``) as one clean line on stderr; returns exit code 1."""
@@ -108,7 +112,17 @@ def _cell(value: Any) -> str:
         return "-"
     if hasattr(value, "isoformat"):
         return str(value.isoformat(timespec="seconds"))
-    return str(value)
+    return safe_text(value)
+
+
+def _write(stream: TextIO, line: str) -> None:
+    """Print ``line``; what the stream's encoding cannot encode is backslash-escaped."""
+    try:
+        print(line, file=stream, flush=True)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        line = line.encode(encoding, "backslashreplace").decode(encoding)
+        print(line, file=stream, flush=True)
 
 
 #: The object ``add_subparsers`` returns, which each command module adds its parsers to.

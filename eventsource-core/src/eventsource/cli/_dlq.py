@@ -2,25 +2,23 @@
 
 An entry parked for an undecodable (poison) event shows as kind ``undecodable``, with the
 row's global position, stream and stored text (``show``: in full; ``list``: truncated).
-Control characters in stored text and errors are printed escaped.
+Stored text, errors and tracebacks are printed through ``safe_text`` (control characters
+escaped); ``--json`` output is JSON with every non-ASCII character escaped.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 from typing import Any
 
 from .._exceptions import EntryNotFoundError
 from ..repositories._entries import DLQEntry, DLQStatus
 from ..runtime._undecodable import UndecodableEvent
 from ._context import Commands, Context, to_jsonable
+from ._safe_text import safe_text
 
 __all__ = ["register"]
-
-#: Characters that could steer a terminal: C0 (but tab and newline), DEL, C1, bidi controls.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
@@ -125,20 +123,20 @@ async def run_show(ctx: Context) -> int:
             ("retries", entry.retry_count),
             ("first failed", entry.first_failed_at),
             ("last failed", entry.last_failed_at),
-            ("error", _printable(f"{entry.error_type}: {entry.error_message}")),
+            ("error", f"{entry.error_type}: {entry.error_message}"),
             ("resolved", entry.resolved_at),
             ("resolution", entry.resolution),
         ]
     )
     if poison is not None:
         ctx.out("raw payload (as stored):")
-        ctx.out(_printable(poison.raw_payload))
+        ctx.out(safe_text(poison.raw_payload, multiline=True))
     else:
         ctx.out("event data:")
         ctx.out(json.dumps(to_jsonable(entry.event_data), indent=2, sort_keys=True))
     if entry.error_stacktrace:
         ctx.out("traceback:")
-        ctx.out(_printable(entry.error_stacktrace.rstrip()))
+        ctx.out(safe_text(entry.error_stacktrace.rstrip(), multiline=True))
     return 0
 
 
@@ -150,7 +148,7 @@ async def run_resolve(ctx: Context) -> int:
     if ctx.json:
         ctx.emit_json(entry)
     else:
-        ctx.out(f"Resolved DLQ entry {ctx.args.id}: {ctx.args.note}")
+        ctx.out(f"Resolved DLQ entry {ctx.args.id}: {safe_text(ctx.args.note)}")
     return 0
 
 
@@ -186,11 +184,6 @@ def _jsonable(entry: DLQEntry) -> dict[str, Any]:
     return data
 
 
-def _printable(text: str) -> str:
-    """``text`` with characters that could steer a terminal escaped."""
-    return _UNPRINTABLE.sub(lambda m: json.dumps(m.group())[1:-1], text)
-
-
 def _short(text: str, width: int = 60) -> str:
-    line = _printable(" ".join(text.split()))
+    line = safe_text(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 3] + "..."

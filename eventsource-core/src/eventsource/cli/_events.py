@@ -1,13 +1,19 @@
-"""``eventsource events tail``: print events in global order, optionally following."""
+"""``eventsource events tail``: print events in global order, optionally following.
+
+Each event is printed (and flushed) as it is read, so a large window shows at once and an
+undecodable row stops the command after every event before it, naming the row's position.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 
+from .._exceptions import EventDecodeError
 from ..stores._contract import EventStore
 from ..stores._types import ReadDirection, ReadOptions, StoredEvent
 from ._context import Commands, Context
+from ._safe_text import safe_text
 
 __all__ = ["register"]
 
@@ -73,29 +79,55 @@ def _show(ctx: Context, stored: StoredEvent) -> None:
         )
     else:
         ctx.out(
-            f"{stored.global_position:>8}  {stored.stream_id}  {stored.event_type}  "
-            f"{stored.event_id}"
+            f"{stored.global_position:>8}  {safe_text(stored.stream_id)}  "
+            f"{safe_text(stored.event_type)}  {safe_text(stored.event_id)}"
         )
 
 
 async def run_tail(ctx: Context) -> int:
-    """List (and follow) events."""
+    """Print (and follow) events, each as it is read; stop at an undecodable one."""
     args = ctx.args
     async with ctx.backend() as backend:
         store = ctx.lenient(backend).events
-        if args.from_position is None:
-            options = ReadOptions(direction=ReadDirection.BACKWARD, limit=args.limit)
-            page = [s async for s in store.read_all(options)][::-1]
-            position = page[-1].global_position if page else await store.get_global_position()
-        else:
-            options = ReadOptions(from_position=args.from_position, limit=args.limit)
-            page = [s async for s in store.read_all(options)]
-            position = page[-1].global_position if page else args.from_position
-        for stored in page:
-            _show(ctx, stored)
-        if args.follow:
-            await _follow(ctx, store, position, args.idle_timeout)
+        try:
+            after = args.from_position
+            if after is None:
+                after = await _window_start(store, args.limit)
+            position = after
+            async for stored in store.read_all(ReadOptions(from_position=after, limit=args.limit)):
+                _show(ctx, stored)
+                position = stored.global_position
+            if args.follow:
+                await _follow(ctx, store, position, args.idle_timeout)
+        except EventDecodeError as exc:
+            if exc.global_position is None:
+                raise
+            hint = (
+                "the events before it were printed; to go on after it: "
+                f"eventsource events tail --from {exc.global_position}"
+            )
+            return ctx.fail(exc, hint=hint)
     return 0
+
+
+async def _window_start(store: EventStore, limit: int) -> int:
+    """The position to read forward from (exclusive) to get the last ``limit`` events.
+
+    Found reading backward; an undecodable row there counts as one of the events (the forward
+    read stops at it) and the search goes on before it."""
+    start, before, remaining = await store.get_global_position() + 1, None, limit
+    while remaining:
+        backward = ReadOptions(ReadDirection.BACKWARD, from_position=before, limit=remaining)
+        try:
+            async for stored in store.read_all(backward):
+                start, remaining = stored.global_position, remaining - 1
+            break
+        except EventDecodeError as exc:
+            if exc.global_position is None:
+                raise
+            start = before = exc.global_position
+            remaining -= 1
+    return start - 1
 
 
 async def _follow(ctx: Context, store: EventStore, position: int, idle: float | None) -> None:
