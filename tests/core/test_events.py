@@ -283,3 +283,18 @@ def test_serialize_event_size_limit_counts_bytes_not_characters() -> None:
         serialize_event(event, max_bytes=size - 1)
     assert caught.value.size == size and caught.value.limit == size - 1
     assert isinstance(caught.value, SerializationError)
+
+
+def test_occurred_at_without_a_utc_time_in_range_is_a_validation_error() -> None:
+    """Year 1 at +23:59 has no UTC time a datetime can hold: a ValidationError naming it,
+    not an OverflowError escaping the model."""
+    from datetime import datetime, timedelta, timezone
+
+    from pydantic import ValidationError
+
+    early = datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=23, minutes=59)))
+    with pytest.raises(ValidationError, match="no UTC time in range"):
+        CtHolder(aggregate_id=uuid4(), occurred_at=early)
+    late = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
+    with pytest.raises(ValidationError, match="no UTC time in range"):
+        CtHolder(aggregate_id=uuid4(), occurred_at=late)

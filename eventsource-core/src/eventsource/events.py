@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import PydanticSerializationError
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ._event_documents import rules_for, version_span
 from ._exceptions import (
@@ -338,33 +338,51 @@ def _check_round_trip(event: DomainEvent, text: str, what: str) -> None:
             "or read (an alias, serialiser, validator or computed field), and the stored "
             "document decodes to an event that serialises differently"
         )
-    if not _same(event.model_dump(), decoded.model_dump()):
-        raise SerializationError(
-            f"{what} would not read back unchanged: a non-finite float in an untyped field "
-            "is stored as a string (see eventsource.values)"
-        )
+    for name in type(event).model_fields:
+        sent, back = _as_json(getattr(event, name)), _as_json(getattr(decoded, name))
+        if not _same(sent, back):
+            raise SerializationError(
+                f"{what} would not read back unchanged: field {name!r} is stored as "
+                f"{_short(back)}, not {_short(sent)} (a lossy serialiser, or a non-finite "
+                "float in an untyped field, which is stored as a string)"
+            )
 
 
-def _same(original: Any, decoded: Any) -> bool:
-    """True unless a float of ``original`` reads back as something else in ``decoded`` (NaN
-    equal to NaN). Other leaves are the other rules' concern (a UUID reads back as text)."""
-    if isinstance(original, float):
-        return isinstance(decoded, float) and (
-            original == decoded or (original != original and decoded != decoded)
-        )
-    if isinstance(original, dict):
-        if not isinstance(decoded, dict):
-            return False
-        return all(
-            _same(v, decoded.get(k if isinstance(k, str) else str(k))) for k, v in original.items()
-        )
-    if isinstance(original, list | tuple):
+def _as_json(value: Any) -> Any:
+    """``value`` as the JSON data it stands for (a UUID as its text, a tuple as a list)."""
+    try:
+        return to_jsonable_python(value, fallback=repr)
+    except (PydanticSerializationError, ValueError, TypeError):
+        return repr(value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _same(sent: Any, back: Any) -> bool:
+    """Whether two JSON values are the same: same types, NaN equal to NaN, floats never
+    equal to strings."""
+    if isinstance(sent, float) or isinstance(back, float):
         return (
-            isinstance(decoded, list | tuple)
-            and len(original) == len(decoded)
-            and all(_same(x, y) for x, y in zip(original, decoded, strict=True))
+            isinstance(sent, float)
+            and isinstance(back, float)
+            and (sent == back or (sent != sent and back != back))
         )
-    return True
+    if isinstance(sent, dict):
+        return (
+            isinstance(back, dict)
+            and sent.keys() == back.keys()
+            and all(_same(v, back[k]) for k, v in sent.items())
+        )
+    if isinstance(sent, list):
+        return (
+            isinstance(back, list)
+            and len(sent) == len(back)
+            and all(_same(x, y) for x, y in zip(sent, back, strict=True))
+        )
+    return type(sent) is type(back) and bool(sent == back)
 
 
 default_registry = EventRegistry()

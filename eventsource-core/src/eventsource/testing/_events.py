@@ -11,22 +11,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field, computed_field, field_serializer
+from pydantic.alias_generators import to_camel
 
 from ..events import DomainEvent
 
 __all__ = [
     "AGGREGATE_TYPE",
     "OTHER_AGGREGATE_TYPE",
+    "KitAliasedNotByName",
+    "KitCamelCase",
     "KitItemCreated",
     "KitItemNoted",
     "KitItemNotedLenient",
     "KitItemRenamed",
+    "KitLossySerialiser",
     "KitMeasured",
     "KitMeasuredKeepingNonFinite",
     "KitPayloadEvent",
     "KitRichEvent",
     "KitUnregisteredEvent",
+    "KitVersionAsText",
+    "KitWithComputedField",
     "noted",
     "rich_event",
 ]
@@ -100,6 +106,59 @@ class KitMeasuredKeepingNonFinite(DomainEvent):
 
     reading: float = 0.0
     values: Any = None
+
+
+class KitCamelCase(DomainEvent):
+    """An event written with camelCase keys (``aggregateVersion``, ...): an alias generator,
+    serialised by alias and read by name or alias. Stores must restamp its version in place."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+    reading: float = 0.0
+    label: str = ""
+    values: Any = None
+
+
+class KitWithComputedField(DomainEvent):
+    """An event whose document carries a computed field (ignored when read back)."""
+
+    reading: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def doubled(self) -> float:
+        """Twice the reading."""
+        return self.reading * 2
+
+
+class KitLossySerialiser(DomainEvent):
+    """An event whose serialiser rounds its reading: its document does not read back."""
+
+    reading: float = 0.0
+
+    @field_serializer("reading")
+    def _rounded(self, value: float) -> float:
+        return round(value, 1)
+
+
+class KitVersionAsText(DomainEvent):
+    """An event that writes its aggregate_version as text: a store could not restamp it."""
+
+    @field_serializer("aggregate_version")
+    def _as_text(self, value: int) -> str:
+        return f"v{value}"
+
+
+class KitAliasedNotByName(DomainEvent):
+    """An event with an aliased field that is written by name and read only by alias: its
+    document does not read back."""
+
+    reading: float = Field(default=0.0, alias="r")
 
 
 class KitUnregisteredEvent(DomainEvent):

@@ -20,7 +20,17 @@ from ..plugins._backend import Backend
 from ..stores._types import ReadOptions, stream_id_for
 from ..values import MAX_IDENTIFIER_LENGTH, MAX_INT_DIGITS, MAX_NESTING_DEPTH, MAX_VERSION
 from ._base import ConformanceBase, read_all_list, read_stream_list
-from ._events import AGGREGATE_TYPE, KitMeasured, KitMeasuredKeepingNonFinite, noted
+from ._events import (
+    AGGREGATE_TYPE,
+    KitAliasedNotByName,
+    KitCamelCase,
+    KitLossySerialiser,
+    KitMeasured,
+    KitMeasuredKeepingNonFinite,
+    KitVersionAsText,
+    KitWithComputedField,
+    noted,
+)
 
 __all__ = ["ValueDomainConformance", "nested"]
 
@@ -196,6 +206,41 @@ class ValueDomainConformance(ConformanceBase):
             with pytest.raises(SerializationError):
                 await backend.outbox.add_event(event)
         assert await backend.outbox.get_stats() == before
+
+    async def test_customised_classes(self, backend: Backend) -> None:
+        """A class written with camelCase keys (aliases, serialised by alias) and one with a
+        computed field are stored and read back exactly, their versions restamped in place
+        (-0.0, 1.5e300 and NUL unchanged). A class whose document would not read back (a
+        lossy serialiser, an alias it cannot read by name, aggregate_version written as text)
+        is refused with SerializationError, and an event built with model_construct holding
+        a value of the wrong type with SerializationError or InvalidEventError; nothing is
+        written.
+
+        Fix: append through ``prepare_append``; restamp ``aggregate_version`` where
+        ``version_span`` finds it, never by re-encoding the document on the server.
+        """
+        aid = uuid4()
+        camel: list[DomainEvent] = [
+            KitCamelCase(aggregate_id=aid, reading=-0.0, label="NUL \x00", values=[1.5e300]),
+            KitCamelCase(aggregate_id=aid, reading=1.5e300, values={"aggregate_version": 7}),
+            KitWithComputedField(aggregate_id=aid, reading=-0.0),
+        ]
+        await self.assert_reads_back(backend, camel)  # all stamped 1: restamped to 1, 2, 3
+        aid = await self._seeded(backend)
+        for refused in (
+            KitLossySerialiser(aggregate_id=aid, reading=0.123),
+            KitAliasedNotByName(aggregate_id=aid, r=1.0),
+            KitVersionAsText(aggregate_id=aid),
+            KitMeasured.model_construct(
+                aggregate_id=aid, event_type="KitMeasured", reading="not a float"
+            ),
+        ):
+            await self._refuse(backend, SerializationError, aid, AGGREGATE_TYPE, [refused], 2)
+        for name, value in (("tenant_id", "tenant-1"), ("correlation_id", 7)):
+            event = KitMeasured.model_construct(
+                aggregate_id=aid, event_type="KitMeasured", **{name: value}
+            )
+            await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, [event], 2)
 
     async def test_untyped_values_read_back_as_json(self, backend: Backend) -> None:
         """A value JSON has no type for (UUID, datetime, Decimal, tuple, set, bytes, an enum)
