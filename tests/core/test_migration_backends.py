@@ -152,3 +152,145 @@ async def test_portable_hostile_values_migrate_exactly(tmp_path: Path, pg_schema
             difference = first_difference(before.event.model_dump(), after.event.model_dump())
             assert difference is None, f"{url}: {difference}"
             assert after.event.model_dump_json() == before.event.model_dump_json()
+
+
+class Evolving(DomainEvent):
+    """The class as the application declares it today: it dropped ``b``. Registered in the
+    default registry, as a migrating process would have it."""
+
+    event_type: str = "coretest.Evolving"
+    a: int = 0
+
+
+class EvolvingBefore(DomainEvent):
+    """The class as it was when the events were written."""
+
+    __register__ = False
+    event_type: str = "coretest.Evolving"
+    a: int = 0
+    b: list[float] = []
+
+
+@pytest.mark.postgres
+async def test_fields_the_current_class_dropped_are_copied(
+    tmp_path: Path, pg_schema_url: str
+) -> None:
+    """A migration copies what is stored, not what today's class reads: a field the
+    registered class no longer declares arrives on both backends, text for text."""
+    first = f"sqlite:///{tmp_path / 'a.db'}"
+    aid = uuid.uuid4()
+    written = [EvolvingBefore(aggregate_id=aid, a=n, b=[-0.0, 1.5e300, n]) for n in (1, 2)]
+    async with open_backend(first) as backend:
+        backend.events.event_registry = EventRegistry([EvolvingBefore])
+        await backend.events.append_events(aid, "Ledger", written, 0)
+        original = [s.event.model_dump_json() async for s in backend.events.read_all()]
+    report = await migrate_backend(first, pg_schema_url, batch_size=1)
+    assert report.events_copied == 2 and report.refused == ()
+    last = f"sqlite:///{tmp_path / 'b.db'}"
+    await migrate_backend(pg_schema_url, last)
+    for url in (pg_schema_url, last):
+        async with open_backend(url) as backend:
+            backend.events.event_registry = EventRegistry([EvolvingBefore])
+            copied = [s.event async for s in backend.events.read_all()]
+        assert [e.model_dump_json() for e in copied] == original, url
+        assert [e.b for e in copied] == [[-0.0, 1.5e300, 1.0], [-0.0, 1.5e300, 2.0]]  # type: ignore[attr-defined]
+
+
+async def _legacy_source(url: str) -> dict[str, uuid.UUID]:
+    """A SQLite store holding, besides good events, a row the target refuses (nesting the
+    readers take but the writers refuse), a later event of its stream, and a row nobody can
+    decode (not JSON): as an older release or a hand-written row could leave it."""
+    from raw_events import write_raw_event
+
+    from eventsource.testing import RawEventRow
+
+    ids = {name: uuid.uuid4() for name in ("a", "b", "c")}
+
+    def measured(aid: uuid.UUID, version: int, **fields: object) -> KitMeasured:
+        return KitMeasured(aggregate_id=aid, aggregate_type="Ledger", **fields).with_position(
+            version
+        )
+
+    async with open_backend(url) as backend:
+        store = backend.events
+        a, b, c = ids["a"], ids["b"], ids["c"]
+        await store.append_events(a, "Ledger", [measured(a, 1), measured(a, 2)], 0)
+        await store.append_events(b, "Ledger", [measured(b, 1)], 0)
+        deep = measured(b, 2, values=nested(MAX_NESTING_DEPTH + 20))
+        await write_raw_event(
+            backend,
+            RawEventRow(b, "Ledger", 2, "KitMeasured", 1, deep.model_dump_json(), deep.event_id),
+        )
+        later = measured(b, 3)
+        await write_raw_event(
+            backend,
+            RawEventRow(b, "Ledger", 3, "KitMeasured", 1, later.model_dump_json(), later.event_id),
+        )
+        await write_raw_event(
+            backend, RawEventRow(c, "Ledger", 1, "KitMeasured", 1, "{not json", uuid.uuid4())
+        )
+        await store.append_events(a, "Ledger", [measured(a, 3)], 2)
+    return ids
+
+
+@pytest.mark.postgres
+async def test_refused_legacy_rows_stop_or_are_skipped_and_listed(
+    tmp_path: Path, pg_schema_url: str
+) -> None:
+    """``on_refused="stop"`` stops at the first row the target refuses, with its typed error
+    and the copy so far kept; ``"skip"`` copies everything else and lists the refused rows
+    (and the later events of a refused row's stream) with their positions and reasons."""
+    from eventsource import SerializationError
+
+    first = f"sqlite:///{tmp_path / 'legacy.db'}"
+    ids = await _legacy_source(first)
+    with pytest.raises(SerializationError, match="nests"):
+        await migrate_backend(first, pg_schema_url, batch_size=10)
+    async with open_backend(pg_schema_url) as backend:
+        # a1 and a2; b1 went in one atomic batch with the refused b2
+        assert await backend.events.get_global_position() == 2
+
+    report = await migrate_backend(first, pg_schema_url, batch_size=10, on_refused="skip")
+    assert (report.events_copied, report.events_skipped) == (2, 2)  # b1, a3 new; a1, a2 there
+    assert [(r.global_position, r.stream_id) for r in report.refused] == [
+        (4, f"{ids['b']}:Ledger"),
+        (5, f"{ids['b']}:Ledger"),
+        (6, f"{ids['c']}:Ledger"),
+    ]
+    reasons = [r.reason for r in report.refused]
+    assert reasons[0].startswith("SerializationError") and "nests" in reasons[0]
+    assert "follows refused event at position 4" in reasons[1]
+    assert "cannot be decoded" in reasons[2] or "position 6" in reasons[2]
+    assert report.to_dict()["refused"][0]["global_position"] == 4
+    async with open_backend(pg_schema_url) as backend:
+        copied = [s async for s in backend.events.read_all()]
+    assert [(s.stream_id.split(":")[0], s.stream_position) for s in copied] == [
+        (str(ids["a"]), 1),
+        (str(ids["a"]), 2),
+        (str(ids["b"]), 1),
+        (str(ids["a"]), 3),
+    ]
+
+
+async def test_cli_migrate_on_refused_skip_lists_what_was_not_copied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``eventsource migrate --on-refused skip`` copies the rest, lists each refused event
+    with its position, and exits 1; without it the command stops at the first (exit 1)."""
+    from eventsource.cli import main
+
+    first = f"sqlite:///{tmp_path / 'legacy.db'}"
+    ids = await _legacy_source(first)
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    assert await asyncio.to_thread(main, ["migrate", "--from", first, "--to", target]) == 1
+    capsys.readouterr()
+    code = await asyncio.to_thread(
+        main, ["migrate", "--from", first, "--to", target, "--on-refused", "skip"]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "3 events not copied:" in out
+    assert f"position 4 ({ids['b']}:Ledger): SerializationError" in out
+    assert f"position 6 ({ids['c']}:Ledger)" in out
+    async with open_backend(target) as backend:
+        assert await backend.events.get_global_position() == 4

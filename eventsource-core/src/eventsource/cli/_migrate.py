@@ -32,6 +32,13 @@ def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
     migrate.add_argument(
         "--batch-size", type=_positive, default=1000, metavar="N", help="events per batch (1000)"
     )
+    migrate.add_argument(
+        "--on-refused",
+        choices=["stop", "skip"],
+        default="stop",
+        help="at a source event the target refuses or nobody can decode: stop there (the "
+        "default; rerun to resume) or skip it and the rest of its stream, listing them",
+    )
     migrate.set_defaults(handler=run)
 
 
@@ -45,7 +52,11 @@ async def run(ctx: Context) -> int:
             ctx.err(f"{done} events...")
 
     report = await migrate_backend(
-        source, target, batch_size=ctx.args.batch_size, progress=progress
+        source,
+        target,
+        batch_size=ctx.args.batch_size,
+        progress=progress,
+        on_refused=ctx.args.on_refused,
     )
     if ctx.json:
         ctx.emit_json({"from": str(source), "to": str(target), **report.to_dict()})
@@ -55,4 +66,9 @@ async def run(ctx: Context) -> int:
             f"{report.events_skipped} already there, {report.streams} streams, "
             f"{report.checkpoints_copied} checkpoints, in {report.elapsed_seconds:.2f}s."
         )
-    return 0
+        if report.refused:
+            ctx.out(f"{len(report.refused)} events not copied:")
+            for refused in report.refused:
+                reason = (refused.reason.splitlines() or [""])[0]
+                ctx.out(f"  position {refused.global_position} ({refused.stream_id}): {reason}")
+    return 1 if report.refused else 0

@@ -232,14 +232,15 @@ class ValueDomainConformance(ConformanceBase):
             KitAliasedNotByName(aggregate_id=aid, r=1.0),
             KitVersionAsText(aggregate_id=aid),
             KitMeasured.model_construct(
-                aggregate_id=aid, event_type="KitMeasured", reading="not a float"
+                aggregate_id=aid,
+                event_type="KitMeasured",
+                reading="not a float",  # type: ignore[arg-type]
             ),
         ):
             await self._refuse(backend, SerializationError, aid, AGGREGATE_TYPE, [refused], 2)
-        for name, value in (("tenant_id", "tenant-1"), ("correlation_id", 7)):
-            event = KitMeasured.model_construct(
-                aggregate_id=aid, event_type="KitMeasured", **{name: value}
-            )
+        wrong: dict[str, Any]
+        for wrong in ({"tenant_id": "tenant-1"}, {"correlation_id": 7}):
+            event = KitMeasured.model_construct(aggregate_id=aid, event_type="KitMeasured", **wrong)
             await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, [event], 2)
 
     async def test_untyped_values_read_back_as_json(self, backend: Backend) -> None:
