@@ -200,9 +200,8 @@ async def _legacy_source(url: str) -> dict[str, uuid.UUID]:
     """A SQLite store holding, besides good events, a row the target refuses (nesting the
     readers take but the writers refuse), a later event of its stream, and a row nobody can
     decode (not JSON): as an older release or a hand-written row could leave it."""
-    from raw_events import write_raw_event
-
     from eventsource.testing import RawEventRow
+    from raw_events import write_raw_event
 
     ids = {name: uuid.uuid4() for name in ("a", "b", "c")}
 
