@@ -132,6 +132,24 @@ async def test_failed_entry_records_its_error(backend: Backend) -> None:
     assert entry.last_error is not None and "no such topic" in entry.last_error
 
 
+class _UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+async def test_a_publisher_error_that_cannot_be_printed_is_recorded(backend: Backend) -> None:
+    entry_id = await backend.outbox.add_event(RtItemAdded(aggregate_id=uuid4(), n=1))
+
+    async def broken(entry: OutboxEntry) -> None:
+        raise _UnprintableError()
+
+    relay = OutboxRelay.from_backend(backend, broken, max_attempts=1)
+    assert (await relay.run_once()).failed == 1
+    entry = await backend.outbox.get_entry(entry_id)
+    assert entry.status is OutboxStatus.FAILED
+    assert entry.last_error == "_UnprintableError: _UnprintableError()"
+
+
 async def test_crashed_workers_claims_are_published_after_their_lease(backend_url: str) -> None:
     published: Counter[UUID] = Counter()
 

@@ -24,7 +24,8 @@ backend cannot accept what another refuses:
   columns, and PostgreSQL's text type refuses NUL.
 - **Versions** fit a 32-bit signed integer (:data:`MAX_VERSION`).
 - **Diagnostic text** (DLQ error messages and stack traces) is never refused, so that a failure
-  can always be parked: :func:`clean_text` escapes NUL and lone surrogates in it.
+  can always be parked: :func:`clean_text` escapes NUL and lone surrogates in it (and the DLQ
+  falls back and caps lengths, :mod:`eventsource.repositories._error_text`).
 
 Untyped fields hold JSON values: a ``UUID`` or ``datetime`` put into ``metadata`` is stored as
 its JSON string and reads back as that string, on every backend alike.
@@ -123,12 +124,13 @@ def encode_json(data: Mapping[str, Any], what: str) -> str:
     """``data`` (a DLQ entry's ``event_data``, say) as JSON text in the portable domain.
 
     Values JSON has no type for are stored as their ``str()`` (a ``UUID`` becomes its string);
-    non-finite floats, lone surrogates and too deep nesting raise :class:`SerializationError`.
+    non-finite floats, lone surrogates, too deep nesting and a value whose ``str()`` fails
+    raise :class:`SerializationError`.
     """
     if not isinstance(data, Mapping):
         raise InvalidArgumentError(f"{what} must be a dict, got {type(data).__name__}")
     try:
-        text = json.dumps(data, default=str, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(data, default=_str_of, ensure_ascii=False, allow_nan=False)
     except ValueError as exc:  # NaN / Infinity, a circular reference, a too long integer
         found = _non_finite_path_in(data)
         where = f" at {found}" if found else ""
@@ -137,7 +139,7 @@ def encode_json(data: Mapping[str, Any], what: str) -> str:
         raise SerializationError(
             f"{what} nests deeper than the limit of {MAX_NESTING_DEPTH}"
         ) from None
-    except TypeError as exc:  # a key that is not a string or number
+    except TypeError as exc:  # a key that is not a string or number, a value without str()
         raise SerializationError(f"{what} cannot be stored: {exc}") from None
     if _SURROGATE.search(text):
         raise SerializationError(
@@ -146,6 +148,16 @@ def encode_json(data: Mapping[str, Any], what: str) -> str:
         )
     check_json_text(text, what)
     return text
+
+
+def _str_of(value: Any) -> str:
+    """JSON's fallback for a value it has no type for: its ``str()``, or a TypeError."""
+    try:
+        return str(value)
+    except Exception as exc:
+        raise TypeError(
+            f"a {type(value).__name__} whose str() fails ({type(exc).__name__})"
+        ) from None
 
 
 def check_no_surrogate_keys(data: Any, what: str) -> None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ..values import clean_text
+from ._error_text import error_message, error_stacktrace, error_type_name
 
 __all__ = [
     "CheckpointData",
@@ -199,12 +198,10 @@ class ErrorDetails:
     def of(cls, error: BaseException | str) -> ErrorDetails:
         """Details of ``error``, with the traceback it carries (not whatever is in flight).
 
-        Text is made storable on every backend (:func:`eventsource.values.clean_text`): a
-        failure can always be parked, whatever its message holds.
+        Never fails: a message whose ``str()`` fails falls back to ``repr()``, then to the
+        class name, and text is made storable on every backend and capped
+        (:mod:`eventsource.repositories._error_text`), so a failure can always be parked.
         """
         if isinstance(error, BaseException):
-            stack = "".join(traceback.format_exception(error))
-            return cls(
-                clean_text(type(error).__qualname__), clean_text(str(error)), clean_text(stack)
-            )
-        return cls("Error", clean_text(str(error)), "")
+            return cls(error_type_name(error), error_message(error), error_stacktrace(error))
+        return cls("Error", error_message(error), "")

@@ -8,6 +8,8 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..repositories._error_text import error_summary
+
 __all__ = ["ProjectionMetrics", "ProjectionStats", "RelayMetrics", "RelayStats", "RunnerState"]
 
 #: Seconds over which ``throughput`` is measured.
@@ -86,7 +88,7 @@ class ProjectionMetrics:
 
     def record_error(self, error: BaseException) -> None:
         """A failed attempt."""
-        self.last_error = f"{type(error).__qualname__}: {error}"
+        self.last_error = error_summary(error)
 
     def throughput(self) -> float:
         """Events handled per second over the last :data:`THROUGHPUT_WINDOW` seconds."""

@@ -15,6 +15,7 @@ from .._exceptions import ConfigurationError, EventSourceError, InvalidStateErro
 from ..plugins._backend import Backend
 from ..repositories._contracts import OutboxRepository
 from ..repositories._entries import OutboxEntry
+from ..repositories._error_text import error_summary
 from ..stores._contract import EventStore
 from ._metrics import RelayMetrics, RelayStats
 from ._publishers import Publisher, get_publisher
@@ -139,7 +140,7 @@ class OutboxRelay:
                             await self.publisher(entry)
                         except Exception as exc:
                             in_flight = None
-                            error = f"{type(exc).__qualname__}: {exc}"
+                            error = error_summary(exc)
                             if await self._settle_failure(entry, error):
                                 retried += 1
                             else:
@@ -212,7 +213,7 @@ class OutboxRelay:
                 failures = 0
             except EventSourceError as exc:
                 failures += 1
-                self.metrics.last_error = f"{type(exc).__qualname__}: {exc}"
+                self.metrics.last_error = error_summary(exc)
                 log.warning("relay %s: batch failed: %s", self.worker_id, exc)
                 await self._idle(self.backoff.delay(failures))
                 continue

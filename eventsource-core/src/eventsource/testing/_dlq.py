@@ -8,9 +8,10 @@ from uuid import uuid4
 
 import pytest
 
-from .._exceptions import EntryNotFoundError, InvalidEventError
+from .._exceptions import EntryNotFoundError, InvalidEventError, SerializationError
 from ..plugins._backend import Backend
 from ..repositories._entries import DLQStatus
+from ..repositories._error_text import MAX_ERROR_MESSAGE_LENGTH, MAX_STACKTRACE_LENGTH
 from ._base import ConformanceBase
 
 __all__ = ["DLQConformance", "KitProjectionError"]
@@ -22,6 +23,41 @@ class KitProjectionError(RuntimeError):
 
 class _InFlightError(RuntimeError):
     """An unrelated exception being handled while a DLQ entry is recorded."""
+
+
+class _Unprintable:
+    """An object whose ``str()`` and ``repr()`` both raise."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class _StrRaises(KitProjectionError):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+class _StrNotText(KitProjectionError):
+    def __str__(self) -> str:
+        return 42  # type: ignore[return-value]
+
+
+class _UnprintableError(KitProjectionError):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def _raised(error: BaseException) -> BaseException:
+    try:
+        raise error
+    except BaseException as exc:
+        return exc
 
 
 def _given_error(message: str) -> KitProjectionError:
@@ -111,6 +147,38 @@ class DLQConformance(ConformanceBase):
         text_id = await backend.dlq.add_failed_event(uuid4(), "kit-proj", "T", {}, "plain text")
         text = await backend.dlq.get_failed_event_by_id(text_id)
         assert text is not None and text.error_message == "plain text"
+
+    async def test_dlq_parks_any_error(self, backend: Backend) -> None:
+        """An error whose ``str()`` raises or is no string, whose args hold an object that
+        cannot be printed, or whose message is huge still parks: the message falls back to
+        ``repr()``, then to the class name, and message and traceback are capped; event_data
+        holding a value whose ``str()`` fails is a SerializationError and stores nothing.
+
+        Fix: store ``ErrorDetails.of(error)`` and encode with ``prepare_failed_event``; never
+        call ``str(error)`` yourself.
+        """
+        dlq = backend.dlq
+        with pytest.raises(SerializationError):
+            await dlq.add_failed_event(uuid4(), "kit-proj", "T", {"x": [_Unprintable()]}, "e")
+        assert await dlq.get_failed_events(limit=10) == []
+        huge = "h" * (MAX_STACKTRACE_LENGTH + 10)
+        cases = [
+            (_StrRaises("ignored"), "_StrRaises", "_StrRaises('ignored')"),
+            (_StrNotText(), "_StrNotText", "_StrNotText()"),
+            (_UnprintableError(), "_UnprintableError", "_UnprintableError"),
+            (KitProjectionError(_Unprintable()), "KitProjectionError", "KitProjectionError"),
+            (KitProjectionError(huge), "KitProjectionError", "hhhh"),
+        ]
+        for error, error_type, says in cases:
+            dlq_id = await dlq.add_failed_event(uuid4(), "kit-proj", "T", {}, _raised(error))
+            entry = await dlq.get_failed_event_by_id(dlq_id)
+            assert entry is not None, f"{error_type} did not park"
+            assert entry.error_type == error_type
+            assert says in entry.error_message, (error_type, entry.error_message[:200])
+            assert len(entry.error_message) <= MAX_ERROR_MESSAGE_LENGTH
+            assert len(entry.error_stacktrace) <= MAX_STACKTRACE_LENGTH
+            assert "_raised" in entry.error_stacktrace, "the traceback lost its frames"
+        assert len(await dlq.get_failed_events(limit=10)) == len(cases)
 
     async def test_dlq_list_filters_limit_order(self, backend: Backend) -> None:
         """get_failed_events filters by projection and status, honours ``limit`` and returns the
