@@ -43,9 +43,11 @@ from eventsource.runtime import (
     RetryPolicy,
     UndecodableEvent,
     handles,
+    projection,
 )
 from eventsource.stores import ReadOptions, StoredEvent, stream_id_for
 from eventsource.testing import RawEventRow
+from eventsource.values import check_identifier
 from raw_events import rewrite_outbox_payload, rewrite_payload, write_raw_event
 
 from .conftest import _pg_execute, backend_names, pg_server, require_postgres
@@ -491,3 +493,85 @@ async def test_an_undecodable_outbox_entry_is_marked_failed_not_handed_out(
     with pytest.raises(SerializationError, match=str(ids[1])):
         await outbox.get_entry(ids[1])
     assert await outbox.get_pending_events(limit=10) == []  # the others are still claimed
+
+
+#: Stored event types that are no valid identifier (or barely one), as SQL can write them.
+ODD_TYPES = {
+    "spaces": "rttest with spaces\tand a tab",
+    "empty": "",
+    "5000-chars": "rttest." + "x" * 4993,
+    "nul": "rttest.\x00Nul",  # SQLite only: PostgreSQL's text type refuses NUL
+}
+
+
+@pytest.fixture(params=list(ODD_TYPES), ids=list(ODD_TYPES))
+def odd_type(request: pytest.FixtureRequest, real_backend: Backend) -> str:
+    if request.param == "nul" and real_backend.name == "postgresql":
+        pytest.skip("PostgreSQL's text columns cannot hold NUL")
+    return ODD_TYPES[request.param]
+
+
+async def _odd_log(backend: Backend, event_type: str) -> RawEventRow:
+    """Scores 1, 2, 3, a row stored as ``event_type`` at global position 4, scores 5, 6."""
+    aid, event_id = uuid4(), uuid4()
+    await _scores(backend, aid, [1.0, 2.0, 3.0], 0)
+    payload = _document(aid, event_id, event_type=event_type)
+    row = RawEventRow(aid, CART, 4, event_type, 1, payload, event_id)
+    assert await write_raw_event(backend, row) == 4
+    await _scores(backend, uuid4(), [5.0, 6.0], 0)
+    return row
+
+
+def _every_event(seen: list[float | None]) -> Any:
+    async def handler(event: Any) -> None:
+        seen.append(getattr(event, "score", None))
+
+    return projection("rttest.EveryEvent", handler)  # no event_types: it meets every row
+
+
+async def test_skip_parks_a_row_whose_type_is_no_identifier(
+    real_backend: Backend, odd_type: str
+) -> None:
+    row = await _odd_log(real_backend, odd_type)
+    seen: list[float | None] = []
+    every = _every_event(seen)
+    runner = ProjectionRunner.from_backend(every, real_backend, retry=RetryPolicy.no_retry())
+    assert await runner.catch_up() == 5
+    assert seen == [1.0, 2.0, 3.0, 5.0, 6.0]
+    assert await real_backend.checkpoints.get_position(every.name) == 6
+    [entry] = await real_backend.dlq.get_failed_events(every.name)
+    parked = UndecodableEvent.from_event_data(entry.event_data)
+    assert parked is not None and parked.event_type == odd_type  # the stored type, as stored
+    assert parked.raw_payload == row.payload
+    assert entry.event_id == row.event_id and entry.event_type == parked.dlq_event_type
+    assert check_identifier(entry.event_type, "event_type") == entry.event_type
+    if odd_type == ODD_TYPES["spaces"]:
+        assert entry.event_type == odd_type  # a valid identifier is kept as it is
+    else:
+        assert entry.event_type != odd_type
+    assert entry.error_type == "EventDecodeError" and "global position 4" in entry.error_message
+
+    # replay fails as undecodable and leaves it parked, one more retry counted
+    failed = await runner.replay(entry.id)
+    assert not failed.ok and isinstance(failed.error, EventDecodeError)
+    again = await real_backend.dlq.get_failed_event_by_id(entry.id)
+    assert again is not None and again.status is DLQStatus.FAILED and again.retry_count == 2
+    assert again.event_type == entry.event_type and again.event_data == entry.event_data
+
+
+async def test_stop_stops_at_a_row_whose_type_is_no_identifier(
+    real_backend: Backend, odd_type: str
+) -> None:
+    row = await _odd_log(real_backend, odd_type)
+    seen: list[float | None] = []
+    every = _every_event(seen)
+    stop = RetryPolicy(on_failure=FailureMode.STOP)
+    runner = ProjectionRunner.from_backend(every, real_backend, retry=stop)
+    with pytest.raises(ProjectionStoppedError) as caught:
+        await runner.catch_up()
+    assert caught.value.global_position == 4 and caught.value.event_id == row.event_id
+    cause = caught.value.__cause__
+    assert isinstance(cause, EventDecodeError) and cause.event_type == odd_type
+    assert seen == [1.0, 2.0, 3.0]
+    assert await real_backend.checkpoints.get_position(every.name) == 3
+    assert await real_backend.dlq.get_failed_events(every.name) == []

@@ -284,16 +284,19 @@ class ProjectionRunner:
             raise error
         poison = UndecodableEvent.from_error(error)
         event_id = poison.dlq_event_id
+        # The stored type may be no valid identifier (a row written by other means): the
+        # entry is filed under a stand-in, the wrapper keeps the stored one.
+        event_type = poison.dlq_event_type
         self.metrics.record_error(error)
         self.metrics.failed += 1
         if self.retry.on_failure is FailureMode.STOP:
             raise ProjectionStoppedError(
-                self.name, event_id, error.event_type, 1, global_position=error.global_position
+                self.name, event_id, event_type, 1, global_position=error.global_position
             ) from error
         await self.dlq.add_failed_event(
             event_id,
             self.name,
-            error.event_type,
+            event_type,
             poison.to_event_data(),
             error=error,
             retry_count=1,
@@ -303,12 +306,12 @@ class ProjectionRunner:
         log.warning(
             "projection %r parked undecodable event %s %s at global position %d: %s",
             self.name,
-            error.event_type,
+            event_type,
             event_id,
             error.global_position,
             self.metrics.last_error,
         )
-        await self._advance(_Mark(event_id, error.event_type, error.global_position))
+        await self._advance(_Mark(event_id, event_type, error.global_position))
 
     async def _pass(self, progress: ProgressCallback | None = None, every: int = 1000) -> int:
         """Handle every event readable now after the scanned position; returns how many were

@@ -8,11 +8,12 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from .._exceptions import EventDecodeError
+from .._exceptions import EventDecodeError, InvalidArgumentError
 from ..events import DomainEvent, EventRegistry
 from ..stores._decoding import decode_stored_event
+from ..values import MAX_IDENTIFIER_LENGTH, check_identifier, clean_text
 
-__all__ = ["UndecodableEvent"]
+__all__ = ["UndecodableEvent", "parkable_event_type"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,14 @@ class UndecodableEvent:
                 pass
         return uuid5(NAMESPACE_URL, f"eventsource:undecodable:{self.global_position}")
 
+    @property
+    def dlq_event_type(self) -> str:
+        """The event type the DLQ entry is filed under: the row's, or a readable stand-in when
+        that is not a valid identifier (empty, too long, holding NUL), which every backend's
+        DLQ refuses (:func:`parkable_event_type`). The row's own type stays in
+        :attr:`event_type`, which is what replay decodes with."""
+        return parkable_event_type(self.event_type)
+
     def decode(self, registry: EventRegistry) -> DomainEvent:
         """The event decoded from ``raw_payload`` by ``registry`` (after its class was fixed);
         raises :class:`EventDecodeError` while it still cannot be decoded."""
@@ -97,6 +106,23 @@ class UndecodableEvent:
             self.stream_position,
             self.event_id,
         )
+
+
+def parkable_event_type(event_type: str) -> str:
+    """``event_type`` if it is a valid identifier, else a stand-in that is: NUL and lone
+    surrogates escaped, cut to the identifier limit (saying how long it was), ``(empty)``
+    for an empty one."""
+    try:
+        return check_identifier(event_type, "event_type")
+    except InvalidArgumentError:
+        pass
+    text = clean_text(event_type) if isinstance(event_type, str) else ""
+    if not text:
+        return "(empty)"
+    if len(text) > MAX_IDENTIFIER_LENGTH:
+        marker = f"...[{len(event_type)} characters]"
+        text = text[: MAX_IDENTIFIER_LENGTH - len(marker)] + marker
+    return text
 
 
 def _int_or_none(value: Any) -> int | None:

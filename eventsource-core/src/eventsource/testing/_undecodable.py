@@ -32,8 +32,10 @@ from ..runtime import (
     RetryPolicy,
     UndecodableEvent,
     handles,
+    projection,
 )
 from ..stores._types import ReadDirection, ReadOptions, StoredEvent, stream_id_for
+from ..values import MAX_IDENTIFIER_LENGTH, check_identifier
 from ._base import ConformanceBase
 from ._events import (
     AGGREGATE_TYPE,
@@ -299,3 +301,41 @@ class UndecodableEventConformance(ConformanceBase):
         assert [n for n, _ in notes.seen] == ["n0", "n1"]
         assert await backend.checkpoints.get_position(notes.name) == log.position - 1
         assert await backend.dlq.get_failed_events(notes.name) == []
+
+    async def test_projection_parks_a_row_whose_type_is_no_identifier(
+        self, backend: Backend, raw_event_writer: RawEventWriter
+    ) -> None:
+        """A row whose stored event_type is no valid identifier (here over
+        MAX_IDENTIFIER_LENGTH characters, as other writers can store) is parked all the same
+        by a projection of every event type, which goes on to the end: the entry is filed
+        under a stand-in type that is one (``UndecodableEvent.dlq_event_type``), the wrapper
+        keeps the stored type; replaying it fails as undecodable and keeps it parked.
+
+        Fix: name the row's type in EventDecodeError exactly as stored, whatever it is; the
+        DLQ keeps refusing invalid event types (the runner files the stand-in).
+        """
+        long_type = "Kit" + "x" * (MAX_IDENTIFIER_LENGTH + 50)
+        log = await self._build(backend, raw_event_writer, lambda aid: _row(aid, long_type))
+        seen: list[UUID] = []
+
+        async def handler(event: Any) -> None:
+            seen.append(event.event_id)
+
+        every = projection("kit.EveryEvent", handler)  # no event_types: it meets every row
+        runner = ProjectionRunner.from_backend(every, backend, retry=RetryPolicy.no_retry())
+        assert await runner.catch_up() == log.total - 1
+        assert log.row.event_id not in seen
+        assert await backend.checkpoints.get_position(every.name) == log.total
+        [entry] = await backend.dlq.get_failed_events(every.name)
+        parked = UndecodableEvent.from_event_data(entry.event_data)
+        assert parked is not None, f"event_data {entry.event_data!r:.200} is not the wrapper"
+        assert parked.event_type == long_type, "the wrapper lost the stored event type"
+        assert entry.event_id == log.row.event_id
+        assert entry.event_type == parked.dlq_event_type != long_type
+        assert check_identifier(entry.event_type, "event_type") == entry.event_type
+
+        failed = await runner.replay(entry.id)
+        assert not failed.ok and isinstance(failed.error, EventDecodeError)
+        again = await backend.dlq.get_failed_event_by_id(entry.id)
+        assert again is not None and again.retry_count == entry.retry_count + 1
+        assert again.event_type == entry.event_type
