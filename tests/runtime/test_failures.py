@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 
-from eventsource import Backend, ConfigurationError, EntryNotFoundError, InvalidStateError
+from eventsource import (
+    Backend,
+    ConfigurationError,
+    EntryNotFoundError,
+    EventDecodeError,
+    InvalidStateError,
+)
 from eventsource.repositories import DLQStatus
 from eventsource.runtime import (
     Backoff,
     DLQReplayer,
+    EventSource,
     FailureMode,
     Projection,
     ProjectionRunner,
     ProjectionStoppedError,
+    ReplayError,
     RetryPolicy,
+    UndecodableEvent,
     handles,
 )
+from eventsource.stores import stream_id_for
 
 from ._events import RtItemAdded, append_items
 
@@ -183,3 +195,64 @@ def test_bad_policies_are_refused() -> None:
         Backoff(multiplier=0.5)
     assert RetryPolicy(on_failure="stop").on_failure is FailureMode.STOP  # type: ignore[arg-type]
     assert Backoff(initial=1, maximum=4, jitter=0).delay(5) == 4
+
+
+async def _entry_state(backend: Backend, dlq_id: int) -> tuple[object, ...]:
+    entry = await backend.dlq.get_failed_event_by_id(dlq_id)
+    assert entry is not None
+    return (entry.status, entry.retry_count, entry.error_type, entry.error_message)
+
+
+async def test_replay_reports_an_entry_whose_event_cannot_be_loaded(backend: Backend) -> None:
+    """Each way a parked entry can name no loadable event gives a failed result with a
+    ReplayError naming the entry, and leaves the entry as it was; replay_all goes on."""
+    await append_items(backend.events, 3)
+    picky = Picky({1})
+    runner = ProjectionRunner.from_backend(picky, backend, retry=RetryPolicy.no_retry())
+    await runner.catch_up()
+    [parked] = await backend.dlq.get_failed_events(picky.name)
+    picky.poison.clear()
+
+    def wrapper(stream_id: str, stream_position: int) -> dict[str, object]:
+        return UndecodableEvent("{", "T", 1, None, 9, stream_id, stream_position).to_event_data()
+
+    stream = stream_id_for(uuid4(), "rttest.Cart")
+    cases: list[tuple[dict[str, object], EventSource, str]] = [
+        ({"n": "not an item"}, "data", "event_data does not decode"),
+        ({"aggregate_id": "nope", "n": 1}, "auto", "aggregate_id 'nope' is not a UUID"),
+        ({"aggregate_id": str(uuid4()), "aggregate_type": "x" * 300}, "store", "characters"),
+        (wrapper("no-colon", 1), "store", "is not '<aggregate_id>:<aggregate_type>'"),
+        (wrapper(stream, 0), "store", "must be from 0"),  # position 0: reading from -1
+        (wrapper(stream, 5), "store", "no longer at position 5"),
+    ]
+    ids = []
+    for data, source, says in cases:
+        dlq_id = await backend.dlq.add_failed_event(uuid4(), picky.name, "T", data, "by hand")
+        before = await _entry_state(backend, dlq_id)
+        result = await runner.replay(dlq_id, source=source)
+        assert not result.ok and isinstance(result.error, ReplayError), (data, result)
+        assert result.error.dlq_id == dlq_id and says in str(result.error), str(result.error)
+        assert await _entry_state(backend, dlq_id) == before  # left as it was
+        ids.append(dlq_id)
+    # no store to fall back on: data that does not decode is a ReplayError too
+    alone = DLQReplayer(backend.dlq, registry=backend.events.event_registry)
+    result = await alone.replay(picky, ids[1])
+    assert isinstance(result.error, ReplayError) and result.error.dlq_id == ids[1]
+
+    results = await runner.replay_all()
+    assert {r.dlq_id: r.ok for r in results} == {parked.id: True, **dict.fromkeys(ids, False)}
+    assert picky.applied[-1] == 1
+
+
+async def test_an_undecodable_entry_whose_row_cannot_be_found_stays_undecodable(
+    backend: Backend,
+) -> None:
+    """``auto``: the stored text still does not decode and the row cannot be re-read (its
+    stream id is malformed): the result's error is the EventDecodeError, one more retry."""
+    picky = Picky(set())
+    data = UndecodableEvent("{", "rttest.ItemAdded", 1, None, 9, "bad", 1).to_event_data()
+    dlq_id = await backend.dlq.add_failed_event(uuid4(), picky.name, "T", data, "by hand")
+    result = await DLQReplayer(backend.dlq, backend.events).replay(picky, dlq_id)
+    assert not result.ok and isinstance(result.error, EventDecodeError)
+    entry = await backend.dlq.get_failed_event_by_id(dlq_id)
+    assert entry is not None and entry.retry_count == 2 and entry.status is DLQStatus.FAILED

@@ -12,7 +12,7 @@ outbox relay.
 """
 
 from ._dlq import DLQReplayer, EventSource, ReplayResult
-from ._errors import ProjectionStoppedError, UnknownPublisherError
+from ._errors import ProjectionStoppedError, ReplayError, UnknownPublisherError
 from ._metrics import ProjectionStats, RelayStats, RunnerState
 from ._projection import (
     EventHandler,
@@ -59,6 +59,7 @@ __all__ = [
     "PublisherSpec",
     "RebuildProgress",
     "RelayStats",
+    "ReplayError",
     "ReplayResult",
     "RetryPolicy",
     "RunnerState",

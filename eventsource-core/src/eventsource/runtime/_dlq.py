@@ -12,13 +12,16 @@ from .._exceptions import (
     EntryNotFoundError,
     EventDecodeError,
     EventSourceError,
+    InvalidArgumentError,
     InvalidStateError,
 )
 from ..events import DomainEvent, EventRegistry
 from ..repositories._contracts import DLQRepository
 from ..repositories._entries import DLQEntry, DLQStatus
 from ..stores._contract import EventStore
-from ..stores._types import ReadOptions
+from ..stores._types import ReadOptions, parse_stream_id
+from ..values import check_identifier
+from ._errors import ReplayError
 from ._projection import PositionTrackingProjection, ProjectionLike
 from ._undecodable import UndecodableEvent
 
@@ -71,7 +74,10 @@ class DLQReplayer:
         """The parked event: decoded from ``event_data`` via the registry, or re-read by id.
 
         An undecodable event's entry is decoded from its ``raw_payload``; while that still
-        fails (and so does the store's row) this raises :class:`EventDecodeError`.
+        fails (and so does the store's row) this raises :class:`EventDecodeError`. An entry
+        that names no event that can be read (an ``aggregate_id`` that is no UUID, a
+        ``stream_id`` the store refuses, an event no longer stored) and whose data does not
+        decode raises :class:`ReplayError`.
         """
         poison = UndecodableEvent.from_event_data(entry.event_data)
         if poison is not None:
@@ -79,9 +85,11 @@ class DLQReplayer:
         if source != "store":
             try:
                 return self.registry.decode_dict(dict(entry.event_data))
-            except (EventSourceError, ValueError):
+            except (EventSourceError, ValueError) as exc:
                 if source == "data" or self.store is None:
-                    raise
+                    raise ReplayError(
+                        entry.id, entry.event_id, f"its event_data does not decode: {exc}"
+                    ) from exc
         return await self._read_by_id(entry)
 
     async def _load_undecodable(
@@ -99,41 +107,67 @@ class DLQReplayer:
             still_undecodable = exc
         try:
             return await self._reread_row(entry, poison)
-        except EntryNotFoundError:
-            pass  # the row is gone: what the entry holds is all there is
+        except ReplayError:
+            pass  # the row cannot be found: what the entry holds is all there is
         raise still_undecodable
 
     async def _read_by_id(self, entry: DLQEntry) -> DomainEvent:
-        if self.store is None:
-            raise InvalidStateError(f"DLQ entry {entry.id}: no store to re-read its event from")
+        store = self._store_for(entry)
         data = entry.event_data
-        aggregate_id = data.get("aggregate_id")
-        aggregate_type = data.get("aggregate_type") or None
-        if aggregate_id is not None:
-            stream = await self.store.get_events(UUID(str(aggregate_id)), aggregate_type)
+        raw_id = data.get("aggregate_id")
+        if raw_id is not None:
+            try:
+                aggregate_id = UUID(str(raw_id))
+            except ValueError:
+                raise ReplayError(
+                    entry.id, entry.event_id, f"its aggregate_id {raw_id!r:.80} is not a UUID"
+                ) from None
+            aggregate_type = data.get("aggregate_type") or None
+            try:
+                if aggregate_type is not None:  # checked here: not every store refuses it
+                    check_identifier(aggregate_type, "aggregate_type")
+                stream = await store.get_events(aggregate_id, aggregate_type)
+            except InvalidArgumentError as exc:
+                raise ReplayError(
+                    entry.id, entry.event_id, f"its aggregate cannot be read: {exc}"
+                ) from exc
             for event in stream.events:
                 if event.event_id == entry.event_id:
                     return event
-        async for stored in self.store.read_all():
+        async for stored in store.read_all():
             if stored.event_id == entry.event_id:
                 return stored.event
-        raise EntryNotFoundError(
-            f"DLQ entry {entry.id}: event {entry.event_id} is not in the store"
-        )
+        raise ReplayError(entry.id, entry.event_id, "the event is not in the store")
 
     async def _reread_row(self, entry: DLQEntry, poison: UndecodableEvent) -> DomainEvent:
         """The undecodable event's row read again (it may have been repaired in the store)."""
+        store = self._store_for(entry)
+        if poison.stream_id is not None and poison.stream_position is not None:
+            try:
+                _, aggregate_type = parse_stream_id(poison.stream_id)
+                check_identifier(aggregate_type, "its aggregate type")
+                options = ReadOptions(from_position=poison.stream_position - 1, limit=1)
+                async for stored in store.read_stream(poison.stream_id, options):
+                    if stored.event_id == entry.event_id:
+                        return stored.event
+            except InvalidArgumentError as exc:
+                raise ReplayError(
+                    entry.id,
+                    entry.event_id,
+                    f"its stream {poison.stream_id!r:.300} at position "
+                    f"{poison.stream_position} cannot be read: {exc}",
+                ) from exc
+        raise ReplayError(
+            entry.id,
+            entry.event_id,
+            f"the event is no longer at position {poison.stream_position} of stream "
+            f"{poison.stream_id!r:.300}",
+        )
+
+    def _store_for(self, entry: DLQEntry) -> EventStore:
         if self.store is None:
             raise InvalidStateError(f"DLQ entry {entry.id}: no store to re-read its event from")
-        if poison.stream_id is not None and poison.stream_position is not None:
-            options = ReadOptions(from_position=poison.stream_position - 1, limit=1)
-            async for stored in self.store.read_stream(poison.stream_id, options):
-                if stored.event_id == entry.event_id:
-                    return stored.event
-        raise EntryNotFoundError(
-            f"DLQ entry {entry.id}: event {entry.event_id} is no longer at position "
-            f"{poison.stream_position} of stream {poison.stream_id}"
-        )
+        return self.store
 
     async def replay(
         self,
@@ -148,8 +182,10 @@ class DLQReplayer:
         On success the entry is resolved with ``resolution``; on failure it goes back to
         ``failed`` with the new error and one more retry counted. An event that still cannot
         be decoded fails the same way, before the projection sees anything: the result's
-        ``error`` is the :class:`EventDecodeError`. A resolved entry, or one of another
-        projection, is refused with :class:`InvalidStateError`.
+        ``error`` is the :class:`EventDecodeError`. An entry whose event cannot be loaded at
+        all fails with :class:`ReplayError` as the result's ``error`` and is left as it was.
+        A resolved entry, or one of another projection, is refused with
+        :class:`InvalidStateError`.
         """
         entry = await self.entry(dlq_id)
         _check_replayable(entry, projection.name)
@@ -157,6 +193,8 @@ class DLQReplayer:
             event = await self.load_event(entry, source)
         except EventDecodeError as exc:
             await self._failed_again(entry, exc)
+            return ReplayResult(entry.id, entry.event_id, ok=False, error=exc)
+        except ReplayError as exc:
             return ReplayResult(entry.id, entry.event_id, ok=False, error=exc)
         await self.dlq.mark_retrying(entry.id)
         try:
@@ -200,7 +238,8 @@ class DLQReplayer:
         limit: int = 1000,
         source: EventSource = "auto",
     ) -> list[ReplayResult]:
-        """Replay up to ``limit`` failed entries of ``projection``, oldest first."""
+        """Replay up to ``limit`` failed entries of ``projection``, oldest first; each gets
+        its own result (one that fails does not stop the others)."""
         entries = await self.dlq.get_failed_events(projection.name, status="failed", limit=limit)
         return [
             await self.replay(projection, entry.id, resolution=resolution, source=source)

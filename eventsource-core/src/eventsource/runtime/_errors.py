@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._exceptions import ConfigurationError, EventSourceError
+from .._exceptions import ConfigurationError, EventSourceError, RepositoryError
 
-__all__ = ["ProjectionStoppedError", "UnknownPublisherError"]
+__all__ = ["ProjectionStoppedError", "ReplayError", "UnknownPublisherError"]
 
 
 class ProjectionStoppedError(EventSourceError):
@@ -36,6 +36,23 @@ class ProjectionStoppedError(EventSourceError):
             f"projection {projection_name!r} stopped: event {event_type} {event_id}{where} "
             f"failed {attempts} time(s)"
         )
+
+
+class ReplayError(RepositoryError):
+    """A parked event could not be loaded for replay: its DLQ entry names no event that can be
+    read (an ``aggregate_id`` that is no UUID, a ``stream_id`` or aggregate type the store
+    refuses, an event the store no longer holds) and its ``event_data`` does not decode.
+
+    Replay reports it in the entry's :class:`~eventsource.runtime.ReplayResult` (``ok``
+    False) and leaves the entry as it was: the projection saw nothing. ``dlq_id`` and
+    ``event_id`` name the entry; ``__cause__`` is the underlying error, if any.
+    """
+
+    def __init__(self, dlq_id: int, event_id: Any, reason: str) -> None:
+        self.dlq_id = dlq_id
+        self.event_id = event_id
+        self.reason = reason
+        super().__init__(f"DLQ entry {dlq_id} (event {event_id}) cannot be replayed: {reason}")
 
 
 class UnknownPublisherError(ConfigurationError):

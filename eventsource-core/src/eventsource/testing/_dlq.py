@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -12,7 +13,9 @@ from .._exceptions import EntryNotFoundError, InvalidEventError, SerializationEr
 from ..plugins._backend import Backend
 from ..repositories._entries import DLQStatus
 from ..repositories._error_text import MAX_ERROR_MESSAGE_LENGTH, MAX_STACKTRACE_LENGTH
+from ..runtime import DLQReplayer, ReplayError, UndecodableEvent, projection
 from ._base import ConformanceBase
+from ._events import AGGREGATE_TYPE, noted
 
 __all__ = ["DLQConformance", "KitProjectionError"]
 
@@ -179,6 +182,51 @@ class DLQConformance(ConformanceBase):
             assert len(entry.error_stacktrace) <= MAX_STACKTRACE_LENGTH
             assert "_raised" in entry.error_stacktrace, "the traceback lost its frames"
         assert len(await dlq.get_failed_events(limit=10)) == len(cases)
+
+    async def test_dlq_replay_reports_an_entry_it_cannot_load(self, backend: Backend) -> None:
+        """Replaying a projection's entries from the store gives each entry that names no
+        readable event (an aggregate_id that is no UUID, a malformed aggregate type
+        or stream id, an event it does not hold) a failed result whose error is a
+        ReplayError naming the entry, leaves that entry as it was, and replays the others.
+
+        Fix: read_stream raises InvalidEventError for a malformed stream id before any I/O
+        (``parse_stream_id``); the DLQ keeps event_data as given.
+        """
+        (stored,) = noted(uuid4(), 1)
+        await backend.events.append_events(stored.aggregate_id, AGGREGATE_TYPE, [stored], 0)
+        seen: list[UUID] = []
+
+        async def handler(event: Any) -> None:
+            seen.append(event.event_id)
+
+        replayed = projection("kit.Replayed", handler)
+        unreadable: list[dict[str, Any]] = [
+            {"aggregate_id": "not-a-uuid"},
+            {"aggregate_id": str(uuid4()), "aggregate_type": "Kit\x00Item"},
+            {"aggregate_id": str(uuid4()), "aggregate_type": AGGREGATE_TYPE},  # not stored
+            UndecodableEvent("{", "KitItemNoted", 1, None, 1, "not-a-stream", 1).to_event_data(),
+            UndecodableEvent("{", "T", 1, None, 1, f"{uuid4()}:Kit\x00Item", 1).to_event_data(),
+        ]
+        dlq = backend.dlq
+        bad_ids = [
+            await dlq.add_failed_event(uuid4(), replayed.name, "KitItemNoted", data, "by hand")
+            for data in unreadable
+        ]
+        good_id = await dlq.add_failed_event(
+            stored.event_id, replayed.name, stored.event_type, {"x": 1}, "boom"
+        )
+        results = await DLQReplayer(dlq, backend.events).replay_all(replayed, source="store")
+        by_id = {result.dlq_id: result for result in results}
+        assert sorted(by_id) == sorted([*bad_ids, good_id])
+        for dlq_id, data in zip(bad_ids, unreadable, strict=True):
+            result = by_id[dlq_id]
+            assert not result.ok and isinstance(result.error, ReplayError), (data, result)
+            assert result.error.dlq_id == dlq_id and f"DLQ entry {dlq_id}" in str(result.error)
+            entry = await dlq.get_failed_event_by_id(dlq_id)
+            assert entry is not None and entry.status is DLQStatus.FAILED
+            assert (entry.retry_count, entry.error_message) == (1, "by hand")
+        assert by_id[good_id].ok, by_id[good_id].error
+        assert seen == [stored.event_id]
 
     async def test_dlq_list_filters_limit_order(self, backend: Backend) -> None:
         """get_failed_events filters by projection and status, honours ``limit`` and returns the
