@@ -75,9 +75,9 @@ class DLQReplayer:
 
         An undecodable event's entry is decoded from its ``raw_payload``; while that still
         fails (and so does the store's row) this raises :class:`EventDecodeError`. An entry
-        that names no event that can be read (an ``aggregate_id`` that is no UUID, a
-        ``stream_id`` the store refuses, an event no longer stored) and whose data does not
-        decode raises :class:`ReplayError`.
+        whose data does not decode (or is not tried, ``source="store"``) and that names no
+        event that can be read (an ``aggregate_id`` that is no UUID, a malformed aggregate
+        type or stream id, an event no longer stored) raises :class:`ReplayError`.
         """
         poison = UndecodableEvent.from_event_data(entry.event_data)
         if poison is not None:

@@ -39,9 +39,10 @@ class ProjectionStoppedError(EventSourceError):
 
 
 class ReplayError(RepositoryError):
-    """A parked event could not be loaded for replay: its DLQ entry names no event that can be
-    read (an ``aggregate_id`` that is no UUID, a ``stream_id`` or aggregate type the store
-    refuses, an event the store no longer holds) and its ``event_data`` does not decode.
+    """A parked event could not be loaded for replay: its DLQ entry's ``event_data`` does not
+    decode (or, with ``source="store"``, is not tried) and the entry names no event that can
+    be read (an ``aggregate_id`` that is no UUID, a malformed aggregate type or stream id, an
+    event the store no longer holds).
 
     Replay reports it in the entry's :class:`~eventsource.runtime.ReplayResult` (``ok``
     False) and leaves the entry as it was: the projection saw nothing. ``dlq_id`` and
