@@ -42,14 +42,17 @@ from eventsource.repositories import (
     CheckpointData,
     OutboxEntry,
     OutboxStatus,
+    check_lease,
+    check_limit,
     check_projection_name,
+    check_worker_id,
 )
-from eventsource.repositories._contracts import check_limit
 from eventsource.stores import (
     AppendResult,
     ExpectedVersion,
     ReadOptions,
     StoredEvent,
+    check_read_options,
     check_stream_version,
     prepare_append,
     restamp,
@@ -129,9 +132,10 @@ class CommitOrderStore(MemoryEventStore):
         return AppendResult(True, current + len(batch), batch[-1].global_position, len(batch))
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
+        options = check_read_options(options)
         with self.state.lock:
             log = list(self.state.events)
-        for stored in _select(log, options or ReadOptions(), key="global"):
+        for stored in _select(log, options, key="global"):
             yield stored
 
     async def get_global_position(self) -> int:
@@ -146,7 +150,7 @@ class PageSkippingStore(MemoryEventStore):
     """read_all resumes each next page one past the last event of the previous page."""
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
-        options = options or ReadOptions()
+        options = check_read_options(options)
         with self.state.lock:
             log = list(self.state.events)
         selected = _select(log, dataclasses.replace(options, limit=None), key="global")
@@ -169,7 +173,9 @@ class DoubleClaimOutbox(MemoryOutboxRepository):
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
     ) -> list[OutboxEntry]:
-        check_limit(limit)
+        check_limit(limit)  # only the guarantee under test is broken
+        lease = check_lease(lease)
+        worker = check_worker_id(worker_id) or f"w-{uuid4().hex[:6]}"
         now = datetime.now(UTC)
         with self.state.lock:
             found = [
@@ -183,9 +189,7 @@ class DoubleClaimOutbox(MemoryOutboxRepository):
         claimed = []
         with self.state.lock:
             for entry in found:
-                updated = dataclasses.replace(
-                    entry, claimed_by=worker_id or f"w-{uuid4().hex[:6]}", claimed_until=now + lease
-                )
+                updated = dataclasses.replace(entry, claimed_by=worker, claimed_until=now + lease)
                 self.state.outbox[entry.id] = updated
                 claimed.append(updated)
         return claimed

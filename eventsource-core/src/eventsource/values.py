@@ -22,7 +22,8 @@ backend cannot accept what another refuses:
 - **Identifiers** (aggregate and event types, projection names) are non-empty strings of at most
   :data:`MAX_IDENTIFIER_LENGTH` characters with no NUL and no lone surrogate: they are indexed
   columns, and PostgreSQL's text type refuses NUL.
-- **Versions** fit a 32-bit signed integer (:data:`MAX_VERSION`).
+- **Versions** fit a 32-bit signed integer (:data:`MAX_VERSION`); global positions and entry
+  ids a 64-bit one (:data:`MAX_POSITION`).
 - **Diagnostic text** (DLQ error messages and stack traces) is never refused, so that a failure
   can always be parked: :func:`clean_text` escapes NUL and lone surrogates in it (and the DLQ
   falls back and caps lengths, :mod:`eventsource.repositories._error_text`).
@@ -46,6 +47,7 @@ __all__ = [
     "MAX_IDENTIFIER_LENGTH",
     "MAX_INT_DIGITS",
     "MAX_NESTING_DEPTH",
+    "MAX_POSITION",
     "MAX_VERSION",
     "check_identifier",
     "check_json_text",
@@ -65,6 +67,8 @@ MAX_IDENTIFIER_LENGTH = 255
 MAX_INT_DIGITS = 4300
 #: The largest event version or stream position a backend must store (32-bit signed).
 MAX_VERSION = 2**31 - 1
+#: The largest global position or entry id a backend must store (64-bit signed).
+MAX_POSITION = 2**63 - 1
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _STRINGS = re.compile(_STRING, re.DOTALL)

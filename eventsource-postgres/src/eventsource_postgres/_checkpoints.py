@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsource.repositories import check_projection_name
+from eventsource.repositories import check_event_types, check_projection_name
 from eventsource.repositories._checkpoint_positions import (
     check_checkpoint_update,
     resolve_checkpoint_position,
@@ -106,10 +106,11 @@ class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
         self, projection_name: str, event_types: Sequence[str] | None = None
     ) -> LagMetrics | None:
         check_projection_name(projection_name)
+        checked = check_event_types(event_types)
         data = await self.get_checkpoint_data(projection_name)
         if data is None:
             return None
-        types = None if event_types is None else list(event_types)
+        types = None if checked is None else list(checked)
         row = await self._fetchrow(
             f"""
             WITH relevant AS (

@@ -7,7 +7,13 @@ from typing import Any
 from uuid import UUID
 
 from eventsource._exceptions import EntryNotFoundError
-from eventsource.repositories import check_projection_name, prepare_failed_event, storable_note
+from eventsource.repositories import (
+    check_dlq_id,
+    check_older_than,
+    check_projection_name,
+    prepare_failed_event,
+    storable_note,
+)
 from eventsource.repositories._contracts import DLQRepository, check_dlq_status, check_limit
 from eventsource.repositories._entries import (
     DLQEntry,
@@ -108,10 +114,13 @@ class PostgreSQLDLQRepository(PostgresRepository, DLQRepository):
         return [_entry(r) for r in rows]
 
     async def get_failed_event_by_id(self, dlq_id: int) -> DLQEntry | None:
-        row = await self._fetchrow(f"SELECT {_COLUMNS} FROM {self._s}.dlq WHERE id = $1", dlq_id)
+        row = await self._fetchrow(
+            f"SELECT {_COLUMNS} FROM {self._s}.dlq WHERE id = $1", check_dlq_id(dlq_id)
+        )
         return None if row is None else _entry(row)
 
     async def _update(self, dlq_id: int, assignments: str, *args: Any) -> None:
+        check_dlq_id(dlq_id)
         result = await self._execute(
             f"UPDATE {self._s}.dlq SET {assignments} WHERE id = $1", dlq_id, *args
         )
@@ -160,6 +169,6 @@ class PostgreSQLDLQRepository(PostgresRepository, DLQRepository):
         result = await self._execute(
             f"DELETE FROM {self._s}.dlq WHERE status = 'resolved' "
             "AND resolved_at < now() - $1::interval",
-            older_than,
+            check_older_than(older_than),
         )
         return int(result.rsplit(" ", 1)[-1])

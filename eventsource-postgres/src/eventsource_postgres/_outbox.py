@@ -11,7 +11,17 @@ import asyncpg
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError, SerializationError
 from eventsource.events import DomainEvent, serialize_event
-from eventsource.repositories import hand_out_claims, load_stored_document, storable_note
+from eventsource.repositories import (
+    check_lease,
+    check_older_than,
+    check_outbox_id,
+    check_outbox_ids,
+    check_retry_after,
+    check_worker_id,
+    hand_out_claims,
+    load_stored_document,
+    storable_note,
+)
 from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
@@ -93,9 +103,11 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
     ) -> list[OutboxEntry]:
-        if check_limit(limit) == 0:
+        limit = check_limit(limit)
+        lease = check_lease(lease)
+        worker = check_worker_id(worker_id) or f"worker-{uuid4().hex[:8]}"
+        if limit == 0:
             return []
-        worker = worker_id or f"worker-{uuid4().hex[:8]}"
         rows = await self._fetch_write(
             f"""
             WITH claimable AS (
@@ -124,6 +136,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         return rows
 
     async def _update(self, outbox_id: UUID, assignments: str, *args: Any) -> None:
+        check_outbox_id(outbox_id)
         result = await self._execute(
             f"UPDATE {self._s}.outbox SET {assignments} WHERE id = $1", outbox_id, *args
         )
@@ -137,12 +150,13 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         )
 
     async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
-        if not outbox_ids:
+        ids = check_outbox_ids(outbox_ids)
+        if not ids:
             return 0
         result = await self._execute(
             f"UPDATE {self._s}.outbox SET status = 'published', published_at = now(),"
             " claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::uuid[])",
-            list(outbox_ids),
+            ids,
         )
         return int(result.rsplit(" ", 1)[-1])
 
@@ -155,6 +169,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
     ) -> None:
         if error is not None:
             error = storable_note(error, "error")
+        retry_after = check_retry_after(retry_after)
         await self._update(
             outbox_id,
             "claimed_by = NULL, claimed_until = NULL, "
@@ -177,7 +192,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
 
     async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
         row = await self._fetchrow(
-            f"SELECT {_COLUMNS} FROM {self._s}.outbox WHERE id = $1", outbox_id
+            f"SELECT {_COLUMNS} FROM {self._s}.outbox WHERE id = $1", check_outbox_id(outbox_id)
         )
         if row is None:
             raise EntryNotFoundError(f"no outbox entry {outbox_id}")
@@ -207,6 +222,6 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         result = await self._execute(
             f"DELETE FROM {self._s}.outbox WHERE status = 'published' "
             "AND published_at < now() - $1::interval",
-            older_than,
+            check_older_than(older_than),
         )
         return int(result.rsplit(" ", 1)[-1])

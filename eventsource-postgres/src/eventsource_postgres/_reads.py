@@ -45,8 +45,8 @@ def page_query(
     for column, value in base:
         add(column + " = {}", value)
     forward = options.direction is ReadDirection.FORWARD
-    if cursor is not None:
-        add(f"{key} {'>' if forward else '<'} {{}}", cursor)
+    if cursor is not None:  # bigint: a stream position may be past a version's 32 bits
+        add(f"{key} {'>' if forward else '<'} {{}}::bigint", cursor)
     if options.from_timestamp is not None:
         add("occurred_at >= {}", options.from_timestamp)
     if options.to_timestamp is not None:

@@ -30,6 +30,14 @@ from eventsource._exceptions import (
 )
 from eventsource.events import DomainEvent, EventRegistry
 from eventsource.plugins._url import BackendURL, parse_url
+from eventsource.stores._arguments import (
+    check_event_id,
+    check_get_events,
+    check_get_events_by_type,
+    check_read_options,
+    check_stream_key,
+    check_wait,
+)
 from eventsource.stores._contract import EventStore, PreparedEvent, prepare_append
 from eventsource.stores._decoding import decode_stored_event
 from eventsource.stores._types import (
@@ -524,6 +532,7 @@ class PostgreSQLEventStore(EventStore):
         from_timestamp: datetime | None = None,
         to_timestamp: datetime | None = None,
     ) -> EventStream:
+        check_get_events(aggregate_id, aggregate_type, from_version, from_timestamp, to_timestamp)
         where = ["aggregate_id = $1"]
         args: list[Any] = [aggregate_id]
         if aggregate_type is not None:
@@ -535,7 +544,7 @@ class PostgreSQLEventStore(EventStore):
         fargs = list(args)
         if from_version:
             fargs.append(from_version)
-            conditions.append(f"aggregate_version > ${len(fargs)}")
+            conditions.append(f"aggregate_version > ${len(fargs)}::bigint")  # may pass 2**31
         if from_timestamp is not None:
             fargs.append(from_timestamp)
             conditions.append(f"occurred_at >= ${len(fargs)}")
@@ -570,12 +579,13 @@ class PostgreSQLEventStore(EventStore):
         self, stream_id: str, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
         aggregate_id, aggregate_type = parse_stream_id(stream_id)
+        options = check_read_options(options)
         base = (("aggregate_id", aggregate_id), ("aggregate_type", aggregate_type))
-        async for stored in self._paged(options or ReadOptions(), "aggregate_version", base):
+        async for stored in self._paged(options, "aggregate_version", base):
             yield stored
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
-        async for stored in self._paged(options or ReadOptions(), "global_position", ()):
+        async for stored in self._paged(check_read_options(options), "global_position", ()):
             yield stored
 
     async def _paged(
@@ -633,6 +643,7 @@ class PostgreSQLEventStore(EventStore):
         tenant_id: UUID | None = None,
         from_timestamp: datetime | None = None,
     ) -> list[DomainEvent]:
+        check_get_events_by_type(aggregate_type, tenant_id, from_timestamp)
         args: list[Any] = [aggregate_type]
         where = ["aggregate_type = $1"]
         if tenant_id is not None:
@@ -652,6 +663,7 @@ class PostgreSQLEventStore(EventStore):
         return [decode(registry, r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     async def event_exists(self, event_id: UUID) -> bool:
+        check_event_id(event_id)
         return bool(
             await self._fetchval(
                 f"SELECT EXISTS (SELECT 1 FROM {self._s}.events WHERE event_id = $1)", event_id
@@ -659,6 +671,7 @@ class PostgreSQLEventStore(EventStore):
         )
 
     async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        check_stream_key(aggregate_id, aggregate_type)
         value = await self._fetchval(
             f"SELECT coalesce(max(aggregate_version), 0) FROM {self._s}.events "
             "WHERE aggregate_id = $1 AND aggregate_type = $2",
@@ -676,6 +689,7 @@ class PostgreSQLEventStore(EventStore):
     async def wait_for_events(self, after_position: int, timeout: float) -> bool:
         """Wait for an event past ``after_position``: woken by NOTIFY from appends, with a
         position check every ``poll_interval`` seconds (all there is with ``notify=false``)."""
+        timeout = check_wait(after_position, timeout)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         listening = self.options.notify and await self._listener.start()

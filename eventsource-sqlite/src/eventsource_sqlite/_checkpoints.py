@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsource.repositories import check_projection_name
+from eventsource.repositories import check_event_types, check_projection_name
 from eventsource.repositories._checkpoint_positions import (
     check_checkpoint_update,
     resolve_checkpoint_position,
@@ -100,7 +100,8 @@ class SQLiteCheckpointRepository(SQLiteRepository, CheckpointRepository):
         self, projection_name: str, event_types: Sequence[str] | None = None
     ) -> LagMetrics | None:
         check_projection_name(projection_name)
-        types = None if event_types is None else list(event_types)
+        checked = check_event_types(event_types)
+        types = None if checked is None else list(checked)
 
         def read(conn: sqlite3.Connection) -> LagMetrics | None:
             sql = f"SELECT {_COLUMNS} FROM projection_checkpoints WHERE projection_name = ?"

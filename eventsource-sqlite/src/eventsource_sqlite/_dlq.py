@@ -8,7 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from eventsource._exceptions import EntryNotFoundError
-from eventsource.repositories import check_projection_name, prepare_failed_event, storable_note
+from eventsource.repositories import (
+    check_dlq_id,
+    check_older_than,
+    check_projection_name,
+    prepare_failed_event,
+    storable_note,
+)
 from eventsource.repositories._contracts import DLQRepository, check_dlq_status, check_limit
 from eventsource.repositories._entries import (
     DLQEntry,
@@ -124,11 +130,12 @@ class SQLiteDLQRepository(SQLiteRepository, DLQRepository):
 
     async def get_failed_event_by_id(self, dlq_id: int) -> DLQEntry | None:
         sql = f"SELECT {_COLUMNS} FROM dead_letter_queue WHERE id = ?"
-        row = await self._run(lambda c: c.execute(sql, (dlq_id,)).fetchone())
+        key = (check_dlq_id(dlq_id),)
+        row = await self._run(lambda c: c.execute(sql, key).fetchone())
         return None if row is None else _entry(row)
 
     async def _update(self, dlq_id: int, sql: str, params: tuple[Any, ...]) -> None:
-        args = (*params, dlq_id)
+        args = (*params, check_dlq_id(dlq_id))
         _, count = await self._run(lambda c: single_write(c, sql, args))
         if count == 0:
             raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
@@ -184,6 +191,6 @@ class SQLiteDLQRepository(SQLiteRepository, DLQRepository):
 
     async def delete_resolved_events(self, older_than: timedelta = timedelta(days=30)) -> int:
         sql = "DELETE FROM dead_letter_queue WHERE status = 'resolved' AND resolved_at < ?"
-        cutoff = (now_us() - _us(older_than),)
+        cutoff = (now_us() - _us(check_older_than(older_than)),)
         _, count = await self._run(lambda c: single_write(c, sql, cutoff))
         return count

@@ -11,7 +11,17 @@ from uuid import UUID
 
 from eventsource._exceptions import EntryNotFoundError, InvalidEventError
 from eventsource.events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, serialize_event
-from eventsource.repositories import hand_out_claims, load_stored_document, storable_note
+from eventsource.repositories import (
+    check_lease,
+    check_older_than,
+    check_outbox_id,
+    check_outbox_ids,
+    check_retry_after,
+    check_worker_id,
+    hand_out_claims,
+    load_stored_document,
+    storable_note,
+)
 from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
 from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
@@ -104,17 +114,19 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
     ) -> list[OutboxEntry]:
-        if check_limit(limit) == 0:
+        limit = check_limit(limit)
+        lease = check_lease(lease)
+        worker = check_worker_id(worker_id) or f"worker-{uuid.uuid4().hex[:8]}"
+        if limit == 0:
             return []
         now = now_us()
-        worker = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
         args = (worker, now + _us(lease), now, now, limit)
         rows, _ = await self._run(lambda c: single_write(c, _CLAIM, args))
         rows.sort(key=lambda row: row[14])
         return await hand_out_claims(rows, _entry, self.mark_failed)
 
     async def _update(self, outbox_id: UUID, sql: str, params: tuple[Any, ...]) -> None:
-        args = (*params, str(outbox_id))
+        args = (*params, str(check_outbox_id(outbox_id)))
         _, count = await self._run(lambda c: single_write(c, sql, args))
         if count == 0:
             raise EntryNotFoundError(f"no outbox entry {outbox_id}")
@@ -128,7 +140,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         )
 
     async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
-        ids = [str(outbox_id) for outbox_id in outbox_ids]
+        ids = [str(outbox_id) for outbox_id in check_outbox_ids(outbox_ids)]
         if not ids:
             return 0
         now = now_us()
@@ -157,6 +169,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
     ) -> None:
         if error is not None:
             error = storable_note(error, "error")
+        retry_after = check_retry_after(retry_after)
         available = now_us() + _us(retry_after) if retry_after else None
         await self._update(
             outbox_id,
@@ -178,7 +191,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
 
     async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
         sql = f"SELECT {_COLUMNS} FROM event_outbox WHERE id = ?"
-        key = (str(outbox_id),)
+        key = (str(check_outbox_id(outbox_id)),)
         row = await self._run(lambda c: c.execute(sql, key).fetchone())
         if row is None:
             raise EntryNotFoundError(f"no outbox entry {outbox_id}")
@@ -203,6 +216,6 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
 
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
         sql = "DELETE FROM event_outbox WHERE status = 'published' AND published_at < ?"
-        cutoff = (now_us() - _us(older_than),)
+        cutoff = (now_us() - _us(check_older_than(older_than)),)
         _, count = await self._run(lambda c: single_write(c, sql, cutoff))
         return count

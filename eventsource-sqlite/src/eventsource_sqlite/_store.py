@@ -24,6 +24,14 @@ from eventsource._exceptions import (
 )
 from eventsource._options import check_keywords
 from eventsource.events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry
+from eventsource.stores._arguments import (
+    check_event_id,
+    check_get_events,
+    check_get_events_by_type,
+    check_read_options,
+    check_stream_key,
+    check_wait,
+)
 from eventsource.stores._contract import (
     EventStore,
     PreparedEvent,
@@ -40,6 +48,7 @@ from eventsource.stores._types import (
     StoredEvent,
     parse_stream_id,
 )
+from eventsource.values import MAX_POSITION
 
 from ._errors import translate_error
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
@@ -50,7 +59,6 @@ from ._tx import SharedFile, now_us, run, shared_file, to_us, write_transaction
 __all__ = ["SYNCHRONOUS_MODES", "SQLiteEventStore"]
 
 _MEMORY = ":memory:"
-_MAX_POSITION = 2**63 - 1
 
 _STREAM_VERSION = (
     "SELECT MAX(aggregate_version) FROM events WHERE aggregate_id = ? AND aggregate_type = ?"
@@ -325,6 +333,7 @@ class SQLiteEventStore(EventStore):
         from_timestamp: datetime | None = None,
         to_timestamp: datetime | None = None,
     ) -> EventStream:
+        check_get_events(aggregate_id, aggregate_type, from_version, from_timestamp, to_timestamp)
         registry = self.event_registry
         if aggregate_type is not None and not (from_version or from_timestamp or to_timestamp):
             # the common case (loading an aggregate): one prepared statement, no version query
@@ -371,7 +380,7 @@ class SQLiteEventStore(EventStore):
         self, stream_id: str, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
         aggregate_id, aggregate_type = parse_stream_id(stream_id)
-        options = options or ReadOptions()
+        options = check_read_options(options)
         clauses, params = option_filters(options)
         where = ["aggregate_id = ?", "aggregate_type = ?", *clauses]
         async for stored in self._paged(
@@ -380,7 +389,7 @@ class SQLiteEventStore(EventStore):
             yield stored
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
-        options = options or ReadOptions()
+        options = check_read_options(options)
         clauses, params = option_filters(options)
         async for stored in self._paged(clauses, params, "global_position", options):
             yield stored
@@ -392,7 +401,7 @@ class SQLiteEventStore(EventStore):
         forward = options.direction is ReadDirection.FORWARD
         cursor = options.from_position
         if cursor is None:
-            cursor = 0 if forward else _MAX_POSITION
+            cursor = 0 if forward else MAX_POSITION
         sql = (
             f"SELECT {EVENT_COLUMNS} FROM events WHERE "
             + " AND ".join([*where, f"{key} {'>' if forward else '<'} ?"])
@@ -421,6 +430,7 @@ class SQLiteEventStore(EventStore):
         tenant_id: UUID | None = None,
         from_timestamp: datetime | None = None,
     ) -> list[DomainEvent]:
+        check_get_events_by_type(aggregate_type, tenant_id, from_timestamp)
         clauses, params = option_filters(
             ReadOptions(tenant_id=tenant_id, from_timestamp=from_timestamp)
         )
@@ -431,13 +441,14 @@ class SQLiteEventStore(EventStore):
         return [decode_event(self.event_registry, row) for row in rows]
 
     async def event_exists(self, event_id: UUID) -> bool:
-        key = str(event_id)
+        key = str(check_event_id(event_id))
         row = await self._run(
             lambda c: c.execute("SELECT 1 FROM events WHERE event_id = ?", (key,)).fetchone()
         )
         return row is not None
 
     async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        check_stream_key(aggregate_id, aggregate_type)
         args = (str(aggregate_id), aggregate_type)
         row = await self._run(lambda c: c.execute(_STREAM_VERSION, args).fetchone())
         return int(row[0] or 0)
@@ -451,6 +462,7 @@ class SQLiteEventStore(EventStore):
     async def wait_for_events(self, after_position: int, timeout: float) -> bool:
         """Wait for an event past ``after_position``: woken at once by writers of this process,
         polling (5 ms growing to :attr:`max_poll_interval`) for writers in other processes."""
+        timeout = check_wait(after_position, timeout)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         delay = 0.005

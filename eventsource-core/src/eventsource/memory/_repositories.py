@@ -12,6 +12,16 @@ from uuid import UUID, uuid4
 from .._exceptions import EntryNotFoundError, InvalidEventError
 from ..events import DEFAULT_MAX_EVENT_BYTES, DomainEvent
 from ..repositories import check_projection_name, storable_note
+from ..repositories._arguments import (
+    check_dlq_id,
+    check_event_types,
+    check_lease,
+    check_older_than,
+    check_outbox_id,
+    check_outbox_ids,
+    check_retry_after,
+    check_worker_id,
+)
 from ..repositories._checkpoint_positions import (
     check_checkpoint_update,
     resolve_checkpoint_position,
@@ -113,11 +123,12 @@ class MemoryCheckpointRepository(CheckpointRepository):
         self, projection_name: str, event_types: Sequence[str] | None = None
     ) -> LagMetrics | None:
         check_projection_name(projection_name)
+        types = check_event_types(event_types)
         with self.state.lock:
             data: CheckpointData | None = self.state.checkpoints.get(projection_name)
             if data is None:
                 return None
-            wanted = None if event_types is None else set(event_types)
+            wanted = None if types is None else set(types)
             relevant = [
                 s for s in self.state.events if wanted is None or s.event.event_type in wanted
             ]
@@ -172,8 +183,9 @@ class MemoryOutboxRepository(OutboxRepository):
         lease: timedelta = DEFAULT_LEASE,
     ) -> list[OutboxEntry]:
         check_limit(limit)
+        lease = check_lease(lease)
+        worker = check_worker_id(worker_id) or f"worker-{uuid4().hex[:8]}"
         now = _now()
-        worker = worker_id or f"worker-{uuid4().hex[:8]}"
         claimed: list[OutboxEntry] = []
         with self.state.lock:
             for entry in self.state.outbox.values():
@@ -191,6 +203,7 @@ class MemoryOutboxRepository(OutboxRepository):
         return claimed
 
     def _update(self, outbox_id: UUID, **changes: Any) -> None:
+        check_outbox_id(outbox_id)
         with self.state.lock:
             entry = self.state.outbox.get(outbox_id)
             if entry is None:
@@ -207,10 +220,11 @@ class MemoryOutboxRepository(OutboxRepository):
         )
 
     async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
+        ids = check_outbox_ids(outbox_ids)
         now = _now()
         marked = 0
         with self.state.lock:
-            for outbox_id in outbox_ids:
+            for outbox_id in ids:
                 entry = self.state.outbox.get(outbox_id)
                 if entry is None:
                     continue
@@ -233,6 +247,7 @@ class MemoryOutboxRepository(OutboxRepository):
     ) -> None:
         if error is not None:
             error = storable_note(error, "error")
+        retry_after = check_retry_after(retry_after)
         with self.state.lock:
             entry = await self.get_entry(outbox_id)
             changes: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
@@ -256,7 +271,7 @@ class MemoryOutboxRepository(OutboxRepository):
             )
 
     async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
-        entry: OutboxEntry | None = self.state.outbox.get(outbox_id)
+        entry: OutboxEntry | None = self.state.outbox.get(check_outbox_id(outbox_id))
         if entry is None:
             raise EntryNotFoundError(f"no outbox entry {outbox_id}")
         return entry
@@ -275,7 +290,7 @@ class MemoryOutboxRepository(OutboxRepository):
         )
 
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
-        cutoff = _now() - older_than
+        cutoff = _now() - check_older_than(older_than)
         with self.state.lock:
             doomed = [
                 key
@@ -361,10 +376,11 @@ class MemoryDLQRepository(DLQRepository):
         return entries[:limit]
 
     async def get_failed_event_by_id(self, dlq_id: int) -> DLQEntry | None:
-        entry: DLQEntry | None = self.state.dlq.get(dlq_id)
+        entry: DLQEntry | None = self.state.dlq.get(check_dlq_id(dlq_id))
         return entry
 
     def _update(self, dlq_id: int, **changes: Any) -> None:
+        check_dlq_id(dlq_id)
         with self.state.lock:
             entry = self.state.dlq.get(dlq_id)
             if entry is None:
@@ -409,7 +425,7 @@ class MemoryDLQRepository(DLQRepository):
         return counts
 
     async def delete_resolved_events(self, older_than: timedelta = timedelta(days=30)) -> int:
-        cutoff = _now() - older_than
+        cutoff = _now() - check_older_than(older_than)
         with self.state.lock:
             doomed = [
                 key

@@ -18,6 +18,14 @@ from uuid import UUID
 
 from .._exceptions import DuplicateEventError, StoreNotFoundError
 from ..events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry
+from ..stores._arguments import (
+    check_event_id,
+    check_get_events,
+    check_get_events_by_type,
+    check_read_options,
+    check_stream_key,
+    check_wait,
+)
 from ..stores._contract import EventStore, check_stream_version, prepare_append, restamp
 from ..stores._types import (
     AppendResult,
@@ -178,6 +186,7 @@ class MemoryEventStore(EventStore):
         from_timestamp: datetime | None = None,
         to_timestamp: datetime | None = None,
     ) -> EventStream:
+        check_get_events(aggregate_id, aggregate_type, from_version, from_timestamp, to_timestamp)
         with self.state.lock:
             if aggregate_type is None:
                 matches = [s for (aid, _), s in self.state.streams.items() if aid == aggregate_id]
@@ -198,13 +207,14 @@ class MemoryEventStore(EventStore):
         self, stream_id: str, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
         aggregate_id, aggregate_type = parse_stream_id(stream_id)
+        options = check_read_options(options)
         with self.state.lock:
             stream = list(self.state.streams.get((aggregate_id, aggregate_type), []))
-        for stored in _select(stream, options or ReadOptions(), key="stream"):
+        for stored in _select(stream, options, key="stream"):
             yield stored
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
-        options = options or ReadOptions()
+        options = check_read_options(options)
         # Page through the log so a long read neither copies it whole nor blocks writers.
         yielded = 0
         forward = options.direction is ReadDirection.FORWARD
@@ -236,6 +246,7 @@ class MemoryEventStore(EventStore):
         tenant_id: UUID | None = None,
         from_timestamp: datetime | None = None,
     ) -> list[DomainEvent]:
+        check_get_events_by_type(aggregate_type, tenant_id, from_timestamp)
         with self.state.lock:
             log = list(self.state.events)
         return [
@@ -247,15 +258,17 @@ class MemoryEventStore(EventStore):
         ]
 
     async def event_exists(self, event_id: UUID) -> bool:
-        return event_id in self.state.by_id
+        return check_event_id(event_id) in self.state.by_id
 
     async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        check_stream_key(aggregate_id, aggregate_type)
         return len(self.state.streams.get((aggregate_id, aggregate_type), ()))
 
     async def get_global_position(self) -> int:
         return len(self.state.events)
 
     async def wait_for_events(self, after_position: int, timeout: float) -> bool:
+        timeout = check_wait(after_position, timeout)
         loop = asyncio.get_running_loop()
         with self.state.lock:
             if len(self.state.events) > after_position:

@@ -7,6 +7,16 @@ their backend is not installed.
 
 from typing import Any
 
+from ._arguments import (
+    check_dlq_id,
+    check_event_types,
+    check_lease,
+    check_older_than,
+    check_outbox_id,
+    check_outbox_ids,
+    check_retry_after,
+    check_worker_id,
+)
 from ._checkpoint_positions import (
     MAX_POSITION,
     check_checkpoint_update,
@@ -58,9 +68,17 @@ __all__ = [
     "OutboxStatus",
     "ProjectionFailureCount",
     "check_checkpoint_update",
+    "check_dlq_id",
     "check_dlq_status",
+    "check_event_types",
+    "check_lease",
     "check_limit",
+    "check_older_than",
+    "check_outbox_id",
+    "check_outbox_ids",
     "check_projection_name",
+    "check_retry_after",
+    "check_worker_id",
     "hand_out_claims",
     "load_stored_document",
     "prepare_failed_event",

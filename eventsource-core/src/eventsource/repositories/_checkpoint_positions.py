@@ -20,29 +20,19 @@ from __future__ import annotations
 from uuid import UUID
 
 from .._exceptions import EntryNotFoundError, InvalidArgumentError
+from ..arguments import check_position, check_uuid
+from ..values import MAX_POSITION
 
 __all__ = ["MAX_POSITION", "check_checkpoint_update", "resolve_checkpoint_position"]
-
-#: The largest global position (a signed 64-bit integer, as SQLite and PostgreSQL store it).
-MAX_POSITION = 2**63 - 1
 
 
 def check_checkpoint_update(event_id: object, global_position: object) -> int | None:
     """``global_position`` checked before any I/O (None stays None); the event id must be a
     UUID. Raises :class:`InvalidArgumentError` naming the bad argument."""
-    if not isinstance(event_id, UUID):
-        raise InvalidArgumentError(f"event_id must be a UUID, got {type(event_id).__name__}")
+    check_uuid(event_id, "event_id")
     if global_position is None:
         return None
-    if isinstance(global_position, bool) or not isinstance(global_position, int):
-        raise InvalidArgumentError(
-            f"global_position must be an int or None, got {type(global_position).__name__}"
-        )
-    if not 1 <= global_position <= MAX_POSITION:
-        raise InvalidArgumentError(
-            f"global_position must be between 1 and {MAX_POSITION}, got {global_position}"
-        )
-    return global_position
+    return check_position(global_position, "global_position", minimum=1)
 
 
 def resolve_checkpoint_position(

@@ -18,6 +18,13 @@ Guarantees (checked by :mod:`eventsource.testing`):
   returns the others; ``get_entry`` raises :class:`SerializationError` for it.
 - **A DLQ entry records the traceback of the error it was given**, not whatever exception
   happens to be in flight.
+- **Bad arguments change nothing.** An id of the wrong type (an outbox id as a string, a DLQ
+  id as ``"1"`` or past 2**63 - 1), a duration that is not a ``timedelta`` from 0 to 1000
+  years, a queried name outside the identifier rules or ``event_types`` given as one ``str``
+  raise :class:`InvalidArgumentError` naming the argument before any I/O, on every backend:
+  each method calls its door in :mod:`eventsource.repositories` (``check_dlq_id``,
+  ``check_outbox_id``, ``check_lease``, ``check_older_than``, ...; rules in
+  :mod:`eventsource.arguments`).
 """
 
 from __future__ import annotations
@@ -35,8 +42,10 @@ from .._exceptions import (
     InvalidEventError,
     SerializationError,
 )
+from ..arguments import check_position
 from ..events import DomainEvent
 from ..values import MAX_VERSION, check_identifier, clean_text, encode_json
+from ._arguments import check_outbox_ids
 from ._entries import (
     CheckpointData,
     DLQEntry,
@@ -78,15 +87,9 @@ def check_dlq_status(status: object) -> DLQStatus:
 
 
 def check_limit(limit: object) -> int:
-    """``limit`` if it is an int >= 0; :class:`InvalidEventError` (a ValueError) otherwise."""
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise InvalidEventError(f"limit must be an int, got {type(limit).__name__}")
-    if not 0 <= limit <= _MAX_LIMIT:
-        raise InvalidEventError(f"limit must be from 0 to {_MAX_LIMIT}, got {limit}")
-    return limit
-
-
-_MAX_LIMIT = 2**63 - 1
+    """``limit`` if it is an int from 0 to 2**63 - 1; :class:`InvalidEventError` (a
+    ValueError) otherwise."""
+    return check_position(limit, "limit", InvalidEventError)
 
 
 def check_projection_name(name: object) -> str:
@@ -257,7 +260,7 @@ class OutboxRepository(abc.ABC):
         The default marks them one by one; backends override it with one statement.
         """
         marked = 0
-        for outbox_id in outbox_ids:
+        for outbox_id in check_outbox_ids(outbox_ids):
             try:
                 await self.mark_published(outbox_id)
             except EntryNotFoundError:

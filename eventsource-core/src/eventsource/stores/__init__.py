@@ -1,5 +1,13 @@
 """The event store contract, its value types, and the in-memory store."""
 
+from ._arguments import (
+    check_event_id,
+    check_get_events,
+    check_get_events_by_type,
+    check_read_options,
+    check_stream_key,
+    check_wait,
+)
 from ._contract import EventStore, PreparedEvent, check_stream_version, prepare_append, restamp
 from ._decoding import decode_stored_event
 from ._types import (
@@ -24,7 +32,13 @@ __all__ = [
     "ReadDirection",
     "ReadOptions",
     "StoredEvent",
+    "check_event_id",
+    "check_get_events",
+    "check_get_events_by_type",
+    "check_read_options",
+    "check_stream_key",
     "check_stream_version",
+    "check_wait",
     "decode_stored_event",
     "parse_stream_id",
     "prepare_append",

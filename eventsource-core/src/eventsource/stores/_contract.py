@@ -14,7 +14,11 @@ Guarantees (each is checked by :mod:`eventsource.testing`):
   skips an event.
 - **Bad input changes nothing.** Wrong types, empty batches, events of another aggregate,
   unregistered event types, duplicate ids, unserialisable or oversized payloads raise a
-  subclass of :class:`EventStoreError` before anything is written.
+  subclass of :class:`EventStoreError` before anything is written. Read arguments outside
+  the rules of :mod:`eventsource.arguments` (a position past 2**63 - 1, a naive datetime, a
+  type name with a lone surrogate, an id as a string) raise :class:`InvalidEventError` naming
+  the argument, on every backend alike: each method calls its door in
+  :mod:`eventsource.stores` (``check_get_events``, ``check_read_options``, ...) first.
 - **Streaming reads.** ``read_stream`` and ``read_all`` yield in pages and never hold a whole
   result set in memory.
 - **Readers deliver up to an undecodable row and say where it is.** A stored event that cannot
@@ -57,6 +61,7 @@ from ..events import (
     serialize_event,
 )
 from ..values import check_identifier
+from ._arguments import check_wait
 from ._types import (
     AppendResult,
     EventStream,
@@ -228,6 +233,7 @@ class EventStore(abc.ABC):
         Returns True when there is something new to read. The default polls
         :meth:`get_global_position`; backends with notifications override it.
         """
+        timeout = check_wait(after_position, timeout)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         delay = 0.005

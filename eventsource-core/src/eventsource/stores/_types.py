@@ -9,8 +9,9 @@ from typing import Final
 from uuid import UUID
 
 from .._exceptions import InvalidEventError
+from ..arguments import check_moment, check_names, check_position, check_uuid
 from ..events import DomainEvent
-from ..values import MAX_VERSION
+from ..values import MAX_VERSION, check_identifier
 
 __all__ = [
     "AppendResult",
@@ -23,10 +24,6 @@ __all__ = [
     "parse_stream_id",
     "stream_id_for",
 ]
-
-
-#: The largest global position (a signed 64-bit integer, as every backend stores it).
-_MAX_POSITION = 2**63 - 1
 
 
 class ExpectedVersion:
@@ -70,7 +67,15 @@ class ReadOptions:
     the last position it saw); reading backward yields events before it. For ``read_all`` it is a
     global position, for ``read_stream`` a stream position (version). ``limit`` caps the number of
     events yielded, after the other filters; ``None`` streams everything, in pages.
-    ``from_timestamp`` / ``to_timestamp`` bound the events' ``occurred_at``, both inclusive.
+    ``from_timestamp`` / ``to_timestamp`` (timezone-aware) bound the events' ``occurred_at``,
+    both inclusive. ``event_types`` keeps events of those types (a list, tuple or set of
+    names, never a single ``str``; empty keeps none).
+
+    Every field is checked here (:mod:`eventsource.arguments`), so a bad option raises
+    :class:`InvalidEventError` naming it before any backend sees it: positions and limits
+    are ints from 0 to 2**63 - 1 (a position past the end reads nothing forward, everything
+    backward), ``direction`` a :class:`ReadDirection` (or its value, ``"forward"`` /
+    ``"backward"``), ``tenant_id`` a UUID.
     """
 
     direction: ReadDirection = ReadDirection.FORWARD
@@ -82,16 +87,26 @@ class ReadOptions:
     event_types: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.direction, ReadDirection):
+            try:
+                object.__setattr__(self, "direction", ReadDirection(self.direction))
+            except (ValueError, TypeError):
+                raise InvalidEventError(
+                    f"ReadOptions.direction must be a ReadDirection, got {self.direction!r:.80}"
+                ) from None
         for name in ("limit", "from_position"):
             value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidEventError(f"ReadOptions.{name} must be an int or None")
-            if not 0 <= value <= _MAX_POSITION:
-                raise InvalidEventError(f"ReadOptions.{name} must be from 0 to {_MAX_POSITION}")
-        if isinstance(self.event_types, list):
-            object.__setattr__(self, "event_types", tuple(self.event_types))
+            if value is not None:
+                check_position(value, f"ReadOptions.{name}", InvalidEventError)
+        for name in ("from_timestamp", "to_timestamp"):
+            value = getattr(self, name)
+            if value is not None:
+                check_moment(value, f"ReadOptions.{name}", InvalidEventError)
+        if self.tenant_id is not None:
+            check_uuid(self.tenant_id, "ReadOptions.tenant_id", InvalidEventError)
+        if self.event_types is not None:
+            types = check_names(self.event_types, "ReadOptions.event_types", InvalidEventError)
+            object.__setattr__(self, "event_types", types)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +165,17 @@ def stream_id_for(aggregate_id: UUID, aggregate_type: str) -> str:
 
 
 def parse_stream_id(stream_id: str) -> tuple[UUID, str]:
-    """Split a stream id into ``(aggregate_id, aggregate_type)``."""
+    """Split a stream id into ``(aggregate_id, aggregate_type)``; :class:`InvalidEventError`
+    unless it is a string ``"<uuid>:<aggregate type>"`` whose type is a valid identifier."""
+    if not isinstance(stream_id, str):
+        raise InvalidEventError(f"stream id must be a str, got {type(stream_id).__name__}")
     head, sep, aggregate_type = stream_id.partition(":")
     try:
         if not sep or not aggregate_type:
             raise ValueError(stream_id)
-        return UUID(head), aggregate_type
+        aggregate_id = UUID(head)
     except ValueError:
         raise InvalidEventError(
-            f"stream id {stream_id!r} is not '<aggregate_id>:<aggregate_type>'"
+            f"stream id {stream_id!r:.120} is not '<aggregate_id>:<aggregate_type>'"
         ) from None
+    return aggregate_id, check_identifier(aggregate_type, "aggregate_type", InvalidEventError)

@@ -18,6 +18,7 @@ Tests of undecodable rows in the log also need a ``raw_event_writer`` fixture (s
 ``docs/writing-a-backend.md``. Needs pytest and pytest-asyncio (``eventsource-core[testing]``).
 """
 
+from ._arguments import ArgumentConformance
 from ._bad_input import BadInputConformance
 from ._base import BackendOpener, ConformanceBase
 from ._checkpoints import CheckpointConformance
@@ -31,6 +32,7 @@ from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConforman
 from ._values import ValueDomainConformance
 
 __all__ = [
+    "ArgumentConformance",
     "BackendConformance",
     "BackendOpener",
     "BadInputConformance",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._arguments import ArgumentConformance
 from ._bad_input import BadInputConformance
 from ._checkpoints import CheckpointConformance
 from ._concurrency import ConcurrencyConformance
@@ -22,6 +23,7 @@ class BackendConformance(
     OutboxConformance,
     DLQConformance,
     BadInputConformance,
+    ArgumentConformance,
     ValueDomainConformance,
     UndecodableEventConformance,
     OpeningConformance,
