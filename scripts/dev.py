@@ -5,6 +5,9 @@
     python3 scripts/dev.py test     # set up .venv if needed, run the whole test suite
     python3 scripts/dev.py check    # ruff, ruff format --check, mypy --strict
     python3 scripts/dev.py bench    # the benchmark suite (ours beside the raw drivers)
+    python3 scripts/dev.py build    # sdist + wheel of the three packages into dist/, twine check
+    python3 scripts/dev.py smoke    # build, then install them into fresh venvs and use them
+                                    # (scripts/smoke_wheels.py, with the README's install lines)
 
 The virtual environment lives in ``.venv`` at the repository root. It is (re)installed when the
 dependency lists in the pyproject files change; set ``EVENTSOURCE_VENV`` to use another path.
@@ -20,6 +23,7 @@ if sys.version_info < (3, 11):  # noqa: UP036 - say so plainly on an old interpr
 
 import hashlib
 import os
+import shutil
 import subprocess
 import tomllib
 import venv
@@ -69,6 +73,18 @@ def run(argv: list[str]) -> int:
     return subprocess.call(argv, cwd=ROOT)
 
 
+def build() -> int:
+    """Build the sdist and, from it, the wheel of each package into ``dist/``; twine check them."""
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for pkg in PACKAGES:
+        code = run([_bin("python"), "-m", "build", "--outdir", str(dist), str(ROOT / pkg)])
+        if code:
+            return code
+    built = sorted(str(path) for path in dist.iterdir())
+    return run([_bin("twine"), "check", "--strict", *built])
+
+
 def main() -> int:
     """Dispatch the command named on the command line."""
     command, *rest = sys.argv[1:] or ["help"]
@@ -90,6 +106,10 @@ def main() -> int:
         ]
         codes = [run(step) for step in steps]
         return max(codes)
+    if command == "build":
+        return build()
+    if command == "smoke":
+        return build() or run([_bin("python"), str(ROOT / "scripts" / "smoke_wheels.py"), *rest])
     if command == "bench":
         return run([_bin("python"), "benchmarks/run.py", *rest])
     print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
