@@ -23,6 +23,7 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 #: backend name -> (distribution, import package)
@@ -79,15 +80,22 @@ def check_installed(root: Path, expected: set[str]) -> None:
             fail(f"entry point {ep.name} does not come from a distribution in {site}")
 
 
-async def roundtrip(url: str) -> None:
-    """Append one event at ``url`` through the public API and read it back."""
-    from eventsource import DomainEvent, open_backend
+async def roundtrip(urls: list[str]) -> None:
+    """Append one event at each of ``urls`` through the public API and read it back."""
+    from eventsource import DomainEvent
 
     class SmokeChecked(DomainEvent):
         note: str
 
-    aggregate_id = uuid4()
-    event = SmokeChecked(aggregate_id=aggregate_id, aggregate_type="Smoke", note="hello")
+    for url in urls:
+        event = SmokeChecked(aggregate_id=uuid4(), aggregate_type="Smoke", note="hello")
+        await _append_and_read(url, event)
+
+
+async def _append_and_read(url: str, event: Any) -> None:
+    from eventsource import open_backend
+
+    aggregate_id = event.aggregate_id
     async with open_backend(url) as backend:
         result = await backend.events.append_events(aggregate_id, "Smoke", [event], 0)
         if result.new_version != 1:
@@ -150,8 +158,7 @@ def main() -> None:
     if "postgresql" in expected and postgres:
         urls.append(f"{postgres}{'&' if '?' in postgres else '?'}schema={schema}")
     try:
-        for url in urls:
-            asyncio.run(roundtrip(url))
+        asyncio.run(roundtrip(urls))
     finally:
         if len(urls) > 1 and "schema=" in urls[-1]:
             asyncio.run(drop_schema(str(postgres), schema))

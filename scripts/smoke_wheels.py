@@ -14,14 +14,18 @@ repository root like a user in a clone:
   (``sqlite``, ``postgres``), and exactly those must then be registered;
 - ``pip install dist/*.whl``: the three built wheels together.
 
-After each step ``scripts/smoke_check.py`` runs in that venv with ``python -I`` from a temporary
-folder (so nothing of the repository is importable): non-editable installs in the venv, the
-backends registered from the wheels' entry points, ``py.typed`` shipped, one event appended
-and read back on ``memory://``, a SQLite file and (with ``EVENTSOURCE_TEST_POSTGRES_URL``)
-PostgreSQL, and the ``eventsource`` console script (``--help``, ``backends``, ``info``,
-``demo``). Dependencies (pydantic, pluggy, aiosqlite, asyncpg, hatchling for the builds
-from source) come from the package index pip is configured with; a machine without network
-needs them on a local index or ``--find-links`` folder in its pip configuration.
+After each step ``scripts/smoke_check.py`` runs in that venv with ``python -I -W error`` from
+a temporary folder (so nothing of the repository is importable): non-editable installs in the
+venv, the backends registered from the wheels' entry points, ``py.typed`` shipped, one event
+appended and read back on ``memory://``, a SQLite file and (with
+``EVENTSOURCE_TEST_POSTGRES_URL``) PostgreSQL, and the ``eventsource`` console script
+(``--help``, ``backends``, ``info``, ``demo``).
+
+Dependencies (pydantic, pluggy, aiosqlite, asyncpg, and hatchling for the builds from source)
+come from the indexes pip is configured with. Without network that needs a local index or
+``--find-links`` folder in the pip configuration (this machine's has one, so the smoke test
+also passes with PyPI unreachable, e.g. ``PIP_INDEX_URL=http://127.0.0.1:9/ PIP_RETRIES=0``);
+pip's cache alone is not enough, since pip does not resolve from it.
 """
 
 from __future__ import annotations
@@ -98,7 +102,9 @@ def step(name: str, pip_args: list[str], backends: list[str], workdir: Path) -> 
         raise SmokeError(f"{name}: pip built a distribution from source, not the wheel\n{output}")
     scratch = Path(tempfile.mkdtemp(prefix="work-", dir=workdir))
     result = _run(
-        [str(python), "-I", str(CHECK), str(ROOT), str(scratch), *backends], scratch, name
+        [str(python), "-I", "-W", "error", str(CHECK), str(ROOT), str(scratch), *backends],
+        scratch,
+        name,
     )
     print(f"smoke: {name} ... {result.strip()} ({time.monotonic() - started:.0f}s)", flush=True)
 
