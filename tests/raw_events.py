@@ -102,13 +102,14 @@ async def rewrite_payload(backend: Backend, event_id: UUID, payload: str) -> Non
         )
 
 
-async def rewrite_outbox_payload(backend: Backend, outbox_id: UUID, payload: str) -> None:
+async def rewrite_outbox_payload(backend: Backend, outbox_id: UUID, payload: str | bytes) -> None:
     """Replace the stored payload of outbox entry ``outbox_id`` (a row written around the
-    library)."""
+    library; bytes are stored as TEXT as they are, on SQLite)."""
     store = backend.events
     if backend.name == "sqlite":
         await store.connection.execute(  # type: ignore[attr-defined]
-            "UPDATE event_outbox SET event_data = ? WHERE id = ?", (payload, str(outbox_id))
+            "UPDATE event_outbox SET event_data = CAST(? AS TEXT) WHERE id = ?",
+            (payload, str(outbox_id)),
         )
         await store.connection.commit()  # type: ignore[attr-defined]
         return

@@ -13,6 +13,7 @@ no such row and is not run here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -150,6 +151,7 @@ class Poison:
     fix: Fix
     fixed_score: float | None
     not_json: bool = False  # no PostgreSQL json column holds it
+    invalid_utf8: bool = False  # stored as TEXT bytes that are not UTF-8 (SQLite only)
 
 
 POISONS = [
@@ -200,6 +202,20 @@ POISONS = [
         4.0,
     ),
 ]
+
+POISONS.append(
+    Poison(
+        "invalid-utf8",
+        RtScored.default_event_type(),
+        lambda a, e: _document(a, e, note="@"),
+        SerializationError,
+        "Invalid JSON",
+        _repair_row,
+        4.0,
+        not_json=True,
+        invalid_utf8=True,
+    )
+)
 
 REAL_BACKENDS = [
     name
@@ -266,6 +282,14 @@ async def poisoned_log(backend: Backend, poison: Poison) -> Log:
     await _scores(backend, aid, [1.0, 2.0, 3.0], 0)
     row = RawEventRow(aid, CART, 4, poison.event_type, 1, poison.payload(aid, event_id), event_id)
     assert await write_raw_event(backend, row) == 4
+    if poison.invalid_utf8:  # the text's "@" becomes a byte that is not UTF-8
+        broken = row.payload.encode().replace(b"@", b"\xff")
+        await backend.events.connection.execute(  # type: ignore[attr-defined]
+            "UPDATE events SET payload = CAST(? AS TEXT) WHERE event_id = ?",
+            (broken, str(event_id)),
+        )
+        # as the readers hand the stored text over: the byte that is not UTF-8 escaped
+        row = dataclasses.replace(row, payload=row.payload.replace('"@"', '"\\xff"'))
     await _scores(backend, uuid4(), [5.0, 6.0, 7.0], 0)
     return Log(row)
 
@@ -470,10 +494,11 @@ def test_the_cli_shows_a_parked_undecodable_entry(
     [
         pytest.param('{"n": ' + "9" * 5000 + "}", id="int-too-long-to-parse"),
         pytest.param("[1, 2]", id="not-an-object"),
+        pytest.param(b'{"n": "\xff"}', id="not-utf8"),
     ],
 )
 async def test_an_undecodable_outbox_entry_is_marked_failed_not_handed_out(
-    real_backend: Backend, payload: str
+    real_backend: Backend, payload: str | bytes
 ) -> None:
     """An outbox row whose payload cannot be decoded (written around the library) does not
     stop the others: the claim hands out the rest and marks it failed with the reason;
@@ -484,6 +509,8 @@ async def test_an_undecodable_outbox_entry_is_marked_failed_not_handed_out(
         await outbox.add_event(RtScored(aggregate_id=aid, aggregate_type=CART, score=n))
         for n in (1.0, 2.0, 3.0)
     ]
+    if isinstance(payload, bytes) and real_backend.name != "sqlite":
+        pytest.skip("only SQLite's TEXT column holds bytes that are not UTF-8")
     await rewrite_outbox_payload(real_backend, ids[1], payload)
     claimed = await outbox.get_pending_events(limit=10)
     assert [entry.id for entry in claimed] == [ids[0], ids[2]]

@@ -33,8 +33,10 @@ _MARK_CHUNK = 500
 
 __all__ = ["SQLiteOutboxRepository"]
 
+# event_data as bytes: a value that is not UTF-8 fails only its own entry (see _entry)
 _COLUMNS = (
-    "id, event_id, event_type, aggregate_id, aggregate_type, tenant_id, event_data, created_at,"
+    "id, event_id, event_type, aggregate_id, aggregate_type, tenant_id,"
+    " CAST(event_data AS BLOB), created_at,"
     " status, retry_count, last_error, published_at, claimed_by, claimed_until, seq"
 )
 _INSERT = (

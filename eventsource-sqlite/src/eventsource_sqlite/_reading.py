@@ -10,12 +10,17 @@ from eventsource.stores._types import ReadOptions, StoredEvent
 
 from ._tx import from_us, to_us
 
-__all__ = ["EVENT_COLUMNS", "decode_event", "decode_stored", "option_filters"]
+__all__ = ["EVENT_COLUMNS", "PAYLOAD", "decode_event", "decode_stored", "option_filters"]
+
+#: The payload column as bytes: a TEXT value that is not valid UTF-8 (written around the
+#: library) then fails its own row's decoding (an EventDecodeError naming it) instead of
+#: sqlite3's text conversion failing the whole page.
+PAYLOAD = "CAST(payload AS BLOB)"
 
 #: The columns :func:`decode_stored` expects, in order.
 EVENT_COLUMNS = (
     "global_position, aggregate_id, aggregate_type, aggregate_version, "
-    "event_type, event_version, stored_at, payload, event_id"
+    f"event_type, event_version, stored_at, {PAYLOAD}, event_id"
 )
 
 

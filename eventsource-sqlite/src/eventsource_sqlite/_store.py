@@ -52,7 +52,7 @@ from eventsource.values import MAX_POSITION
 
 from ._errors import translate_error
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
-from ._reading import EVENT_COLUMNS, decode_event, decode_stored, option_filters
+from ._reading import EVENT_COLUMNS, PAYLOAD, decode_event, decode_stored, option_filters
 from ._schema import ensure_schema, stored_schema_version
 from ._tx import SharedFile, now_us, run, shared_file, to_us, write_transaction
 
@@ -64,7 +64,7 @@ _STREAM_VERSION = (
     "SELECT MAX(aggregate_version) FROM events WHERE aggregate_id = ? AND aggregate_type = ?"
 )
 _LOAD_STREAM = (
-    "SELECT event_type, event_version, payload, aggregate_version, global_position, event_id"
+    f"SELECT event_type, event_version, {PAYLOAD}, aggregate_version, global_position, event_id"
     " FROM events WHERE aggregate_id = ? AND aggregate_type = ? ORDER BY aggregate_version"
 )
 _INSERT_EVENT = (
