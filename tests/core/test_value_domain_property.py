@@ -34,7 +34,7 @@ from eventsource import (
 from eventsource.plugins import get_registry
 from eventsource.testing._events import AGGREGATE_TYPE, KitMeasured
 from eventsource.testing._values import first_difference
-from eventsource.values import MAX_NESTING_DEPTH
+from eventsource.values import MAX_INT_DIGITS, MAX_NESTING_DEPTH
 
 PG_URL = (
     os.environ.get("EVENTSOURCE_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
@@ -48,9 +48,12 @@ _TEXT = st.text(st.characters() | _SPECIAL, max_size=12)
 _FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
     [-0.0, 5e-324, 1.5e300, -1.7976931348623157e308, math.nan, math.inf]
 )
-_SCALARS = (
-    st.none() | st.booleans() | st.integers(min_value=-(2**200), max_value=2**200) | _FLOATS | _TEXT
-)
+# ints of up to MAX_INT_DIGITS digits, and longer (drawn by digit count: a huge int has no repr)
+_LONG_INTS = st.tuples(
+    st.sampled_from([MAX_INT_DIGITS, MAX_INT_DIGITS + 1, 5000]), st.sampled_from([1, -1])
+).map(lambda t: t[1] * (10 ** t[0] - 1))
+_INTS = st.integers(min_value=-(2**200), max_value=2**200) | _LONG_INTS
+_SCALARS = st.none() | st.booleans() | _INTS | _FLOATS | _TEXT
 _TREES = st.recursive(
     _SCALARS,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(_TEXT, children, max_size=4),
@@ -102,6 +105,8 @@ def portable(label: str, reading: float, values: Any) -> bool:
 
     if lone_surrogate(label) or _has(values, lone_surrogate):
         return False
+    if _has(values, lambda v: type(v) is int and abs(v) >= 10**MAX_INT_DIGITS):
+        return False  # more digits than a JSON reader parses
     return 1 + _depth(values) <= MAX_NESTING_DEPTH  # the event document is the first level
 
 
