@@ -138,6 +138,7 @@ class ConnectionSource:
                     statement_cache_size=opts.statement_cache_size,
                     command_timeout=opts.command_timeout,
                     timeout=opts.connect_timeout,
+                    server_settings=self._server_settings(),
                     **self._kwargs,
                 )
             except Exception as exc:
@@ -162,6 +163,11 @@ class ConnectionSource:
         pool, self.pool = self.pool, None
         if pool is not None:
             await pool.close()
+
+    def _server_settings(self) -> dict[str, str]:
+        """Session settings of the store's own connections."""
+        cost = self.options.random_page_cost
+        return {} if cost is None else {"random_page_cost": repr(cost)}
 
     async def connect_one(self) -> Any:
         """A new connection outside the pool (for LISTEN), or None without a URL."""

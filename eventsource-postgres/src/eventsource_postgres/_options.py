@@ -84,6 +84,18 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         unit="seconds",
         help="how long opening each connection may take before StorageUnavailableError",
     ),
+    OptionSpec(
+        "random_page_cost",
+        float,
+        1.1,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=1000,
+        nullable=True,
+        help="the planner's random_page_cost on the store's own connections (default 1.1, "
+        "for a log that is mostly cached: filtered reads then use the event-type index; "
+        "4 is PostgreSQL's default)",
+    ),
     # jsonb's limit: a larger document cannot be stored
     dataclasses.replace(MAX_EVENT_BYTES, maximum=268_435_455),
     OptionSpec("group_commit", bool, True, help="appends queued together share a transaction"),
@@ -123,6 +135,10 @@ class PostgresOptions:
       together in one transaction (one lock hold, one WAL flush), each with its own outcome.
     - ``connect_timeout``: seconds opening one connection may take (asyncpg's own default is
       60); a server that does not answer in time is a :class:`StorageUnavailableError`.
+    - ``random_page_cost``: the planner setting on the store's own pool (1.1: the log is read
+      in index order and mostly cached, so a filtered read scans the event-type index instead
+      of walking the whole log; ``None``, from Python, leaves the server's setting, 4 by
+      default).
 
     Types and ranges are in :data:`OPTION_SPECS`; a bad value is a :class:`ConfigurationError`
     naming the option.
@@ -140,6 +156,7 @@ class PostgresOptions:
     max_event_bytes: int = SPEC["max_event_bytes"].default
     group_commit: bool = SPEC["group_commit"].default
     connect_timeout: float = SPEC["connect_timeout"].default
+    random_page_cost: float | None = SPEC["random_page_cost"].default
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

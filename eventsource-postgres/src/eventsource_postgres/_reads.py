@@ -53,10 +53,29 @@ def page_query(
         add("occurred_at <= {}", options.to_timestamp)
     if options.tenant_id is not None:
         add("tenant_id = {}", options.tenant_id)
+    order = "ASC" if forward else "DESC"
+    if options.event_types is not None and key == "global_position" and not base:
+        # One index range scan per wanted type (events_event_type_idx), each stopping after a
+        # page, merged: a catch-up costs the events it handles, not the size of the log.
+        wanted = list(dict.fromkeys(options.event_types))
+        args.append(wanted)
+        types = f"${len(args)}"
+        where.insert(0, "event_type = t.wanted")
+        limit = f"${len(args) + 1}"
+        inner = (
+            f"SELECT {STORED_COLUMNS} FROM {schema}.events WHERE {' AND '.join(where)} "
+            # event_type is fixed here: ordering by it too matches the index's order
+            f"ORDER BY event_type {order}, global_position {order} LIMIT {limit}"
+        )
+        sql = (
+            f"SELECT e.* FROM unnest({types}::text[]) AS t(wanted) "
+            f"CROSS JOIN LATERAL ({inner}) AS e "
+            f"ORDER BY e.global_position {order} LIMIT {limit}"
+        )
+        return sql, args
     if options.event_types is not None:
         add("event_type = ANY({}::text[])", list(options.event_types))
     clause = (" WHERE " + " AND ".join(where)) if where else ""
-    order = "ASC" if forward else "DESC"
     sql = (
         f"SELECT {STORED_COLUMNS} FROM {schema}.events{clause} "
         f"ORDER BY {key} {order} LIMIT ${len(args) + 1}"

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS {s}.events (
 );
 CREATE INDEX IF NOT EXISTS events_aggregate_type_idx
     ON {s}.events (aggregate_type, global_position);
+CREATE INDEX IF NOT EXISTS events_event_type_idx
+    ON {s}.events (event_type, global_position);
 CREATE TABLE IF NOT EXISTS {s}.checkpoints (
     projection_name text PRIMARY KEY,
     last_event_id uuid,
@@ -318,6 +320,23 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: Indexes added within a schema version (they change nothing an older process relies on), by
+#: name: created when a store opens a schema that lacks them.
+_LATER_INDEXES = {
+    "events_event_type_idx": "CREATE INDEX IF NOT EXISTS events_event_type_idx"
+    " ON {s}.events (event_type, global_position)",
+}
+
+
+async def _ensure_indexes(conn: Any, options: PostgresOptions) -> None:
+    """Create the indexes of :data:`_LATER_INDEXES` the schema lacks (checked in the catalog
+    first: ``CREATE INDEX IF NOT EXISTS`` would lock the table against writes even then)."""
+    s = options.quoted_schema
+    for name, sql in _LATER_INDEXES.items():
+        if await conn.fetchval("SELECT to_regclass($1) IS NULL", f"{s}.{name}"):
+            await conn.execute(sql.format(s=s))
+
+
 async def create_schema(conn: Any, options: PostgresOptions) -> None:
     """Create (or upgrade to) :data:`SCHEMA_VERSION` in ``options.schema``; idempotent.
 
@@ -339,6 +358,7 @@ async def create_schema(conn: Any, options: PostgresOptions) -> None:
                     f"eventsource-postgres understands up to {SCHEMA_VERSION}: upgrade it"
                 )
             if stored == SCHEMA_VERSION:
+                await _ensure_indexes(conn, options)
                 return
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
         await conn.execute(_TABLES.format(s=s))
