@@ -30,6 +30,7 @@ SUITES = {
     "latency": "bench_latency",
     "outbox": "bench_outbox",
     "memory": "bench_memory",
+    "filtered": "bench_filtered",
 }
 
 
