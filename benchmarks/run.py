@@ -31,6 +31,7 @@ SUITES = {
     "outbox": "bench_outbox",
     "memory": "bench_memory",
     "filtered": "bench_filtered",
+    "upcast": "bench_upcast",
 }
 
 

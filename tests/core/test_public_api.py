@@ -24,6 +24,9 @@ INTENDED = {
     "ReadOptions",
     "StoredEvent",
     "stream_id_for",
+    # event evolution
+    "Upcaster",
+    "upcaster",
     # the in-memory store
     "MemoryEventStore",
     "InMemoryEventStore",

@@ -33,6 +33,7 @@ from ._exceptions import (
     StoreNotFoundError,
     UnknownBackendError,
     UnknownEventTypeError,
+    UpcastError,
 )
 from .aggregates import AggregateRepository, AggregateRoot
 from .events import DomainEvent, EventRegistry, default_registry
@@ -48,6 +49,7 @@ from .stores import (
     StoredEvent,
     stream_id_for,
 )
+from .upcasting import Upcaster, upcaster
 
 __version__ = "0.1.0"
 
@@ -95,11 +97,14 @@ __all__ = [
     "StoredEvent",
     "UnknownBackendError",
     "UnknownEventTypeError",
+    "UpcastError",
+    "Upcaster",
     "__version__",
     "default_registry",
     "open_backend",
     "parse_url",
     "stream_id_for",
+    "upcaster",
 ]
 
 

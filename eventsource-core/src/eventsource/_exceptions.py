@@ -15,7 +15,8 @@
     │   │   └── DuplicateEventError         an event id that is already stored
     │   ├── SerializationError              a value outside the portable JSON domain
     │   │   ├── PayloadTooLargeError        its JSON is over the backend's size limit
-    │   │   └── EventDecodeError            a stored event that cannot be decoded (poison)
+    │   │   ├── EventDecodeError            a stored event that cannot be decoded (poison)
+    │   │   └── UpcastError                 a stored version no upcaster chain leads from
     │   ├── UnknownEventTypeError           (also KeyError) no class registered for a type
     │   └── AggregateNotFoundError          load() of an aggregate with no events
     ├── RepositoryError
@@ -62,6 +63,7 @@ __all__ = [
     "StoreNotFoundError",
     "UnknownBackendError",
     "UnknownEventTypeError",
+    "UpcastError",
 ]
 
 
@@ -193,6 +195,16 @@ class EventDecodeError(SerializationError):
             f"stored event at {where} (stream {stream_id}, type {event_type!r} version "
             f"{event_version}, id {event_id}) cannot be decoded: {message}"
         )
+
+
+class UpcastError(SerializationError):
+    """A stored event version that its type's upcasters cannot bring to a registered class (a
+    missing link in the chain, or an upcaster that failed); names the type and versions."""
+
+    def __init__(self, message: str, *, event_type: str, event_version: int | None) -> None:
+        self.event_type = event_type
+        self.event_version = event_version
+        super().__init__(message)
 
 
 class UnknownEventTypeError(EventStoreError, KeyError):

@@ -16,15 +16,18 @@ from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import PydanticSerializationError, to_jsonable_python
+from pydantic_core import PydanticSerializationError, from_json, to_jsonable_python
 
 from ._event_documents import rules_for, version_span
 from ._exceptions import (
+    InvalidArgumentError,
     InvalidEventError,
     PayloadTooLargeError,
     SerializationError,
     UnknownEventTypeError,
+    UpcastError,
 )
+from .upcasting import Upcaster, UpcastFunction
 from .values import (
     MAX_VERSION,
     check_identifier,
@@ -44,6 +47,8 @@ __all__ = [
 
 #: The default largest serialised event (JSON bytes) a store accepts: 1 MiB.
 DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
+#: The longest chain of upcasters a document goes through (beyond it they loop).
+_MAX_UPCAST_STEPS = 1000
 
 
 def _utc_now() -> datetime:
@@ -140,6 +145,8 @@ class EventRegistry:
     def __init__(self, classes: Iterable[type[DomainEvent]] = ()) -> None:
         self._by_key: dict[tuple[str, int], type[DomainEvent]] = {}
         self._latest: dict[str, type[DomainEvent]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._upcast_types: set[str] = set()
         self._lock = threading.Lock()
         for cls in classes:
             self.register(cls)
@@ -209,11 +216,138 @@ class EventRegistry:
         if event.event_type not in self._latest:
             raise UnknownEventTypeError(event.event_type, event.event_version, self._latest.keys())
 
+    def register_upcaster(
+        self,
+        event_type: str,
+        from_version: int,
+        function: UpcastFunction,
+        *,
+        to_type: str | None = None,
+        to_version: int | None = None,
+    ) -> Upcaster:
+        """Register ``function`` as the step that turns stored ``event_type`` documents at
+        ``from_version`` into ``to_type`` (default: the same type) at ``to_version`` (default:
+        the next version); see :mod:`eventsource.upcasting`. One step per type and version:
+        registering another raises :class:`InvalidArgumentError`."""
+        step = Upcaster.of(
+            event_type, from_version, function, to_type=to_type, to_version=to_version
+        )
+        key = (event_type, from_version)
+        with self._lock:
+            current = self._upcasters.get(key)
+            if current is not None and current.function is not function:
+                raise InvalidArgumentError(
+                    f"{event_type!r} version {from_version} already has an upcaster "
+                    f"({getattr(current.function, '__qualname__', current.function)!s})"
+                )
+            self._upcasters[key] = step
+            self._upcast_types.add(event_type)
+        return step
+
+    def has_upcasters(self, event_type: str) -> bool:
+        """Whether stored ``event_type`` documents may go through upcasters (a version of
+        the type has one)."""
+        return event_type in self._upcast_types
+
+    def stored_types(self, event_types: Iterable[str]) -> tuple[str, ...]:
+        """``event_types`` and every stored type an upcaster chain renames into one of them:
+        what a read filtered by type must ask the store for."""
+        wanted = list(dict.fromkeys(event_types))
+        found = set(wanted)
+        grew = True
+        while grew:
+            grew = False
+            for step in list(self._upcasters.values()):
+                if step.to_type in found and step.event_type not in found:
+                    found.add(step.event_type)
+                    wanted.append(step.event_type)
+                    grew = True
+        return tuple(wanted)
+
+    def needs_upcast(self, event_type: str, event_version: int | None) -> bool:
+        """Whether a stored ``(event_type, event_version)`` document goes through upcasters."""
+        return (
+            bool(self._upcast_types)
+            and event_version is not None
+            and (event_type, event_version) in self._upcasters
+        )
+
+    def upcast(
+        self, data: dict[str, Any], event_type: str, event_version: int
+    ) -> tuple[dict[str, Any], str, int]:
+        """``data`` (a stored document of ``event_type`` at ``event_version``) through its
+        chain of upcasters: the document, type and version it ends at."""
+        steps = 0
+        step = self._upcasters.get((event_type, event_version))
+        while step is not None:
+            steps += 1
+            if steps > _MAX_UPCAST_STEPS:
+                raise UpcastError(
+                    f"the upcasters of {event_type!r} loop (more than {_MAX_UPCAST_STEPS} "
+                    f"steps from version {event_version})",
+                    event_type=event_type,
+                    event_version=event_version,
+                )
+            try:
+                data = step.function(data)
+            except Exception as exc:
+                raise UpcastError(
+                    f"upcaster of {step.event_type!r} version {step.from_version} failed: "
+                    f"{type(exc).__name__}: {exc}",
+                    event_type=step.event_type,
+                    event_version=step.from_version,
+                ) from exc
+            if not isinstance(data, dict):
+                raise UpcastError(
+                    f"upcaster of {step.event_type!r} version {step.from_version} returned "
+                    f"{type(data).__name__}, not a dict",
+                    event_type=step.event_type,
+                    event_version=step.from_version,
+                )
+            event_type, event_version = step.to_type, step.to_version
+            data["event_type"], data["event_version"] = event_type, event_version
+            step = self._upcasters.get((event_type, event_version))
+        return data, event_type, event_version
+
+    def _class_for(self, event_type: str, event_version: int | None) -> type[DomainEvent]:
+        """The class decoding a document of ``event_type`` at ``event_version`` that no
+        upcaster starts from: the exact class, else (for a type without upcasters) the
+        newest; a type with upcasters whose version is neither is a missing link."""
+        if event_version is not None and event_type in self._upcast_types:
+            found = self._by_key.get((event_type, event_version))
+            if found is not None:
+                return found
+            latest = self._latest.get(event_type)
+            if latest is not None and _version_of(latest) != event_version:
+                raise UpcastError(
+                    f"no upcaster of {event_type!r} from version {event_version}: the chain "
+                    f"to the registered version {_version_of(latest)} has a missing link",
+                    event_type=event_type,
+                    event_version=event_version,
+                )
+        return self.get(event_type, event_version)
+
     def deserialize(
         self, payload: str | bytes, event_type: str, event_version: int | None = None
     ) -> DomainEvent:
-        """Decode a stored JSON document into its event class."""
-        cls = self.get(event_type, event_version)
+        """Decode a stored JSON document into its event class, through the upcasters of its
+        type and version if it has any."""
+        if self._upcast_types and event_version is not None:
+            if (event_type, event_version) in self._upcasters:
+                try:
+                    data = from_json(payload)
+                except ValueError as exc:
+                    raise SerializationError(
+                        f"stored event of type {event_type!r} is not JSON: {exc}"
+                    ) from exc
+                if not isinstance(data, dict):
+                    raise SerializationError(
+                        f"stored event of type {event_type!r} is not a JSON object"
+                    )
+                return self._decode_upcast(data, event_type, event_version)
+            cls = self._class_for(event_type, event_version)
+        else:
+            cls = self.get(event_type, event_version)
         try:
             return cls.model_validate_json(payload)
         except ValidationError as exc:
@@ -221,12 +355,33 @@ class EventRegistry:
                 f"stored event of type {event_type!r} does not match {cls.__qualname__}: {exc}"
             ) from exc
 
+    def _decode_upcast(
+        self, data: dict[str, Any], event_type: str, event_version: int
+    ) -> DomainEvent:
+        data, event_type, event_version = self.upcast(data, event_type, event_version)
+        cls = self._class_for(event_type, event_version)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise SerializationError(
+                f"upcast event of type {event_type!r} version {event_version} does not match "
+                f"{cls.__qualname__}: {exc}"
+            ) from exc
+
     def decode_dict(self, data: dict[str, Any]) -> DomainEvent:
-        """Decode an event from a dict such as ``event.model_dump()`` produced."""
+        """Decode an event from a dict such as ``event.model_dump()`` produced (through the
+        upcasters of its type and version if it has any)."""
         event_type = data.get("event_type")
         if not isinstance(event_type, str):
             raise InvalidEventError("event data has no 'event_type'")
-        cls = self.get(event_type, data.get("event_version"))
+        version = data.get("event_version")
+        if isinstance(version, int) and self.needs_upcast(event_type, version):
+            return self._decode_upcast(dict(data), event_type, version)
+        cls = (
+            self._class_for(event_type, version)
+            if isinstance(version, int)
+            else self.get(event_type, None)
+        )
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from ..stores._arguments import (
     check_wait,
 )
 from ..stores._contract import EventStore, check_stream_version, prepare_append, restamp
+from ..stores._decoding import decode_stored_event
 from ..stores._types import (
     AppendResult,
     EventStream,
@@ -49,6 +51,8 @@ class MemoryState:
     events: list[StoredEvent] = field(default_factory=list)
     streams: dict[tuple[UUID, str], list[StoredEvent]] = field(default_factory=dict)
     by_id: dict[UUID, StoredEvent] = field(default_factory=dict)
+    #: The stored JSON text of each event, by global position: what upcasters read.
+    payloads: dict[int, str] = field(default_factory=dict)
     checkpoints: dict[str, Any] = field(default_factory=dict)
     outbox: dict[UUID, Any] = field(default_factory=dict)
     outbox_not_before: dict[UUID, datetime] = field(default_factory=dict)
@@ -156,7 +160,7 @@ class MemoryEventStore(EventStore):
                 if outbox
                 else []
             )
-            for event in decoded:
+            for event, item in zip(decoded, restamped, strict=True):
                 stored = StoredEvent(
                     event=event,
                     stream_id=stream_id,
@@ -165,6 +169,7 @@ class MemoryEventStore(EventStore):
                     stored_at=now,
                 )
                 state.events.append(stored)
+                state.payloads[stored.global_position] = item.payload
                 state.by_id[event.event_id] = stored
                 stored_batch.append(stored)
             state.streams.setdefault((aggregate_id, aggregate_type), []).extend(stored_batch)
@@ -197,11 +202,29 @@ class MemoryEventStore(EventStore):
                 found_type = aggregate_type
         version = max((e.stream_position for e in stream), default=0)
         events = [
-            e.event
+            self._current(e).event
             for e in stream
             if e.stream_position > from_version and _in_window(e, from_timestamp, to_timestamp)
         ]
         return EventStream(aggregate_id, found_type, events, version)
+
+    def _current(self, stored: StoredEvent) -> StoredEvent:
+        """``stored`` as the registry decodes it today: an event whose type has upcasters is
+        decoded again from its stored text (the others are kept decoded)."""
+        event = stored.event
+        if not self.event_registry.has_upcasters(event.event_type):
+            return stored
+        again = decode_stored_event(
+            self.event_registry,
+            self.state.payloads[stored.global_position],
+            event.event_type,
+            event.event_version,
+            stored.global_position,
+            stored.stream_id,
+            stored.stream_position,
+            event.event_id,
+        )
+        return dataclasses.replace(stored, event=again)
 
     async def read_stream(
         self, stream_id: str, options: ReadOptions | None = None
@@ -211,7 +234,7 @@ class MemoryEventStore(EventStore):
         with self.state.lock:
             stream = list(self.state.streams.get((aggregate_id, aggregate_type), []))
         for stored in _select(stream, options, key="stream"):
-            yield stored
+            yield self._current(stored)
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
         options = check_read_options(options)
@@ -237,7 +260,7 @@ class MemoryEventStore(EventStore):
                 if options.limit is not None and yielded >= options.limit:
                     return
                 yielded += 1
-                yield stored
+                yield self._current(stored)
             await asyncio.sleep(0)
 
     async def get_events_by_type(
@@ -250,7 +273,7 @@ class MemoryEventStore(EventStore):
         with self.state.lock:
             log = list(self.state.events)
         return [
-            s.event
+            self._current(s).event
             for s in log
             if s.event.aggregate_type == aggregate_type
             and (tenant_id is None or s.event.tenant_id == tenant_id)

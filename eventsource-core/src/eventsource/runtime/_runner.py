@@ -322,7 +322,11 @@ class ProjectionRunner:
         handled = 0
         complete = True
         while complete:
-            options = ReadOptions(from_position=self.metrics.scanned, event_types=self._types)
+            # the stored types too that an upcaster renames into a handled one
+            types = self._types
+            if types is not None:
+                types = self.store.event_registry.stored_types(types)
+            options = ReadOptions(from_position=self.metrics.scanned, event_types=types)
             poison: EventDecodeError | None = None
             async with contextlib.aclosing(self.store.read_all(options)) as events:  # type: ignore[type-var]
                 while True:
