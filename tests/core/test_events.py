@@ -13,7 +13,9 @@ from pydantic import ValidationError
 
 from eventsource import (
     DomainEvent,
+    DuplicateEventTypeError,
     EventRegistry,
+    InvalidArgumentError,
     InvalidEventError,
     PayloadTooLargeError,
     SerializationError,
@@ -187,8 +189,13 @@ def test_registering_a_different_class_under_a_taken_key_is_refused() -> None:
         __register__ = False
         event_type: str = "coretest.Named"
 
-    with pytest.raises(ValueError, match=r"coretest.Named.*already registered.*CtNamed"):
+    with pytest.raises(
+        DuplicateEventTypeError, match=r"coretest.Named.*already registered.*CtNamed"
+    ) as caught:
         registry.register(Other)
+    assert isinstance(caught.value, ValueError)  # what register() raised before
+    assert (caught.value.event_type, caught.value.event_version) == ("coretest.Named", 1)
+    assert (caught.value.existing_class, caught.value.new_class) == (CtNamed, Other)
     assert registry.get("coretest.Named") is CtNamed
     registry.register(Other, replace=True)
     assert registry.get("coretest.Named") is Other
@@ -196,8 +203,11 @@ def test_registering_a_different_class_under_a_taken_key_is_refused() -> None:
 
 
 def test_register_refuses_non_events() -> None:
-    with pytest.raises(TypeError, match="not a DomainEvent subclass"):
-        EventRegistry().register(dict)  # type: ignore[arg-type]
+    registry = EventRegistry()
+    for bad in (dict, CtNamed(aggregate_id=uuid4()), "CtNamed"):
+        with pytest.raises(InvalidArgumentError, match="not a DomainEvent subclass"):
+            registry.register(bad)  # type: ignore[arg-type]
+    assert len(registry) == 0
 
 
 def test_unknown_type_error_names_the_type_version_and_fix() -> None:

@@ -4,14 +4,17 @@
 
     EventSourceError
     ├── InvalidArgumentError                (also ValueError) a bad argument; nothing changed
+    │   └── DuplicateEventTypeError         an event type and version taken by another class
     ├── ConfigurationError
     │   ├── InvalidBackendURLError          (also ValueError) a URL that cannot be parsed
     │   ├── UnknownBackendError             no installed plugin serves that name or scheme
     │   │   └── BackendNotInstalledError    (also ImportError) a known backend, not installed
-    │   └── PluginConflictError             two plugins claim one backend name
+    │   ├── UnknownPublisherError           no built-in or plugin publisher has that name
+    │   └── PluginConflictError             two plugins claim one backend or publisher name
     ├── EventStoreError
     │   ├── OptimisticLockError             expected version != actual version
-    │   ├── InvalidEventError               (also InvalidArgumentError) bad events; nothing stored
+    │   ├── InvalidEventError               (also InvalidArgumentError) an append's events or
+    │   │   │                               stream refused; nothing stored
     │   │   └── DuplicateEventError         an event id that is already stored
     │   ├── SerializationError              a value outside the portable JSON domain
     │   │   ├── PayloadTooLargeError        its JSON is over the backend's size limit
@@ -21,7 +24,9 @@
     │   └── AggregateNotFoundError          load() of an aggregate with no events
     ├── RepositoryError
     │   ├── EntryNotFoundError              (also KeyError) no outbox/DLQ entry with that id
-    │   └── InvalidStateError               an operation the entry's status forbids
+    │   ├── InvalidStateError               an operation the entry's status forbids
+    │   └── ReplayError                     a parked event that cannot be loaded for replay
+    ├── ProjectionStoppedError              a FailureMode.STOP projection gave up on an event
     └── StorageError                        the database itself failed
         ├── DatabaseLockedError             the writer lock was not had within busy_timeout
         ├── StorageUnavailableError         missing directory, read-only, corrupt, unreachable
@@ -29,8 +34,25 @@
         ├── ConnectionLostError             the connection dropped mid-operation
         └── SchemaVersionError              the stored schema is newer than this release
 
-Backends subclass these (``SQLiteDatabaseLockedError`` is also ``sqlite3.OperationalError``
-so existing ``except aiosqlite.OperationalError`` handlers keep working).
+Which of the two argument errors: :class:`InvalidEventError` is what ``append_events`` (and
+an outbox's ``add_event``) raise for the events they are given and for the stream they are
+to go to (``aggregate_id``, ``aggregate_type``, ``expected_version``), and what decoding
+raises for event data that is no event; every other bad argument (a read's positions,
+limits, ids, names, moments or :class:`~eventsource.ReadOptions`, a repository's limits,
+statuses and durations, an event class given to :meth:`EventRegistry.register
+<eventsource.EventRegistry.register>`) is an :class:`InvalidArgumentError`. Both are
+``ValueError``, so ``except InvalidArgumentError`` (or ``ValueError``) catches any bad
+argument, of the wrong type or out of range alike.
+
+Backends may subclass these, and list their subclasses here (``tests/core/test_exceptions.py``
+refuses any other exception class outside this module):
+
+- ``eventsource_sqlite.SQLiteDatabaseLockedError`` (a :class:`DatabaseLockedError`, also
+  ``sqlite3.OperationalError``, so existing ``except aiosqlite.OperationalError`` handlers
+  keep working).
+
+Every class is importable from ``eventsource`` and from ``eventsource.exceptions`` (where
+eventsource-py 0.5.0 had its errors); the runtime's are also in ``eventsource.runtime``.
 """
 
 from __future__ import annotations
@@ -44,6 +66,7 @@ __all__ = [
     "ConnectionLostError",
     "DatabaseLockedError",
     "DuplicateEventError",
+    "DuplicateEventTypeError",
     "EntryNotFoundError",
     "EventDecodeError",
     "EventSourceError",
@@ -55,6 +78,8 @@ __all__ = [
     "OptimisticLockError",
     "PayloadTooLargeError",
     "PluginConflictError",
+    "ProjectionStoppedError",
+    "ReplayError",
     "RepositoryError",
     "SchemaVersionError",
     "SerializationError",
@@ -63,6 +88,7 @@ __all__ = [
     "StoreNotFoundError",
     "UnknownBackendError",
     "UnknownEventTypeError",
+    "UnknownPublisherError",
     "UpcastError",
 ]
 
@@ -73,6 +99,27 @@ class EventSourceError(Exception):
 
 class InvalidArgumentError(EventSourceError, ValueError):
     """An argument of the wrong type or out of range; nothing was changed."""
+
+
+class DuplicateEventTypeError(InvalidArgumentError):
+    """An event class registered under an event type and version that another class holds.
+
+    ``event_type``, ``event_version``, ``existing_class`` and ``new_class`` name the clash
+    (the name and attributes eventsource-py 0.5.0 used); the registry is unchanged.
+    """
+
+    def __init__(
+        self, event_type: str, event_version: int, existing_class: type, new_class: type
+    ) -> None:
+        self.event_type = event_type
+        self.event_version = event_version
+        self.existing_class = existing_class
+        self.new_class = new_class
+        super().__init__(
+            f"event type {event_type!r} version {event_version} is already registered to "
+            f"{existing_class.__module__}.{existing_class.__qualname__}; "
+            f"{new_class.__module__}.{new_class.__qualname__} needs another event_type"
+        )
 
 
 class ConfigurationError(EventSourceError):
@@ -104,8 +151,17 @@ class BackendNotInstalledError(UnknownBackendError, ImportError):
         return self.msg
 
 
+class UnknownPublisherError(ConfigurationError):
+    """No built-in or plugin publisher has the requested name."""
+
+    def __init__(self, name: str, installed: list[str]) -> None:
+        self.publisher = name
+        self.installed = installed
+        super().__init__(f"unknown publisher {name!r}; installed: {', '.join(installed) or 'none'}")
+
+
 class PluginConflictError(ConfigurationError):
-    """Two plugins registered the same backend name for one role."""
+    """Two plugins registered the same backend name for one role, or one publisher name."""
 
 
 class EventStoreError(EventSourceError):
@@ -134,7 +190,10 @@ class OptimisticLockError(EventStoreError):
 
 
 class InvalidEventError(EventStoreError, InvalidArgumentError):
-    """Arguments or events that the store refuses; nothing was written."""
+    """Events an append refuses, or the stream it was to write them to; nothing was written.
+
+    Bad arguments of other methods are plain :class:`InvalidArgumentError` (see the module
+    docstring)."""
 
 
 class DuplicateEventError(InvalidEventError):
@@ -250,6 +309,53 @@ class EntryNotFoundError(RepositoryError, KeyError):
 
 class InvalidStateError(RepositoryError):
     """The entry's status does not allow the operation (for example replaying a resolved entry)."""
+
+
+class ReplayError(RepositoryError):
+    """A parked event could not be loaded for replay: its DLQ entry's ``event_data`` does not
+    decode (or, with ``source="store"``, is not tried) and the entry names no event that can
+    be read (an ``aggregate_id`` that is no UUID, a malformed aggregate type or stream id, an
+    event the store no longer holds).
+
+    Replay reports it in the entry's :class:`~eventsource.runtime.ReplayResult` (``ok``
+    False) and leaves the entry as it was: the projection saw nothing. ``dlq_id`` and
+    ``event_id`` name the entry; ``__cause__`` is the underlying error, if any.
+    """
+
+    def __init__(self, dlq_id: int, event_id: Any, reason: str) -> None:
+        self.dlq_id = dlq_id
+        self.event_id = event_id
+        self.reason = reason
+        super().__init__(f"DLQ entry {dlq_id} (event {event_id}) cannot be replayed: {reason}")
+
+
+class ProjectionStoppedError(EventSourceError):
+    """A projection with ``FailureMode.STOP`` gave up on an event; ``__cause__`` is the error
+    (the handler's, or the :class:`~eventsource.EventDecodeError` of an undecodable event).
+
+    Its checkpoint stays on the last event it fully handled, so a restart retries this event,
+    which sits at ``global_position``.
+    """
+
+    def __init__(
+        self,
+        projection_name: str,
+        event_id: Any,
+        event_type: str,
+        attempts: int,
+        *,
+        global_position: int | None = None,
+    ) -> None:
+        self.projection_name = projection_name
+        self.event_id = event_id
+        self.event_type = event_type
+        self.attempts = attempts
+        self.global_position = global_position
+        where = f" at global position {global_position}" if global_position is not None else ""
+        super().__init__(
+            f"projection {projection_name!r} stopped: event {event_type} {event_id}{where} "
+            f"failed {attempts} time(s)"
+        )
 
 
 class StorageError(EventSourceError):

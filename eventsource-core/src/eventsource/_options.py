@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import ConfigurationError, InvalidBackendURLError
+from ._exceptions import ConfigurationError, InvalidArgumentError, InvalidBackendURLError
 from .events import DEFAULT_MAX_EVENT_BYTES
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class OptionSpec:
 
     def __post_init__(self) -> None:
         if self.type not in _TYPES:
-            raise TypeError(f"option {self.name}: type must be bool, int, float or str")
+            raise InvalidArgumentError(f"option {self.name}: type must be bool, int, float or str")
 
     # -- checking ------------------------------------------------------------------------------
 
@@ -103,12 +103,13 @@ class OptionSpec:
         return self.normalise(value)
 
     def parse(self, raw: str) -> Any:
-        """The query-string text ``raw`` as a checked value; ValueError with the reason."""
+        """The query-string text ``raw`` as a checked value; :class:`InvalidArgumentError` (a
+        ValueError) with the reason."""
         value: Any
         if self.type is bool:
             lowered = raw.strip().lower()
             if lowered not in _TRUE | _FALSE:
-                raise ValueError("must be true/false, 1/0, yes/no or on/off")
+                raise InvalidArgumentError("must be true/false, 1/0, yes/no or on/off")
             value = lowered in _TRUE
         elif self.type is str:
             value = raw
@@ -116,10 +117,10 @@ class OptionSpec:
             try:
                 value = self.type(raw)
             except ValueError:
-                raise ValueError(f"is not a valid {self.type.__name__}") from None
+                raise InvalidArgumentError(f"is not a valid {self.type.__name__}") from None
         reason = self.problem(value)
         if reason is not None:
-            raise ValueError(reason)
+            raise InvalidArgumentError(reason)
         return self.normalise(value)
 
     def from_url(self, url: BackendURL) -> Any:
@@ -130,7 +131,7 @@ class OptionSpec:
             return self.default
         try:
             return self.parse(raw)
-        except ValueError as exc:
+        except InvalidArgumentError as exc:
             raise InvalidBackendURLError(f"option {self.name}={raw!r} in {url}: {exc}") from None
 
     # -- documentation -------------------------------------------------------------------------

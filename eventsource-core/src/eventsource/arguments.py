@@ -22,8 +22,9 @@ whatever its driver happens to raise (``OverflowError``, ``UnicodeEncodeError``,
 - **Ids** of events, aggregates, tenants and outbox entries are ``UUID`` objects, not strings.
 
 Each check returns the value (normalised where noted) or raises ``error``, an
-:class:`InvalidArgumentError` subclass naming the argument; the event store's doors raise
-:class:`~eventsource.InvalidEventError`, the repositories' :class:`InvalidArgumentError`.
+:class:`InvalidArgumentError` (or a subclass) naming the argument. Every door raises
+:class:`InvalidArgumentError` itself; only ``append_events`` raises its subclass
+:class:`~eventsource.InvalidEventError`, for the events and the stream they go to.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from pydantic_core import PydanticSerializationError, from_json, to_jsonable_pyt
 
 from ._event_documents import rules_for, version_span
 from ._exceptions import (
+    DuplicateEventTypeError,
     InvalidArgumentError,
     InvalidEventError,
     PayloadTooLargeError,
@@ -156,12 +157,15 @@ class EventRegistry:
     ) -> type[DomainEvent]:
         """Register ``cls``; usable as a class decorator. Returns ``cls``.
 
-        Registering a different class under a taken type and version raises ValueError
-        unless ``replace`` is true; with ``warn`` a replacement by a class defined in another
-        module emits :class:`EventTypeConflictWarning` (two classes claiming one stored type).
+        Registering a different class under a taken type and version raises
+        :class:`DuplicateEventTypeError` (a ValueError) unless ``replace`` is true; with
+        ``warn`` a replacement by a class defined in another module emits
+        :class:`EventTypeConflictWarning` (two classes claiming one stored type). Anything
+        but a DomainEvent subclass is an :class:`InvalidArgumentError`. Either leaves the
+        registry unchanged.
         """
         if not (isinstance(cls, type) and issubclass(cls, DomainEvent)):
-            raise TypeError(f"{cls!r} is not a DomainEvent subclass")
+            raise InvalidArgumentError(f"{cls!r:.200} is not a DomainEvent subclass")
         event_type = cls.default_event_type()
         version = cls.model_fields["event_version"].default
         version = version if isinstance(version, int) else 1
@@ -171,10 +175,7 @@ class EventRegistry:
             if current is not None and current is not cls:
                 where = f"{current.__module__}.{current.__qualname__}"
                 if not replace:
-                    raise ValueError(
-                        f"event type {event_type!r} version {version} is already registered "
-                        f"to {where}"
-                    )
+                    raise DuplicateEventTypeError(event_type, version, current, cls)
                 if warn and current.__module__ != cls.__module__:
                     warnings.warn(
                         f"event type {event_type!r} version {version} was registered to "

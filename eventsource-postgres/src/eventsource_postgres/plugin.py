@@ -6,6 +6,7 @@ repositories share the store's pool and schema.
 
 from __future__ import annotations
 
+from eventsource import InvalidArgumentError
 from eventsource.plugins._hookspecs import hookimpl
 from eventsource.plugins._specs import (
     Capabilities,
@@ -35,7 +36,7 @@ CAPABILITIES = Capabilities(
 
 def _store(store: EventStore) -> PostgreSQLEventStore:
     if not isinstance(store, PostgreSQLEventStore):
-        raise TypeError(
+        raise InvalidArgumentError(
             f"PostgreSQL repositories need a PostgreSQLEventStore, got {type(store).__name__}"
         )
     return store

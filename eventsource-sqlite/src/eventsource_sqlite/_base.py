@@ -9,6 +9,8 @@ from uuid import UUID
 
 import aiosqlite
 
+from eventsource import InvalidArgumentError
+
 from ._schema import ensure_schema
 from ._tx import SharedFile, run
 
@@ -44,7 +46,7 @@ class SQLiteRepository:
             self._store = None
             self._db = connection
         else:
-            raise TypeError(
+            raise InvalidArgumentError(
                 f"{type(self).__name__} needs an aiosqlite.Connection or SQLiteEventStore, "
                 f"got {type(connection).__name__}"
             )

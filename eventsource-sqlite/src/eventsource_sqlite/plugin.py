@@ -8,7 +8,7 @@ URLs: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory
 
 from __future__ import annotations
 
-from eventsource._exceptions import InvalidBackendURLError
+from eventsource import InvalidArgumentError, InvalidBackendURLError
 from eventsource._options import read_options
 from eventsource.plugins._hookspecs import hookimpl
 from eventsource.plugins._specs import (
@@ -45,7 +45,9 @@ def store_from_url(url: BackendURL) -> SQLiteEventStore:
 
 def _store(store: EventStore) -> SQLiteEventStore:
     if not isinstance(store, SQLiteEventStore):
-        raise TypeError(f"SQLite repositories need a SQLiteEventStore, got {type(store).__name__}")
+        raise InvalidArgumentError(
+            f"SQLite repositories need a SQLiteEventStore, got {type(store).__name__}"
+        )
     return store
 
 

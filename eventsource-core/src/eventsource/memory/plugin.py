@@ -9,6 +9,7 @@ With ``create=False`` a private ``memory://`` never exists (it would be new), an
 
 from __future__ import annotations
 
+from .._exceptions import InvalidArgumentError
 from .._options import MAX_EVENT_BYTES, OptionSpec, read_options
 from ..plugins._hookspecs import hookimpl
 from ..plugins._specs import (
@@ -42,7 +43,9 @@ def store_from_url(url: BackendURL) -> MemoryEventStore:
 
 def _state(store: EventStore) -> MemoryEventStore:
     if not isinstance(store, MemoryEventStore):
-        raise TypeError(f"memory repositories need a MemoryEventStore, got {type(store).__name__}")
+        raise InvalidArgumentError(
+            f"memory repositories need a MemoryEventStore, got {type(store).__name__}"
+        )
     return store
 
 

@@ -39,7 +39,6 @@ from uuid import UUID
 from .._exceptions import (
     EntryNotFoundError,
     InvalidArgumentError,
-    InvalidEventError,
     SerializationError,
 )
 from ..arguments import check_position
@@ -75,21 +74,21 @@ DEFAULT_LEASE = timedelta(seconds=60)
 
 
 def check_dlq_status(status: object) -> DLQStatus:
-    """``status`` as a :class:`DLQStatus`; :class:`InvalidEventError` (a ValueError) naming the
-    valid statuses for anything else. Shared by every backend's ``get_failed_events``."""
+    """``status`` as a :class:`DLQStatus`; :class:`InvalidArgumentError` (a ValueError)
+    naming the valid statuses for anything else. Shared by every backend's ``get_failed_events``."""
     if isinstance(status, str):
         try:
             return DLQStatus(status)
         except ValueError:
             pass
     valid = ", ".join(s.value for s in DLQStatus)
-    raise InvalidEventError(f"unknown DLQ status {status!r}; expected one of: {valid}")
+    raise InvalidArgumentError(f"unknown DLQ status {status!r}; expected one of: {valid}")
 
 
 def check_limit(limit: object) -> int:
-    """``limit`` if it is an int from 0 to 2**63 - 1; :class:`InvalidEventError` (a
+    """``limit`` if it is an int from 0 to 2**63 - 1; :class:`InvalidArgumentError` (a
     ValueError) otherwise."""
-    return check_position(limit, "limit", InvalidEventError)
+    return check_position(limit, "limit", InvalidArgumentError)
 
 
 def check_projection_name(name: object) -> str:
@@ -325,7 +324,7 @@ class DLQRepository(abc.ABC):
         """Entries with ``status`` (of one projection, or all), oldest failure first.
 
         An unknown ``status``, or a ``limit`` that is negative or not an int, raises
-        :class:`InvalidEventError` (see :func:`check_dlq_status`, :func:`check_limit`).
+        :class:`InvalidArgumentError` (see :func:`check_dlq_status`, :func:`check_limit`).
         """
 
     @abc.abstractmethod

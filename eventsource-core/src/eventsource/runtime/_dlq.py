@@ -14,6 +14,7 @@ from .._exceptions import (
     EventSourceError,
     InvalidArgumentError,
     InvalidStateError,
+    ReplayError,
 )
 from ..events import DomainEvent, EventRegistry
 from ..repositories._contracts import DLQRepository
@@ -21,7 +22,6 @@ from ..repositories._entries import DLQEntry, DLQStatus
 from ..stores._contract import EventStore
 from ..stores._types import ReadOptions, parse_stream_id
 from ..values import check_identifier
-from ._errors import ReplayError
 from ._projection import PositionTrackingProjection, ProjectionLike
 from ._undecodable import UndecodableEvent
 

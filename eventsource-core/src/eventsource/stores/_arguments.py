@@ -1,8 +1,9 @@
 """The event store's doors: each read method's arguments checked before any I/O.
 
 Every backend calls these first (``prepare_append`` is the door of ``append_events``), so a
-bad argument raises the same :class:`InvalidEventError` naming it on every backend and reads
-nothing; the rules are those of :mod:`eventsource.arguments`.
+bad argument raises the same :class:`InvalidArgumentError` naming it on every backend and
+reads nothing; the rules are those of :mod:`eventsource.arguments`. (Only ``append_events``
+raises :class:`InvalidEventError`: its arguments are the events and their stream.)
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from .._exceptions import InvalidEventError
+from .._exceptions import InvalidArgumentError
 from ..arguments import check_moment, check_position, check_timeout, check_uuid
 from ..values import check_identifier
 from ._types import ReadOptions
@@ -24,7 +25,7 @@ __all__ = [
     "check_wait",
 ]
 
-_E = InvalidEventError
+_E = InvalidArgumentError
 
 
 def check_stream_key(aggregate_id: object, aggregate_type: object) -> None:

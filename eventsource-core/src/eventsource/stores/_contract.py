@@ -16,8 +16,8 @@ Guarantees (each is checked by :mod:`eventsource.testing`):
   unregistered event types, duplicate ids, unserialisable or oversized payloads raise a
   subclass of :class:`EventStoreError` before anything is written. Read arguments outside
   the rules of :mod:`eventsource.arguments` (a position past 2**63 - 1, a naive datetime, a
-  type name with a lone surrogate, an id as a string) raise :class:`InvalidEventError` naming
-  the argument, on every backend alike: each method calls its door in
+  type name with a lone surrogate, an id as a string) raise :class:`InvalidArgumentError`
+  naming the argument, on every backend alike: each method calls its door in
   :mod:`eventsource.stores` (``check_get_events``, ``check_read_options``, ...) first.
 - **Streaming reads.** ``read_stream`` and ``read_all`` yield in pages and never hold a whole
   result set in memory.

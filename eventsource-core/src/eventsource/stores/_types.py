@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Final
 from uuid import UUID
 
-from .._exceptions import InvalidEventError
+from .._exceptions import InvalidArgumentError, InvalidEventError
 from ..arguments import check_moment, check_names, check_position, check_uuid
 from ..events import DomainEvent
 from ..values import MAX_VERSION, check_identifier
@@ -72,7 +72,7 @@ class ReadOptions:
     names, never a single ``str``; empty keeps none).
 
     Every field is checked here (:mod:`eventsource.arguments`), so a bad option raises
-    :class:`InvalidEventError` naming it before any backend sees it: positions and limits
+    :class:`InvalidArgumentError` naming it before any backend sees it: positions and limits
     are ints from 0 to 2**63 - 1 (a position past the end reads nothing forward, everything
     backward), ``direction`` a :class:`ReadDirection` (or its value, ``"forward"`` /
     ``"backward"``), ``tenant_id`` a UUID.
@@ -91,21 +91,21 @@ class ReadOptions:
             try:
                 object.__setattr__(self, "direction", ReadDirection(self.direction))
             except (ValueError, TypeError):
-                raise InvalidEventError(
+                raise InvalidArgumentError(
                     f"ReadOptions.direction must be a ReadDirection, got {self.direction!r:.80}"
                 ) from None
         for name in ("limit", "from_position"):
             value = getattr(self, name)
             if value is not None:
-                check_position(value, f"ReadOptions.{name}", InvalidEventError)
+                check_position(value, f"ReadOptions.{name}", InvalidArgumentError)
         for name in ("from_timestamp", "to_timestamp"):
             value = getattr(self, name)
             if value is not None:
-                check_moment(value, f"ReadOptions.{name}", InvalidEventError)
+                check_moment(value, f"ReadOptions.{name}", InvalidArgumentError)
         if self.tenant_id is not None:
-            check_uuid(self.tenant_id, "ReadOptions.tenant_id", InvalidEventError)
+            check_uuid(self.tenant_id, "ReadOptions.tenant_id", InvalidArgumentError)
         if self.event_types is not None:
-            types = check_names(self.event_types, "ReadOptions.event_types", InvalidEventError)
+            types = check_names(self.event_types, "ReadOptions.event_types", InvalidArgumentError)
             object.__setattr__(self, "event_types", types)
 
 
@@ -165,17 +165,21 @@ def stream_id_for(aggregate_id: UUID, aggregate_type: str) -> str:
 
 
 def parse_stream_id(stream_id: str) -> tuple[UUID, str]:
-    """Split a stream id into ``(aggregate_id, aggregate_type)``; :class:`InvalidEventError`
+    """Split a stream id into ``(aggregate_id, aggregate_type)``; :class:`InvalidArgumentError`
     unless it is a string ``"<uuid>:<aggregate type>"`` whose type is a valid identifier."""
     if not isinstance(stream_id, str):
-        raise InvalidEventError(f"stream id must be a str, got {type(stream_id).__name__}")
+        raise InvalidArgumentError(f"stream id must be a str, got {type(stream_id).__name__}")
     head, sep, aggregate_type = stream_id.partition(":")
-    try:
-        if not sep or not aggregate_type:
-            raise ValueError(stream_id)
-        aggregate_id = UUID(head)
-    except ValueError:
-        raise InvalidEventError(
+    aggregate_id = _uuid_or_none(head) if sep and aggregate_type else None
+    if aggregate_id is None:
+        raise InvalidArgumentError(
             f"stream id {stream_id!r:.120} is not '<aggregate_id>:<aggregate_type>'"
-        ) from None
-    return aggregate_id, check_identifier(aggregate_type, "aggregate_type", InvalidEventError)
+        )
+    return aggregate_id, check_identifier(aggregate_type, "aggregate_type", InvalidArgumentError)
+
+
+def _uuid_or_none(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None

@@ -16,7 +16,7 @@ from uuid import uuid4
 
 import pytest
 
-from .._exceptions import EntryNotFoundError, InvalidArgumentError, InvalidEventError
+from .._exceptions import EntryNotFoundError, InvalidArgumentError
 from ..arguments import MAX_DURATION
 from ..plugins._backend import Backend
 from ..repositories._entries import OutboxStatus
@@ -65,7 +65,7 @@ class ArgumentConformance(ConformanceBase):
         """Any position from 0 to 2**63 - 1 is valid: past the end of the log or a stream,
         reading forward yields nothing and backward everything (also a stream position past a
         version's 32 bits); ``from_version`` likewise. A position past 2**63 - 1, negative, a
-        bool, a string or a float raises InvalidEventError naming it, on every read.
+        bool, a string or a float raises InvalidArgumentError naming it, on every read.
 
         Fix: call ``check_get_events`` / ``check_read_options`` / ``check_wait`` first; bind
         stream positions as 64-bit integers (PostgreSQL: ``$1::bigint``).
@@ -86,20 +86,20 @@ class ArgumentConformance(ConformanceBase):
         assert await store.wait_for_events(MAX_POSITION, 0) is False
         for bad in BAD_POSITIONS:
             if bad is not None:
-                with pytest.raises(InvalidEventError, match="from_position"):
+                with pytest.raises(InvalidArgumentError, match="from_position"):
                     ReadOptions(from_position=bad)
-                with pytest.raises(InvalidEventError, match="limit"):
+                with pytest.raises(InvalidArgumentError, match="limit"):
                     ReadOptions(limit=bad)
             await _refused(
-                InvalidEventError, "from_version", store.get_events, aid, AGGREGATE_TYPE, bad
+                InvalidArgumentError, "from_version", store.get_events, aid, AGGREGATE_TYPE, bad
             )
-            await _refused(InvalidEventError, "after_position", store.wait_for_events, bad, 0)
-        await _refused(InvalidEventError, "timeout", store.wait_for_events, 0, float("nan"))
+            await _refused(InvalidArgumentError, "after_position", store.wait_for_events, bad, 0)
+        await _refused(InvalidArgumentError, "timeout", store.wait_for_events, 0, float("nan"))
 
     async def test_read_ids_and_options_must_be_typed(self, backend: Backend) -> None:
         """An aggregate, event or tenant id given as its string (or as anything but a UUID),
         read options that are not a ReadOptions, a stream id that is not a str and a direction
-        that is not a ReadDirection raise InvalidEventError naming the argument on every
+        that is not a ReadDirection raise InvalidArgumentError naming the argument on every
         backend (one comparing ids as text would find the events, one comparing UUIDs would
         not). A direction given as its value (``"backward"``) reads that way.
 
@@ -111,26 +111,30 @@ class ArgumentConformance(ConformanceBase):
         sid = stream_id_for(aid, AGGREGATE_TYPE)
         every = ids(await read_all_list(backend))
         for bad_id in (str(aid), aid.hex, aid.int, None):
-            await _refused(InvalidEventError, "aggregate_id", store.get_events, bad_id)
+            await _refused(InvalidArgumentError, "aggregate_id", store.get_events, bad_id)
             await _refused(
-                InvalidEventError, "aggregate_id", store.get_stream_version, bad_id, AGGREGATE_TYPE
+                InvalidArgumentError,
+                "aggregate_id",
+                store.get_stream_version,
+                bad_id,
+                AGGREGATE_TYPE,
             )
         for bad_id in (str(every[0]), every[0].int, None):
-            await _refused(InvalidEventError, "event_id", store.event_exists, bad_id)
+            await _refused(InvalidArgumentError, "event_id", store.event_exists, bad_id)
         tenant: Any = str(uuid4())
-        with pytest.raises(InvalidEventError, match="tenant_id"):
+        with pytest.raises(InvalidArgumentError, match="tenant_id"):
             ReadOptions(tenant_id=tenant)
         await _refused(
-            InvalidEventError, "tenant_id", store.get_events_by_type, AGGREGATE_TYPE, tenant
+            InvalidArgumentError, "tenant_id", store.get_events_by_type, AGGREGATE_TYPE, tenant
         )
         for bad_options in ({"limit": 1}, "forward", 5):
-            await _refused(InvalidEventError, "options", store.read_all, bad_options)
-            await _refused(InvalidEventError, "options", store.read_stream, sid, bad_options)
+            await _refused(InvalidArgumentError, "options", store.read_all, bad_options)
+            await _refused(InvalidArgumentError, "options", store.read_stream, sid, bad_options)
         for bad_stream in (7, None, aid):
-            await _refused(InvalidEventError, "stream id", store.read_stream, bad_stream)
+            await _refused(InvalidArgumentError, "stream id", store.read_stream, bad_stream)
         bad_direction: Any
         for bad_direction in ("sideways", 1, None):
-            with pytest.raises(InvalidEventError, match="direction"):
+            with pytest.raises(InvalidArgumentError, match="direction"):
                 ReadOptions(direction=bad_direction)
         named = ReadOptions(direction="backward")  # type: ignore[arg-type]
         assert named.direction is ReadDirection.BACKWARD
@@ -154,14 +158,16 @@ class ArgumentConformance(ConformanceBase):
         await backend.outbox.add_event(noted(aid, 1)[0])
         lag = backend.checkpoints.get_lag_metrics
         for bad in BAD_NAMES:
-            await _refused(InvalidEventError, "aggregate_type", store.get_events, aid, bad)
-            await _refused(InvalidEventError, "aggregate_type", store.get_events_by_type, bad)
-            await _refused(InvalidEventError, "aggregate_type", store.get_stream_version, aid, bad)
+            await _refused(InvalidArgumentError, "aggregate_type", store.get_events, aid, bad)
+            await _refused(InvalidArgumentError, "aggregate_type", store.get_events_by_type, bad)
+            await _refused(
+                InvalidArgumentError, "aggregate_type", store.get_stream_version, aid, bad
+            )
             if bad:  # "<id>:" is no stream id at all (also refused)
                 await _refused(
-                    InvalidEventError, "aggregate_type", store.read_stream, f"{aid}:{bad}"
+                    InvalidArgumentError, "aggregate_type", store.read_stream, f"{aid}:{bad}"
                 )
-            with pytest.raises(InvalidEventError, match="event_types"):
+            with pytest.raises(InvalidArgumentError, match="event_types"):
                 ReadOptions(event_types=("KitItemNoted", bad))
             await _refused(InvalidArgumentError, "event_types", lag, "kit-p", [bad])
             if bad:  # an empty worker_id (like None) asks the backend to name the worker
@@ -191,7 +197,7 @@ class ArgumentConformance(ConformanceBase):
         await repo.update_checkpoint("kit-p", first.event_id, first.event_type)
         single: Any
         for single in ("KitItemNoted", "Kit", "N"):
-            with pytest.raises(InvalidEventError, match="event_types"):
+            with pytest.raises(InvalidArgumentError, match="event_types"):
                 ReadOptions(event_types=single)
             await _refused(
                 InvalidArgumentError, "event_types", repo.get_lag_metrics, "kit-p", single
@@ -212,7 +218,7 @@ class ArgumentConformance(ConformanceBase):
     async def test_timestamps_must_be_aware(self, backend: Backend) -> None:
         """A naive datetime (no backend can know its zone), a string, a date, or an aware
         datetime outside the datetime range in UTC as ``from_timestamp`` / ``to_timestamp``
-        raises InvalidEventError naming it (ReadOptions, get_events, get_events_by_type); an
+        raises InvalidArgumentError naming it (ReadOptions, get_events, get_events_by_type); an
         aware datetime in any zone bounds ``occurred_at`` by the same instant everywhere, and
         the extremes of the datetime range keep everything.
 
@@ -233,13 +239,18 @@ class ArgumentConformance(ConformanceBase):
         )
         for bad in bad_moments:
             for field in ("from_timestamp", "to_timestamp"):
-                with pytest.raises(InvalidEventError, match=field):
+                with pytest.raises(InvalidArgumentError, match=field):
                     ReadOptions(**{field: bad})
                 await _refused(
-                    InvalidEventError, field, store.get_events, aid, AGGREGATE_TYPE, **{field: bad}
+                    InvalidArgumentError,
+                    field,
+                    store.get_events,
+                    aid,
+                    AGGREGATE_TYPE,
+                    **{field: bad},
                 )
             await _refused(
-                InvalidEventError,
+                InvalidArgumentError,
                 "from_timestamp",
                 store.get_events_by_type,
                 AGGREGATE_TYPE,

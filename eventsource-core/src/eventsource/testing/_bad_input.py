@@ -9,6 +9,7 @@ import pytest
 from .._exceptions import (
     DuplicateEventError,
     EventStoreError,
+    InvalidArgumentError,
     InvalidEventError,
     PayloadTooLargeError,
     SerializationError,
@@ -33,7 +34,8 @@ _LARGEST_BUILT = 4 * 1024 * 1024
 
 
 class BadInputConformance(ConformanceBase):
-    """Every kind of bad input raises a subclass of EventStoreError and writes nothing."""
+    """Every kind of bad input to an append raises a subclass of EventStoreError and writes
+    nothing; a bad read argument raises InvalidArgumentError."""
 
     async def test_bad_aggregate_id_and_type(self, backend: Backend) -> None:
         """A non-UUID aggregate id or an empty / non-string aggregate type raises
@@ -169,17 +171,17 @@ class BadInputConformance(ConformanceBase):
 
     async def test_invalid_read_arguments(self, backend: Backend) -> None:
         """Negative ``limit`` or ``from_position`` in ReadOptions, and a malformed stream id
-        passed to read_stream, raise InvalidEventError.
+        passed to read_stream, raise InvalidArgumentError.
 
         Fix: parse stream ids with ``parse_stream_id``.
         """
         aid = await self._seeded(backend)
-        with pytest.raises(InvalidEventError):
+        with pytest.raises(InvalidArgumentError):
             ReadOptions(limit=-1)
-        with pytest.raises(InvalidEventError):
+        with pytest.raises(InvalidArgumentError):
             ReadOptions(from_position=-5)
         for bad in ("not-a-stream-id", str(aid), f"{aid}:", "x:KitItem"):
-            with pytest.raises(InvalidEventError):
+            with pytest.raises(InvalidArgumentError):
                 async for _ in backend.events.read_stream(bad):
                     pass
 

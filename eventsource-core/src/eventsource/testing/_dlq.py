@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from .._exceptions import EntryNotFoundError, InvalidEventError, SerializationError
+from .._exceptions import EntryNotFoundError, InvalidArgumentError, SerializationError
 from ..plugins._backend import Backend
 from ..repositories._entries import DLQStatus
 from ..repositories._error_text import MAX_ERROR_MESSAGE_LENGTH, MAX_STACKTRACE_LENGTH
@@ -189,7 +189,7 @@ class DLQConformance(ConformanceBase):
         or stream id, an event it does not hold) a failed result whose error is a
         ReplayError naming the entry, leaves that entry as it was, and replays the others.
 
-        Fix: read_stream raises InvalidEventError for a malformed stream id before any I/O
+        Fix: read_stream raises InvalidArgumentError for a malformed stream id before any I/O
         (``parse_stream_id``); the DLQ keeps event_data as given.
         """
         (stored,) = noted(uuid4(), 1)
@@ -250,7 +250,7 @@ class DLQConformance(ConformanceBase):
 
     async def test_dlq_bad_list_arguments(self, backend: Backend) -> None:
         """get_failed_events with an unknown status, or a limit that is negative or not an
-        int, raises InvalidEventError (a ValueError) and changes nothing; ``limit=0`` returns
+        int, raises InvalidArgumentError (a ValueError) and changes nothing; ``limit=0`` returns
         no entries.
 
         Fix: check the arguments with ``check_dlq_status`` and ``check_limit`` before any I/O.
@@ -258,10 +258,10 @@ class DLQConformance(ConformanceBase):
         dlq = backend.dlq
         parked = await self._park(backend, "kit-a")
         for status in ("bogus", "", "FAILED ", None):
-            with pytest.raises(InvalidEventError, match="status"):
+            with pytest.raises(InvalidArgumentError, match="status"):
                 await dlq.get_failed_events("kit-a", status=status)  # type: ignore[arg-type]
         for limit in (-1, 1.5, "10", None, True):
-            with pytest.raises(InvalidEventError, match="limit"):
+            with pytest.raises(InvalidArgumentError, match="limit"):
                 await dlq.get_failed_events("kit-a", limit=limit)  # type: ignore[arg-type]
         assert await dlq.get_failed_events("kit-a", limit=0) == []
         assert [e.id for e in await dlq.get_failed_events("kit-a")] == [parked]

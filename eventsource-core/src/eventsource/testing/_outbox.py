@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from .._exceptions import EntryNotFoundError, InvalidEventError
+from .._exceptions import EntryNotFoundError, InvalidArgumentError
 from ..plugins._backend import Backend
 from ..repositories._entries import OutboxStatus
 from ._base import ConformanceBase
@@ -73,7 +73,7 @@ class OutboxConformance(ConformanceBase):
         assert stats.claimed_count == 4
         assert await outbox.get_pending_events(limit=0) == []
         for bad in (-1, "10", 2.5, True):
-            with pytest.raises(InvalidEventError):
+            with pytest.raises(InvalidArgumentError):
                 await outbox.get_pending_events(limit=bad)  # type: ignore[arg-type]
         assert (await outbox.get_stats()).claimed_count == 4
 

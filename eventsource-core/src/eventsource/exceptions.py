@@ -1,0 +1,11 @@
+"""Every error eventsource raises, in one tree rooted in :class:`EventSourceError`.
+
+The same classes as ``eventsource``'s top level, importable from here too (where
+eventsource-py 0.5.0 kept its errors); the tree is drawn in :mod:`eventsource._exceptions`.
+"""
+
+from ._exceptions import *  # noqa: F403
+from ._exceptions import __all__ as __all__
+from ._exceptions import __doc__ as _tree
+
+__doc__ = f"{__doc__}\n{_tree}"
