@@ -24,12 +24,15 @@ from eventsource import (
 from eventsource.memory import plugin as memory_plugin
 from eventsource.plugins import (
     DEFAULT_URL,
+    ENTRY_POINT_GROUP,
+    PUBLISHER_ENTRY_POINT_GROUP,
     BackendRegistry,
     BrokenPlugin,
     EventStoreSpec,
     hookimpl,
     resolve_url,
 )
+from eventsource.runtime import available_publishers, get_publisher
 
 GOOD_PLUGIN = '''
 from dataclasses import replace
@@ -65,19 +68,31 @@ def eventsource_dlq_repositories():
 
 
 class FakeSite:
-    """A sys.path entry holding throwaway distributions with eventsource.backends entry points."""
+    """A sys.path entry holding throwaway distributions with eventsource entry points."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.modules: list[str] = []
 
-    def add(self, dist: str, version: str, entry_name: str, module: str, source: str) -> None:
-        """Write ``module.py`` and a ``dist-version.dist-info`` declaring the entry point."""
+    def add(
+        self,
+        dist: str,
+        version: str,
+        entry_name: str,
+        module: str,
+        source: str,
+        groups: tuple[str, ...] = ("eventsource.backends",),
+    ) -> None:
+        """Write ``module.py`` and a ``dist-version.dist-info`` declaring the entry point in
+        each of ``groups`` (a second ``add`` for one distribution adds to its entry points)."""
         (self.root / f"{module}.py").write_text(textwrap.dedent(source))
         info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
+        info.mkdir(exist_ok=True)
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-        (info / "entry_points.txt").write_text(f"[eventsource.backends]\n{entry_name} = {module}\n")
+        points = info / "entry_points.txt"
+        before = points.read_text() if points.exists() else ""
+        sections = "".join(f"[{group}]\n{entry_name} = {module}\n" for group in groups)
+        points.write_text(before + sections)
         self.modules.append(module)
 
 
@@ -226,6 +241,99 @@ def test_same_entry_point_name_in_two_distributions_is_not_silently_dropped(
     message = str(caught.value)
     assert "ct-plug-a" in message or "ct-plug-b" in message
     assert message.count("'ctsame") == 3  # the backend and both plugin names
+
+
+# -- publisher plugins through their own entry-point group ---------------------------------------
+
+PUBLISHER_PLUGIN = """
+from eventsource.plugins import PublisherSpec, hookimpl
+
+published = []
+
+
+async def publish(entry):
+    published.append(entry)
+
+
+@hookimpl
+def eventsource_publishers():
+    return [PublisherSpec("{name}", lambda **options: publish, "collects entries")]
+"""
+
+
+async def test_a_publisher_plugin_installed_through_its_entry_point_is_found_by_name(
+    site: FakeSite,
+) -> None:
+    site.add(
+        "ct-pub-good",
+        "2.0",
+        "ctpub",
+        "ct_pub_good",
+        PUBLISHER_PLUGIN.format(name="ctcollect"),
+        groups=(PUBLISHER_ENTRY_POINT_GROUP,),
+    )
+    registry = BackendRegistry()
+    assert "ctcollect" in available_publishers(registry)
+    publish = get_publisher("ctcollect", registry=registry)
+    await publish("an entry")  # type: ignore[arg-type]
+    assert sys.modules["ct_pub_good"].published == ["an entry"]
+    assert "ctpub" not in registry.backend_names()  # a publisher plugin is no backend
+    assert not [b for b in registry.broken if b.distribution == "ct-pub-good"]
+    assert {"log", "null"} <= set(available_publishers(registry))
+
+
+def test_a_broken_publisher_entry_point_is_reported_and_the_others_still_work(
+    site: FakeSite,
+) -> None:
+    groups = (PUBLISHER_ENTRY_POINT_GROUP,)
+    site.add(
+        "ct-pub-bad", "0.1", "ctpubbad", "ct_pub_bad", "raise LookupError('no broker')", groups
+    )
+    site.add(
+        "ct-pub-ok", "0.1", "ctpubok", "ct_pub_ok", PUBLISHER_PLUGIN.format(name="ctok"), groups
+    )
+    registry = BackendRegistry()
+    broken = {b.name: b for b in registry.broken}
+    assert broken["ctpubbad"] == BrokenPlugin("ctpubbad", "ct-pub-bad", "LookupError: no broker")
+    assert "ctok" in available_publishers(registry)
+
+
+def test_a_publisher_declared_as_a_backend_plugin_still_works_with_a_deprecation_warning(
+    site: FakeSite,
+) -> None:
+    """How 0.1's docs said to install a publisher (an ``eventsource.backends`` entry point)
+    keeps working for one release, with a DeprecationWarning naming the plugin, once."""
+    site.add("ct-pub-old", "0.1", "ctpubold", "ct_pub_old", PUBLISHER_PLUGIN.format(name="ctold"))
+    registry = BackendRegistry()
+    with pytest.warns(DeprecationWarning, match=r"'ctpubold' \(ct-pub-old\).*eventsource\.pub"):
+        assert "ctold" in available_publishers(registry)
+    assert get_publisher("ctold", registry=registry) is not None  # warned once (else an error)
+
+
+def test_one_module_in_both_groups_registers_once_and_serves_both_roles(site: FakeSite) -> None:
+    source = good("ctboth", "CtBothStore") + PUBLISHER_PLUGIN.format(name="ctboth-pub")
+    groups = (ENTRY_POINT_GROUP, PUBLISHER_ENTRY_POINT_GROUP)
+    site.add("ct-both", "1.0", "ctboth", "ct_both", source, groups)
+    registry = BackendRegistry()
+    assert registry.get_backend("ctboth").plugin == "ctboth"
+    assert "ctboth-pub" in available_publishers(registry)  # no DeprecationWarning: declared
+    names = [name for name, _ in registry.plugin_manager.list_name_plugin()]
+    assert names.count("ctboth") == 1 and not [n for n in names if n.startswith("ctboth (")]
+    assert not [b for b in registry.broken if b.distribution == "ct-both"]
+
+
+def test_one_entry_point_name_in_both_groups_for_two_modules_registers_both(
+    site: FakeSite,
+) -> None:
+    site.add("ct-pair", "1.0", "ctpair", "ct_pair_backend", good("ctpair", "CtPairStore"))
+    publisher = PUBLISHER_PLUGIN.format(name="ctpair-pub")
+    site.add("ct-pair", "1.0", "ctpair", "ct_pair_pub", publisher, (PUBLISHER_ENTRY_POINT_GROUP,))
+    registry = BackendRegistry()
+    assert registry.get_backend("ctpair").name == "ctpair"
+    assert "ctpair-pub" in available_publishers(registry)
+    registry.load_entry_points()  # loading again registers nothing twice
+    names = [name for name, _ in registry.plugin_manager.list_name_plugin()]
+    assert sorted(n for n in names if n.startswith("ctpair")) == ["ctpair", "ctpair (ct-pair)"]
 
 
 # -- conflicts and unknown names without entry points ---------------------------------------------

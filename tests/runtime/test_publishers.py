@@ -1,4 +1,8 @@
-"""Publishers by name: built-ins, plugins through the ``eventsource_publishers`` hook."""
+"""Publishers by name: built-ins, plugins through the ``eventsource_publishers`` hook.
+
+Plugins found through the ``eventsource.publishers`` entry-point group are tested in
+tests/core/test_plugins.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import pytest
 
 from eventsource import PluginConflictError
 from eventsource.memory import plugin as memory_plugin
-from eventsource.plugins import BackendRegistry
+from eventsource.plugins import BackendRegistry, hookimpl
 from eventsource.repositories import OutboxEntry
 from eventsource.runtime import (
     Publisher,
@@ -18,7 +22,6 @@ from eventsource.runtime import (
     available_publishers,
     get_publisher,
     null_publisher,
-    publisher_hookimpl,
 )
 
 
@@ -30,7 +33,7 @@ def fresh_registry() -> BackendRegistry:
 
 def plugin_with(name: str, publisher: Publisher) -> object:
     class Plugin:
-        @publisher_hookimpl
+        @hookimpl
         def eventsource_publishers(self) -> list[PublisherSpec]:
             return [PublisherSpec(name, lambda **options: publisher, "test publisher")]
 
@@ -59,10 +62,40 @@ async def test_a_plugin_publisher_is_found_by_name() -> None:
     assert received == [entry]
 
 
-def test_a_plugin_registered_before_the_hookspec_is_still_seen() -> None:
+def test_the_publisher_hook_and_builtins_are_registered_up_front() -> None:
+    """The registry owns the publisher role from the start: its hookspec and the built-in
+    plugin are there before any lookup, and a lookup registers nothing."""
+    registry = BackendRegistry(load_entry_points=False)
+    assert registry.plugin_manager.hook.eventsource_publishers.has_spec()
+    before = registry.plugin_manager.list_name_plugin()
+    assert [name for name, _ in before] == ["eventsource.runtime.publishers"]
+    assert available_publishers(registry) == ["log", "null"]
+    assert registry.plugin_manager.list_name_plugin() == before
+    assert registry.backend_names() == []  # a publisher plugin is no backend
+
+
+def test_the_old_publisher_marker_still_works_with_a_deprecation_warning() -> None:
+    """``eventsource.runtime.publisher_hookimpl`` (docs of 0.1) is ``hookimpl``, for one
+    more release."""
+    import eventsource.runtime as runtime
+
+    with pytest.warns(DeprecationWarning, match="eventsource.plugins.hookimpl"):
+        old = runtime.publisher_hookimpl
+    assert old is hookimpl
+    with pytest.warns(DeprecationWarning, match="publisher_hookspec"):
+        assert runtime.publisher_hookspec is not None
+    assert "publisher_hookimpl" not in runtime.__all__
+    with pytest.raises(AttributeError):
+        runtime.no_such_name  # noqa: B018
+
+    class OldStyle:
+        @old
+        def eventsource_publishers(self) -> list[PublisherSpec]:
+            return [PublisherSpec("old", lambda **_: null_publisher)]
+
     registry = fresh_registry()
-    registry.register(plugin_with("early", null_publisher), name="early-plugin")
-    assert "early" in available_publishers(registry)
+    registry.register(OldStyle(), name="old-style")
+    assert get_publisher("old", registry=registry) is null_publisher
 
 
 def test_unknown_name_lists_what_is_installed() -> None:
@@ -87,12 +120,12 @@ def test_a_broken_publisher_plugin_is_reported_and_the_others_still_work() -> No
     are; the built-in and other plugins' publishers are still found."""
 
     class Raises:
-        @publisher_hookimpl
+        @hookimpl
         def eventsource_publishers(self) -> list[PublisherSpec]:
             raise LookupError("broker client missing")
 
     class Junk:
-        @publisher_hookimpl
+        @hookimpl
         def eventsource_publishers(self) -> list[object]:
             return ["kafka"]
 

@@ -1,4 +1,8 @@
-"""Backend plugins: hook specs, the registry, backend URLs and :func:`open_backend`."""
+"""Plugins: hook specs, the registry, backend URLs and :func:`open_backend`.
+
+Backend plugins are found through the ``eventsource.backends`` entry-point group, outbox
+publisher plugins through ``eventsource.publishers``.
+"""
 
 from .._options import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 from ._backend import DEFAULT_URL, ENV_VAR, Backend, open_backend, resolve_url
@@ -6,6 +10,7 @@ from ._hookspecs import hookimpl, hookspec
 from ._manager import (
     ENTRY_POINT_GROUP,
     KNOWN_BACKENDS,
+    PUBLISHER_ENTRY_POINT_GROUP,
     BackendInfo,
     BackendRegistry,
     BackendSpec,
@@ -19,6 +24,8 @@ from ._specs import (
     DLQRepositorySpec,
     EventStoreSpec,
     OutboxRepositorySpec,
+    Publisher,
+    PublisherSpec,
     RepositorySpec,
 )
 from ._url import BackendURL, parse_url
@@ -29,6 +36,7 @@ __all__ = [
     "ENV_VAR",
     "KNOWN_BACKENDS",
     "MAX_EVENT_BYTES",
+    "PUBLISHER_ENTRY_POINT_GROUP",
     "Backend",
     "BackendInfo",
     "BackendRegistry",
@@ -41,6 +49,8 @@ __all__ = [
     "EventStoreSpec",
     "OptionSpec",
     "OutboxRepositorySpec",
+    "Publisher",
+    "PublisherSpec",
     "RepositorySpec",
     "check_keywords",
     "get_registry",

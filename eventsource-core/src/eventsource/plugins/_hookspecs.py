@@ -1,7 +1,10 @@
-"""The hooks a backend plugin implements: one per storage role, each returning named specs.
+"""The hooks plugins implement: one per storage role of a backend, and one for outbox
+publishers, each returning named specs.
 
-Hooks are synchronous (pluggy has no async support); they only describe the backend. The
-objects their factories build are async.
+Hooks are synchronous (pluggy has no async support); they only describe what the plugin
+provides. The objects their factories build are async. A backend plugin is found through
+the ``eventsource.backends`` entry-point group, a publisher plugin through
+``eventsource.publishers`` (one module may be both, declared in both groups).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from ._specs import (
     DLQRepositorySpec,
     EventStoreSpec,
     OutboxRepositorySpec,
+    PublisherSpec,
 )
 
 __all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
@@ -77,5 +81,19 @@ def eventsource_dlq_repositories() -> Iterable[DLQRepositorySpec]:
         def eventsource_dlq_repositories():
             return [DLQRepositorySpec(name="mydb", repository_class=MyDLQ,
                                       factory=lambda store: MyDLQ(store.connection))]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def eventsource_publishers() -> Iterable[PublisherSpec]:
+    """Return the outbox publishers this plugin provides, found by name by
+    :class:`~eventsource.runtime.OutboxRelay` and :func:`~eventsource.runtime.get_publisher`.
+
+    Example::
+
+        @hookimpl
+        def eventsource_publishers():
+            return [PublisherSpec(name="kafka", factory=KafkaPublisher)]
     """
     raise NotImplementedError

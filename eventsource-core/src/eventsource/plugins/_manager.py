@@ -1,10 +1,12 @@
-"""The backend registry: loads plugins in isolation and resolves backends by name or scheme."""
+"""The plugin registry: loads plugins in isolation and resolves backends by name or scheme,
+and outbox publishers by name."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,12 +14,13 @@ from typing import Any
 import pluggy
 
 from .._exceptions import BackendNotInstalledError, PluginConflictError, UnknownBackendError
-from . import _hookspecs
+from . import _hookspecs, _publishers
 from ._specs import (
     CheckpointRepositorySpec,
     DLQRepositorySpec,
     EventStoreSpec,
     OutboxRepositorySpec,
+    PublisherSpec,
 )
 
 #: The spec class each role's hook must return.
@@ -31,6 +34,7 @@ _SPEC_TYPES: dict[str, type] = {
 __all__ = [
     "ENTRY_POINT_GROUP",
     "KNOWN_BACKENDS",
+    "PUBLISHER_ENTRY_POINT_GROUP",
     "BackendInfo",
     "BackendRegistry",
     "BackendSpec",
@@ -41,7 +45,10 @@ __all__ = [
 
 log = logging.getLogger("eventsource.plugins")
 
+#: The entry-point group of backend plugins.
 ENTRY_POINT_GROUP = "eventsource.backends"
+#: The entry-point group of outbox publisher plugins.
+PUBLISHER_ENTRY_POINT_GROUP = "eventsource.publishers"
 
 #: Backends we ship, by every name or scheme that selects them: (distribution, pip extra).
 KNOWN_BACKENDS: dict[str, tuple[str, str]] = {
@@ -111,12 +118,14 @@ _HOOKS = {
 
 
 class BackendRegistry:
-    """Plugins registered through pluggy, collected into named backends.
+    """Plugins registered through pluggy, collected into named backends and publishers.
 
-    Entry points in :data:`ENTRY_POINT_GROUP` are loaded one at a time: one that fails to
-    import or register is recorded in :attr:`broken` (name and error) and skipped, and the
-    others still register. Two plugins claiming one name for a role raise
-    :class:`PluginConflictError` naming both.
+    Entry points in :data:`ENTRY_POINT_GROUP` (backends) and
+    :data:`PUBLISHER_ENTRY_POINT_GROUP` (publishers) are loaded one at a time: one that fails
+    to import or register is recorded in :attr:`broken` (name and error) and skipped, and the
+    others still register. Two plugins claiming one name for a role, or one publisher name,
+    raise :class:`PluginConflictError` naming both. The built-in publishers are registered
+    from the start.
     """
 
     def __init__(self, *, load_entry_points: bool = True) -> None:
@@ -124,37 +133,53 @@ class BackendRegistry:
         self.plugin_manager.add_hookspecs(_hookspecs)
         self.broken: list[BrokenPlugin] = []
         self._distributions: dict[str, importlib.metadata.Distribution | None] = {}
+        self._groups: dict[str, set[str]] = {}  # plugin name -> entry-point groups it came from
+        self._loaded: set[tuple[str, str, str | None]] = set()  # (group, entry point, dist)
+        self._warned: set[str] = set()
         self._cache: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
+        self.register(_publishers, name=_publishers.PLUGIN_NAME)
         if load_entry_points:
             self.load_entry_points()
 
     # -- registration --------------------------------------------------------------------------
 
-    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
-        """Load and register every plugin of ``group``, isolating failures."""
-        for entry_point in importlib.metadata.entry_points(group=group):
-            dist = getattr(entry_point, "dist", None)
-            dist_name = dist.metadata["Name"] if dist is not None else None
-            name = entry_point.name
-            if self.plugin_manager.get_plugin(name) is not None:
-                loaded = self._distributions.get(name)
-                if (loaded.metadata["Name"] if loaded is not None else None) == dist_name:
-                    continue  # this entry point is already registered
-                # Another distribution uses the same entry-point name: register it under a
-                # qualified name so that a clash over a backend is reported naming both.
-                name = f"{entry_point.name} ({dist_name})"
-                if self.plugin_manager.get_plugin(name) is not None:
-                    continue
-            try:
-                plugin = entry_point.load()
+    def load_entry_points(self, group: str | None = None) -> None:
+        """Load and register every plugin of ``group`` (by default of both groups, backends
+        and publishers), isolating failures; an entry point already loaded is skipped."""
+        groups = (ENTRY_POINT_GROUP, PUBLISHER_ENTRY_POINT_GROUP) if group is None else (group,)
+        with self._lock:
+            for each in groups:
+                for entry_point in importlib.metadata.entry_points(group=each):
+                    self._load_entry_point(entry_point, each)
+
+    def _load_entry_point(self, entry_point: importlib.metadata.EntryPoint, group: str) -> None:
+        dist = getattr(entry_point, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        key = (group, entry_point.name, dist_name)
+        if key in self._loaded:
+            return
+        # Another distribution (or group) may use the same entry-point name: register it under
+        # a qualified name so that a clash over a backend or publisher is reported naming both.
+        candidates = (entry_point.name, f"{entry_point.name} ({dist_name})")
+        name = next(
+            (c for c in candidates if self.plugin_manager.get_plugin(c) is None),
+            f"{entry_point.name} ({dist_name}, {group})",
+        )
+        try:
+            plugin = entry_point.load()
+            if self.plugin_manager.is_registered(plugin):  # one module declared in both groups
+                name = self.plugin_manager.get_name(plugin) or name
+            else:
                 self.register(plugin, name=name)
-            except Exception as exc:
-                error = _describe(exc)
-                log.warning("eventsource plugin %r (%s) failed to load: %s", name, dist_name, error)
-                self._record_broken(BrokenPlugin(name, dist_name, error))
-                continue
-            self._distributions[name] = dist
+        except Exception as exc:
+            error = _describe(exc)
+            log.warning("eventsource plugin %r (%s) failed to load: %s", name, dist_name, error)
+            self._record_broken(BrokenPlugin(name, dist_name, error))
+            return
+        self._loaded.add(key)
+        self._distributions[name] = dist
+        self._groups.setdefault(name, set()).add(group)
 
     def _record_broken(self, broken: BrokenPlugin) -> None:
         if broken not in self.broken:
@@ -234,6 +259,44 @@ class BackendRegistry:
                             )
                         found[key] = (spec, plugin_name)
             return found
+
+    def publisher_specs(self) -> dict[str, PublisherSpec]:
+        """Every registered outbox publisher (built-in and from plugins), by name.
+
+        A plugin whose publishers are only declared in the backend entry-point group (how
+        0.1 documented it) is still found, with a :class:`DeprecationWarning`.
+        """
+        with self._lock:
+            found = self._cache.get("publishers")
+            if found is None:
+                found = self.collect_specs(
+                    "eventsource_publishers",
+                    PublisherSpec,
+                    lambda spec: (spec.name,),
+                    "publisher plugins for",
+                )
+                self._cache["publishers"] = found
+                self._warn_of_publishers_found_as_backends(found)
+            return {key: spec for key, (spec, _) in found.items()}
+
+    def _warn_of_publishers_found_as_backends(self, found: dict[str, Any]) -> None:
+        for plugin_name in sorted({plugin for _, plugin in found.values()}):
+            groups = self._groups.get(plugin_name, set())
+            if ENTRY_POINT_GROUP not in groups or PUBLISHER_ENTRY_POINT_GROUP in groups:
+                continue
+            if plugin_name in self._warned:
+                continue
+            self._warned.add(plugin_name)
+            dist = self._distributions.get(plugin_name)
+            of = f" ({dist.metadata['Name']})" if dist is not None else ""
+            warnings.warn(
+                f"publisher plugin {plugin_name!r}{of} is declared in the "
+                f"{ENTRY_POINT_GROUP!r} entry-point group only; declare it in "
+                f"{PUBLISHER_ENTRY_POINT_GROUP!r} (publishers found through the backend group "
+                "will not be in the next release)",
+                DeprecationWarning,
+                stacklevel=4,
+            )
 
     def event_store_specs(self) -> dict[str, EventStoreSpec]:
         """Every registered event store, by name and scheme."""

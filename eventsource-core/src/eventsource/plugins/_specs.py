@@ -1,12 +1,13 @@
-"""The named specs that backend plugins return from their hooks."""
+"""The named specs that plugins return from their hooks: backends' roles and publishers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
+from ..repositories._entries import OutboxEntry
 from ..stores._contract import EventStore
 
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ __all__ = [
     "DLQRepositorySpec",
     "EventStoreSpec",
     "OutboxRepositorySpec",
+    "Publisher",
+    "PublisherSpec",
     "RepositorySpec",
 ]
 
@@ -94,3 +97,16 @@ class DLQRepositorySpec(RepositorySpec[DLQRepository]):
     """A dead-letter-queue repository implementation."""
 
     __slots__ = ()
+
+
+#: An outbox publisher: ``await publish(entry)``, raising when the entry was not published.
+Publisher = Callable[[OutboxEntry], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PublisherSpec:
+    """A named outbox publisher: ``factory(**options)`` returns the async ``publish(entry)``."""
+
+    name: str
+    factory: Callable[..., Publisher]
+    description: str = ""

@@ -8,11 +8,15 @@ outbox relay.
 - :class:`DLQReplayer` replays parked events and resolves them; a stored event that cannot be
   decoded is parked as an :class:`UndecodableEvent` and replays once its class is fixed.
 - :class:`OutboxRelay` publishes outbox entries through a publisher, by callable or by name
-  (``eventsource_publishers`` plugin hook; built-ins ``log`` and ``null``).
+  (built-ins ``log`` and ``null``; plugins' ``eventsource_publishers`` hook, found through the
+  ``eventsource.publishers`` entry-point group).
 """
 
+import warnings
+from typing import Any
+
+from .._exceptions import ProjectionStoppedError, ReplayError, UnknownPublisherError
 from ._dlq import DLQReplayer, EventSource, ReplayResult
-from ._errors import ProjectionStoppedError, ReplayError, UnknownPublisherError
 from ._metrics import ProjectionStats, RelayStats, RunnerState
 from ._projection import (
     EventHandler,
@@ -30,8 +34,6 @@ from ._publishers import (
     get_publisher,
     log_publisher,
     null_publisher,
-    publisher_hookimpl,
-    publisher_hookspec,
 )
 from ._relay import BatchResult, OutboxRelay
 from ._retry import Backoff, FailureMode, RetryPolicy
@@ -72,6 +74,24 @@ __all__ = [
     "log_publisher",
     "null_publisher",
     "projection",
-    "publisher_hookimpl",
-    "publisher_hookspec",
 ]
+
+#: Names kept for one release: ``publisher_hookimpl`` / ``publisher_hookspec`` were second
+#: names for :data:`eventsource.plugins.hookimpl` / :data:`~eventsource.plugins.hookspec`.
+_DEPRECATED = {"publisher_hookimpl": "hookimpl", "publisher_hookspec": "hookspec"}
+
+
+def __getattr__(name: str) -> Any:
+    """``publisher_hookimpl`` and ``publisher_hookspec``, with a DeprecationWarning."""
+    new = _DEPRECATED.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"eventsource.runtime.{name} is deprecated; use eventsource.plugins.{new} (the same "
+        "marker) and declare publisher plugins in the 'eventsource.publishers' entry-point group",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from .. import plugins
+
+    return getattr(plugins, new)
