@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import Row, format_table
 from eventsource import DomainEvent, open_backend
-from eventsource.plugins import get_registry
 from eventsource.runtime import ProjectionRunner, projection
+from eventsource.spi import get_registry
 
 POSTGRES_URL = os.environ.get(
     "EVENTSOURCE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

@@ -3,7 +3,8 @@
 
     python3 scripts/dev.py demo     # set up .venv if needed, run the demo on SQLite
     python3 scripts/dev.py test     # set up .venv if needed, run the whole test suite
-    python3 scripts/dev.py check    # ruff, ruff format --check, mypy --strict
+    python3 scripts/dev.py check    # ruff, ruff format --check, mypy --strict, the backends'
+                                    # imports (public only) and the lazy names' types
     python3 scripts/dev.py bench    # the benchmark suite (ours beside the raw drivers)
     python3 scripts/dev.py build    # sdist + wheel of the three packages into dist/, twine check
     python3 scripts/dev.py smoke    # build, then install them into fresh venvs and use them
@@ -103,6 +104,8 @@ def main() -> int:
             [_bin("ruff"), "check", "."],
             [_bin("ruff"), "format", "--check", "."],
             [_bin("mypy")],
+            [_bin("python"), str(ROOT / "scripts" / "check_imports.py")],
+            [_bin("python"), str(ROOT / "scripts" / "check_lazy_types.py")],
         ]
         codes = [run(step) for step in steps]
         return max(codes)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from eventsource.plugins import BackendRegistry, get_registry, reset_registry
+from eventsource.spi import BackendRegistry, get_registry, reset_registry
 
 
 @pytest.fixture

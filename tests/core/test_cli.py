@@ -22,8 +22,8 @@ from eventsource.cli._safe_text import safe_text
 from eventsource.memory import MemoryCheckpointRepository, MemoryDLQRepository
 from eventsource.memory import plugin as memory_plugin
 from eventsource.memory._repositories import MemoryOutboxRepository
-from eventsource.plugins import BackendRegistry, BrokenPlugin, get_registry, reset_registry
 from eventsource.runtime import UndecodableEvent
+from eventsource.spi import BackendRegistry, BrokenPlugin, get_registry, reset_registry
 from eventsource.testing import RawEventRow
 from raw_events import write_raw_event
 
@@ -145,7 +145,7 @@ def test_backends_reports_broken_plugins_and_exits_0(
 def test_backends_reports_a_conflict(
     capsys: pytest.CaptureFixture[str], restore_registry: None
 ) -> None:
-    from eventsource.plugins import EventStoreSpec, hookimpl
+    from eventsource.spi import EventStoreSpec, hookimpl
 
     class Clash:
         @hookimpl

@@ -25,7 +25,7 @@ from eventsource import (
     _exceptions,
     open_backend,
 )
-from eventsource.repositories import check_dlq_status, check_limit
+from eventsource.spi import check_dlq_status, check_limit
 
 from ._model import CtItemAdded
 

@@ -19,7 +19,7 @@ import pytest
 from eventsource import DomainEvent, EventRegistry, open_backend
 from eventsource.events import serialize_event
 from eventsource.migration import LenientEventRegistry, migrate_backend
-from eventsource.plugins import get_registry
+from eventsource.spi import get_registry
 from eventsource.testing._events import KitMeasured
 from eventsource.testing._values import (
     PORTABLE_NUMBERS,

@@ -17,7 +17,7 @@ from eventsource import (
     parse_url,
 )
 from eventsource.memory._names import named_exists
-from eventsource.plugins import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
+from eventsource.spi import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 
 SECONDS = OptionSpec("wait", float, 1.0, minimum=0, exclusive_minimum=True, maximum=60)
 COUNT = OptionSpec("count", int, 3, minimum=0, maximum=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 
 import eventsource
 import eventsource.repositories
+import eventsource.stores
 from eventsource import (
     BackendNotInstalledError,
     ConfigurationError,
@@ -22,23 +24,23 @@ from eventsource import (
     parse_url,
 )
 from eventsource.memory import plugin as memory_plugin
-from eventsource.plugins import (
-    DEFAULT_URL,
+from eventsource.plugins import DEFAULT_URL, resolve_url
+from eventsource.runtime import available_publishers, get_publisher
+from eventsource.spi import (
     ENTRY_POINT_GROUP,
     PUBLISHER_ENTRY_POINT_GROUP,
     BackendRegistry,
     BrokenPlugin,
     EventStoreSpec,
     hookimpl,
-    resolve_url,
+    reset_registry,
 )
-from eventsource.runtime import available_publishers, get_publisher
 
 GOOD_PLUGIN = '''
 from dataclasses import replace
 
 from eventsource.memory import MemoryEventStore, plugin as _memory
-from eventsource.plugins import EventStoreSpec, hookimpl
+from eventsource.spi import EventStoreSpec, hookimpl
 
 
 class {cls}(MemoryEventStore):
@@ -148,7 +150,7 @@ def test_hook_that_raises_is_reported_as_broken(site: FakeSite) -> None:
         "ctraises",
         "ct_plug_raises",
         """
-        from eventsource.plugins import hookimpl
+        from eventsource.spi import hookimpl
 
         @hookimpl
         def eventsource_event_stores():
@@ -174,7 +176,7 @@ def test_plugin_with_a_bad_hook_signature_is_reported(site: FakeSite) -> None:
         "ctbadsig",
         "ct_plug_badsig",
         """
-        from eventsource.plugins import hookimpl
+        from eventsource.spi import hookimpl
 
         @hookimpl
         def eventsource_event_stores(unexpected_argument):
@@ -198,7 +200,7 @@ def test_hook_returning_something_other_than_specs_is_reported_as_broken(
         "ctjunk",
         "ct_plug_junk",
         """
-        from eventsource.plugins import hookimpl
+        from eventsource.spi import hookimpl
 
         @hookimpl
         def eventsource_event_stores():
@@ -246,7 +248,7 @@ def test_same_entry_point_name_in_two_distributions_is_not_silently_dropped(
 # -- publisher plugins through their own entry-point group ---------------------------------------
 
 PUBLISHER_PLUGIN = """
-from eventsource.plugins import PublisherSpec, hookimpl
+from eventsource.spi import PublisherSpec, hookimpl
 
 published = []
 
@@ -443,16 +445,67 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
     assert not hasattr(eventsource, "NoSuchThing")
 
 
-def test_lazy_names_resolve_through_the_registry(site: FakeSite, restore_registry: None) -> None:
-    from eventsource.plugins import reset_registry
+def test_known_lazy_names_resolve_through_the_registry(
+    memory_only_registry: BackendRegistry,
+) -> None:
+    class SQLiteEventStore(MemoryEventStore):
+        """A class registered under a known lazy name by another plugin."""
 
-    site.add("ct-plug-lazy", "1.0", "ctlazy", "ct_plug_lazy", good("ctlazy", "CtLazyEventStore"))
-    reset_registry(BackendRegistry())
-    resolved = eventsource.CtLazyEventStore
-    assert resolved.__module__ == "ct_plug_lazy" and issubclass(resolved, MemoryEventStore)
+    class Plugin:
+        @hookimpl
+        def eventsource_event_stores(self) -> list[EventStoreSpec]:
+            return [EventStoreSpec("fakelite", SQLiteEventStore, lambda url: SQLiteEventStore())]
+
+    memory_only_registry.register(Plugin(), name="fakelite")
+    assert eventsource.SQLiteEventStore is SQLiteEventStore
+    assert eventsource.stores.SQLiteEventStore is SQLiteEventStore
     assert eventsource.repositories.MemoryCheckpointRepository.__name__ == (
         "MemoryCheckpointRepository"
     )
+
+
+def test_other_plugin_classes_are_not_lazy_names(site: FakeSite, restore_registry: None) -> None:
+    site.add("ct-plug-lazy", "1.0", "ctlazy", "ct_plug_lazy", good("ctlazy", "CtLazyEventStore"))
+    registry = BackendRegistry()
+    reset_registry(registry)
+    assert registry.find_class("CtLazyEventStore") is not None  # the registry holds it ...
+    for module in (eventsource, eventsource.stores, eventsource.repositories):
+        with pytest.raises(AttributeError, match="has no attribute 'CtLazyEventStore'"):
+            _ = module.CtLazyEventStore  # ... but only the names we ship are lazy
+    with pytest.raises(AttributeError):
+        _ = eventsource.stores.SQLiteCheckpointRepository  # a repository is not a store
+
+
+def test_unknown_names_load_no_plugin(restore_registry: None) -> None:
+    reset_registry(None)  # a registry would load every entry point on first use
+    for module in (eventsource, eventsource.stores, eventsource.repositories):
+        assert not hasattr(module, "nope")
+        assert not hasattr(module, "__wrapped__")
+    from eventsource.plugins import _manager
+
+    assert _manager._registry is None
+
+
+def test_hasattr_of_an_unknown_name_imports_no_driver() -> None:
+    """In a fresh interpreter: ``hasattr(eventsource, "nope")`` imports no backend or driver."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import eventsource, eventsource.stores, eventsource.repositories
+        from eventsource.plugins import _manager
+        for module in (eventsource, eventsource.stores, eventsource.repositories):
+            assert not hasattr(module, "nope")
+        loaded = sorted(
+            m for m in ("asyncpg", "aiosqlite", "eventsource_sqlite", "eventsource_postgres")
+            if m in sys.modules
+        )
+        print(loaded, _manager._registry)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[] None"
 
 
 def test_installed_sqlite_backend_resolves_lazily() -> None:

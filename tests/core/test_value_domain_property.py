@@ -31,7 +31,7 @@ from eventsource import (
     SerializationError,
     open_backend,
 )
-from eventsource.plugins import get_registry
+from eventsource.spi import get_registry
 from eventsource.testing._events import AGGREGATE_TYPE, KitMeasured
 from eventsource.testing._values import first_difference
 from eventsource.values import MAX_INT_DIGITS, MAX_NESTING_DEPTH

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eventsource.plugins import OptionSpec
+from eventsource.spi import OptionSpec
 
 DOCS = Path(__file__).parents[2] / "docs"
 

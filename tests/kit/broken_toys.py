@@ -26,36 +26,29 @@ from eventsource.memory import (
 from eventsource.memory._repositories import outbox_entry_for
 from eventsource.memory._store import _select
 from eventsource.memory.plugin import store_from_url
-from eventsource.plugins import (
-    Backend,
+from eventsource.plugins import Backend, BackendURL, parse_url
+from eventsource.repositories import DEFAULT_LEASE, CheckpointData, OutboxEntry, OutboxStatus
+from eventsource.spi import (
     BackendSpec,
-    BackendURL,
     Capabilities,
     CheckpointRepositorySpec,
     DLQRepositorySpec,
     EventStoreSpec,
     OutboxRepositorySpec,
-    parse_url,
-)
-from eventsource.repositories import (
-    DEFAULT_LEASE,
-    CheckpointData,
-    OutboxEntry,
-    OutboxStatus,
     check_lease,
     check_limit,
     check_projection_name,
+    check_read_options,
+    check_stream_version,
     check_worker_id,
+    prepare_append,
+    restamp,
 )
 from eventsource.stores import (
     AppendResult,
     ExpectedVersion,
     ReadOptions,
     StoredEvent,
-    check_read_options,
-    check_stream_version,
-    prepare_append,
-    restamp,
     stream_id_for,
 )
 from eventsource.stores._types import check_expected_version

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from eventsource import Backend, open_backend
-from eventsource.plugins import get_registry
+from eventsource.spi import get_registry
 
 PG_ENV_VAR = "EVENTSOURCE_TEST_POSTGRES_URL"
 PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,6 @@ import pytest
 
 from eventsource import PluginConflictError
 from eventsource.memory import plugin as memory_plugin
-from eventsource.plugins import BackendRegistry, hookimpl
 from eventsource.repositories import OutboxEntry
 from eventsource.runtime import (
     Publisher,
@@ -23,6 +22,7 @@ from eventsource.runtime import (
     get_publisher,
     null_publisher,
 )
+from eventsource.spi import BackendRegistry, hookimpl
 
 
 def fresh_registry() -> BackendRegistry:
@@ -79,7 +79,7 @@ def test_the_old_publisher_marker_still_works_with_a_deprecation_warning() -> No
     more release."""
     import eventsource.runtime as runtime
 
-    with pytest.warns(DeprecationWarning, match="eventsource.plugins.hookimpl"):
+    with pytest.warns(DeprecationWarning, match="eventsource.spi.hookimpl"):
         old = runtime.publisher_hookimpl
     assert old is hookimpl
     with pytest.warns(DeprecationWarning, match="publisher_hookspec"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from eventsource import open_backend
-from eventsource.plugins import Capabilities
+from eventsource.spi import Capabilities
 from eventsource.testing import BackendConformance, BackendOpener, RawEventWriter
 from raw_events import write_raw_event
 

@@ -27,7 +27,8 @@ import pytest
 from raw_events import write_raw_event
 
 from eventsource import EventDecodeError, parse_url
-from eventsource.plugins import Backend, get_registry
+from eventsource.plugins import Backend
+from eventsource.spi import get_registry
 from eventsource.testing import UndecodableEventConformance
 from eventsource_sqlite import SQLiteEventStore
 

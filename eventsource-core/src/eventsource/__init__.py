@@ -2,10 +2,14 @@
 
 The front door. Backend classes (``SQLiteEventStore``, ``PostgreSQLEventStore``, ...) resolve
 lazily through the plugin registry: importing one whose backend is not installed raises
-:class:`BackendNotInstalledError` with the pip command that fixes it.
+:class:`BackendNotInstalledError` with the pip command that fixes it. Only those names are
+lazy (:data:`eventsource.plugins._manager.LAZY_CLASS_BACKENDS`); any other missing name is a
+plain :class:`AttributeError` that loads no plugin. Type checkers see the real classes.
+
+Backend authors: see :mod:`eventsource.spi`.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ._exceptions import (
     AggregateNotFoundError,
@@ -54,6 +58,18 @@ from .stores import (
     stream_id_for,
 )
 from .upcasting import Upcaster, upcaster
+
+if TYPE_CHECKING:
+    from eventsource_postgres import (
+        PostgreSQLCheckpointRepository as PostgreSQLCheckpointRepository,
+    )
+    from eventsource_postgres import PostgreSQLDLQRepository as PostgreSQLDLQRepository
+    from eventsource_postgres import PostgreSQLEventStore as PostgreSQLEventStore
+    from eventsource_postgres import PostgreSQLOutboxRepository as PostgreSQLOutboxRepository
+    from eventsource_sqlite import SQLiteCheckpointRepository as SQLiteCheckpointRepository
+    from eventsource_sqlite import SQLiteDLQRepository as SQLiteDLQRepository
+    from eventsource_sqlite import SQLiteEventStore as SQLiteEventStore
+    from eventsource_sqlite import SQLiteOutboxRepository as SQLiteOutboxRepository
 
 __version__ = "0.1.0"
 
@@ -116,10 +132,10 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Resolve backend classes (``SQLiteEventStore``, ...) through the plugin registry."""
-    if name.startswith("__"):
-        raise AttributeError(name)
-    from .plugins._manager import get_registry
+if not TYPE_CHECKING:  # to a type checker, the names above are the real classes
 
-    return get_registry().resolve_class(name)
+    def __getattr__(name: str) -> type:
+        """Resolve backend classes (``SQLiteEventStore``, ...) through the plugin registry."""
+        from .plugins._manager import resolve_lazy_class
+
+        return resolve_lazy_class(__name__, name)

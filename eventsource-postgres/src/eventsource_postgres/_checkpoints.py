@@ -6,14 +6,16 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsource.repositories import check_event_types, check_projection_name
-from eventsource.repositories._checkpoint_positions import (
+from eventsource.spi import (
+    CheckpointData,
+    CheckpointRepository,
+    LagMetrics,
     check_checkpoint_update,
+    check_event_types,
+    check_identifier,
+    check_projection_name,
     resolve_checkpoint_position,
 )
-from eventsource.repositories._contracts import CheckpointRepository
-from eventsource.repositories._entries import CheckpointData, LagMetrics
-from eventsource.values import check_identifier
 
 from ._repository_base import PostgresRepository
 

@@ -11,12 +11,13 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from eventsource._exceptions import (
+from eventsource.spi import (
+    BackendURL,
     ConfigurationError,
     EventSourceError,
     StorageUnavailableError,
+    parse_url,
 )
-from eventsource.plugins._url import BackendURL, parse_url
 
 from ._errors import is_connection_lost, translate_error, unavailable
 from ._options import PostgresOptions, connect_kwargs

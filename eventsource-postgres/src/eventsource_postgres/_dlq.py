@@ -6,20 +6,20 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsource._exceptions import EntryNotFoundError
-from eventsource.repositories import (
+from eventsource.spi import (
+    DLQEntry,
+    DLQRepository,
+    DLQStats,
+    DLQStatus,
+    EntryNotFoundError,
+    ProjectionFailureCount,
     check_dlq_id,
+    check_dlq_status,
+    check_limit,
     check_older_than,
     check_projection_name,
     prepare_failed_event,
     storable_note,
-)
-from eventsource.repositories._contracts import DLQRepository, check_dlq_status, check_limit
-from eventsource.repositories._entries import (
-    DLQEntry,
-    DLQStats,
-    DLQStatus,
-    ProjectionFailureCount,
 )
 
 from ._repository_base import PostgresRepository, load_json

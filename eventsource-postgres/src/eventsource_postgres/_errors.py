@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from eventsource._exceptions import (
+from eventsource.spi import (
     ConnectionLostError,
     DatabaseLockedError,
     EventSourceError,

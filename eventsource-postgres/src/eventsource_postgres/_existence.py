@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsource._exceptions import StoreNotFoundError
+from eventsource.spi import (
+    StoreNotFoundError,
+)
 
 from ._options import PostgresOptions
 

@@ -8,9 +8,15 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsource._exceptions import ConfigurationError, InvalidBackendURLError
-from eventsource._options import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
-from eventsource.plugins._url import BackendURL
+from eventsource.spi import (
+    MAX_EVENT_BYTES,
+    BackendURL,
+    ConfigurationError,
+    InvalidBackendURLError,
+    OptionSpec,
+    check_keywords,
+    read_options,
+)
 
 __all__ = ["KNOWN_OPTIONS", "OPTION_SPECS", "PostgresOptions", "connect_kwargs", "quote_schema"]
 

@@ -9,10 +9,18 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from eventsource._exceptions import EntryNotFoundError, InvalidEventError, SerializationError
-from eventsource.events import DomainEvent, serialize_event
-from eventsource.repositories import (
+from eventsource.spi import (
+    DEFAULT_LEASE,
+    DomainEvent,
+    EntryNotFoundError,
+    InvalidEventError,
+    OutboxEntry,
+    OutboxRepository,
+    OutboxStats,
+    OutboxStatus,
+    SerializationError,
     check_lease,
+    check_limit,
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
@@ -20,10 +28,9 @@ from eventsource.repositories import (
     check_worker_id,
     hand_out_claims,
     load_stored_document,
+    serialize_event,
     storable_note,
 )
-from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
-from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
 from ._errors import is_unstorable_text
 from ._repository_base import PostgresRepository

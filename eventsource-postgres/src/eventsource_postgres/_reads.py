@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from eventsource.events import EventRegistry
-from eventsource.stores._decoding import decode_stored_event
-from eventsource.stores._types import ReadDirection, ReadOptions, StoredEvent
+from eventsource.spi import (
+    EventRegistry,
+    ReadDirection,
+    ReadOptions,
+    StoredEvent,
+    decode_stored_event,
+)
 
 __all__ = ["STORED_COLUMNS", "STREAM_ID", "decode_stored", "page_query"]
 

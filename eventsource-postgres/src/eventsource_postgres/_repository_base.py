@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from eventsource.events import DEFAULT_MAX_EVENT_BYTES
+from eventsource.spi import (
+    DEFAULT_MAX_EVENT_BYTES,
+)
 
 from ._connections import ConnectionSource
 from ._options import PostgresOptions

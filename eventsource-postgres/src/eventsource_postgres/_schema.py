@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsource._exceptions import SchemaVersionError
+from eventsource.spi import (
+    SchemaVersionError,
+)
 
 from ._options import PostgresOptions
 

@@ -20,32 +20,33 @@ from uuid import UUID
 
 import asyncpg
 
-from eventsource._event_documents import rules_for, version_span
-from eventsource._exceptions import (
+from eventsource.spi import (
+    AppendResult,
+    BackendURL,
     ConfigurationError,
     ConnectionLostError,
+    DomainEvent,
     DuplicateEventError,
+    EventRegistry,
+    EventStore,
+    EventStream,
     OptimisticLockError,
+    PreparedEvent,
+    ReadOptions,
     SerializationError,
-)
-from eventsource.events import DomainEvent, EventRegistry
-from eventsource.plugins._url import BackendURL, parse_url
-from eventsource.stores._arguments import (
+    StoredEvent,
     check_event_id,
     check_get_events,
     check_get_events_by_type,
     check_read_options,
     check_stream_key,
     check_wait,
-)
-from eventsource.stores._contract import EventStore, PreparedEvent, prepare_append
-from eventsource.stores._decoding import decode_stored_event
-from eventsource.stores._types import (
-    AppendResult,
-    EventStream,
-    ReadOptions,
-    StoredEvent,
+    decode_stored_event,
     parse_stream_id,
+    parse_url,
+    prepare_append,
+    rules_for,
+    version_span,
 )
 
 from ._connections import ConnectionSource, url_of_session_factory

@@ -6,16 +6,16 @@ repositories share the store's pool and schema.
 
 from __future__ import annotations
 
-from eventsource import InvalidArgumentError
-from eventsource.plugins._hookspecs import hookimpl
-from eventsource.plugins._specs import (
+from eventsource.spi import (
     Capabilities,
     CheckpointRepositorySpec,
     DLQRepositorySpec,
+    EventStore,
     EventStoreSpec,
+    InvalidArgumentError,
     OutboxRepositorySpec,
+    hookimpl,
 )
-from eventsource.stores._contract import EventStore
 
 from ._checkpoints import PostgreSQLCheckpointRepository
 from ._dlq import PostgreSQLDLQRepository

@@ -9,7 +9,9 @@ from uuid import UUID
 
 import aiosqlite
 
-from eventsource import InvalidArgumentError
+from eventsource.spi import (
+    InvalidArgumentError,
+)
 
 from ._schema import ensure_schema
 from ._tx import SharedFile, run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from eventsource._exceptions import (
+from eventsource.spi import (
     DatabaseLockedError,
     StorageError,
     StorageUnavailableError,

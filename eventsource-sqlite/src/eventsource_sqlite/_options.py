@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from eventsource._options import MAX_EVENT_BYTES, OptionSpec
+from eventsource.spi import (
+    MAX_EVENT_BYTES,
+    OptionSpec,
+)
 
 __all__ = ["OPTION_SPECS", "SPEC", "SYNCHRONOUS_MODES"]
 

@@ -9,10 +9,18 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsource._exceptions import EntryNotFoundError, InvalidEventError
-from eventsource.events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, serialize_event
-from eventsource.repositories import (
+from eventsource.spi import (
+    DEFAULT_LEASE,
+    DEFAULT_MAX_EVENT_BYTES,
+    DomainEvent,
+    EntryNotFoundError,
+    InvalidEventError,
+    OutboxEntry,
+    OutboxRepository,
+    OutboxStats,
+    OutboxStatus,
     check_lease,
+    check_limit,
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
@@ -20,10 +28,9 @@ from eventsource.repositories import (
     check_worker_id,
     hand_out_claims,
     load_stored_document,
+    serialize_event,
     storable_note,
 )
-from eventsource.repositories._contracts import DEFAULT_LEASE, OutboxRepository, check_limit
-from eventsource.repositories._entries import OutboxEntry, OutboxStats, OutboxStatus
 
 from ._base import SQLiteRepository, uuid_or_none
 from ._tx import from_us, now_us, single_write, write_transaction

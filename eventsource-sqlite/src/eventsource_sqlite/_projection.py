@@ -11,8 +11,10 @@ from typing import Any, Self, TypeVar
 
 import aiosqlite
 
-from eventsource._exceptions import StorageUnavailableError
-from eventsource.events import DomainEvent
+from eventsource.spi import (
+    DomainEvent,
+    StorageUnavailableError,
+)
 
 from ._errors import translate_error
 from ._store import _stopped

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsource.events import DomainEvent, EventRegistry
-from eventsource.stores._decoding import decode_stored_event
-from eventsource.stores._types import ReadOptions, StoredEvent
+from eventsource.spi import (
+    DomainEvent,
+    EventRegistry,
+    ReadOptions,
+    StoredEvent,
+    decode_stored_event,
+)
 
 from ._tx import from_us, to_us
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from eventsource._exceptions import SchemaVersionError
+from eventsource.spi import (
+    SchemaVersionError,
+)
 
 from ._tx import write_transaction
 

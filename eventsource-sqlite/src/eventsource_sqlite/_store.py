@@ -15,40 +15,36 @@ from uuid import UUID
 
 import aiosqlite
 
-from eventsource._exceptions import (
+from eventsource.spi import (
+    DEFAULT_MAX_EVENT_BYTES,
+    MAX_POSITION,
+    AppendResult,
     ConfigurationError,
+    DomainEvent,
     DuplicateEventError,
+    EventRegistry,
+    EventStore,
+    EventStream,
     OptimisticLockError,
+    PreparedEvent,
+    ReadDirection,
+    ReadOptions,
     StorageUnavailableError,
+    StoredEvent,
     StoreNotFoundError,
-)
-from eventsource._options import check_keywords
-from eventsource.events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry
-from eventsource.stores._arguments import (
     check_event_id,
     check_get_events,
     check_get_events_by_type,
+    check_keywords,
     check_read_options,
     check_stream_key,
-    check_wait,
-)
-from eventsource.stores._contract import (
-    EventStore,
-    PreparedEvent,
     check_stream_version,
+    check_wait,
+    decode_stored_event,
+    parse_stream_id,
     prepare_append,
     restamp,
 )
-from eventsource.stores._decoding import decode_stored_event
-from eventsource.stores._types import (
-    AppendResult,
-    EventStream,
-    ReadDirection,
-    ReadOptions,
-    StoredEvent,
-    parse_stream_id,
-)
-from eventsource.values import MAX_POSITION
 
 from ._errors import translate_error
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES

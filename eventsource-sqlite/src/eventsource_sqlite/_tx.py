@@ -20,7 +20,10 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from eventsource._exceptions import EventSourceError, StorageUnavailableError
+from eventsource.spi import (
+    EventSourceError,
+    StorageUnavailableError,
+)
 
 from ._errors import SQLiteDatabaseLockedError, translate_error
 

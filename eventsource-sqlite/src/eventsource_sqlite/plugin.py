@@ -8,18 +8,19 @@ URLs: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory
 
 from __future__ import annotations
 
-from eventsource import InvalidArgumentError, InvalidBackendURLError
-from eventsource._options import read_options
-from eventsource.plugins._hookspecs import hookimpl
-from eventsource.plugins._specs import (
+from eventsource.spi import (
+    BackendURL,
     Capabilities,
     CheckpointRepositorySpec,
     DLQRepositorySpec,
+    EventStore,
     EventStoreSpec,
+    InvalidArgumentError,
+    InvalidBackendURLError,
     OutboxRepositorySpec,
+    hookimpl,
+    read_options,
 )
-from eventsource.plugins._url import BackendURL
-from eventsource.stores._contract import EventStore
 
 from ._checkpoints import SQLiteCheckpointRepository
 from ._dlq import SQLiteDLQRepository

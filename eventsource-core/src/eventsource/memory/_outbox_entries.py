@@ -6,8 +6,12 @@ import json
 from datetime import datetime
 from uuid import uuid4
 
-from ..events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, serialize_event
-from ..repositories._entries import OutboxEntry
+from ..spi import (
+    DEFAULT_MAX_EVENT_BYTES,
+    DomainEvent,
+    OutboxEntry,
+    serialize_event,
+)
 
 __all__ = ["outbox_entry_for"]
 

@@ -9,44 +9,41 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from .._exceptions import EntryNotFoundError, InvalidEventError
-from ..events import DEFAULT_MAX_EVENT_BYTES, DomainEvent
-from ..repositories import check_projection_name, storable_note
-from ..repositories._arguments import (
-    check_dlq_id,
-    check_event_types,
-    check_lease,
-    check_older_than,
-    check_outbox_id,
-    check_outbox_ids,
-    check_retry_after,
-    check_worker_id,
-)
-from ..repositories._checkpoint_positions import (
-    check_checkpoint_update,
-    resolve_checkpoint_position,
-)
-from ..repositories._contracts import (
+from ..spi import (
     DEFAULT_LEASE,
-    CheckpointRepository,
-    DLQRepository,
-    OutboxRepository,
-    check_dlq_status,
-    check_limit,
-    prepare_failed_event,
-)
-from ..repositories._entries import (
+    DEFAULT_MAX_EVENT_BYTES,
     CheckpointData,
+    CheckpointRepository,
     DLQEntry,
+    DLQRepository,
     DLQStats,
     DLQStatus,
+    DomainEvent,
+    EntryNotFoundError,
+    InvalidEventError,
     LagMetrics,
     OutboxEntry,
+    OutboxRepository,
     OutboxStats,
     OutboxStatus,
     ProjectionFailureCount,
+    check_checkpoint_update,
+    check_dlq_id,
+    check_dlq_status,
+    check_event_types,
+    check_identifier,
+    check_lease,
+    check_limit,
+    check_older_than,
+    check_outbox_id,
+    check_outbox_ids,
+    check_projection_name,
+    check_retry_after,
+    check_worker_id,
+    prepare_failed_event,
+    resolve_checkpoint_position,
+    storable_note,
 )
-from ..values import check_identifier
 from ._outbox_entries import outbox_entry_for
 from ._store import MemoryEventStore, MemoryState
 

@@ -17,25 +17,29 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from .._exceptions import DuplicateEventError, StoreNotFoundError
-from ..events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry
-from ..stores._arguments import (
+from ..spi import (
+    DEFAULT_MAX_EVENT_BYTES,
+    AppendResult,
+    DomainEvent,
+    DuplicateEventError,
+    EventRegistry,
+    EventStore,
+    EventStream,
+    ReadDirection,
+    ReadOptions,
+    StoredEvent,
+    StoreNotFoundError,
     check_event_id,
     check_get_events,
     check_get_events_by_type,
     check_read_options,
     check_stream_key,
+    check_stream_version,
     check_wait,
-)
-from ..stores._contract import EventStore, check_stream_version, prepare_append, restamp
-from ..stores._decoding import decode_stored_event
-from ..stores._types import (
-    AppendResult,
-    EventStream,
-    ReadDirection,
-    ReadOptions,
-    StoredEvent,
+    decode_stored_event,
     parse_stream_id,
+    prepare_append,
+    restamp,
     stream_id_for,
 )
 from ._names import forget_named

@@ -9,18 +9,20 @@ With ``create=False`` a private ``memory://`` never exists (it would be new), an
 
 from __future__ import annotations
 
-from .._exceptions import InvalidArgumentError
-from .._options import MAX_EVENT_BYTES, OptionSpec, read_options
-from ..plugins._hookspecs import hookimpl
-from ..plugins._specs import (
+from ..spi import (
+    MAX_EVENT_BYTES,
+    BackendURL,
     Capabilities,
     CheckpointRepositorySpec,
     DLQRepositorySpec,
+    EventStore,
     EventStoreSpec,
+    InvalidArgumentError,
+    OptionSpec,
     OutboxRepositorySpec,
+    hookimpl,
+    read_options,
 )
-from ..plugins._url import BackendURL
-from ..stores._contract import EventStore
 from ._names import state_named
 from ._repositories import MemoryCheckpointRepository, MemoryDLQRepository, MemoryOutboxRepository
 from ._store import MemoryEventStore, MemoryState

@@ -7,7 +7,7 @@ import importlib.metadata
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "BrokenPlugin",
     "get_registry",
     "reset_registry",
+    "resolve_lazy_class",
 ]
 
 log = logging.getLogger("eventsource.plugins")
@@ -58,6 +59,8 @@ KNOWN_BACKENDS: dict[str, tuple[str, str]] = {
 }
 
 #: Public class names that resolve lazily to a backend's classes, and the backend they need.
+#: Only these names ever reach the registry: any other missing attribute of ``eventsource``,
+#: ``eventsource.stores`` or ``eventsource.repositories`` is a plain AttributeError.
 LAZY_CLASS_BACKENDS: dict[str, str] = {
     "SQLiteEventStore": "sqlite",
     "SQLiteCheckpointRepository": "sqlite",
@@ -346,6 +349,8 @@ class BackendRegistry:
             )
             return BackendNotInstalledError(
                 f"backend {key!r} is not available: {why}. Install it with: {pip} "
+                f"(from a clone of the repository, before the packages are on PyPI: "
+                f"pip install ./{dist}; see the README's Install section) "
                 f"(installed backends: {listing})",
                 name=key,
                 installed=installed,
@@ -429,3 +434,18 @@ def reset_registry(registry: BackendRegistry | None = None) -> None:
     global _registry
     with _registry_lock:
         _registry = registry
+
+
+def resolve_lazy_class(
+    module: str, name: str, names: Collection[str] = tuple(LAZY_CLASS_BACKENDS)
+) -> type:
+    """The backend class ``name`` of ``module``'s lazy names (a module ``__getattr__``).
+
+    ``name`` must be one of ``names`` (a subset of :data:`LAZY_CLASS_BACKENDS`); any other
+    name raises a plain :class:`AttributeError` without loading a plugin, so ``hasattr`` on
+    an unknown name imports no driver. A known name whose backend is missing raises
+    :class:`BackendNotInstalledError` (an ImportError) with the pip command.
+    """
+    if name not in names:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return get_registry().resolve_class(name)

@@ -1,40 +1,14 @@
 """Checkpoint, outbox and DLQ contracts, their records, and in-memory implementations.
 
-Backend repositories (``SQLiteCheckpointRepository``, ``PostgreSQLOutboxRepository``, ...)
-resolve lazily through the plugin registry, so importing them names the pip command when
-their backend is not installed.
+User API only: the helpers a backend author needs (``check_limit``, ``prepare_failed_event``,
+``hand_out_claims``, ...) are in :mod:`eventsource.spi`. Backend repositories
+(``SQLiteCheckpointRepository``, ``PostgreSQLOutboxRepository``, ...) resolve lazily through
+the plugin registry, so importing one names the pip command when its backend is not installed.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ._arguments import (
-    check_dlq_id,
-    check_event_types,
-    check_lease,
-    check_older_than,
-    check_outbox_id,
-    check_outbox_ids,
-    check_retry_after,
-    check_worker_id,
-)
-from ._checkpoint_positions import (
-    MAX_POSITION,
-    check_checkpoint_update,
-    resolve_checkpoint_position,
-)
-from ._contracts import (
-    DEFAULT_LEASE,
-    CheckpointRepository,
-    DLQRepository,
-    OutboxRepository,
-    check_dlq_status,
-    check_limit,
-    check_projection_name,
-    hand_out_claims,
-    load_stored_document,
-    prepare_failed_event,
-    storable_note,
-)
+from ._contracts import DEFAULT_LEASE, CheckpointRepository, DLQRepository, OutboxRepository
 from ._entries import (
     CheckpointData,
     DLQEntry,
@@ -48,9 +22,24 @@ from ._entries import (
     ProjectionFailureCount,
 )
 
+if TYPE_CHECKING:
+    from eventsource_postgres import (
+        PostgreSQLCheckpointRepository as PostgreSQLCheckpointRepository,
+    )
+    from eventsource_postgres import PostgreSQLDLQRepository as PostgreSQLDLQRepository
+    from eventsource_postgres import PostgreSQLOutboxRepository as PostgreSQLOutboxRepository
+    from eventsource_sqlite import SQLiteCheckpointRepository as SQLiteCheckpointRepository
+    from eventsource_sqlite import SQLiteDLQRepository as SQLiteDLQRepository
+    from eventsource_sqlite import SQLiteOutboxRepository as SQLiteOutboxRepository
+
+    from ..memory._repositories import (
+        MemoryCheckpointRepository as MemoryCheckpointRepository,
+    )
+    from ..memory._repositories import MemoryDLQRepository as MemoryDLQRepository
+    from ..memory._repositories import MemoryOutboxRepository as MemoryOutboxRepository
+
 __all__ = [
     "DEFAULT_LEASE",
-    "MAX_POSITION",
     "CheckpointData",
     "CheckpointRepository",
     "DLQEntry",
@@ -67,36 +56,27 @@ __all__ = [
     "OutboxStats",
     "OutboxStatus",
     "ProjectionFailureCount",
-    "check_checkpoint_update",
-    "check_dlq_id",
-    "check_dlq_status",
-    "check_event_types",
-    "check_lease",
-    "check_limit",
-    "check_older_than",
-    "check_outbox_id",
-    "check_outbox_ids",
-    "check_projection_name",
-    "check_retry_after",
-    "check_worker_id",
-    "hand_out_claims",
-    "load_stored_document",
-    "prepare_failed_event",
-    "resolve_checkpoint_position",
-    "storable_note",
 ]
-
 
 _MEMORY = {"MemoryCheckpointRepository", "MemoryDLQRepository", "MemoryOutboxRepository"}
 
+#: Backend classes this module resolves on first use.
+_LAZY_CLASSES = (
+    "SQLiteCheckpointRepository",
+    "SQLiteOutboxRepository",
+    "SQLiteDLQRepository",
+    "PostgreSQLCheckpointRepository",
+    "PostgreSQLOutboxRepository",
+    "PostgreSQLDLQRepository",
+)
 
-def __getattr__(name: str) -> Any:
-    if name in _MEMORY:  # the memory backend imports this package: resolve on first use
-        from ..memory import _repositories
+if not TYPE_CHECKING:
 
-        return getattr(_repositories, name)
-    if name.startswith("__"):
-        raise AttributeError(name)
-    from ..plugins._manager import get_registry
+    def __getattr__(name: str) -> object:
+        if name in _MEMORY:  # the memory backend imports this package: resolve on first use
+            from ..memory import _repositories
 
-    return get_registry().resolve_class(name)
+            return getattr(_repositories, name)
+        from ..plugins._manager import resolve_lazy_class
+
+        return resolve_lazy_class(__name__, name, _LAZY_CLASSES)

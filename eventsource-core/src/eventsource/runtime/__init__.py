@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 #: Names kept for one release: ``publisher_hookimpl`` / ``publisher_hookspec`` were second
-#: names for :data:`eventsource.plugins.hookimpl` / :data:`~eventsource.plugins.hookspec`.
+#: names for :data:`eventsource.spi.hookimpl` / :data:`~eventsource.spi.hookspec`.
 _DEPRECATED = {"publisher_hookimpl": "hookimpl", "publisher_hookspec": "hookspec"}
 
 
@@ -87,11 +87,11 @@ def __getattr__(name: str) -> Any:
     if new is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     warnings.warn(
-        f"eventsource.runtime.{name} is deprecated; use eventsource.plugins.{new} (the same "
+        f"eventsource.runtime.{name} is deprecated; use eventsource.spi.{new} (the same "
         "marker) and declare publisher plugins in the 'eventsource.publishers' entry-point group",
         DeprecationWarning,
         stacklevel=2,
     )
-    from .. import plugins
+    from .. import spi
 
-    return getattr(plugins, new)
+    return getattr(spi, new)

@@ -3,7 +3,7 @@
 A publisher is an async callable ``publish(entry)`` that raises when the entry was not
 published. Plugins contribute named factories::
 
-    from eventsource.plugins import PublisherSpec, hookimpl
+    from eventsource.spi import PublisherSpec, hookimpl
 
     @hookimpl
     def eventsource_publishers():

@@ -1,15 +1,14 @@
-"""The event store contract, its value types, and the in-memory store."""
+"""The event store contract, its value types, and the in-memory store.
 
-from ._arguments import (
-    check_event_id,
-    check_get_events,
-    check_get_events_by_type,
-    check_read_options,
-    check_stream_key,
-    check_wait,
-)
-from ._contract import EventStore, PreparedEvent, check_stream_version, prepare_append, restamp
-from ._decoding import decode_stored_event
+User API only: the helpers a backend author needs (``prepare_append``, the read doors,
+``decode_stored_event``, ...) are in :mod:`eventsource.spi`. ``SQLiteEventStore`` and
+``PostgreSQLEventStore`` resolve lazily (as from :mod:`eventsource`), naming the pip command
+when their backend is not installed.
+"""
+
+from typing import TYPE_CHECKING
+
+from ._contract import EventStore
 from ._types import (
     AppendResult,
     EventStream,
@@ -21,6 +20,13 @@ from ._types import (
     stream_id_for,
 )
 
+if TYPE_CHECKING:
+    from eventsource_postgres import PostgreSQLEventStore as PostgreSQLEventStore
+    from eventsource_sqlite import SQLiteEventStore as SQLiteEventStore
+
+    from ..memory._store import MemoryEventStore as InMemoryEventStore
+    from ..memory._store import MemoryEventStore as MemoryEventStore
+
 __all__ = [
     "AppendResult",
     "EventStore",
@@ -28,29 +34,24 @@ __all__ = [
     "ExpectedVersion",
     "InMemoryEventStore",
     "MemoryEventStore",
-    "PreparedEvent",
     "ReadDirection",
     "ReadOptions",
     "StoredEvent",
-    "check_event_id",
-    "check_get_events",
-    "check_get_events_by_type",
-    "check_read_options",
-    "check_stream_key",
-    "check_stream_version",
-    "check_wait",
-    "decode_stored_event",
     "parse_stream_id",
-    "prepare_append",
-    "restamp",
     "stream_id_for",
 ]
 
+#: Backend classes this module resolves on first use.
+_LAZY_CLASSES = ("SQLiteEventStore", "PostgreSQLEventStore")
 
-def __getattr__(name: str) -> object:
-    # The memory store imports this package, so it is resolved on first use.
-    if name in ("MemoryEventStore", "InMemoryEventStore"):
-        from ..memory._store import MemoryEventStore
+if not TYPE_CHECKING:
 
-        return MemoryEventStore
-    raise AttributeError(name)
+    def __getattr__(name: str) -> object:
+        # The memory store imports this package, so it is resolved on first use.
+        if name in ("MemoryEventStore", "InMemoryEventStore"):
+            from ..memory._store import MemoryEventStore
+
+            return MemoryEventStore
+        from ..plugins._manager import resolve_lazy_class
+
+        return resolve_lazy_class(__name__, name, _LAZY_CLASSES)
