@@ -3,6 +3,9 @@ import check that holds our backends to it."""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -180,3 +183,23 @@ def test_the_import_check_resolves_relative_imports_inside_core(tmp_path: Path) 
     result = _check(tmp_path / "eventsource")
     assert result.returncode == 1
     assert f"{bad}:1: eventsource.stores._types is private" in result.stderr
+
+
+def test_the_backend_guide_imports_only_public_names() -> None:
+    """Every ``from eventsource... import`` in docs/writing-a-backend.md names a public module
+    and names it really exports."""
+    guide = (ROOT / "docs" / "writing-a-backend.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", guide, flags=re.S)
+    imports = [
+        node
+        for block in blocks
+        for node in ast.walk(ast.parse(textwrap.dedent(block)))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("eventsource")
+    ]
+    assert any(node.module == "eventsource.spi" for node in imports)
+    for node in imports:
+        module = node.module or ""
+        assert not any(part.startswith("_") for part in module.split(".")), module
+        exported = getattr(importlib.import_module(module), "__all__", ())
+        for alias in node.names:
+            assert alias.name in exported, f"{module}.{alias.name}"

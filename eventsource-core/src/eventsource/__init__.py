@@ -2,9 +2,9 @@
 
 The front door. Backend classes (``SQLiteEventStore``, ``PostgreSQLEventStore``, ...) resolve
 lazily through the plugin registry: importing one whose backend is not installed raises
-:class:`BackendNotInstalledError` with the pip command that fixes it. Only those names are
-lazy (:data:`eventsource.plugins._manager.LAZY_CLASS_BACKENDS`); any other missing name is a
-plain :class:`AttributeError` that loads no plugin. Type checkers see the real classes.
+:class:`BackendNotInstalledError` with the pip command that fixes it. Only the backend classes we
+ship are lazy; any other missing name is a plain :class:`AttributeError` that loads no plugin.
+Type checkers see the real classes.
 
 Backend authors: see :mod:`eventsource.spi`.
 """

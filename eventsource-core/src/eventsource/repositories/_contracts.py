@@ -22,7 +22,7 @@ Guarantees (checked by :mod:`eventsource.testing`):
   id as ``"1"`` or past 2**63 - 1), a duration that is not a ``timedelta`` from 0 to 1000
   years, a queried name outside the identifier rules or ``event_types`` given as one ``str``
   raise :class:`InvalidArgumentError` naming the argument before any I/O, on every backend:
-  each method calls its door in :mod:`eventsource.repositories` (``check_dlq_id``,
+  each method calls its door in :mod:`eventsource.spi` (``check_dlq_id``,
   ``check_outbox_id``, ``check_lease``, ``check_older_than``, ...; rules in
   :mod:`eventsource.arguments`).
 """

@@ -18,7 +18,7 @@ Guarantees (each is checked by :mod:`eventsource.testing`):
   the rules of :mod:`eventsource.arguments` (a position past 2**63 - 1, a naive datetime, a
   type name with a lone surrogate, an id as a string) raise :class:`InvalidArgumentError`
   naming the argument, on every backend alike: each method calls its door in
-  :mod:`eventsource.stores` (``check_get_events``, ``check_read_options``, ...) first.
+  :mod:`eventsource.spi` (``check_get_events``, ``check_read_options``, ...) first.
 - **Streaming reads.** ``read_stream`` and ``read_all`` yield in pages and never hold a whole
   result set in memory.
 - **Readers deliver up to an undecodable row and say where it is.** A stored event that cannot
@@ -27,7 +27,7 @@ Guarantees (each is checked by :mod:`eventsource.testing`):
   yields them all, then raises :class:`EventDecodeError` naming the row from its own columns
   (global position, stream and stream position, event id, type and version), with the stored
   text as ``raw_payload`` and the decoding error as ``__cause__``. Each row is decoded as it
-  is yielded (:func:`~eventsource.stores.decode_stored_event`), never a page ahead; a reader
+  is yielded (:func:`~eventsource.spi.decode_stored_event`), never a page ahead; a reader
   resuming from the row's position goes on after it. ``get_events`` and
   ``get_events_by_type`` raise the same error.
 - **Opening without creating.** ``open(create=False)`` (``connect_existing``) opens only a

@@ -180,7 +180,7 @@ class UndecodableEventConformance(ConformanceBase):
         decoding error as ``__cause__``; backward likewise; a filter on other event types never
         meets it. Checked with several page sizes.
 
-        Fix: decode each row with ``eventsource.stores.decode_stored_event`` as it is yielded,
+        Fix: decode each row with ``eventsource.spi.decode_stored_event`` as it is yielded,
         never a whole page before the first event; filter by event type on the row's column;
         store payloads as the text given (see ValueDomainConformance).
         """
