@@ -16,8 +16,8 @@ from eventsource.spi import (
     StorageUnavailableError,
 )
 
+from ._driver import wait_until_stopped
 from ._errors import translate_error
-from ._store import _stopped
 from ._tx import SharedFile, run, shared_file, write_transaction
 
 __all__ = ["SQLiteProjection"]
@@ -99,7 +99,7 @@ class SQLiteProjection:
         try:
             await conn
         except sqlite3.Error as exc:
-            await _stopped(conn)
+            await wait_until_stopped(conn)
             raise translate_error(exc, self.database) from exc
         self._conn = conn
 

@@ -46,6 +46,7 @@ from eventsource.spi import (
     restamp,
 )
 
+from ._driver import wait_until_stopped
 from ._errors import translate_error
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
 from ._reading import EVENT_COLUMNS, PAYLOAD, decode_event, decode_stored, option_filters
@@ -243,7 +244,7 @@ class SQLiteEventStore(EventStore):
         try:
             await conn
         except sqlite3.Error as exc:
-            await _stopped(conn)
+            await wait_until_stopped(conn)
             raise self._open_error(exc, must_exist, real) from exc
         try:
             await run(conn, lambda c: self._configure(c, must_exist), self.database)
@@ -478,15 +479,6 @@ class SQLiteEventStore(EventStore):
                 if not future.done():
                     future.cancel()
                 self._shared.remove_waiter(future)
-
-
-async def _stopped(conn: aiosqlite.Connection) -> None:
-    """Wait (at most 5 s) until the worker thread of a connection that failed to open ends,
-    so it never reports to an event loop that has closed meanwhile."""
-    for _ in range(5000):
-        if not conn._thread.is_alive():
-            return
-        await asyncio.sleep(0.001)
 
 
 def _insert(

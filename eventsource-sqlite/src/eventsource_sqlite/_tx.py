@@ -1,9 +1,9 @@
 """Transactions on the connection's own thread, and what a process's stores share per file.
 
-Every operation is one function run on aiosqlite's worker thread (:func:`run`): one thread hop
-per call, whatever number of statements it runs. :func:`write_transaction` writes inside the
-caller's transaction when one is open (under a savepoint, never committing it) and otherwise
-in its own ``BEGIN IMMEDIATE`` transaction.
+Every operation is one function run on aiosqlite's worker thread (:func:`run`, through
+:mod:`._driver`): one thread hop per call, whatever number of statements it runs.
+:func:`write_transaction` writes inside the caller's transaction when one is open (under a
+savepoint, never committing it) and otherwise in its own ``BEGIN IMMEDIATE`` transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from eventsource.spi import (
     StorageUnavailableError,
 )
 
+from ._driver import call_on_thread, raw_connection
 from ._errors import SQLiteDatabaseLockedError, translate_error
 
 __all__ = [
@@ -187,9 +188,9 @@ async def run(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T],
 
     Driver errors come back as eventsource's typed errors naming ``path``.
     """
-    if not conn._running or conn._connection is None:
+    raw = raw_connection(conn)
+    if raw is None:
         raise StorageUnavailableError(f"SQLite database {path} is not connected (or closed)")
-    raw = conn._connection
 
     def call() -> T:
         try:
@@ -199,5 +200,4 @@ async def run(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T],
         except sqlite3.Error as exc:
             raise translate_error(exc, path) from exc
 
-    result: T = await conn._execute(call)  # type: ignore[no-untyped-call]
-    return result
+    return await call_on_thread(conn, call)
