@@ -83,6 +83,6 @@ async def _check_open_connection(conn: aiosqlite.Connection) -> None:
 async def test_a_failed_open_leaves_no_worker_thread(tmp_path: Path) -> None:
     before = set(threading.enumerate())
     store = SQLiteEventStore(str(tmp_path / "missing" / "dir" / "x.db"))
-    with pytest.raises(Exception, match="x.db"):
+    with pytest.raises(StorageUnavailableError, match=r"x\.db"):
         await store.connect()
     assert {t for t in threading.enumerate() if t.is_alive()} <= before
