@@ -32,6 +32,7 @@ SUITES = {
     "memory": "bench_memory",
     "filtered": "bench_filtered",
     "upcast": "bench_upcast",
+    "processes": "bench_processes",
 }
 
 
