@@ -14,7 +14,8 @@ A backend author's whole test file::
 
 Tests of undecodable rows in the log also need a ``raw_event_writer`` fixture (see
 :data:`RawEventWriter`); without it they are skipped. The mixins can be used on their own;
-:class:`BackendConformance` combines them all. See
+:class:`BackendConformance` combines them all (races between writer *processes*,
+:class:`ProcessConcurrencyConformance`, are kept apart: they take seconds). See
 ``docs/writing-a-backend.md``. Needs pytest and pytest-asyncio (``eventsource-core[testing]``).
 """
 
@@ -28,6 +29,7 @@ from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
+from ._processes import ProcessConcurrencyConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -43,6 +45,7 @@ __all__ = [
     "EventStoreConformance",
     "OpeningConformance",
     "OutboxConformance",
+    "ProcessConcurrencyConformance",
     "RawEventRow",
     "RawEventWriter",
     "UndecodableEventConformance",
