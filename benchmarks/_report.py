@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-__all__ = ["Row", "format_table", "median_rate"]
+__all__ = ["Row", "drop_schemas", "format_table", "median_rate"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +77,15 @@ def format_table(rows: list[Row]) -> str:
         "  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
         for line in lines
     )
+
+
+async def drop_schemas(url: str, *schemas: str) -> None:
+    """Drop the PostgreSQL ``schemas`` a benchmark made (``CASCADE``; missing ones are fine)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        for schema in schemas:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()

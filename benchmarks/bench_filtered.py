@@ -23,7 +23,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _report import Row, format_table, median_rate
+from _report import Row, drop_schemas, format_table, median_rate
 from eventsource import DomainEvent, EventRegistry, ReadOptions, open_backend
 from eventsource.stores import EventStore
 
@@ -172,11 +172,7 @@ async def run(rounds: int = 3, quick: bool = False) -> list[Row]:
             finally:
                 await pool.close()
     finally:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
+        await drop_schemas(url, schema)
     return rows
 
 

@@ -14,11 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _report import Row, format_table, median_rate
+from _report import Row, drop_schemas, format_table, median_rate
 from eventsource import DomainEvent, EventRegistry, open_backend
 from eventsource.stores import EventStore
 
@@ -144,12 +142,7 @@ async def run(rounds: int = 3, quick: bool = False) -> list[Row]:
             await _fill(b.events, total, False)
             rows.append(await _pair("postgresql", a.events, b.events, rounds))
     finally:
-        conn = await asyncpg.connect(url)
-        try:
-            for schema in schemas:
-                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
+        await drop_schemas(url, *schemas)
     return rows
 
 
