@@ -197,11 +197,17 @@ class InvalidEventError(EventStoreError, InvalidArgumentError):
 
 
 class DuplicateEventError(InvalidEventError):
-    """An event whose id is already in the store (or twice in one batch); nothing was written."""
+    """An event whose id is already in the store (or twice in one batch); nothing was written.
 
-    def __init__(self, event_id: Any) -> None:
+    A retry of an append that was stored is no such error: it returns the original result
+    (see :meth:`EventStore.append_events <eventsource.EventStore.append_events>`). ``detail``
+    says where the id is stored, or why the batch is no retry.
+    """
+
+    def __init__(self, event_id: Any, detail: str | None = None) -> None:
         self.event_id = event_id
-        super().__init__(f"event {event_id} is already stored")
+        self.detail = detail
+        super().__init__(f"event {event_id} is already stored" + (f" {detail}" if detail else ""))
 
 
 class SerializationError(EventStoreError):

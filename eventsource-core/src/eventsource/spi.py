@@ -15,7 +15,8 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
   error before any I/O: :func:`prepare_append` / :func:`check_stream_version` /
-  :func:`restamp` for appends, the doors of every other method (``check_get_events``,
+  :func:`restamp` for appends (and :func:`original_result` / :class:`StoredPlace` to
+  answer a retried append on a conflict), the doors of every other method (``check_get_events``,
   ``check_read_options``, ``check_limit``, ``check_dlq_id``, ...), the argument rules
   (``check_position``, ``check_uuid``, ...) and the value rules (``check_identifier``, ...).
 - **Decoding** stored rows: :func:`decode_stored_event`, :func:`load_stored_document`,
@@ -154,6 +155,7 @@ from .stores._contract import (
     restamp,
 )
 from .stores._decoding import decode_stored_event
+from .stores._retries import StoredPlace, original_result
 from .stores._types import (
     AppendResult,
     EventStream,
@@ -262,6 +264,7 @@ __all__ = [
     "StorageUnavailableError",
     "StoreNotFoundError",
     "StoredEvent",
+    "StoredPlace",
     "UnknownBackendError",
     "UnknownEventTypeError",
     "UnknownPublisherError",
@@ -306,6 +309,7 @@ __all__ = [
     "hookspec",
     "load_stored_document",
     "nesting_depth",
+    "original_result",
     "parse_stream_id",
     "parse_url",
     "prepare_append",

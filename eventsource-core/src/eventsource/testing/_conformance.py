@@ -8,6 +8,7 @@ from ._checkpoints import CheckpointConformance
 from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._idempotency import IdempotentAppendConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._undecodable import UndecodableEventConformance
@@ -18,6 +19,7 @@ __all__ = ["BackendConformance"]
 
 class BackendConformance(
     EventStoreConformance,
+    IdempotentAppendConformance,
     ConcurrencyConformance,
     CheckpointConformance,
     OutboxConformance,
