@@ -99,7 +99,10 @@ class CommitOrderStore(MemoryEventStore):
             event_ids = [item.event.event_id for item in prepared]
             places = [
                 StoredPlace(
-                    i, s.event.aggregate_id, s.event.aggregate_type, s.stream_position,
+                    i,
+                    s.event.aggregate_id,
+                    s.event.aggregate_type,
+                    s.stream_position,
                     s.global_position,
                 )
                 for i in event_ids

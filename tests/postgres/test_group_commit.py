@@ -227,7 +227,9 @@ async def test_retries_in_a_batch_get_the_original_result_and_fail_no_other_appe
         assert retry == any_retry == original
         assert fresh.new_version == 1 and first.new_version == 2
         assert again == first
-        assert isinstance(elsewhere, DuplicateEventError) and elsewhere.event_id == stored[0].event_id
+        assert (
+            isinstance(elsewhere, DuplicateEventError) and elsewhere.event_id == stored[0].event_id
+        )
         assert (await plug).global_position == 3
         positions = [e.global_position for e in await _all(store)]
         assert positions == [1, 2, 3, 4, 5, 6]  # kept 2, plug 1, a 1, b 2: nothing twice

@@ -142,9 +142,9 @@ class MemoryEventStore(EventStore):
             stream = state.streams.get((aggregate_id, aggregate_type), [])
             current = len(stream)
             event_ids = [item.event.event_id for item in prepared]
-            stored = [_place(state.by_id[i]) for i in event_ids if i in state.by_id]
+            places = [_place(state.by_id[i]) for i in event_ids if i in state.by_id]
             # some of the batch stored: a retry of a stored append, or a DuplicateEventError
-            original = original_result(aggregate_id, aggregate_type, expected, event_ids, stored)
+            original = original_result(aggregate_id, aggregate_type, expected, event_ids, places)
             if original is not None:
                 return original
             check_stream_version(aggregate_id, aggregate_type, expected, current)

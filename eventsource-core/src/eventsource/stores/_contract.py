@@ -4,8 +4,8 @@ Guarantees (each is checked by :mod:`eventsource.testing`):
 
 - **Atomic batches.** ``append_events`` writes all of its events or none.
 - **One winner per expected version.** Of N concurrent appends of different events to one
-  stream with the same exact expected version, exactly one succeeds; the others raise :class:`OptimisticLockError` and
-  write nothing.
+  stream with the same exact expected version, exactly one succeeds; the others raise
+  :class:`OptimisticLockError` and write nothing.
 - **ANY never conflicts.** Appends with ``ExpectedVersion.ANY`` never fail because another
   writer appended concurrently; each gets the next stream positions.
 - **Retries are idempotent.** An append whose events are all stored already, in its stream, at
