@@ -27,6 +27,7 @@ from ._exceptions import (
     InvalidBackendURLError,
     InvalidEventError,
     InvalidStateError,
+    LegacySchemaError,
     OptimisticLockError,
     PayloadTooLargeError,
     PluginConflictError,
@@ -42,6 +43,7 @@ from ._exceptions import (
     UnknownEventTypeError,
     UnknownPublisherError,
     UpcastError,
+    UpgradeVerificationError,
 )
 from .aggregates import AggregateRepository, AggregateRoot
 from .events import DomainEvent, EventRegistry, default_registry
@@ -103,6 +105,7 @@ __all__ = [
     "InvalidBackendURLError",
     "InvalidEventError",
     "InvalidStateError",
+    "LegacySchemaError",
     "MemoryEventStore",
     "OptimisticLockError",
     "PayloadTooLargeError",
@@ -122,6 +125,7 @@ __all__ = [
     "UnknownEventTypeError",
     "UnknownPublisherError",
     "UpcastError",
+    "UpgradeVerificationError",
     "Upcaster",
     "__version__",
     "default_registry",

@@ -32,7 +32,10 @@
         ├── StorageUnavailableError         missing directory, read-only, corrupt, unreachable
         │   └── StoreNotFoundError          opened with create=False: no such file or schema
         ├── ConnectionLostError             the connection dropped mid-operation
-        └── SchemaVersionError              the stored schema is newer than this release
+        └── SchemaVersionError              a stored schema this release cannot open as it is
+            └── LegacySchemaError           written by eventsource-py 0.5.0 (or its conversion
+                │                           unfinished): convert with `eventsource upgrade URL`
+                └── UpgradeVerificationError  the converted copy differs from the original
 
 Which of the two argument errors: :class:`InvalidEventError` is what ``append_events`` (and
 an outbox's ``add_event``) raise for the events they are given and for the stream they are
@@ -75,6 +78,7 @@ __all__ = [
     "InvalidBackendURLError",
     "InvalidEventError",
     "InvalidStateError",
+    "LegacySchemaError",
     "OptimisticLockError",
     "PayloadTooLargeError",
     "PluginConflictError",
@@ -90,6 +94,7 @@ __all__ = [
     "UnknownEventTypeError",
     "UnknownPublisherError",
     "UpcastError",
+    "UpgradeVerificationError",
 ]
 
 
@@ -383,4 +388,33 @@ class ConnectionLostError(StorageError):
 
 
 class SchemaVersionError(StorageError):
-    """The stored schema is newer than this release understands."""
+    """The stored schema is not one this release opens as it is: newer than this release
+    understands (upgrade the package), or a :class:`LegacySchemaError`."""
+
+
+class LegacySchemaError(SchemaVersionError):
+    """The database was written by eventsource-py 0.5.0, or its conversion is unfinished.
+
+    Nothing was changed. The message names the command that converts it in place
+    (``eventsource upgrade URL``, or :func:`eventsource.legacy.upgrade`); ``location`` names the
+    file or schema and ``command`` is that command line.
+    """
+
+    def __init__(self, message: str, *, location: str, command: str) -> None:
+        self.location = location
+        self.command = command
+        super().__init__(message)
+
+
+class UpgradeVerificationError(LegacySchemaError):
+    """A conversion copied rows that do not match the original (a count or the checksum over
+    the ordered events differs); the database was left unconverted, its original tables kept.
+
+    ``mismatches`` lists what differs, one line each.
+    """
+
+    def __init__(
+        self, message: str, *, location: str, command: str, mismatches: list[str]
+    ) -> None:
+        self.mismatches = mismatches
+        super().__init__(message, location=location, command=command)

@@ -26,6 +26,10 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   entry-point groups, the capability flags (:class:`Capabilities`,
   :data:`CAPABILITY_NAMES`), URL parsing (:class:`BackendURL`, :func:`parse_url`) and option
   tables (:class:`OptionSpec`, :func:`read_options`), and the registry for tests.
+- **Converting eventsource-py 0.5.0 databases**: :class:`LegacyConverter` (what a backend's
+  ``EventStoreSpec.legacy_converter`` builds), :class:`LegacyState`,
+  :func:`legacy_schema_error` (what ``initialize()`` raises on such a database) and the row
+  helpers (:func:`legacy_outbox_id`, :func:`unwrap_outbox_data`, :func:`legacy_error_type`).
 - **The exceptions** to raise (the same classes ``eventsource`` exports).
 """
 
@@ -50,6 +54,7 @@ from ._exceptions import (
     InvalidBackendURLError,
     InvalidEventError,
     InvalidStateError,
+    LegacySchemaError,
     OptimisticLockError,
     PayloadTooLargeError,
     PluginConflictError,
@@ -65,6 +70,7 @@ from ._exceptions import (
     UnknownEventTypeError,
     UnknownPublisherError,
     UpcastError,
+    UpgradeVerificationError,
 )
 from ._options import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 from .arguments import (
@@ -78,6 +84,19 @@ from .arguments import (
     check_uuid,
 )
 from .events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry, serialize_event
+from .legacy._converter import (
+    LEGACY_TABLES,
+    LEGACY_VERSION,
+    EventDigest,
+    LegacyConverter,
+    LegacyState,
+    LegacyStoredEvent,
+    legacy_error_type,
+    legacy_outbox_id,
+    legacy_schema_error,
+    unwrap_outbox_data,
+    upgrade_command,
+)
 from .plugins._hookspecs import PROJECT_NAME, hookimpl, hookspec
 from .plugins._manager import (
     ENTRY_POINT_GROUP,
@@ -235,6 +254,7 @@ __all__ = [
     "InvalidBackendURLError",
     "InvalidEventError",
     "InvalidStateError",
+    "LegacySchemaError",
     "LagMetrics",
     "OptimisticLockError",
     "OptionSpec",
@@ -266,6 +286,7 @@ __all__ = [
     "UnknownEventTypeError",
     "UnknownPublisherError",
     "UpcastError",
+    "UpgradeVerificationError",
     "check_checkpoint_update",
     "check_dlq_id",
     "check_dlq_status",
@@ -319,4 +340,15 @@ __all__ = [
     "storable_note",
     "stream_id_for",
     "version_span",
+    "LEGACY_TABLES",
+    "LEGACY_VERSION",
+    "EventDigest",
+    "LegacyConverter",
+    "LegacyState",
+    "LegacyStoredEvent",
+    "legacy_error_type",
+    "legacy_outbox_id",
+    "legacy_schema_error",
+    "unwrap_outbox_data",
+    "upgrade_command",
 ]

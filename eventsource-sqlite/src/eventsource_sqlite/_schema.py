@@ -16,9 +16,17 @@ from eventsource.spi import (
     SchemaVersionError,
 )
 
+from ._legacy import refuse_legacy
 from ._tx import write_transaction
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ensure_schema", "stored_schema_version"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "create_tables",
+    "ensure_schema",
+    "record_version",
+    "stored_schema_version",
+]
 
 _V1 = [
     """CREATE TABLE IF NOT EXISTS events (
@@ -139,19 +147,36 @@ def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
 
     Inside a caller's transaction the statements join it; otherwise they run in their own
     ``BEGIN IMMEDIATE`` transaction, so concurrent initialisers apply each migration once.
+    A file written by eventsource-py 0.5.0 (or whose conversion is unfinished) raises
+    :class:`~eventsource.LegacySchemaError` and is left as it is.
     """
-    if _check(stored_schema_version(conn), path):
+    version = stored_schema_version(conn)
+    if _check(version, path):
         return
+    if version == 0:  # before taking the write lock: a read-only file is told the same
+        refuse_legacy(conn, path)
     with write_transaction(conn):
         version = stored_schema_version(conn)  # again, now that we hold the write lock
         if _check(version, path):
             return
-        conn.execute(_VERSION_TABLE)
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[target]:
-                conn.execute(statement)
-        conn.execute(
-            "INSERT INTO eventsource_schema (id, version) VALUES (1, ?) "
-            "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
-            (SCHEMA_VERSION,),
-        )
+        if version == 0:  # a conversion may have started meanwhile
+            refuse_legacy(conn, path)
+        create_tables(conn, version)
+        record_version(conn)
+
+
+def create_tables(conn: sqlite3.Connection, version: int = 0) -> None:
+    """Run the migrations from ``version`` up to :data:`SCHEMA_VERSION` (no version row)."""
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS[target]:
+            conn.execute(statement)
+
+
+def record_version(conn: sqlite3.Connection) -> None:
+    """Record :data:`SCHEMA_VERSION` in the file: from now on it opens as current."""
+    conn.execute(_VERSION_TABLE)
+    conn.execute(
+        "INSERT INTO eventsource_schema (id, version) VALUES (1, ?) "
+        "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+        (SCHEMA_VERSION,),
+    )

@@ -24,6 +24,7 @@ from eventsource.spi import (
 
 from ._checkpoints import SQLiteCheckpointRepository
 from ._dlq import SQLiteDLQRepository
+from ._legacy_upgrade import SQLiteLegacyConverter
 from ._options import OPTION_SPECS
 from ._outbox import SQLiteOutboxRepository
 from ._store import SQLiteEventStore
@@ -68,6 +69,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 live_notifications=False,
             ),
             description="One SQLite file (aiosqlite): single writer, concurrent readers (WAL).",
+            legacy_converter=SQLiteLegacyConverter,
         )
     ]
 

@@ -11,6 +11,7 @@ from ..repositories._entries import OutboxEntry
 from ..stores._contract import EventStore
 
 if TYPE_CHECKING:
+    from ..legacy._converter import LegacyConverter
     from ._url import BackendURL
 
 __all__ = [
@@ -57,6 +58,9 @@ class EventStoreSpec:
 
     ``from_url`` returns an unconnected store; the repositories of the same backend are built
     over it once it is connected, so all four roles share its connection or pool.
+    ``legacy_converter``, when the backend can convert eventsource-py 0.5.0 databases, builds
+    a :class:`~eventsource.spi.LegacyConverter` over such an unconnected store (used by
+    ``eventsource upgrade``).
     """
 
     name: str
@@ -65,6 +69,7 @@ class EventStoreSpec:
     schemes: tuple[str, ...] = ()
     capabilities: Capabilities = field(default_factory=Capabilities)
     description: str = ""
+    legacy_converter: Callable[[EventStore], LegacyConverter] | None = None
 
     @property
     def all_schemes(self) -> tuple[str, ...]:
