@@ -18,6 +18,7 @@ from eventsource.spi import (
     SchemaVersionError,
 )
 
+from ._legacy import refuse_legacy
 from ._options import PostgresOptions
 
 __all__ = ["APPEND_LOCK_CLASS", "INIT_LOCK_CLASS", "SCHEMA_VERSION", "create_schema"]
@@ -339,10 +340,15 @@ async def _ensure_indexes(conn: Any, options: PostgresOptions) -> None:
             await conn.execute(sql.format(s=s))
 
 
-async def create_schema(conn: Any, options: PostgresOptions) -> None:
+async def create_schema(
+    conn: Any, options: PostgresOptions, where: str | None = None, *, legacy_ok: bool = False
+) -> None:
     """Create (or upgrade to) :data:`SCHEMA_VERSION` in ``options.schema``; idempotent.
 
-    Raises :class:`SchemaVersionError` when the database holds a newer schema version.
+    Raises :class:`SchemaVersionError` when the database holds a newer schema version, and
+    :class:`~eventsource.LegacySchemaError` (changing nothing) for a schema written by
+    eventsource-py 0.5.0 or an unfinished conversion of one (``legacy_ok``: the conversion
+    itself, creating our tables beside 0.5.0's renamed ones).
     """
     s = options.quoted_schema
     async with conn.transaction():
@@ -359,9 +365,11 @@ async def create_schema(conn: Any, options: PostgresOptions) -> None:
                     f"schema {options.schema!r} is at version {stored}; this release of "
                     f"eventsource-postgres understands up to {SCHEMA_VERSION}: upgrade it"
                 )
-            if stored == SCHEMA_VERSION:
+            if stored == SCHEMA_VERSION and not legacy_ok:
                 await _ensure_indexes(conn, options)
                 return
+        if not legacy_ok:
+            await refuse_legacy(conn, options, where)
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
         await conn.execute(_TABLES.format(s=s))
         await _payloads_to_json(conn, options)

@@ -20,6 +20,7 @@ from eventsource.spi import (
 from ._checkpoints import PostgreSQLCheckpointRepository
 from ._dlq import PostgreSQLDLQRepository
 from ._outbox import PostgreSQLOutboxRepository
+from ._legacy_upgrade import PostgresLegacyConverter
 from ._store import PostgreSQLEventStore
 
 __all__ = ["CAPABILITIES"]
@@ -53,6 +54,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
             schemes=("postgresql", "postgres"),
             capabilities=CAPABILITIES,
             description="PostgreSQL via asyncpg: many writers, LISTEN/NOTIFY, JSONB payloads.",
+            legacy_converter=PostgresLegacyConverter,
         )
     ]
 
