@@ -702,3 +702,105 @@ async def build_postgres(url: str, schema: str, data: LegacyData) -> None:
         )
     finally:
         await conn.close()
+
+
+def expected_event(row: dict[str, Any]) -> DomainEvent:
+    """The event our store must hand back for a 0.5.0 row: its payload, decoded by its class,
+    with the stored version as ``aggregate_version``."""
+    return EVENT_CLASSES[row["event_type"]].model_validate(
+        {**row["payload"], "aggregate_version": row["version"]}
+    )
+
+
+async def assert_converted(url: str, data: LegacyData, outbox_ids: list[uuid.UUID]) -> None:
+    """Open the converted database by ``url`` and check that every row of ``data`` reads back:
+    events (ids, versions, positions, stored times, payloads), stream versions, checkpoints
+    (with the global position of their event), outbox and DLQ entries; then append to it."""
+    from eventsource import open_backend
+
+    async with open_backend(url, create=False) as backend:
+        store = backend.events
+        stored = [e async for e in store.read_all()]
+        assert len(stored) == len(data.events)
+        for got, row in zip(stored, data.events, strict=True):
+            assert got.global_position == row["global_position"]
+            assert got.stream_id == f"{row['aggregate_id']}:{row['aggregate_type']}"
+            assert got.stream_position == row["version"]
+            assert got.stored_at == row["created_at"]
+            assert got.event == expected_event(row)
+        for (aid, atype), version in list(data.stream_versions().items())[:50]:
+            assert await store.get_stream_version(uuid.UUID(aid), atype) == version
+        assert await store.get_global_position() == len(data.events)
+
+        by_id = {e["event_id"]: e for e in data.events}
+        checkpoints = {c.projection_name: c for c in await backend.checkpoints.get_all_checkpoints()}
+        assert set(checkpoints) == {c["projection_name"] for c in data.checkpoints}
+        for c in data.checkpoints:
+            got_c = checkpoints[c["projection_name"]]
+            event = by_id.get(c["last_event_id"])
+            assert got_c.last_event_id == (None if event is None else uuid.UUID(event["event_id"]))
+            assert got_c.last_event_type == c["last_event_type"]
+            assert got_c.global_position == (None if event is None else event["global_position"])
+            assert got_c.events_processed == c["events_processed"]
+            assert await backend.checkpoints.get_position(c["projection_name"]) == (
+                None if event is None else event["global_position"]
+            )
+
+        for o, oid in zip(data.outbox, outbox_ids, strict=True):
+            entry = await backend.outbox.get_entry(oid)
+            assert entry.event_id == uuid.UUID(o["event_id"])
+            assert entry.aggregate_id == uuid.UUID(o["aggregate_id"])
+            assert (entry.event_type, entry.aggregate_type) == (o["event_type"], o["aggregate_type"])
+            assert entry.status == o["status"]
+            assert entry.retry_count == o["retry_count"]
+            assert entry.last_error == o["last_error"]
+            assert entry.created_at == o["created_at"]
+            assert entry.published_at == o["published_at"]
+            assert entry.event_data == o["event_data"]["payload"]  # 0.5.0's envelope unwrapped
+        stats = await backend.outbox.get_stats()
+        assert (stats.pending_count, stats.published_count, stats.failed_count) == (2, 2, 2)
+        pending = await backend.outbox.get_pending_events(limit=10)
+        assert [e.id for e in pending] == outbox_ids[:2]  # oldest first, as 0.5.0 handed them out
+
+        for d in data.dlq:
+            got_d = await backend.dlq.get_failed_event_by_id(d["id"])
+            assert got_d is not None
+            assert got_d.event_id == uuid.UUID(d["event_id"])
+            assert (got_d.projection_name, got_d.event_type) == (d["projection_name"], d["event_type"])
+            assert got_d.status == d["status"]
+            assert got_d.event_data == d["event_data"]
+            assert got_d.error_message == d["error_message"]
+            assert got_d.error_stacktrace == (d["error_stacktrace"] or "")
+            assert got_d.error_type == ("ValueError" if d["error_stacktrace"] else "Exception")
+            assert got_d.retry_count == d["retry_count"]
+            assert (got_d.first_failed_at, got_d.last_failed_at) == (
+                d["first_failed_at"],
+                d["last_failed_at"],
+            )
+            assert got_d.resolved_at == d["resolved_at"]
+            assert got_d.resolution == d["resolved_by"]
+
+        # the converted store takes new writes where 0.5.0 left off
+        last = data.events[-1]
+        cls = EVENT_CLASSES["L5CustomerRegistered" if last["aggregate_type"] == "L5Customer" else "L5ItemAdded"]
+        fields: dict[str, Any] = (
+            {"name": "after"} if cls is L5CustomerRegistered else {"sku": "NEW", "quantity": 1}
+        )
+        result = await store.append_events(
+            uuid.UUID(last["aggregate_id"]),
+            last["aggregate_type"],
+            [cls(aggregate_id=uuid.UUID(last["aggregate_id"]), **fields)],
+            expected_version=last["version"],
+        )
+        assert (result.new_version, result.global_position) == (
+            last["version"] + 1,
+            len(data.events) + 1,
+        )
+        added = await backend.dlq.add_failed_event(
+            event_id=uuid.uuid4(),
+            projection_name="order_summary",
+            event_type="L5ItemAdded",
+            event_data={},
+            error=ValueError("new"),
+        )
+        assert added == len(data.dlq) + 1  # ids go on after 0.5.0's
