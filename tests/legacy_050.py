@@ -171,9 +171,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     created_at TEXT NOT NULL,
     UNIQUE (aggregate_id, aggregate_type)
 );
-CREATE INDEX IF NOT EXISTS idx_snapshots_aggregate_lookup ON snapshots (aggregate_id, aggregate_type);
+CREATE INDEX IF NOT EXISTS idx_snapshots_aggregate_lookup
+    ON snapshots (aggregate_id, aggregate_type);
 CREATE INDEX IF NOT EXISTS idx_snapshots_aggregate_type ON snapshots (aggregate_type);
-CREATE INDEX IF NOT EXISTS idx_snapshots_schema_version ON snapshots (aggregate_type, schema_version);
+CREATE INDEX IF NOT EXISTS idx_snapshots_schema_version
+    ON snapshots (aggregate_type, schema_version);
 CREATE INDEX IF NOT EXISTS idx_snapshots_created_at ON snapshots (created_at);
 """
 
@@ -238,9 +240,11 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
     created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW(),
     updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW()
 );
-CREATE INDEX IF NOT EXISTS idx_checkpoints_last_processed ON projection_checkpoints (last_processed_at);
+CREATE INDEX IF NOT EXISTS idx_checkpoints_last_processed
+    ON projection_checkpoints (last_processed_at);
 CREATE INDEX IF NOT EXISTS idx_checkpoints_updated_at ON projection_checkpoints (updated_at);
-CREATE INDEX IF NOT EXISTS idx_checkpoints_global_position ON projection_checkpoints (global_position)
+CREATE INDEX IF NOT EXISTS idx_checkpoints_global_position
+    ON projection_checkpoints (global_position)
     WHERE global_position IS NOT NULL;
 CREATE OR REPLACE FUNCTION update_checkpoint_timestamp() RETURNS TRIGGER AS $$
 BEGIN
@@ -289,9 +293,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW(),
     CONSTRAINT uq_snapshots_aggregate UNIQUE (aggregate_id, aggregate_type)
 );
-CREATE INDEX IF NOT EXISTS idx_snapshots_aggregate_lookup ON snapshots (aggregate_id, aggregate_type);
+CREATE INDEX IF NOT EXISTS idx_snapshots_aggregate_lookup
+    ON snapshots (aggregate_id, aggregate_type);
 CREATE INDEX IF NOT EXISTS idx_snapshots_aggregate_type ON snapshots (aggregate_type);
-CREATE INDEX IF NOT EXISTS idx_snapshots_schema_version ON snapshots (aggregate_type, schema_version);
+CREATE INDEX IF NOT EXISTS idx_snapshots_schema_version
+    ON snapshots (aggregate_type, schema_version);
 CREATE INDEX IF NOT EXISTS idx_snapshots_created_at ON snapshots (created_at);
 """
 
@@ -349,7 +355,10 @@ def make_data(n_events: int = 10_000, *, seed: int = 5) -> LegacyData:
         occurred = base + timedelta(seconds=position, microseconds=rng.randrange(1_000_000))
         if stream["aggregate_type"] == "L5Customer":
             event_type = "L5CustomerRegistered"
-            body: dict[str, Any] = {"name": f"customer é{position}", "tags": ["vip"] * (position % 3)}
+            body: dict[str, Any] = {
+                "name": f"customer é{position}",
+                "tags": ["vip"] * (position % 3),
+            }
         elif version == 1:
             event_type = "L5OrderPlaced"
             body = {"customer_id": str(uuid.UUID(int=position)), "total": position / 8}
@@ -358,8 +367,11 @@ def make_data(n_events: int = 10_000, *, seed: int = 5) -> LegacyData:
             body = {"carrier": "DHL", "shipped_at": _z(occurred)}
         else:
             event_type = "L5ItemAdded"
-            body = {"sku": f"SKU-{position % 97}", "quantity": position % 5 + 1,
-                    "note": None if position % 2 else "gift \"wrap\""}
+            body = {
+                "sku": f"SKU-{position % 97}",
+                "quantity": position % 5 + 1,
+                "note": None if position % 2 else 'gift "wrap"',
+            }
         event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         payload = {
             "event_id": event_id,
@@ -424,7 +436,9 @@ def make_data(n_events: int = 10_000, *, seed: int = 5) -> LegacyData:
             "updated_at": base,
         }
     )
-    for i, status in enumerate(["pending", "pending", "published", "published", "failed", "failed"]):
+    for i, status in enumerate(
+        ["pending", "pending", "published", "published", "failed", "failed"]
+    ):
         event = events[-(i + 1) * 3]
         envelope = {
             "event_id": event["event_id"],
@@ -445,7 +459,9 @@ def make_data(n_events: int = 10_000, *, seed: int = 5) -> LegacyData:
                 "tenant_id": event["tenant_id"],
                 "event_data": envelope,
                 "created_at": later + timedelta(seconds=i),
-                "published_at": later + timedelta(seconds=30 + i) if status == "published" else None,
+                "published_at": later + timedelta(seconds=30 + i)
+                if status == "published"
+                else None,
                 "retry_count": {"pending": i, "published": 0, "failed": 5}[status],
                 "last_error": "broker unreachable" if status != "published" and i else None,
                 "status": status,
@@ -454,7 +470,7 @@ def make_data(n_events: int = 10_000, *, seed: int = 5) -> LegacyData:
     trace = (
         "Traceback (most recent call last):\n"
         '  File "app/projections.py", line 42, in handle\n'
-        "    raise ValueError(f\"bad total {total}\")\n"
+        '    raise ValueError(f"bad total {total}")\n'
         "ValueError: bad total -1"
     )
     for i, status in enumerate(["failed", "failed", "retrying", "resolved", "failed"]):
@@ -588,8 +604,13 @@ def build_sqlite(path: str, data: LegacyData) -> None:
             "INSERT INTO snapshots (aggregate_id, aggregate_type, version, schema_version, state,"
             " created_at) VALUES (?, ?, ?, 1, ?, ?)",
             [
-                (s["aggregate_id"], s["aggregate_type"], s["version"], json.dumps(s["state"]),
-                 s["created_at"].isoformat())
+                (
+                    s["aggregate_id"],
+                    s["aggregate_type"],
+                    s["version"],
+                    json.dumps(s["state"]),
+                    s["created_at"].isoformat(),
+                )
                 for s in data.snapshots
             ],
         )
@@ -695,8 +716,13 @@ async def build_postgres(url: str, schema: str, data: LegacyData) -> None:
             "INSERT INTO snapshots (aggregate_id, aggregate_type, version, state, created_at)"
             " VALUES ($1, $2, $3, $4::jsonb, $5)",
             [
-                (uuid.UUID(s["aggregate_id"]), s["aggregate_type"], s["version"],
-                 json.dumps(s["state"]), s["created_at"])
+                (
+                    uuid.UUID(s["aggregate_id"]),
+                    s["aggregate_type"],
+                    s["version"],
+                    json.dumps(s["state"]),
+                    s["created_at"],
+                )
                 for s in data.snapshots
             ],
         )
@@ -733,7 +759,9 @@ async def assert_converted(url: str, data: LegacyData, outbox_ids: list[uuid.UUI
         assert await store.get_global_position() == len(data.events)
 
         by_id = {e["event_id"]: e for e in data.events}
-        checkpoints = {c.projection_name: c for c in await backend.checkpoints.get_all_checkpoints()}
+        checkpoints = {
+            c.projection_name: c for c in await backend.checkpoints.get_all_checkpoints()
+        }
         assert set(checkpoints) == {c["projection_name"] for c in data.checkpoints}
         for c in data.checkpoints:
             got_c = checkpoints[c["projection_name"]]
@@ -750,7 +778,10 @@ async def assert_converted(url: str, data: LegacyData, outbox_ids: list[uuid.UUI
             entry = await backend.outbox.get_entry(oid)
             assert entry.event_id == uuid.UUID(o["event_id"])
             assert entry.aggregate_id == uuid.UUID(o["aggregate_id"])
-            assert (entry.event_type, entry.aggregate_type) == (o["event_type"], o["aggregate_type"])
+            assert (entry.event_type, entry.aggregate_type) == (
+                o["event_type"],
+                o["aggregate_type"],
+            )
             assert entry.status == o["status"]
             assert entry.retry_count == o["retry_count"]
             assert entry.last_error == o["last_error"]
@@ -766,7 +797,10 @@ async def assert_converted(url: str, data: LegacyData, outbox_ids: list[uuid.UUI
             got_d = await backend.dlq.get_failed_event_by_id(d["id"])
             assert got_d is not None
             assert got_d.event_id == uuid.UUID(d["event_id"])
-            assert (got_d.projection_name, got_d.event_type) == (d["projection_name"], d["event_type"])
+            assert (got_d.projection_name, got_d.event_type) == (
+                d["projection_name"],
+                d["event_type"],
+            )
             assert got_d.status == d["status"]
             assert got_d.event_data == d["event_data"]
             assert got_d.error_message == d["error_message"]
@@ -782,7 +816,9 @@ async def assert_converted(url: str, data: LegacyData, outbox_ids: list[uuid.UUI
 
         # the converted store takes new writes where 0.5.0 left off
         last = data.events[-1]
-        cls = EVENT_CLASSES["L5CustomerRegistered" if last["aggregate_type"] == "L5Customer" else "L5ItemAdded"]
+        cls = EVENT_CLASSES[
+            "L5CustomerRegistered" if last["aggregate_type"] == "L5Customer" else "L5ItemAdded"
+        ]
         fields: dict[str, Any] = (
             {"name": "after"} if cls is L5CustomerRegistered else {"sku": "NEW", "quantity": 1}
         )

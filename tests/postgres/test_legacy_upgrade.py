@@ -6,6 +6,7 @@ converts in place, resumes after an interruption without copying a row twice.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,11 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from legacy_050 import L5CustomerRegistered, LegacyData, assert_converted, build_postgres, make_data
 
 from eventsource import LegacySchemaError, StorageError, open_backend
 from eventsource.legacy import UpgradeProgress, upgrade
 from eventsource_postgres import PostgreSQLCheckpointRepository, PostgreSQLEventStore
+from legacy_050 import L5CustomerRegistered, LegacyData, assert_converted, build_postgres, make_data
 
 from .conftest import with_options
 
@@ -132,7 +133,8 @@ async def test_an_interrupted_conversion_resumes_without_duplicates(
     conn = await asyncpg.connect(pg_server)
     try:
         row = await conn.fetchrow(
-            f'SELECT count(*), count(DISTINCT event_id), max(global_position) FROM "{pg_schema}".events'
+            "SELECT count(*), count(DISTINCT event_id), max(global_position)"
+            f' FROM "{pg_schema}".events'
         )
     finally:
         await conn.close()
@@ -144,7 +146,8 @@ async def test_the_cli_converts_a_schema(pg_server: str, pg_schema: str) -> None
     small = make_data(1_000, seed=3)
     await build_postgres(pg_server, pg_schema, small)
     url = with_options(pg_server, schema=pg_schema)
-    done = subprocess.run(
+    done = await asyncio.to_thread(
+        subprocess.run,
         [str(CONSOLE_SCRIPT), "upgrade", url, "--batch-size", "250"],
         capture_output=True,
         text=True,

@@ -7,6 +7,7 @@ row twice, and refuses to finish when the copy does not match.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sqlite3
@@ -27,7 +28,6 @@ from eventsource import (
 from eventsource.legacy import UpgradeProgress, upgrade
 from eventsource.spi import legacy_outbox_id
 from eventsource_sqlite import SQLiteCheckpointRepository, SQLiteEventStore, SQLiteOutboxRepository
-
 from legacy_050 import LegacyData, assert_converted, build_sqlite, make_data
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("eventsource")
@@ -139,7 +139,7 @@ async def test_an_interrupted_conversion_is_refused_then_resumes_without_duplica
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 3000
     conn.close()
-    with pytest.raises(LegacySchemaError, match="has not finished .*to resume it"):
+    with pytest.raises(LegacySchemaError, match=r"has not finished .*to resume it"):
         async with SQLiteEventStore(path) as store:
             await store.initialize()
 
@@ -183,8 +183,9 @@ def test_a_conversion_killed_with_sigkill_resumes(tmp_path: Path, data: LegacyDa
     assert 0 < report["copied"]["events"] <= 7000
     assert report["counts"]["events"] == 10_000
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*), count(DISTINCT event_id), max(global_position)"
-                        " FROM events").fetchone() == (10_000, 10_000, 10_000)
+    assert conn.execute(
+        "SELECT count(*), count(DISTINCT event_id), max(global_position) FROM events"
+    ).fetchone() == (10_000, 10_000, 10_000)
     conn.close()
 
 
@@ -215,8 +216,12 @@ async def test_a_copy_that_does_not_match_is_not_finished(
         async with open_backend(url):
             pass
 
-    failed = subprocess.run(
-        [str(CONSOLE_SCRIPT), "upgrade", url], capture_output=True, text=True, timeout=120
+    failed = await asyncio.to_thread(
+        subprocess.run,
+        [str(CONSOLE_SCRIPT), "upgrade", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert failed.returncode == 1 and failed.stdout == ""
     assert "does not match the original" in failed.stderr and "--restart" in failed.stderr

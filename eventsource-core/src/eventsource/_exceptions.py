@@ -413,8 +413,6 @@ class UpgradeVerificationError(LegacySchemaError):
     ``mismatches`` lists what differs, one line each.
     """
 
-    def __init__(
-        self, message: str, *, location: str, command: str, mismatches: list[str]
-    ) -> None:
+    def __init__(self, message: str, *, location: str, command: str, mismatches: list[str]) -> None:
         self.mismatches = mismatches
         super().__init__(message, location=location, command=command)

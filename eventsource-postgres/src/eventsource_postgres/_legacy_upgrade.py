@@ -96,8 +96,7 @@ class PostgresLegacyConverter(LegacyConverter):
     def __init__(self, store: EventStore) -> None:
         if not isinstance(store, PostgreSQLEventStore):
             raise InvalidArgumentError(
-                f"the PostgreSQL converter needs a PostgreSQLEventStore, got "
-                f"{type(store).__name__}"
+                f"the PostgreSQL converter needs a PostgreSQLEventStore, got {type(store).__name__}"
             )
         self._store = store
         self._options = store.options
@@ -146,9 +145,7 @@ class PostgresLegacyConverter(LegacyConverter):
                     present,
                 )
                 for (index,) in indexes:  # schema-wide names: events_pkey would clash with ours
-                    await conn.execute(
-                        f'ALTER INDEX {s}."{index}" RENAME TO "{(_L + index)[:63]}"'
-                    )
+                    await conn.execute(f'ALTER INDEX {s}."{index}" RENAME TO "{(_L + index)[:63]}"')
                 for table in present:
                     await conn.execute(f'ALTER TABLE {s}."{table}" RENAME TO "{_L}{table}"')
                 await create_schema(conn, self._options, legacy_ok=True)
@@ -205,8 +202,20 @@ class PostgresLegacyConverter(LegacyConverter):
                     _INSERT_DLQ.format(s=s),
                     [
                         (
-                            r[0], r[1], r[2], r[3], r[4], legacy_error_type(r[6], r[5]), r[5],
-                            r[6] or "", r[7], r[8], r[9], r[10], r[11], r[12],
+                            r[0],
+                            r[1],
+                            r[2],
+                            r[3],
+                            r[4],
+                            legacy_error_type(r[6], r[5]),
+                            r[5],
+                            r[6] or "",
+                            r[7],
+                            r[8],
+                            r[9],
+                            r[10],
+                            r[11],
+                            r[12],
                         )
                         for r in rows
                     ],
@@ -229,8 +238,13 @@ class PostgresLegacyConverter(LegacyConverter):
 
     async def _events(self, sql: str, batch: int) -> AsyncIterator[LegacyStoredEvent]:
         last = 0
+
+        async def page(conn: Any) -> list[Any]:
+            rows: list[Any] = await conn.fetch(sql, last, batch)
+            return rows
+
         while True:
-            rows = await self._run(lambda c, a=last: c.fetch(sql, a, batch))
+            rows = await self._run(page)
             for row in rows:
                 yield LegacyStoredEvent(*row)
             if len(rows) < batch:

@@ -19,8 +19,8 @@ from eventsource.spi import (
 
 from ._checkpoints import PostgreSQLCheckpointRepository
 from ._dlq import PostgreSQLDLQRepository
-from ._outbox import PostgreSQLOutboxRepository
 from ._legacy_upgrade import PostgresLegacyConverter
+from ._outbox import PostgreSQLOutboxRepository
 from ._store import PostgreSQLEventStore
 
 __all__ = ["CAPABILITIES"]

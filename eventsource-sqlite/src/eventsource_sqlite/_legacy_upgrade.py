@@ -71,6 +71,10 @@ _INSERT_DLQ = (
 )
 
 
+def _is_file(path: str) -> bool:
+    return os.path.isfile(path)
+
+
 class SQLiteLegacyConverter(LegacyConverter):
     """Converts the 0.5.0 file of an unconnected :class:`SQLiteEventStore` in place."""
 
@@ -85,7 +89,7 @@ class SQLiteLegacyConverter(LegacyConverter):
 
     async def connect(self) -> None:
         """Open the file (never create one)."""
-        if self._store.is_memory or not os.path.isfile(self._store.database):
+        if self._store.is_memory or not _is_file(self._store.database):
             raise StoreNotFoundError(
                 f"no {self.location}: the file does not exist (nothing was created)",
                 location=self._store.database,
@@ -110,9 +114,7 @@ class SQLiteLegacyConverter(LegacyConverter):
             with write_transaction(conn):
                 if legacy_state(conn) is not LegacyState.LEGACY:
                     return  # another run prepared it meanwhile
-                tables = {
-                    row[0] for row in conn.execute("SELECT name FROM sqlite_master")
-                }
+                tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
                 for name in LEGACY_TABLE_NAMES:
                     if name in tables:
                         conn.execute(f"ALTER TABLE {name} RENAME TO {_L}{name}")
@@ -230,7 +232,20 @@ class SQLiteLegacyConverter(LegacyConverter):
             (last, limit),
         ).fetchall()
         converted = []
-        for oid, eid, etype, aid, atype, tenant, data, created, published, retries, error, status in rows:
+        for (
+            oid,
+            eid,
+            etype,
+            aid,
+            atype,
+            tenant,
+            data,
+            created,
+            published,
+            retries,
+            error,
+            status,
+        ) in rows:
             where = f"outbox entry {oid}"
             converted.append(
                 (
@@ -264,7 +279,21 @@ class SQLiteLegacyConverter(LegacyConverter):
             (last, limit),
         ).fetchall()
         converted = []
-        for did, eid, name, etype, data, message, trace, retries, first, lastf, status, resolved_at, by in rows:
+        for (
+            did,
+            eid,
+            name,
+            etype,
+            data,
+            message,
+            trace,
+            retries,
+            first,
+            lastf,
+            status,
+            resolved_at,
+            by,
+        ) in rows:
             where = f"DLQ entry {did}"
             converted.append(
                 (
@@ -303,8 +332,12 @@ class SQLiteLegacyConverter(LegacyConverter):
 
     async def _events(self, sql: str, batch: int) -> AsyncIterator[LegacyStoredEvent]:
         last = 0
+
+        def page(conn: sqlite3.Connection) -> list[Any]:
+            return conn.execute(sql, (last, batch)).fetchall()
+
         while True:
-            rows = await self._run(lambda c, a=last: c.execute(sql, (a, batch)).fetchall())
+            rows = await self._run(page)
             for row in rows:
                 yield LegacyStoredEvent(*row)
             if len(rows) < batch:

@@ -54,7 +54,9 @@ async def run(ctx: Context) -> int:
     def progress(step: UpgradeProgress) -> None:
         # about every tenth of a table, and its end
         every = max(1, step.total // 10)
-        if ctx.json or (step.copied < step.total and step.copied - shown.get(step.table, 0) < every):
+        if ctx.json or (
+            step.copied < step.total and step.copied - shown.get(step.table, 0) < every
+        ):
             return
         shown[step.table] = step.copied
         ctx.err(f"{step.table}: {step.copied}/{step.total} copied")

@@ -85,8 +85,10 @@ class EventDigest:
 
     def add(self, event: LegacyStoredEvent) -> None:
         """Fold one event (the next in global order) into the digest."""
-        document = json.loads(event.payload) if isinstance(event.payload, str | bytes) else dict(
-            event.payload
+        document = (
+            json.loads(event.payload)
+            if isinstance(event.payload, str | bytes)
+            else dict(event.payload)
         )
         if self.restamp:
             document["aggregate_version"] = event.version

@@ -89,9 +89,7 @@ async def upgrade(
     parsed = url if isinstance(url, BackendURL) else parse_url(url)
     spec = (registry or get_registry()).get_backend(parsed.scheme).event_store
     if spec.legacy_converter is None:
-        raise ConfigurationError(
-            f"backend {spec.name!r} cannot convert {LEGACY_VERSION} databases"
-        )
+        raise ConfigurationError(f"backend {spec.name!r} cannot convert {LEGACY_VERSION} databases")
     started = time.perf_counter()
     converter = spec.legacy_converter(spec.from_url(parsed))
     await converter.connect()
@@ -108,7 +106,9 @@ async def upgrade(
             await converter.prepare()
         elif restart:
             await converter.restart()
-        copied = {table: await _copy(converter, table, batch_size, progress) for table in LEGACY_TABLES}
+        copied = {
+            table: await _copy(converter, table, batch_size, progress) for table in LEGACY_TABLES
+        }
         counts, checksum = await _verify(converter, batch_size, str(parsed))
         await converter.finish(keep_legacy=keep_legacy)
         return UpgradeReport(
@@ -151,7 +151,9 @@ async def _verify(
         legacy, converted = await converter.counts(table)
         counts[table] = converted
         if legacy != converted:
-            mismatches.append(f"{table}: {legacy} rows in {LEGACY_VERSION}'s table, {converted} converted")
+            mismatches.append(
+                f"{table}: {legacy} rows in {LEGACY_VERSION}'s table, {converted} converted"
+            )
     before, after = EventDigest(restamp=True), EventDigest(restamp=False)
     async for event in converter.legacy_events(batch_size):
         before.add(event)
