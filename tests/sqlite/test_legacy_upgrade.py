@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -267,3 +268,26 @@ def test_the_cli_converts_with_progress_and_a_summary(tmp_path: Path, small: Leg
     )
     assert missing.returncode == 1 and "does not exist" in missing.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+async def test_the_migration_guide_runs_as_written(tmp_path: Path) -> None:
+    """docs/migrating-from-eventsource-py.md: its Python blocks, run on a 0.5.0 app.db of 200
+    events, print what its text block shows."""
+    page = Path(__file__).resolve().parents[2] / "docs" / "migrating-from-eventsource-py.md"
+    text = page.read_text()
+    code = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    expected = "".join(re.findall(r"```text\n(.*?)```", text, flags=re.S))
+    assert code and expected
+    build_sqlite(str(tmp_path / "app.db"), make_data(200))
+    script = tmp_path / "guide.py"
+    script.write_text("\n".join(code))
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-W", "error", str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected
