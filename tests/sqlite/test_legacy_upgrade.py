@@ -270,7 +270,7 @@ def test_the_cli_converts_with_progress_and_a_summary(tmp_path: Path, small: Leg
     assert not (tmp_path / "none.db").exists()
 
 
-async def test_the_migration_guide_runs_as_written(tmp_path: Path) -> None:
+def test_the_migration_guide_runs_as_written(tmp_path: Path) -> None:
     """docs/migrating-from-eventsource-py.md: its Python blocks, run on a 0.5.0 app.db of 200
     events, print what its text block shows."""
     page = Path(__file__).resolve().parents[2] / "docs" / "migrating-from-eventsource-py.md"
@@ -281,8 +281,7 @@ async def test_the_migration_guide_runs_as_written(tmp_path: Path) -> None:
     build_sqlite(str(tmp_path / "app.db"), make_data(200))
     script = tmp_path / "guide.py"
     script.write_text("\n".join(code))
-    done = await asyncio.to_thread(
-        subprocess.run,
+    done = subprocess.run(
         [sys.executable, "-W", "error", str(script)],
         cwd=tmp_path,
         capture_output=True,
