@@ -7,6 +7,8 @@ converts in place, resumes after an interruption without copying a row twice.
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +17,14 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from eventsource import LegacySchemaError, StorageError, open_backend
+from eventsource import LegacySchemaError, open_backend
 from eventsource.legacy import UpgradeProgress, upgrade
-from eventsource_postgres import PostgreSQLCheckpointRepository, PostgreSQLEventStore
+from eventsource_postgres import (
+    PostgreSQLCheckpointRepository,
+    PostgreSQLDLQRepository,
+    PostgreSQLEventStore,
+    PostgreSQLOutboxRepository,
+)
 from legacy_050 import L5CustomerRegistered, LegacyData, assert_converted, build_postgres, make_data
 
 from .conftest import with_options
@@ -77,8 +84,15 @@ async def test_opening_a_050_schema_refuses_it_and_changes_nothing(
             await store.append_events(
                 aid, "L5Customer", [L5CustomerRegistered(aggregate_id=aid, name="x")], 0
             )
-        with pytest.raises(StorageError):  # no table of ours, and nothing is created
-            await PostgreSQLCheckpointRepository(store).get_all_checkpoints()
+        # repositories and reads find no table or column of ours: told the same
+        for use in (
+            PostgreSQLCheckpointRepository(store).get_all_checkpoints(),
+            PostgreSQLOutboxRepository(store).get_stats(),
+            PostgreSQLDLQRepository(store).get_failure_stats(),
+            store.get_events(uuid4()),
+        ):
+            with pytest.raises(LegacySchemaError):
+                await use
 
     assert f"eventsource upgrade {url}" in str(caught.value)
     assert caught.value.command == f"eventsource upgrade {url}"
@@ -160,3 +174,38 @@ async def test_the_cli_converts_a_schema(pg_server: str, pg_schema: str) -> None
     )
     assert "eventsource: events: 1000/1000 copied" in done.stderr.splitlines()
     await assert_converted(url, small, _outbox_ids(small))
+
+
+async def test_a_conversion_killed_with_sigkill_resumes(
+    pg_server: str, pg_schema: str, data: LegacyData
+) -> None:
+    await build_postgres(pg_server, pg_schema, data)
+    url = with_options(pg_server, schema=pg_schema)
+    child = await asyncio.create_subprocess_exec(
+        str(CONSOLE_SCRIPT),
+        "upgrade",
+        url,
+        "--batch-size",
+        "100",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stderr is not None
+    while line := await child.stderr.readline():
+        if b"events: 3000/10000 copied" in line:
+            child.send_signal(signal.SIGKILL)
+            break
+    await child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+    resumed = await asyncio.to_thread(
+        subprocess.run,
+        [str(CONSOLE_SCRIPT), "--json", "upgrade", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["resumed"] is True and 0 < report["copied"]["events"] <= 7000
+    await assert_converted(url, data, _outbox_ids(data))

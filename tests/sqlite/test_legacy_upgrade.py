@@ -290,3 +290,22 @@ def test_the_migration_guide_runs_as_written(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected
+
+
+async def test_a_malformed_row_stops_the_conversion_naming_it(
+    tmp_path: Path, small: LegacyData
+) -> None:
+    path = _legacy_file(tmp_path, small)
+    conn = sqlite3.connect(path)
+    good = conn.execute("SELECT payload FROM events WHERE global_position = 1500").fetchone()[0]
+    conn.execute("UPDATE events SET payload = '{not json' WHERE global_position = 1500")
+    conn.commit()
+    with pytest.raises(LegacySchemaError, match="event at global position 1500 cannot be"):
+        await upgrade(f"sqlite:///{path}", batch_size=1000)
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1000  # batch 1 only
+    conn.execute("UPDATE legacy050_events SET payload = ? WHERE global_position = 1500", (good,))
+    conn.commit()
+    conn.close()
+    report = await upgrade(f"sqlite:///{path}")
+    assert report.resumed and report.copied["events"] == 1000
+    await assert_converted(f"sqlite:///{path}", small, _outbox_ids(small))

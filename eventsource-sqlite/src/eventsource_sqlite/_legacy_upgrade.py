@@ -86,6 +86,7 @@ class SQLiteLegacyConverter(LegacyConverter):
         self._store = store
         self.location = f"SQLite database {store.database}"
         self._url = sqlite_url(store.database)
+        self._where = ""  # the row being converted, for the error of a malformed one
 
     async def connect(self) -> None:
         """Open the file (never create one)."""
@@ -147,8 +148,17 @@ class SQLiteLegacyConverter(LegacyConverter):
         }[table]
 
         def batch(conn: sqlite3.Connection) -> int:
-            with write_transaction(conn):
-                return copy(conn, limit)
+            self._where = f"a row of 0.5.0's {table}"
+            try:
+                with write_transaction(conn):
+                    return copy(conn, limit)
+            except (ValueError, TypeError, AttributeError) as exc:  # a row 0.5.0 never wrote
+                raise LegacySchemaError(
+                    f"{self.location}: the {self._where} cannot be converted ({exc}); fix "
+                    "the row and rerun (nothing of this batch was copied)",
+                    location=self._store.database,
+                    command=upgrade_command(self._url),
+                ) from exc
 
         return await self._run(batch)
 
@@ -173,9 +183,9 @@ class SQLiteLegacyConverter(LegacyConverter):
         ).fetchall()
         converted = []
         for position, eid, aid, atype, etype, tenant, version, occurred, payload, stored in rows:
+            where = self._where = f"event at global position {position}"
             document = json.loads(payload)
             document["aggregate_version"] = version
-            where = f"event at global position {position}"
             converted.append(
                 (
                     position,
@@ -207,6 +217,7 @@ class SQLiteLegacyConverter(LegacyConverter):
         ).fetchall()
         converted = []
         for name, eid, etype, stored_pos, processed, updated, processed_at, found in rows:
+            self._where = f"checkpoint {name!r}"
             when = updated or processed_at
             converted.append(
                 (
@@ -246,7 +257,7 @@ class SQLiteLegacyConverter(LegacyConverter):
             error,
             status,
         ) in rows:
-            where = f"outbox entry {oid}"
+            where = self._where = f"outbox entry {oid}"
             converted.append(
                 (
                     oid,
@@ -294,7 +305,7 @@ class SQLiteLegacyConverter(LegacyConverter):
             resolved_at,
             by,
         ) in rows:
-            where = f"DLQ entry {did}"
+            where = self._where = f"DLQ entry {did}"
             converted.append(
                 (
                     did,
