@@ -10,7 +10,9 @@ that range keeps.
 What is here (``docs/writing-a-backend.md`` shows each in use):
 
 - **The role contracts** a backend subclasses: :class:`EventStore`,
-  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`.
+  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`, and the
+  optional :class:`SnapshotStore` (its rows through :func:`encode_snapshot` /
+  :func:`decode_snapshot`).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
@@ -63,6 +65,10 @@ from ._exceptions import (
     RepositoryError,
     SchemaVersionError,
     SerializationError,
+    SnapshotDeserializationError,
+    SnapshotError,
+    SnapshotNotFoundError,
+    SnapshotSchemaVersionError,
     StorageError,
     StorageUnavailableError,
     StoreNotFoundError,
@@ -118,6 +124,7 @@ from .plugins._specs import (
     Publisher,
     PublisherSpec,
     RepositorySpec,
+    SnapshotStoreSpec,
 )
 from .plugins._url import BackendURL, parse_url
 from .repositories._arguments import (
@@ -156,6 +163,16 @@ from .repositories._entries import (
     OutboxStatus,
     ProjectionFailureCount,
     RecordMapping,
+)
+from .snapshots._contract import (
+    Snapshot,
+    SnapshotRecord,
+    SnapshotStore,
+    check_schema_version_below,
+    check_snapshot_key,
+    decode_snapshot,
+    encode_snapshot,
+    newer_snapshot_wins,
 )
 from .stores._arguments import (
     check_event_id,
@@ -284,6 +301,14 @@ __all__ = [
     "RepositorySpec",
     "SchemaVersionError",
     "SerializationError",
+    "Snapshot",
+    "SnapshotDeserializationError",
+    "SnapshotError",
+    "SnapshotNotFoundError",
+    "SnapshotRecord",
+    "SnapshotSchemaVersionError",
+    "SnapshotStore",
+    "SnapshotStoreSpec",
     "StorageError",
     "StorageUnavailableError",
     "StoreNotFoundError",
@@ -316,6 +341,8 @@ __all__ = [
     "check_position",
     "check_projection_name",
     "check_read_options",
+    "check_schema_version_below",
+    "check_snapshot_key",
     "check_retry_after",
     "check_stream_key",
     "check_stream_version",
@@ -325,7 +352,9 @@ __all__ = [
     "check_wait",
     "check_worker_id",
     "clean_text",
+    "decode_snapshot",
     "decode_stored_event",
+    "encode_snapshot",
     "encode_json",
     "get_registry",
     "hand_out_claims",
@@ -336,6 +365,7 @@ __all__ = [
     "legacy_schema_error",
     "load_stored_document",
     "nesting_depth",
+    "newer_snapshot_wins",
     "parse_stream_id",
     "parse_url",
     "prepare_append",

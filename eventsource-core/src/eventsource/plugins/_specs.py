@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
 from ..repositories._entries import OutboxEntry
+from ..snapshots._contract import SnapshotStore
 from ..stores._contract import EventStore
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ __all__ = [
     "Publisher",
     "PublisherSpec",
     "RepositorySpec",
+    "SnapshotStoreSpec",
 ]
 
 RepoT = TypeVar("RepoT")
@@ -100,6 +102,13 @@ class OutboxRepositorySpec(RepositorySpec[OutboxRepository]):
 
 class DLQRepositorySpec(RepositorySpec[DLQRepository]):
     """A dead-letter-queue repository implementation."""
+
+    __slots__ = ()
+
+
+class SnapshotStoreSpec(RepositorySpec[SnapshotStore]):
+    """A snapshot store implementation, built over the connected (or not yet connected)
+    event store so that it shares its connection or pool: the fifth role, optional."""
 
     __slots__ = ()
 
