@@ -1,4 +1,4 @@
-"""The versioned schema: tables for all four roles and the append functions.
+"""The versioned schema: tables for all five roles and the append functions.
 
 ``create_schema`` is idempotent and safe to run from several processes at once: it holds a
 transaction-level advisory lock while it checks the recorded version and creates what is
@@ -7,7 +7,8 @@ schema is upgraded by running them all again. Versions: 1 tables and ``eventsour
 2 adds ``eventsource_append_batch`` (group commit; ``eventsource_append`` is unchanged, so
 processes of the previous release keep appending); 3 stores payloads as ``json`` instead of
 ``jsonb`` (the text as written, so every value reads back exactly) and adds the version offsets
-to both append functions (the previous signatures stay, as wrappers).
+to both append functions (the previous signatures stay, as wrappers); 4 adds
+``aggregate_snapshots`` (a table older processes never touch, so they keep working).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ._options import PostgresOptions
 __all__ = ["APPEND_LOCK_CLASS", "INIT_LOCK_CLASS", "SCHEMA_VERSION", "create_schema"]
 
 #: The schema version this release writes and understands.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: First advisory-lock key of the global-order lock that serialises appends ("ES" + 1).
 APPEND_LOCK_CLASS = 0x45530001
 #: First advisory-lock key taken while creating or migrating the schema.
@@ -99,6 +100,19 @@ CREATE TABLE IF NOT EXISTS {s}.dlq (
     resolution text,
     CONSTRAINT dlq_event_projection_key UNIQUE (event_id, projection_name)
 );
+CREATE TABLE IF NOT EXISTS {s}.aggregate_snapshots (
+    aggregate_id uuid NOT NULL,
+    aggregate_type text NOT NULL,
+    version integer NOT NULL,
+    schema_version integer NOT NULL,
+    state json NOT NULL,
+    event_id uuid,
+    created_at timestamptz NOT NULL,
+    checksum text NOT NULL,
+    PRIMARY KEY (aggregate_id, aggregate_type)
+);
+CREATE INDEX IF NOT EXISTS aggregate_snapshots_type_idx
+    ON {s}.aggregate_snapshots (aggregate_type, schema_version);
 """
 
 # The append: one round trip. The advisory lock serialises appends of this schema until

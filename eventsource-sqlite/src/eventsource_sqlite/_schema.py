@@ -1,4 +1,4 @@
-"""The schema of all four roles, versioned so a later release can migrate an existing file.
+"""The schema of all five roles, versioned so a later release can migrate an existing file.
 
 The version lives in the one-row table ``eventsource_schema`` (not ``PRAGMA user_version``,
 which the application may use for itself). :func:`ensure_schema` applies the migrations from
@@ -6,6 +6,8 @@ the stored version up to :data:`SCHEMA_VERSION` in one write transaction, and re
 whose schema is newer than this release with :class:`SchemaVersionError`.
 
 Times are stored as integer microseconds since the Unix epoch (UTC); UUIDs as text.
+Versions: 1 events, checkpoints, outbox, DLQ; 2 adds ``aggregate_snapshots`` (a table a
+release-1 process never touches, so it keeps working on a migrated file).
 """
 
 from __future__ import annotations
@@ -109,8 +111,27 @@ _V1 = [
         ON dead_letter_queue (projection_name, status, first_failed_at, id)""",
 ]
 
+# Snapshots: one row per aggregate, the state as the JSON text core wrote, and its checksum.
+# (Not "snapshots": eventsource-py 0.5.0 files have a table of that name and another shape.)
+_V2 = [
+    """CREATE TABLE IF NOT EXISTS aggregate_snapshots (
+        aggregate_id TEXT NOT NULL,
+        aggregate_type TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        schema_version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        event_id TEXT,
+        created_at INTEGER NOT NULL,
+        checksum TEXT NOT NULL,
+        PRIMARY KEY (aggregate_id, aggregate_type)
+    )""",
+    # delete_snapshots_by_type(type, schema_version_below=...)
+    """CREATE INDEX IF NOT EXISTS aggregate_snapshots_type
+        ON aggregate_snapshots (aggregate_type, schema_version)""",
+]
+
 #: Statements that bring a file from version ``n - 1`` to version ``n``.
-MIGRATIONS: dict[int, list[str]] = {1: _V1}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
 
 #: The schema version this release writes and understands.
 SCHEMA_VERSION = max(MIGRATIONS)
