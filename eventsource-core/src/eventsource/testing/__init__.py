@@ -30,6 +30,7 @@ from ._event_store import EventStoreConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._processes import ProcessConcurrencyConformance
+from ._snapshots import SnapshotStoreConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -48,6 +49,7 @@ __all__ = [
     "ProcessConcurrencyConformance",
     "RawEventRow",
     "RawEventWriter",
+    "SnapshotStoreConformance",
     "UndecodableEventConformance",
     "ValueDomainConformance",
 ]

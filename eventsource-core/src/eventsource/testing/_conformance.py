@@ -10,6 +10,7 @@ from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
+from ._snapshots import SnapshotStoreConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -22,6 +23,7 @@ class BackendConformance(
     CheckpointConformance,
     OutboxConformance,
     DLQConformance,
+    SnapshotStoreConformance,
     BadInputConformance,
     ArgumentConformance,
     ValueDomainConformance,
