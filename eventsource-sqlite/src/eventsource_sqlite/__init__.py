@@ -2,10 +2,10 @@
 
 All five roles over one SQLite file or ``:memory:``: :class:`SQLiteEventStore`,
 :class:`SQLiteCheckpointRepository`, :class:`SQLiteOutboxRepository`,
-:class:`SQLiteDLQRepository` and :class:`SQLiteSnapshotStore`. Usually reached as ``open_backend("sqlite:///events.db")`` or
-``from eventsource import SQLiteEventStore``. :class:`SQLiteProjection` is a read model in SQLite
-that the runtime's ``ProjectionRunner`` feeds exactly once (change and position in one
-transaction).
+:class:`SQLiteDLQRepository` and :class:`SQLiteSnapshotStore`. Usually reached as
+``open_backend("sqlite:///events.db")`` or ``from eventsource import SQLiteEventStore``.
+:class:`SQLiteProjection` is a read model in SQLite that the runtime's ``ProjectionRunner``
+feeds exactly once (change and position in one transaction).
 """
 
 from ._checkpoints import SQLiteCheckpointRepository

@@ -157,7 +157,9 @@ def decode_snapshot(
     """
     try:
         aid = aggregate_id if isinstance(aggregate_id, UUID) else UUID(str(aggregate_id))
-        eid = None if event_id is None else event_id if isinstance(event_id, UUID) else UUID(event_id)
+        eid = (
+            None if event_id is None else event_id if isinstance(event_id, UUID) else UUID(event_id)
+        )
         text = state if isinstance(state, str) else bytes(state).decode()
         if not isinstance(checksum, str) or checksum != _checksum(
             aid, aggregate_type, version, schema_version, eid, text

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from .._exceptions import ConfigurationError, InvalidArgumentError, SnapshotError
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["Snapshotting"]
 
 log = logging.getLogger("eventsource.snapshots")
+
+AggregateT = TypeVar("AggregateT", bound="AggregateRoot[Any]")
 
 _MODES = ("sync", "background", "manual")
 
@@ -165,8 +167,8 @@ class Snapshotting:
     # -- loading -----------------------------------------------------------------------------
 
     async def load(
-        self, aggregate_id: UUID, factory: Callable[[UUID], AggregateRoot[Any]]
-    ) -> Any:
+        self, aggregate_id: UUID, factory: Callable[[UUID], AggregateT]
+    ) -> AggregateT | None:
         """The aggregate from its snapshot plus the events after it, or None (no usable
         snapshot: the caller replays every event)."""
         try:
@@ -216,9 +218,7 @@ class Snapshotting:
         aggregate.load_from_history(events[1:])
         return aggregate
 
-    def _fits(
-        self, snapshot: Snapshot, aggregate_id: UUID, aggregate: AggregateRoot[Any]
-    ) -> bool:
+    def _fits(self, snapshot: Snapshot, aggregate_id: UUID, aggregate: AggregateRoot[Any]) -> bool:
         """Whether the snapshot is this aggregate's, of its state schema version."""
         if snapshot.aggregate_id != aggregate_id or snapshot.aggregate_type != self.aggregate_type:
             log.warning("snapshot store returned another aggregate's snapshot; ignored")

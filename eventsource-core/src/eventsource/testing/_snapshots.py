@@ -403,7 +403,9 @@ class SnapshotStoreConformance(ConformanceBase):
 
             async def appender() -> None:
                 for i in range(rounds):
-                    event = KitItemNoted(aggregate_id=aid, aggregate_type=AGGREGATE_TYPE, note=f"a{i}")
+                    event = KitItemNoted(
+                        aggregate_id=aid, aggregate_type=AGGREGATE_TYPE, note=f"a{i}"
+                    )
                     await conns[2].events.append_events(
                         aid, AGGREGATE_TYPE, [event], ExpectedVersion.ANY
                     )
