@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 import pytest
+from pydantic import BaseModel, Field
 
 import eventsource
 import eventsource.snapshots
@@ -216,6 +217,34 @@ async def test_dict_states_snapshot_and_other_states_fail_no_save() -> None:
     with pytest.raises(SnapshotError, match="_serialize_state"):
         await opaque.create_snapshot(thing)
     assert (await opaque.load(thing.aggregate_id)).version == 1
+
+
+class Secretive(BaseModel):
+    seen: int = 0
+    cache: dict[str, int] = Field(default_factory=dict, exclude=True)
+
+
+class Forgetful(AggregateRoot[Secretive]):
+    aggregate_type = "Forgetful"
+
+    def _get_initial_state(self) -> Secretive:
+        return Secretive()
+
+    def _apply(self, event: DomainEvent) -> None:
+        self._state = Secretive(seen=self.state.seen + 1, cache={"last": self.state.seen})
+
+
+async def test_a_state_that_would_not_come_back_equal_is_never_snapshotted() -> None:
+    forgetful = AggregateRepository(MemoryEventStore(), Forgetful, "Forgetful", snapshot_every=1)
+    thing = forgetful.create_new(uuid4())
+    thing.raise_event(CtItemAdded, sku="a")
+    thing.raise_event(CtItemAdded, sku="b")
+    await forgetful.save(thing)
+    assert forgetful.snapshot_store is not None
+    assert not await forgetful.snapshot_store.snapshot_exists(thing.aggregate_id, "Forgetful")
+    with pytest.raises(SnapshotError, match="come back equal"):
+        await forgetful.create_snapshot(thing)
+    assert (await forgetful.load(thing.aggregate_id)).state == thing.state
 
 
 def test_state_type_comes_from_the_generic_argument() -> None:

@@ -4,6 +4,8 @@ start loads from them, and treat every failure as a cache miss."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,17 +101,29 @@ class Snapshotting:
     # -- writing -----------------------------------------------------------------------------
 
     def snapshot_of(self, aggregate: AggregateRoot[Any]) -> Snapshot:
-        """The snapshot of ``aggregate`` as it is (no unsaved events)."""
+        """The snapshot of ``aggregate`` as it is (no unsaved events).
+
+        :class:`SnapshotError` when its state would not come back equal from the snapshot
+        (a field the state's JSON form drops or changes): such a snapshot is never taken.
+        """
         if aggregate.uncommitted_events:
             raise SnapshotError(
                 f"{type(aggregate).__name__} {aggregate.aggregate_id} has unsaved events: "
                 "save it before taking a snapshot"
             )
+        state = aggregate._serialize_state()
+        probe = copy.copy(aggregate)
+        probe._restore_from_snapshot(json.loads(json.dumps(state, default=str)), aggregate.version)
+        if probe.state != aggregate.state:
+            raise SnapshotError(
+                f"{type(aggregate).__name__}'s state does not come back equal from a snapshot: "
+                "override _serialize_state() and _restore_from_snapshot()"
+            )
         return Snapshot(
             aggregate_id=aggregate.aggregate_id,
             aggregate_type=self.aggregate_type,
             version=aggregate.version,
-            state=aggregate._serialize_state(),
+            state=state,
             schema_version=type(aggregate).schema_version,
             event_id=aggregate.last_event_id,
         )

@@ -354,11 +354,11 @@ class SnapshotStoreConformance(ConformanceBase):
         assert (await repo.load(aid)).state == replay.state
 
     async def test_failed_snapshot_write_never_fails_the_save(self, backend: Backend) -> None:
-        """A state the snapshot store refuses (NaN, outside the value domain) fails no save;
-        the events are stored and ``load`` replays them.
+        """A state that cannot be snapshotted (NaN: outside the value domain, and unequal to
+        itself) fails no save; no snapshot is stored, and ``load`` replays the events.
 
-        Fix: nothing in the backend; the snapshot store must raise (SerializationError from
-        ``encode_snapshot``), not store a row ``decode_snapshot`` cannot read back.
+        Fix: nothing in the backend should be needed; a failure here means a snapshot row was
+        stored for a state that is not storable (``encode_snapshot`` refuses it).
         """
         repo = self.repository(backend, snapshot_every=1)
         tally = repo.create_new(uuid4())
