@@ -249,8 +249,7 @@ class SnapshotStoreConformance(ConformanceBase):
     async def test_snapshot_seen_by_another_connection(
         self, backend: Backend, backend_opener: BackendOpener
     ) -> None:
-        """A snapshot saved on one connection is read on another (and after reopening, on a
-        persistent backend).
+        """A snapshot saved on one connection is read, equal, on another opened after it.
 
         Fix: keep snapshots in the backend's storage, not in the connection or the object.
         """
