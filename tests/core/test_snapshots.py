@@ -317,3 +317,17 @@ async def test_backends_expose_their_snapshot_store() -> None:
     assert eventsource.snapshots.SQLiteSnapshotStore.__name__ == "SQLiteSnapshotStore"
     with pytest.raises(AttributeError):
         eventsource.snapshots.NoSuchStore  # noqa: B018
+
+
+async def test_snapshot_stores_do_not_keep_event_stores_alive() -> None:
+    import gc
+    import weakref
+
+    store = MemoryEventStore()
+    state = weakref.ref(store.state)
+    repository = repo(store, snapshot_every=1)
+    await saved(repository, 2)
+    assert snapshot_store_for(store) is repository.snapshot_store  # one while in use
+    del repository, store
+    gc.collect()
+    assert state() is None
