@@ -22,6 +22,7 @@ from eventsource.memory import (
     MemoryDLQRepository,
     MemoryEventStore,
     MemoryOutboxRepository,
+    MemorySnapshotStore,
 )
 from eventsource.memory._repositories import outbox_entry_for
 from eventsource.memory._store import _select
@@ -35,6 +36,7 @@ from eventsource.spi import (
     DLQRepositorySpec,
     EventStoreSpec,
     OutboxRepositorySpec,
+    SnapshotStoreSpec,
     StoredPlace,
     check_lease,
     check_limit,
@@ -297,6 +299,7 @@ def toy_spec(
     store_class: type[MemoryEventStore] = MemoryEventStore,
     checkpoints: type[MemoryCheckpointRepository] = MemoryCheckpointRepository,
     outbox: type[MemoryOutboxRepository] = MemoryOutboxRepository,
+    snapshots: type[MemorySnapshotStore] = MemorySnapshotStore,
 ) -> BackendSpec:
     """A backend spec assembling memory roles, some replaced by broken ones."""
 
@@ -318,6 +321,7 @@ def toy_spec(
             "toy", MemoryDLQRepository, lambda s: MemoryDLQRepository(state_of(s))
         ),
         plugin="broken_toys",
+        snapshots=SnapshotStoreSpec("toy", snapshots, lambda s: snapshots(state_of(s))),
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from eventsource import ExpectedVersion, OptimisticLockError
 from eventsource_sqlite import SQLiteEventStore
+
 from ._events import SqlNoted, noted
 
 LOOKUP = "FROM events WHERE event_id IN"

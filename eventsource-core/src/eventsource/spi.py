@@ -10,7 +10,9 @@ that range keeps.
 What is here (``docs/writing-a-backend.md`` shows each in use):
 
 - **The role contracts** a backend subclasses: :class:`EventStore`,
-  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`.
+  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`, and the
+  optional :class:`SnapshotStore` (its rows through :func:`encode_snapshot` /
+  :func:`decode_snapshot`).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
@@ -27,6 +29,10 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   entry-point groups, the capability flags (:class:`Capabilities`,
   :data:`CAPABILITY_NAMES`), URL parsing (:class:`BackendURL`, :func:`parse_url`) and option
   tables (:class:`OptionSpec`, :func:`read_options`), and the registry for tests.
+- **Converting eventsource-py 0.5.0 databases**: :class:`LegacyConverter` (what a backend's
+  ``EventStoreSpec.legacy_converter`` builds), :class:`LegacyState`,
+  :func:`legacy_schema_error` (what ``initialize()`` raises on such a database) and the row
+  helpers (:func:`legacy_outbox_id`, :func:`unwrap_outbox_data`, :func:`legacy_error_type`).
 - **The exceptions** to raise (the same classes ``eventsource`` exports).
 """
 
@@ -51,6 +57,7 @@ from ._exceptions import (
     InvalidBackendURLError,
     InvalidEventError,
     InvalidStateError,
+    LegacySchemaError,
     OptimisticLockError,
     PayloadTooLargeError,
     PluginConflictError,
@@ -59,6 +66,10 @@ from ._exceptions import (
     RepositoryError,
     SchemaVersionError,
     SerializationError,
+    SnapshotDeserializationError,
+    SnapshotError,
+    SnapshotNotFoundError,
+    SnapshotSchemaVersionError,
     StorageError,
     StorageUnavailableError,
     StoreNotFoundError,
@@ -66,6 +77,7 @@ from ._exceptions import (
     UnknownEventTypeError,
     UnknownPublisherError,
     UpcastError,
+    UpgradeVerificationError,
 )
 from ._options import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 from .arguments import (
@@ -79,6 +91,19 @@ from .arguments import (
     check_uuid,
 )
 from .events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry, serialize_event
+from .legacy._converter import (
+    LEGACY_TABLES,
+    LEGACY_VERSION,
+    EventDigest,
+    LegacyConverter,
+    LegacyState,
+    LegacyStoredEvent,
+    legacy_error_type,
+    legacy_outbox_id,
+    legacy_schema_error,
+    unwrap_outbox_data,
+    upgrade_command,
+)
 from .plugins._hookspecs import PROJECT_NAME, hookimpl, hookspec
 from .plugins._manager import (
     ENTRY_POINT_GROUP,
@@ -100,6 +125,7 @@ from .plugins._specs import (
     Publisher,
     PublisherSpec,
     RepositorySpec,
+    SnapshotStoreSpec,
 )
 from .plugins._url import BackendURL, parse_url
 from .repositories._arguments import (
@@ -138,6 +164,16 @@ from .repositories._entries import (
     OutboxStatus,
     ProjectionFailureCount,
     RecordMapping,
+)
+from .snapshots._contract import (
+    Snapshot,
+    SnapshotRecord,
+    SnapshotStore,
+    check_schema_version_below,
+    check_snapshot_key,
+    decode_snapshot,
+    encode_snapshot,
+    newer_snapshot_wins,
 )
 from .stores._arguments import (
     check_event_id,
@@ -190,6 +226,8 @@ __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "ENTRY_POINT_GROUP",
     "KNOWN_BACKENDS",
+    "LEGACY_TABLES",
+    "LEGACY_VERSION",
     "MAX_DURATION",
     "MAX_EVENT_BYTES",
     "MAX_IDENTIFIER_LENGTH",
@@ -226,6 +264,7 @@ __all__ = [
     "EntryNotFoundError",
     "ErrorDetails",
     "EventDecodeError",
+    "EventDigest",
     "EventRegistry",
     "EventSourceError",
     "EventStore",
@@ -238,6 +277,10 @@ __all__ = [
     "InvalidEventError",
     "InvalidStateError",
     "LagMetrics",
+    "LegacyConverter",
+    "LegacySchemaError",
+    "LegacyState",
+    "LegacyStoredEvent",
     "OptimisticLockError",
     "OptionSpec",
     "OutboxEntry",
@@ -260,6 +303,14 @@ __all__ = [
     "RepositorySpec",
     "SchemaVersionError",
     "SerializationError",
+    "Snapshot",
+    "SnapshotDeserializationError",
+    "SnapshotError",
+    "SnapshotNotFoundError",
+    "SnapshotRecord",
+    "SnapshotSchemaVersionError",
+    "SnapshotStore",
+    "SnapshotStoreSpec",
     "StorageError",
     "StorageUnavailableError",
     "StoreNotFoundError",
@@ -269,6 +320,7 @@ __all__ = [
     "UnknownEventTypeError",
     "UnknownPublisherError",
     "UpcastError",
+    "UpgradeVerificationError",
     "check_checkpoint_update",
     "check_dlq_id",
     "check_dlq_status",
@@ -293,6 +345,8 @@ __all__ = [
     "check_projection_name",
     "check_read_options",
     "check_retry_after",
+    "check_schema_version_below",
+    "check_snapshot_key",
     "check_stream_key",
     "check_stream_version",
     "check_timeout",
@@ -301,14 +355,20 @@ __all__ = [
     "check_wait",
     "check_worker_id",
     "clean_text",
+    "decode_snapshot",
     "decode_stored_event",
     "encode_json",
+    "encode_snapshot",
     "get_registry",
     "hand_out_claims",
     "hookimpl",
     "hookspec",
+    "legacy_error_type",
+    "legacy_outbox_id",
+    "legacy_schema_error",
     "load_stored_document",
     "nesting_depth",
+    "newer_snapshot_wins",
     "original_result",
     "parse_stream_id",
     "parse_url",
@@ -322,5 +382,7 @@ __all__ = [
     "serialize_event",
     "storable_note",
     "stream_id_for",
+    "unwrap_outbox_data",
+    "upgrade_command",
     "version_span",
 ]

@@ -246,7 +246,7 @@ class PostgreSQLEventStore(EventStore):
     async def initialize(self) -> None:
         """Create the schema, tables and append functions, or upgrade an older schema
         (idempotent, concurrency-safe)."""
-        await self._source.run(lambda conn: create_schema(conn, self.options))
+        await self._source.run(lambda conn: create_schema(conn, self.options, self._source.where))
         self._initialized = True
         self._batching = self._group is not None
 

@@ -49,6 +49,7 @@ from eventsource.spi import (
 
 from ._driver import wait_until_stopped
 from ._errors import translate_error
+from ._legacy import refuse_legacy
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
 from ._reading import EVENT_COLUMNS, PAYLOAD, decode_event, decode_stored, option_filters
 from ._schema import ensure_schema, stored_schema_version
@@ -264,7 +265,10 @@ class SQLiteEventStore(EventStore):
         # reading the header fails here, at open, for a file that is not a database
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         if must_exist:  # before the journal mode is set: a file without our schema stays as is
-            self._require_schema(stored_schema_version(conn))
+            version = stored_schema_version(conn)
+            if version == 0:
+                refuse_legacy(conn, self.database)
+            self._require_schema(version)
         if self.wal_mode and not self.read_only and not self.is_memory:
             conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")

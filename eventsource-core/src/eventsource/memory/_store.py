@@ -63,6 +63,8 @@ class MemoryState:
     outbox_not_before: dict[UUID, datetime] = field(default_factory=dict)
     dlq: dict[int, Any] = field(default_factory=dict)
     next_dlq_id: int = 1
+    #: Snapshot rows (``SnapshotRecord``) by (aggregate id, aggregate type).
+    snapshots: dict[tuple[UUID, str], Any] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
         default_factory=list

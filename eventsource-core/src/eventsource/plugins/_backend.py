@@ -1,4 +1,4 @@
-"""``open_backend``: one object holding all four roles over one connection or pool."""
+"""``open_backend``: one object holding all the roles over one connection or pool."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Self
 
 from .._exceptions import ConfigurationError, StorageUnavailableError
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
+from ..snapshots._contract import SnapshotStore
 from ..stores._contract import EventStore
 from ._manager import BackendRegistry, BackendSpec, get_registry
+from ._snapshot_stores import remember_snapshot_store
 from ._specs import Capabilities
 from ._url import BackendURL, parse_url
 
@@ -23,10 +25,11 @@ DEFAULT_URL = "sqlite:///events.db"
 
 
 class Backend:
-    """The four storage roles of one backend, sharing one connection or pool.
+    """The storage roles of one backend, sharing one connection or pool.
 
     ``async with open_backend(url) as backend:`` connects, creates the schema (idempotent) and
-    builds ``backend.events``, ``backend.checkpoints``, ``backend.outbox`` and ``backend.dlq``.
+    builds ``backend.events``, ``backend.checkpoints``, ``backend.outbox``, ``backend.dlq``
+    and, when the backend has one, ``backend.snapshots``.
     With ``create=False`` it opens an existing store only: a missing one raises
     :class:`StoreNotFoundError` naming the file or schema, and nothing is created.
     """
@@ -46,6 +49,7 @@ class Backend:
         self._checkpoints: CheckpointRepository | None = None
         self._outbox: OutboxRepository | None = None
         self._dlq: DLQRepository | None = None
+        self._snapshots: SnapshotStore | None = None
 
     @property
     def name(self) -> str:
@@ -76,6 +80,9 @@ class Backend:
             self._outbox = self.spec.outbox.factory(self._store)
             self._dlq = self.spec.dlq.factory(self._store)
             self._checkpoints = self.spec.checkpoints.factory(self._store)
+            if self.spec.snapshots is not None:
+                self._snapshots = self.spec.snapshots.factory(self._store)
+                remember_snapshot_store(self._store, self._snapshots)
         except BaseException:
             await self._store.close()
             raise
@@ -84,6 +91,7 @@ class Backend:
     async def close(self) -> None:
         """Close the shared connection or pool; idempotent."""
         self._checkpoints = self._outbox = self._dlq = None
+        self._snapshots = None
         await self._store.close()
 
     async def __aenter__(self) -> Self:
@@ -125,6 +133,22 @@ class Backend:
     def dlq(self) -> DLQRepository:
         """The dead-letter-queue repository."""
         return self._require(self._dlq, "dlq")  # type: ignore[return-value]
+
+    @property
+    def snapshots(self) -> SnapshotStore:
+        """The snapshot store; :class:`ConfigurationError` when the backend has none."""
+        self._require(self._checkpoints, "snapshots")
+        if self._snapshots is None:
+            raise ConfigurationError(
+                f"backend {self.spec.name!r} (plugin {self.spec.plugin!r}) provides no snapshot "
+                "store (hook eventsource_snapshot_stores)"
+            )
+        return self._snapshots
+
+    @property
+    def has_snapshots(self) -> bool:
+        """True when the backend provides a snapshot store."""
+        return self.spec.snapshots is not None
 
     def __repr__(self) -> str:
         state = "open" if self.is_open else "closed"

@@ -31,6 +31,7 @@ from ._idempotency import IdempotentAppendConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._processes import ProcessConcurrencyConformance
+from ._snapshots import SnapshotStoreConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -50,6 +51,7 @@ __all__ = [
     "ProcessConcurrencyConformance",
     "RawEventRow",
     "RawEventWriter",
+    "SnapshotStoreConformance",
     "UndecodableEventConformance",
     "ValueDomainConformance",
 ]

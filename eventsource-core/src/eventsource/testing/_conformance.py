@@ -11,6 +11,7 @@ from ._event_store import EventStoreConformance
 from ._idempotency import IdempotentAppendConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
+from ._snapshots import SnapshotStoreConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -24,6 +25,7 @@ class BackendConformance(
     CheckpointConformance,
     OutboxConformance,
     DLQConformance,
+    SnapshotStoreConformance,
     BadInputConformance,
     ArgumentConformance,
     ValueDomainConformance,
