@@ -194,11 +194,10 @@ async def test_store_closed_while_listen_connection_opens_leaks_nothing(
         store = stores[0]
         await store.initialize()
         monkeypatch.setattr(asyncpg, "connect", connect_while_store_closes)
-        waiter = asyncio.create_task(store.wait_for_events(0, 5))
-        started = time.perf_counter()
+        # A wait that outlived its store would return False after its 60 s, not raise.
+        waiter = asyncio.create_task(store.wait_for_events(0, 60))
         with pytest.raises(StorageUnavailableError, match="closed"):
             await waiter
-        assert time.perf_counter() - started < 2.0, "the wait outlived its store"
         monkeypatch.undo()
         assert closed_meanwhile and store.pool is None and not store._listener.is_listening
         with pytest.raises(StorageUnavailableError, match="closed"):
