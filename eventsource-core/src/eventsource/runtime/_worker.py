@@ -167,4 +167,6 @@ async def finish_write(write: Coroutine[Any, Any, T]) -> T:
     except asyncio.CancelledError:
         if not task.done():
             await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller gets
         raise
