@@ -206,7 +206,7 @@ class DoubleClaimOutbox(MemoryOutboxRepository):
         check_limit(limit)  # only the guarantee under test is broken
         lease = check_lease(lease)
         worker = check_worker_id(worker_id) or f"w-{uuid4().hex[:6]}"
-        now = datetime.now(UTC)
+        now = self.clock.now()
         with self.state.lock:
             found = [
                 e

@@ -48,6 +48,7 @@ from ._exceptions import (
     UnknownPublisherError,
     UpcastError,
     UpgradeVerificationError,
+    WorkerBusyError,
 )
 from .aggregates import AggregateRepository, AggregateRoot
 from .events import DomainEvent, EventRegistry, default_registry
@@ -146,6 +147,7 @@ __all__ = [
     "UpcastError",
     "Upcaster",
     "UpgradeVerificationError",
+    "WorkerBusyError",
     "__version__",
     "default_registry",
     "open_backend",

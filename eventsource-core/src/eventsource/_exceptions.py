@@ -25,6 +25,7 @@
     ├── RepositoryError
     │   ├── EntryNotFoundError              (also KeyError) no outbox/DLQ entry with that id
     │   ├── InvalidStateError               an operation the entry's status forbids
+    │   │   └── WorkerBusyError             a runner or relay started while it runs
     │   └── ReplayError                     a parked event that cannot be loaded for replay
     ├── ProjectionStoppedError              a FailureMode.STOP projection gave up on an event
     ├── SnapshotError                       a snapshot refused or unusable (a cache: load
@@ -104,6 +105,7 @@ __all__ = [
     "UnknownPublisherError",
     "UpcastError",
     "UpgradeVerificationError",
+    "WorkerBusyError",
 ]
 
 
@@ -329,6 +331,12 @@ class EntryNotFoundError(RepositoryError, KeyError):
 
 class InvalidStateError(RepositoryError):
     """The entry's status does not allow the operation (for example replaying a resolved entry)."""
+
+
+class WorkerBusyError(InvalidStateError):
+    """A background worker (a :class:`~eventsource.runtime.ProjectionRunner`, an
+    :class:`~eventsource.runtime.OutboxRelay`) asked to run while it is already running:
+    a second ``run()``, ``start()`` or ``catch_up()``. The running one is left as it was."""
 
 
 class ReplayError(RepositoryError):

@@ -78,6 +78,7 @@ from ._exceptions import (
     UnknownPublisherError,
     UpcastError,
     UpgradeVerificationError,
+    WorkerBusyError,
 )
 from ._options import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 from .arguments import (
@@ -321,6 +322,7 @@ __all__ = [
     "UnknownPublisherError",
     "UpcastError",
     "UpgradeVerificationError",
+    "WorkerBusyError",
     "check_checkpoint_update",
     "check_dlq_id",
     "check_dlq_status",

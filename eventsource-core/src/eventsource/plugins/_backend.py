@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Self
 
 from .._exceptions import ConfigurationError, StorageUnavailableError
+from ..clock import Clock
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
 from ..snapshots._contract import SnapshotStore
 from ..stores._contract import EventStore
@@ -32,9 +33,18 @@ class Backend:
     and, when the backend has one, ``backend.snapshots``.
     With ``create=False`` it opens an existing store only: a missing one raises
     :class:`StoreNotFoundError` naming the file or schema, and nothing is created.
+    ``clock`` (default: the system clock) is the outbox's :attr:`OutboxRepository.clock
+    <eventsource.repositories.OutboxRepository.clock>`, where its leases read the time.
     """
 
-    def __init__(self, spec: BackendSpec, url: BackendURL, *, create: bool = True) -> None:
+    def __init__(
+        self,
+        spec: BackendSpec,
+        url: BackendURL,
+        *,
+        create: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
         missing = spec.missing_roles()
         if missing:
             raise ConfigurationError(
@@ -45,6 +55,8 @@ class Backend:
         self.url = url
         #: Whether :meth:`open` creates a missing store (the default) or refuses it.
         self.create = create
+        #: The outbox's clock once open (None: the backend's default, the system clock).
+        self.clock = clock
         self._store: EventStore = spec.event_store.from_url(url)
         self._checkpoints: CheckpointRepository | None = None
         self._outbox: OutboxRepository | None = None
@@ -78,6 +90,8 @@ class Backend:
         try:
             assert self.spec.checkpoints and self.spec.outbox and self.spec.dlq
             self._outbox = self.spec.outbox.factory(self._store)
+            if self.clock is not None:
+                self._outbox.clock = self.clock
             self._dlq = self.spec.dlq.factory(self._store)
             self._checkpoints = self.spec.checkpoints.factory(self._store)
             if self.spec.snapshots is not None:
@@ -173,16 +187,18 @@ def open_backend(
     env: Mapping[str, str] | None = None,
     registry: BackendRegistry | None = None,
     create: bool = True,
+    clock: Clock | None = None,
 ) -> Backend:
     """A backend for ``url`` (or ``$EVENTSOURCE_URL``, or :data:`DEFAULT_URL`), not yet open.
 
     Use it as ``async with open_backend("sqlite:///events.db") as backend: ...``. Opening
     creates the store when it does not exist; with ``create=False`` it raises
     :class:`StoreNotFoundError` naming the file or schema instead, creating nothing (for tools
-    that only inspect a store). Unknown or uninstalled backends raise
+    that only inspect a store). ``clock`` is where the outbox's leases read the time (see
+    :mod:`eventsource.clock`; tests pass a ``ManualClock``). Unknown or uninstalled backends raise
     :class:`UnknownBackendError` / :class:`BackendNotInstalledError` naming what is installed
     and the pip command.
     """
     parsed = resolve_url(url, env)
     spec = (registry or get_registry()).get_backend(parsed.scheme)
-    return Backend(spec, parsed, create=create)
+    return Backend(spec, parsed, create=create, clock=clock)
