@@ -21,6 +21,7 @@
     │   │   ├── EventDecodeError            a stored event that cannot be decoded (poison)
     │   │   └── UpcastError                 a stored version no upcaster chain leads from
     │   ├── UnknownEventTypeError           (also KeyError) no class registered for a type
+    │   ├── StreamDeletedError              an append to (or restore of) a deleted stream
     │   └── AggregateNotFoundError          load() of an aggregate with no events
     ├── RepositoryError
     │   ├── EntryNotFoundError              (also KeyError) no outbox/DLQ entry with that id
@@ -100,6 +101,7 @@ __all__ = [
     "StorageError",
     "StorageUnavailableError",
     "StoreNotFoundError",
+    "StreamDeletedError",
     "UnknownBackendError",
     "UnknownEventTypeError",
     "UnknownPublisherError",
@@ -305,6 +307,21 @@ class UnknownEventTypeError(EventStoreError, KeyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class StreamDeletedError(EventStoreError):
+    """An append to a deleted stream (without ``recreate=True``), or a restore of a stream
+    that was hard-deleted; nothing changed. ``hard`` says which kind of delete it was."""
+
+    def __init__(self, aggregate_id: Any, aggregate_type: str, *, hard: bool) -> None:
+        self.aggregate_id = aggregate_id
+        self.aggregate_type = aggregate_type
+        self.hard = hard
+        kind = "hard-deleted (final)" if hard else "soft-deleted (restore_stream brings it back)"
+        super().__init__(
+            f"stream {aggregate_type} {aggregate_id} is {kind}; append with recreate=True to "
+            "start it anew at version 1"
+        )
 
 
 class AggregateNotFoundError(EventStoreError):

@@ -136,6 +136,15 @@ class EventTypeConflictWarning(UserWarning):
     """Two event classes from different modules claim the same stored event type."""
 
 
+def _system_event(event_type: str) -> type[DomainEvent] | None:
+    """The class of a system event every registry decodes (stream lifecycle records)."""
+    if not event_type.startswith("eventsource."):
+        return None
+    from .stores._lifecycle import LIFECYCLE_EVENT_TYPES
+
+    return LIFECYCLE_EVENT_TYPES.get(event_type)
+
+
 class EventRegistry:
     """Maps ``(event_type, event_version)`` to the event class that decodes it.
 
@@ -200,6 +209,8 @@ class EventRegistry:
                 return found
         found = self._latest.get(event_type)
         if found is None:
+            found = _system_event(event_type)
+        if found is None:
             raise UnknownEventTypeError(event_type, event_version, self._latest.keys())
         return found
 
@@ -214,7 +225,7 @@ class EventRegistry:
 
     def check_registered(self, event: DomainEvent) -> None:
         """Raise :class:`UnknownEventTypeError` unless ``event`` can be decoded by this registry."""
-        if event.event_type not in self._latest:
+        if event.event_type not in self._latest and _system_event(event.event_type) is None:
             raise UnknownEventTypeError(event.event_type, event.event_version, self._latest.keys())
 
     def register_upcaster(

@@ -34,6 +34,7 @@ CAPABILITIES = Capabilities(
     parallel_writers=True,
     transactional_outbox=True,
     live_notifications=True,
+    stream_lifecycle=True,
 )
 
 

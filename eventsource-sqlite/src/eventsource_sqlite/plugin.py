@@ -69,6 +69,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 parallel_writers=False,
                 transactional_outbox=True,
                 live_notifications=False,
+                stream_lifecycle=True,
             ),
             description="One SQLite file (aiosqlite): single writer, concurrent readers (WAL).",
             legacy_converter=SQLiteLegacyConverter,

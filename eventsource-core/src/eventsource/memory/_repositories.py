@@ -128,7 +128,10 @@ class MemoryCheckpointRepository(CheckpointRepository):
                 return None
             wanted = None if types is None else set(types)
             relevant = [
-                s for s in self.state.events if wanted is None or s.event.event_type in wanted
+                s
+                for s in self.state.events
+                if (wanted is None or s.event.event_type in wanted)
+                and s.global_position not in self.state.removed
             ]
             last = self.state.by_id.get(data.last_event_id) if data.last_event_id else None
         position = data.global_position or 0

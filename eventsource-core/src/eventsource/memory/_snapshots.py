@@ -38,6 +38,8 @@ class MemorySnapshotStore(SnapshotStore):
         record = encode_snapshot(snapshot)
         key = (record.aggregate_id, record.aggregate_type)
         with self.state.lock:
+            if key in self.state.deleted:
+                return  # a snapshot of a deleted stream goes with it, even one racing the delete
             if newer_snapshot_wins(self.state.snapshots.get(key), record):
                 self.state.snapshots[key] = record
 

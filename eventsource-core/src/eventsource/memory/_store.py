@@ -24,24 +24,30 @@ from ..spi import (
     EventRegistry,
     EventStore,
     EventStream,
+    PreparedEvent,
     ReadDirection,
     ReadOptions,
     StoredEvent,
     StoredPlace,
     StoreNotFoundError,
+    StreamDeletedError,
     check_event_id,
     check_get_events,
     check_get_events_by_type,
+    check_lifecycle_key,
     check_read_options,
     check_stream_key,
     check_stream_version,
+    check_truncate,
     check_wait,
     decode_stored_event,
     original_result,
     parse_stream_id,
     prepare_append,
     restamp,
+    restored,
     stream_id_for,
+    tombstone,
 )
 from ._names import forget_named
 from ._outbox_entries import outbox_entry_for
@@ -65,6 +71,11 @@ class MemoryState:
     next_dlq_id: int = 1
     #: Snapshot rows (``SnapshotRecord``) by (aggregate id, aggregate type).
     snapshots: dict[tuple[UUID, str], Any] = field(default_factory=dict)
+    #: Global positions no read shows: removed (hard delete, truncation) or soft-deleted. Their
+    #: log entries stay as placeholders so positions are never reused.
+    removed: set[int] = field(default_factory=set)
+    #: Deleted streams: (hard, the soft-deleted events kept for a restore).
+    deleted: dict[tuple[UUID, str], tuple[bool, list[StoredEvent]]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
         default_factory=list
@@ -135,14 +146,33 @@ class MemoryEventStore(EventStore):
         expected_version: int,
         *,
         outbox: bool = False,
+        recreate: bool = False,
     ) -> AppendResult:
         expected, prepared = prepare_append(
             self, aggregate_id, aggregate_type, events, expected_version
         )
         state = self.state
         with state.lock:
+            gone = state.deleted.get((aggregate_id, aggregate_type))
+            if gone is not None:
+                if not recreate:
+                    raise StreamDeletedError(aggregate_id, aggregate_type, hard=gone[0])
+                self._purge(gone[1])
+                del state.deleted[(aggregate_id, aggregate_type)]
+            return self._append_locked(aggregate_id, aggregate_type, expected, prepared, outbox)
+
+    def _append_locked(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        expected: int,
+        prepared: list[PreparedEvent],
+        outbox: bool,
+    ) -> AppendResult:
+        state = self.state
+        with state.lock:
             stream = state.streams.get((aggregate_id, aggregate_type), [])
-            current = len(stream)
+            current = stream[-1].stream_position if stream else 0
             event_ids = [item.event.event_id for item in prepared]
             places = [_place(state.by_id[i]) for i in event_ids if i in state.by_id]
             # some of the batch stored: a retry of a stored append, or a DuplicateEventError
@@ -192,6 +222,123 @@ class MemoryEventStore(EventStore):
                 global_position=stored_batch[-1].global_position,
                 events_written=len(stored_batch),
             )
+
+    # -- stream lifecycle ----------------------------------------------------------------------
+
+    def _purge(self, events: list[StoredEvent]) -> None:
+        """Forget ``events`` for good (their positions stay burned)."""
+        for stored in events:
+            self.state.removed.add(stored.global_position)
+            self.state.payloads.pop(stored.global_position, None)
+            if self.state.by_id.get(stored.event.event_id) is stored:
+                del self.state.by_id[stored.event.event_id]
+
+    def _record(self, event: DomainEvent) -> None:
+        """Append a lifecycle event to its system stream (the lock is held)."""
+        key = (event.aggregate_id, event.aggregate_type)
+        stream = self.state.streams.get(key)
+        version = stream[-1].stream_position if stream else 0
+        expected, prepared = prepare_append(self, event.aggregate_id, key[1], [event], version)
+        self._append_locked(event.aggregate_id, key[1], expected, prepared, False)
+
+    async def delete_stream(
+        self, aggregate_id: UUID, aggregate_type: str, hard: bool = False
+    ) -> int:
+        key = check_lifecycle_key(aggregate_id, aggregate_type)
+        state = self.state
+        with state.lock:
+            gone = state.deleted.get(key)
+            if gone is not None:
+                if gone[0] or not hard:
+                    return 0
+                self._purge(gone[1])  # soft, now hard: the kept events go for good
+                state.deleted[key] = (True, [])
+                self._record(tombstone(aggregate_id, aggregate_type, len(gone[1]), True))
+                return len(gone[1])
+            stream = state.streams.pop(key, [])
+            if not stream:
+                return 0
+            if hard:
+                self._purge(stream)
+            else:
+                for stored in stream:
+                    state.removed.add(stored.global_position)
+                    del state.by_id[stored.event.event_id]
+            state.deleted[key] = (hard, [] if hard else stream)
+            self._forget_attachments(aggregate_id, aggregate_type)
+            self._record(tombstone(aggregate_id, aggregate_type, stream[-1].stream_position, hard))
+            return len(stream)
+
+    def _forget_attachments(self, aggregate_id: UUID, aggregate_type: str) -> None:
+        """Drop the stream's outbox entries and snapshot (the lock is held)."""
+        state = self.state
+        for entry_id in [
+            i
+            for i, e in state.outbox.items()
+            if e.aggregate_id == aggregate_id and e.aggregate_type == aggregate_type
+        ]:
+            del state.outbox[entry_id]
+            state.outbox_not_before.pop(entry_id, None)
+        state.snapshots.pop((aggregate_id, aggregate_type), None)
+
+    async def restore_stream(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        key = check_lifecycle_key(aggregate_id, aggregate_type)
+        state = self.state
+        with state.lock:
+            gone = state.deleted.get(key)
+            if gone is None:
+                return 0
+            hard, stream = gone
+            if hard:
+                raise StreamDeletedError(aggregate_id, aggregate_type, hard=True)
+            for stored in stream:
+                state.removed.discard(stored.global_position)
+                state.by_id[stored.event.event_id] = stored
+            state.streams[key] = stream
+            del state.deleted[key]
+            self._record(restored(aggregate_id, aggregate_type, stream[-1].stream_position))
+            return len(stream)
+
+    async def truncate_stream(
+        self, aggregate_id: UUID, aggregate_type: str, *, before: int
+    ) -> int:
+        aggregate_id, aggregate_type, before = check_truncate(aggregate_id, aggregate_type, before)
+        key = (aggregate_id, aggregate_type)
+        state = self.state
+        with state.lock:
+            stream = state.streams.get(key, [])
+            if not stream:
+                return 0
+            before = min(before, stream[-1].stream_position)
+            doomed = [s for s in stream if s.stream_position < before]
+            if not doomed:
+                return 0
+            self._purge(doomed)
+            state.streams[key] = [s for s in stream if s.stream_position >= before]
+            snapshot = state.snapshots.get(key)
+            if snapshot is not None and snapshot.version < before - 1:
+                del state.snapshots[key]
+            return len(doomed)
+
+    async def _stream_extents(
+        self, aggregate_type: str, cutoff: datetime | None
+    ) -> list[tuple[UUID, int, int, int | None]]:
+        with self.state.lock:
+            streams = [
+                (aid, list(s)) for (aid, t), s in self.state.streams.items() if t == aggregate_type
+            ]
+        out: list[tuple[UUID, int, int, int | None]] = []
+        for aid, stream in streams:
+            if not stream:
+                continue
+            expired = [
+                s.stream_position
+                for s in stream
+                if cutoff is not None and s.event.occurred_at < cutoff
+            ]
+            newest = max(expired) if expired else None
+            out.append((aid, stream[0].stream_position, stream[-1].stream_position, newest))
+        return out
 
     async def get_events(
         self,
@@ -264,8 +411,9 @@ class MemoryEventStore(EventStore):
             if not page:
                 return
             cursor = page[-1].global_position
+            removed = self.state.removed
             for stored in page:
-                if not _matches(stored, options):
+                if stored.global_position in removed or not _matches(stored, options):
                     continue
                 if options.limit is not None and yielded >= options.limit:
                     return
@@ -286,6 +434,7 @@ class MemoryEventStore(EventStore):
             self._current(s).event
             for s in log
             if s.event.aggregate_type == aggregate_type
+            and s.global_position not in self.state.removed
             and (tenant_id is None or s.event.tenant_id == tenant_id)
             and (from_timestamp is None or s.event.occurred_at >= from_timestamp)
         ]
@@ -295,7 +444,8 @@ class MemoryEventStore(EventStore):
 
     async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
         check_stream_key(aggregate_id, aggregate_type)
-        return len(self.state.streams.get((aggregate_id, aggregate_type), ()))
+        stream = self.state.streams.get((aggregate_id, aggregate_type))
+        return stream[-1].stream_position if stream else 0
 
     async def get_global_position(self) -> int:
         return len(self.state.events)

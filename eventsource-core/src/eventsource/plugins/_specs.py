@@ -41,6 +41,8 @@ class Capabilities:
     - ``transactional_outbox``: ``append_events(..., outbox=True)`` writes the outbox entries in
       the events' transaction.
     - ``live_notifications``: ``wait_for_events`` is woken by writers rather than polling.
+    - ``stream_lifecycle``: ``delete_stream``, ``restore_stream``, ``truncate_stream`` and
+      ``scavenge`` work (docs/lifecycle.md); off by default, so a backend opts in.
     """
 
     persistent: bool = True
@@ -48,6 +50,7 @@ class Capabilities:
     parallel_writers: bool = True
     transactional_outbox: bool = True
     live_notifications: bool = False
+    stream_lifecycle: bool = False
 
     def enabled(self) -> list[str]:
         """Names of the capabilities that are on."""

@@ -9,6 +9,7 @@ when their backend is not installed.
 from typing import TYPE_CHECKING
 
 from ._contract import EventStore
+from ._lifecycle import LIFECYCLE_AGGREGATE_TYPE, RetentionPolicy, StreamDeleted, StreamRestored
 from ._types import (
     AppendResult,
     EventStream,
@@ -33,10 +34,14 @@ __all__ = [
     "EventStream",
     "ExpectedVersion",
     "InMemoryEventStore",
+    "LIFECYCLE_AGGREGATE_TYPE",
     "MemoryEventStore",
     "ReadDirection",
     "ReadOptions",
+    "RetentionPolicy",
     "StoredEvent",
+    "StreamDeleted",
+    "StreamRestored",
     "parse_stream_id",
     "stream_id_for",
 ]

@@ -39,6 +39,13 @@ Guarantees (each is checked by :mod:`eventsource.testing`):
   is yielded (:func:`~eventsource.spi.decode_stored_event`), never a page ahead; a reader
   resuming from the row's position goes on after it. ``get_events`` and
   ``get_events_by_type`` raise the same error.
+- **Stream lifecycle (optional: capability ``stream_lifecycle``).** ``delete_stream`` (soft
+  or hard), ``restore_stream``, ``truncate_stream`` and ``scavenge`` (retention per aggregate
+  type): reads and ``load`` honour them, global positions are never reused, a delete is
+  recorded by a :class:`~eventsource.StreamDeleted` event, and appending to a deleted stream
+  is a :class:`StreamDeletedError` unless ``recreate=True``; the rules are in
+  :mod:`eventsource.stores._lifecycle` and docs/lifecycle.md. A backend without it keeps the
+  defaults here, which raise :class:`ConfigurationError`.
 - **Opening without creating.** ``open(create=False)`` (``connect_existing``) opens only a
   store that exists and raises :class:`StoreNotFoundError` naming it otherwise, having created
   nothing.
@@ -50,7 +57,7 @@ import abc
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -70,7 +77,9 @@ from ..events import (
     serialize_event,
 )
 from ..values import check_identifier
+from ..arguments import check_moment
 from ._arguments import check_wait
+from ._lifecycle import RetentionPolicy, check_lifecycle_key, retention_before
 from ._types import (
     AppendResult,
     EventStream,
@@ -173,8 +182,14 @@ class EventStore(abc.ABC):
         expected_version: int,
         *,
         outbox: bool = False,
+        recreate: bool = False,
     ) -> AppendResult:
         """Append ``events`` to the aggregate's stream, atomically.
+
+        A deleted stream (:meth:`delete_stream`) refuses appends with
+        :class:`StreamDeletedError`; with ``recreate=True`` its old events are removed for good
+        and the append starts the stream anew (version 0 before it). Backends without the
+        ``stream_lifecycle`` capability ignore ``recreate``.
 
         ``expected_version`` is an exact version (0 = the stream must be new) or an
         :class:`ExpectedVersion` constant. Each stored event's ``aggregate_version`` is its
@@ -191,6 +206,84 @@ class EventStore(abc.ABC):
         :class:`InvalidEventError` / :class:`SerializationError` /
         :class:`UnknownEventTypeError` for bad input (nothing written).
         """
+
+    # -- stream lifecycle (optional) -----------------------------------------------------------
+
+    def _no_lifecycle(self) -> ConfigurationError:
+        return ConfigurationError(
+            f"{type(self).__name__} does not support stream lifecycle (delete_stream, "
+            "restore_stream, truncate_stream, scavenge)"
+        )
+
+    async def delete_stream(
+        self, aggregate_id: UUID, aggregate_type: str, hard: bool = False
+    ) -> int:
+        """Delete the stream; returns how many events it removed (0: nothing to delete).
+
+        Soft (the default): the events leave every read and the stream reads as new, until
+        :meth:`restore_stream`. ``hard``: they are gone for good (also after a soft delete).
+        Either removes the stream's outbox entries and snapshot and appends a
+        :class:`~eventsource.StreamDeleted` event in the global order, in one transaction.
+        A stream that has no events, or is deleted already (hard, or soft again), is left as
+        it is.
+        """
+        raise self._no_lifecycle()
+
+    async def restore_stream(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        """Bring back a soft-deleted stream's events, at their old positions and versions,
+        and append a :class:`~eventsource.StreamRestored` event; returns how many came back
+        (0: the stream is not deleted). A hard-deleted stream raises
+        :class:`StreamDeletedError`."""
+        raise self._no_lifecycle()
+
+    async def truncate_stream(
+        self, aggregate_id: UUID, aggregate_type: str, *, before: int
+    ) -> int:
+        """Remove the stream's events with ``aggregate_version < before``, never its last
+        event (``before`` is capped at the current version), and its snapshot if that is
+        older than ``before - 1``; returns how many went. The stream's version stays."""
+        raise self._no_lifecycle()
+
+    @property
+    def retention(self) -> dict[str, RetentionPolicy]:
+        """The retention policies by aggregate type that :meth:`scavenge` applies."""
+        return dict(getattr(self, "_retention", {}))
+
+    def set_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
+        """Keep streams of ``aggregate_type`` under ``policy`` (None: no retention) from the
+        next :meth:`scavenge` on. Held by this store object, not in the database."""
+        _, aggregate_type = check_lifecycle_key(UUID(int=0), aggregate_type)
+        if policy is not None and not isinstance(policy, RetentionPolicy):
+            raise InvalidEventError(f"expected a RetentionPolicy, got {type(policy).__name__}")
+        current = dict(getattr(self, "_retention", {}))
+        if policy is None:
+            current.pop(aggregate_type, None)
+        else:
+            current[aggregate_type] = policy
+        self._retention = current
+
+    async def scavenge(self, *, now: datetime | None = None) -> int:
+        """Apply the retention policies: truncate every stream of a policy's type to what it
+        keeps (as of ``now``, default the current time); returns how many events went."""
+        moment = datetime.now(UTC) if now is None else check_moment(now, "now")
+        removed = 0
+        for aggregate_type, policy in sorted(self.retention.items()):
+            extents = await self._stream_extents(aggregate_type, policy.cutoff(moment))
+            for aggregate_id, first, last, newest_expired in extents:
+                before = retention_before(policy, first, last, newest_expired)
+                if before is not None:
+                    removed += await self.truncate_stream(
+                        aggregate_id, aggregate_type, before=before
+                    )
+        return removed
+
+    async def _stream_extents(
+        self, aggregate_type: str, cutoff: datetime | None
+    ) -> list[tuple[UUID, int, int, int | None]]:
+        """Per live stream of ``aggregate_type``: its id, first and last stored version, and
+        the highest version whose ``occurred_at`` is before ``cutoff`` (None: none, or no
+        cutoff). What :meth:`scavenge` decides from; backends with lifecycle implement it."""
+        raise self._no_lifecycle()
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from ._idempotency import IdempotentAppendConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._processes import ProcessConcurrencyConformance
+from ._lifecycle import StreamLifecycleConformance
 from ._snapshots import SnapshotStoreConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
@@ -52,6 +53,7 @@ __all__ = [
     "RawEventRow",
     "RawEventWriter",
     "SnapshotStoreConformance",
+    "StreamLifecycleConformance",
     "UndecodableEventConformance",
     "ValueDomainConformance",
 ]

@@ -9,6 +9,7 @@ from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._idempotency import IdempotentAppendConformance
+from ._lifecycle import StreamLifecycleConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._snapshots import SnapshotStoreConformance
@@ -26,6 +27,7 @@ class BackendConformance(
     OutboxConformance,
     DLQConformance,
     SnapshotStoreConformance,
+    StreamLifecycleConformance,
     BadInputConformance,
     ArgumentConformance,
     ValueDomainConformance,
