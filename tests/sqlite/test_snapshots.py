@@ -119,7 +119,7 @@ async def test_a_version_1_file_gets_the_snapshot_table(tmp_path: Path) -> None:
         for statement in MIGRATIONS[1]:
             db.execute(statement)
         db.execute("INSERT INTO eventsource_schema VALUES (1, 1)")
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION >= 2
     async with open_backend(f"sqlite:///{path}", create=False) as backend:
         aid = uuid4()
         repo = AggregateRepository(backend.events, KitTally, KIT_TYPE, snapshot_every=1)

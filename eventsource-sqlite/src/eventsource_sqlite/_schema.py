@@ -7,7 +7,9 @@ whose schema is newer than this release with :class:`SchemaVersionError`.
 
 Times are stored as integer microseconds since the Unix epoch (UTC); UUIDs as text.
 Versions: 1 events, checkpoints, outbox, DLQ; 2 adds ``aggregate_snapshots`` (a table a
-release-1 process never touches, so it keeps working on a migrated file).
+release-1 process never touches, so it keeps working on a migrated file); 3 adds stream
+lifecycle: ``stream_lifecycle`` (the deleted marks) and ``events_deleted`` (soft-deleted rows,
+kept aside for a restore).
 """
 
 from __future__ import annotations
@@ -130,8 +132,36 @@ _V2 = [
         ON aggregate_snapshots (aggregate_type, schema_version)""",
 ]
 
+# Stream lifecycle (docs/lifecycle.md): one mark per deleted stream, which appends check; the
+# rows of soft-deleted streams, with their global positions, until a restore or a hard delete.
+_V3 = [
+    """CREATE TABLE IF NOT EXISTS stream_lifecycle (
+        aggregate_id TEXT NOT NULL,
+        aggregate_type TEXT NOT NULL,
+        hard INTEGER NOT NULL,
+        last_version INTEGER NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        PRIMARY KEY (aggregate_id, aggregate_type)
+    )""",
+    """CREATE TABLE IF NOT EXISTS events_deleted (
+        global_position INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL,
+        aggregate_id TEXT NOT NULL,
+        aggregate_type TEXT NOT NULL,
+        aggregate_version INTEGER NOT NULL,
+        event_type TEXT NOT NULL,
+        event_version INTEGER NOT NULL,
+        tenant_id TEXT,
+        occurred_at INTEGER NOT NULL,
+        stored_at INTEGER NOT NULL,
+        payload TEXT NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS events_deleted_stream
+        ON events_deleted (aggregate_id, aggregate_type, aggregate_version)""",
+]
+
 #: Statements that bring a file from version ``n - 1`` to version ``n``.
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2, 3: _V3}
 
 #: The schema version this release writes and understands.
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -25,8 +25,11 @@ _COLUMNS = (
 )
 # One statement, so racing writers cannot move a snapshot backwards: a row of the same schema
 # version and a higher version stays.
+# A deleted stream (stream_lifecycle) takes no snapshot: one racing the delete is not kept.
 _UPSERT = f"""
-INSERT INTO aggregate_snapshots ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO aggregate_snapshots ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?
+WHERE NOT EXISTS (SELECT 1 FROM stream_lifecycle l
+                  WHERE l.aggregate_id = ?1 AND l.aggregate_type = ?2)
 ON CONFLICT (aggregate_id, aggregate_type) DO UPDATE SET
     version = excluded.version,
     schema_version = excluded.schema_version,

@@ -32,13 +32,16 @@ from eventsource.spi import (
     StoredEvent,
     StoredPlace,
     StoreNotFoundError,
+    StreamDeletedError,
     check_event_id,
     check_get_events,
     check_get_events_by_type,
     check_keywords,
+    check_lifecycle_key,
     check_read_options,
     check_stream_key,
     check_stream_version,
+    check_truncate,
     check_wait,
     decode_stored_event,
     original_result,
@@ -48,6 +51,7 @@ from eventsource.spi import (
 )
 
 from ._driver import wait_until_stopped
+from . import _lifecycle as lifecycle
 from ._errors import translate_error
 from ._legacy import refuse_legacy
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
@@ -297,6 +301,7 @@ class SQLiteEventStore(EventStore):
         expected_version: int,
         *,
         outbox: bool = False,
+        recreate: bool = False,
     ) -> AppendResult:
         expected, prepared = prepare_append(
             self, aggregate_id, aggregate_type, events, expected_version
@@ -309,6 +314,11 @@ class SQLiteEventStore(EventStore):
         def append(conn: sqlite3.Connection) -> AppendResult:
             try:
                 with write_transaction(conn, shared, timeout, path):
+                    mark = lifecycle.deleted_mark(conn, aid, aggregate_type)
+                    if mark is not None:
+                        if not recreate:
+                            raise StreamDeletedError(aggregate_id, aggregate_type, hard=mark)
+                        lifecycle.clear_for_recreate(conn, aid, aggregate_type)
                     row = conn.execute(_STREAM_VERSION, (aid, aggregate_type)).fetchone()
                     current = row[0] or 0
                     check_stream_version(aggregate_id, aggregate_type, expected, current)
@@ -327,6 +337,60 @@ class SQLiteEventStore(EventStore):
         result: AppendResult = await self._run(append)
         shared.notify()
         return result
+
+    # -- stream lifecycle ----------------------------------------------------------------------
+
+    def _record(self, conn: sqlite3.Connection, event: DomainEvent) -> None:
+        """Append a lifecycle event to its system stream, in the caller's transaction."""
+        key = (str(event.aggregate_id), event.aggregate_type)
+        current = conn.execute(_STREAM_VERSION, key).fetchone()[0] or 0
+        _, prepared = prepare_append(self, event.aggregate_id, key[1], [event], current)
+        _insert(conn, key[0], key[1], restamp(prepared, current), now_us())
+
+    async def _write(self, fn: Any) -> Any:
+        """Run ``fn(conn)`` in one write transaction; wakes this process's waiters after."""
+        shared, timeout, path = self._shared, self.busy_timeout, self.database
+
+        def body(conn: sqlite3.Connection) -> Any:
+            with write_transaction(conn, shared, timeout, path):
+                return fn(conn)
+
+        result = await self._run(body)
+        shared.notify()
+        return result
+
+    async def delete_stream(
+        self, aggregate_id: UUID, aggregate_type: str, hard: bool = False
+    ) -> int:
+        aid, atype = check_lifecycle_key(aggregate_id, aggregate_type)
+        count: int = await self._write(
+            lambda c: lifecycle.delete_stream(c, aid, atype, hard, self._record)
+        )
+        return count
+
+    async def restore_stream(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        aid, atype = check_lifecycle_key(aggregate_id, aggregate_type)
+        count: int = await self._write(
+            lambda c: lifecycle.restore_stream(c, aid, atype, self._record)
+        )
+        return count
+
+    async def truncate_stream(
+        self, aggregate_id: UUID, aggregate_type: str, *, before: int
+    ) -> int:
+        aid, atype, first_kept = check_truncate(aggregate_id, aggregate_type, before)
+        count: int = await self._write(
+            lambda c: lifecycle.truncate_stream(c, aid, atype, first_kept)
+        )
+        return count
+
+    async def _stream_extents(
+        self, aggregate_type: str, cutoff: datetime | None
+    ) -> list[tuple[UUID, int, int, int | None]]:
+        extents: list[tuple[UUID, int, int, int | None]] = await self._run(
+            lambda c: lifecycle.stream_extents(c, aggregate_type, cutoff)
+        )
+        return extents
 
     # -- reading -------------------------------------------------------------------------------
 
