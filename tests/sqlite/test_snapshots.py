@@ -128,4 +128,4 @@ async def test_a_version_1_file_gets_the_snapshot_table(tmp_path: Path) -> None:
         await repo.save(tally)
         assert await backend.snapshots.snapshot_exists(aid, KIT_TYPE)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM eventsource_schema").fetchone() == (2,)
+        assert db.execute("SELECT version FROM eventsource_schema").fetchone() == (SCHEMA_VERSION,)
