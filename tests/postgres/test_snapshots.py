@@ -112,7 +112,7 @@ async def test_a_version_3_schema_gets_the_snapshot_table(
         await store.initialize()
     await admin.execute(f"DROP TABLE {s}.aggregate_snapshots")
     await admin.execute(f"UPDATE {s}.eventsource_schema SET version = 3")
-    assert SCHEMA_VERSION == 4
+    assert SCHEMA_VERSION >= 4
     async with open_backend(pg_url, create=False) as backend:
         aid = uuid4()
         repo = AggregateRepository(backend.events, KitTally, KIT_TYPE, snapshot_every=1)

@@ -16,6 +16,8 @@ __all__ = ["is_connection_lost", "is_unstorable_text", "translate_error", "unava
 
 #: SQLSTATE the append function raises for a version conflict; DETAIL holds the actual version.
 VERSION_CONFLICT = "ES409"
+#: SQLSTATE the append functions raise for a deleted stream; DETAIL is "true" when hard.
+STREAM_DELETED = "ES410"
 
 _LOST = (
     asyncpg.exceptions.ConnectionDoesNotExistError,

@@ -8,7 +8,10 @@ schema is upgraded by running them all again. Versions: 1 tables and ``eventsour
 processes of the previous release keep appending); 3 stores payloads as ``json`` instead of
 ``jsonb`` (the text as written, so every value reads back exactly) and adds the version offsets
 to both append functions (the previous signatures stay, as wrappers); 4 adds
-``aggregate_snapshots`` (a table older processes never touch, so they keep working).
+``aggregate_snapshots`` (a table older processes never touch, so they keep working); 5 adds
+stream lifecycle: ``stream_lifecycle`` (one mark per deleted stream), ``events_deleted`` (the
+rows of soft-deleted streams, kept for a restore), and the append functions refuse a marked
+stream with SQLSTATE ES410.
 """
 
 from __future__ import annotations
@@ -22,14 +25,22 @@ from eventsource.spi import (
 from ._legacy import refuse_legacy
 from ._options import PostgresOptions
 
-__all__ = ["APPEND_LOCK_CLASS", "INIT_LOCK_CLASS", "SCHEMA_VERSION", "create_schema"]
+__all__ = [
+    "APPEND_LOCK_CLASS",
+    "INIT_LOCK_CLASS",
+    "LIFECYCLE_LOCK_CLASS",
+    "SCHEMA_VERSION",
+    "create_schema",
+]
 
 #: The schema version this release writes and understands.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: First advisory-lock key of the global-order lock that serialises appends ("ES" + 1).
 APPEND_LOCK_CLASS = 0x45530001
 #: First advisory-lock key taken while creating or migrating the schema.
 INIT_LOCK_CLASS = 0x45530000
+#: First key of the per-stream lock a delete holds exclusively and a snapshot write shared.
+LIFECYCLE_LOCK_CLASS = 0x45530002
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS {s}.eventsource_schema (
@@ -113,6 +124,29 @@ CREATE TABLE IF NOT EXISTS {s}.aggregate_snapshots (
 );
 CREATE INDEX IF NOT EXISTS aggregate_snapshots_type_idx
     ON {s}.aggregate_snapshots (aggregate_type, schema_version);
+CREATE TABLE IF NOT EXISTS {s}.stream_lifecycle (
+    aggregate_id uuid NOT NULL,
+    aggregate_type text NOT NULL,
+    hard boolean NOT NULL,
+    last_version integer NOT NULL,
+    deleted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (aggregate_id, aggregate_type)
+);
+CREATE TABLE IF NOT EXISTS {s}.events_deleted (
+    global_position bigint PRIMARY KEY,
+    event_id uuid NOT NULL,
+    aggregate_id uuid NOT NULL,
+    aggregate_type text NOT NULL,
+    aggregate_version integer NOT NULL,
+    event_type text NOT NULL,
+    event_version integer NOT NULL,
+    tenant_id uuid,
+    occurred_at timestamptz NOT NULL,
+    stored_at timestamptz NOT NULL,
+    payload json NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_deleted_stream_idx
+    ON {s}.events_deleted (aggregate_id, aggregate_type, aggregate_version);
 """
 
 # The append: one round trip. The advisory lock serialises appends of this schema until
@@ -146,6 +180,13 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock({lock_class}, {lock_key}) THEN
         PERFORM set_config('lock_timeout', p_lock_timeout_ms::text, true);
         PERFORM pg_advisory_xact_lock({lock_class}, {lock_key});
+    END IF;
+    IF EXISTS (SELECT 1 FROM {s}.stream_lifecycle l WHERE l.aggregate_id = p_aggregate_id
+               AND l.aggregate_type = p_aggregate_type) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ES410', MESSAGE = 'eventsource stream deleted',
+            DETAIL = (SELECT l.hard::text FROM {s}.stream_lifecycle l
+                      WHERE l.aggregate_id = p_aggregate_id
+                        AND l.aggregate_type = p_aggregate_type);
     END IF;
     SELECT coalesce((SELECT max(e.aggregate_version) FROM {s}.events e
                      WHERE e.aggregate_id = p_aggregate_id
@@ -225,6 +266,11 @@ BEGIN
         v_last := v_first + p_counts[i] - 1;
         last_position := NULL;
         duplicate_id := NULL;
+        IF EXISTS (SELECT 1 FROM {s}.stream_lifecycle l WHERE l.aggregate_id = p_aggregate_ids[i]
+                   AND l.aggregate_type = p_aggregate_types[i]) THEN
+            -- the whole batch fails; each append then runs alone and reports its own
+            RAISE EXCEPTION USING ERRCODE = 'ES410', MESSAGE = 'eventsource stream deleted';
+        END IF;
         current_version := coalesce((SELECT max(e.aggregate_version) FROM {s}.events e
                                      WHERE e.aggregate_id = p_aggregate_ids[i]
                                        AND e.aggregate_type = p_aggregate_types[i]), 0);

@@ -15,7 +15,9 @@ from eventsource.spi import (
     encode_snapshot,
 )
 
+from ._lifecycle import STREAM_LOCK
 from ._repository_base import PostgresRepository
+from ._schema import LIFECYCLE_LOCK_CLASS
 
 __all__ = ["PostgreSQLSnapshotStore"]
 
@@ -34,10 +36,14 @@ class PostgreSQLSnapshotStore(PostgresRepository, SnapshotStore):
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         r = encode_snapshot(snapshot)
-        await self._execute(
-            f"""
+        # Shared with other snapshot writes, exclusive with a delete of the stream: a
+        # snapshot racing the delete is deleted with it, or sees the mark and writes nothing.
+        lock = STREAM_LOCK.format(fn="pg_advisory_xact_lock_shared")
+        upsert = f"""
             INSERT INTO {self._s}.aggregate_snapshots AS s ({_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5::json, $6, $7, $8)
+            SELECT $1, $2, $3, $4, $5::json, $6, $7, $8
+            WHERE NOT EXISTS (SELECT 1 FROM {self._s}.stream_lifecycle l
+                              WHERE l.aggregate_id = $1 AND l.aggregate_type = $2)
             ON CONFLICT (aggregate_id, aggregate_type) DO UPDATE SET
                 version = excluded.version,
                 schema_version = excluded.schema_version,
@@ -46,7 +52,8 @@ class PostgreSQLSnapshotStore(PostgresRepository, SnapshotStore):
                 created_at = excluded.created_at,
                 checksum = excluded.checksum
             WHERE s.schema_version <> excluded.schema_version OR s.version <= excluded.version
-            """,
+            """
+        args = (
             r.aggregate_id,
             r.aggregate_type,
             r.version,
@@ -56,6 +63,15 @@ class PostgreSQLSnapshotStore(PostgresRepository, SnapshotStore):
             r.created_at,
             r.checksum,
         )
+
+        async def op(conn: Any) -> None:
+            async with conn.transaction():
+                await conn.execute(
+                    lock, LIFECYCLE_LOCK_CLASS, str(r.aggregate_id), r.aggregate_type
+                )
+                await conn.execute(upsert, *args)
+
+        await self._source.run(op)
 
     async def get_snapshot(self, aggregate_id: UUID, aggregate_type: str) -> Snapshot | None:
         aid, atype = check_snapshot_key(aggregate_id, aggregate_type)

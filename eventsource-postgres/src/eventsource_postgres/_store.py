@@ -30,17 +30,21 @@ from eventsource.spi import (
     EventRegistry,
     EventStore,
     EventStream,
+    ExpectedVersion,
     OptimisticLockError,
     PreparedEvent,
     ReadOptions,
     SerializationError,
     StoredEvent,
     StoredPlace,
+    StreamDeletedError,
     check_event_id,
     check_get_events,
     check_get_events_by_type,
+    check_lifecycle_key,
     check_read_options,
     check_stream_key,
+    check_truncate,
     check_wait,
     decode_stored_event,
     original_result,
@@ -53,7 +57,8 @@ from eventsource.spi import (
 
 from ._connections import ConnectionSource, url_of_session_factory
 from ._diagnostics import InFlightAppend, fetch_in_flight_appends
-from ._errors import VERSION_CONFLICT, is_connection_lost, is_unstorable_text
+from . import _lifecycle as lifecycle
+from ._errors import STREAM_DELETED, VERSION_CONFLICT, is_connection_lost, is_unstorable_text
 from ._existence import require_store
 from ._group_commit import GroupCommit, RunAlone
 from ._listener import Listener
@@ -266,10 +271,17 @@ class PostgreSQLEventStore(EventStore):
         expected_version: int,
         *,
         outbox: bool = False,
+        recreate: bool = False,
     ) -> AppendResult:
         expected, prepared = prepare_append(
             self, aggregate_id, aggregate_type, events, expected_version
         )
+        if recreate:  # a delete between this and the append makes the append refused again
+            await self._source.run(
+                lambda c: lifecycle.clear_for_recreate(
+                    c, self._s, self.options.lock_key, aggregate_id, aggregate_type
+                )
+            )
         args = self._append_args(aggregate_id, aggregate_type, expected, prepared, outbox)
         loop = asyncio.get_running_loop()
         timer = loop.call_later(
@@ -457,6 +469,9 @@ class PostgreSQLEventStore(EventStore):
     def _append_error(
         self, exc: asyncpg.PostgresError, aggregate_id: UUID, aggregate_type: str, expected: int
     ) -> BaseException:
+        if exc.sqlstate == STREAM_DELETED:
+            hard = getattr(exc, "detail", None) == "true"
+            return StreamDeletedError(aggregate_id, aggregate_type, hard=hard)
         if exc.sqlstate == VERSION_CONFLICT:
             actual = int(getattr(exc, "detail", None) or 0)
             return OptimisticLockError(aggregate_id, expected, actual, aggregate_type)
@@ -531,6 +546,57 @@ class PostgreSQLEventStore(EventStore):
         return await self._source.run(
             lambda conn: fetch_in_flight_appends(conn, self.options.lock_key), retry=True
         )
+
+    # -- stream lifecycle ----------------------------------------------------------------------
+
+    async def _record(self, conn: Any, event: DomainEvent) -> None:
+        """Append a lifecycle event to its system stream, in the caller's transaction."""
+        _, prepared = prepare_append(
+            self, event.aggregate_id, event.aggregate_type, [event], ExpectedVersion.ANY
+        )
+        args = self._append_args(
+            event.aggregate_id, event.aggregate_type, ExpectedVersion.ANY, prepared, False
+        )
+        await conn.fetchrow(self._append_sql, *args)
+
+    async def _lifecycle(self, op: Any) -> int:
+        if not self._initialized and self.auto_initialize:
+            await self.initialize()
+        count: int = await self._source.run(op)
+        return count
+
+    async def delete_stream(
+        self, aggregate_id: UUID, aggregate_type: str, hard: bool = False
+    ) -> int:
+        aid, atype = check_lifecycle_key(aggregate_id, aggregate_type)
+        key = self.options.lock_key
+        return await self._lifecycle(
+            lambda c: lifecycle.delete_stream(c, self._s, key, aid, atype, hard, self._record)
+        )
+
+    async def restore_stream(self, aggregate_id: UUID, aggregate_type: str) -> int:
+        aid, atype = check_lifecycle_key(aggregate_id, aggregate_type)
+        key = self.options.lock_key
+        return await self._lifecycle(
+            lambda c: lifecycle.restore_stream(c, self._s, key, aid, atype, self._record)
+        )
+
+    async def truncate_stream(
+        self, aggregate_id: UUID, aggregate_type: str, *, before: int
+    ) -> int:
+        aid, atype, first_kept = check_truncate(aggregate_id, aggregate_type, before)
+        key = self.options.lock_key
+        return await self._lifecycle(
+            lambda c: lifecycle.truncate_stream(c, self._s, key, aid, atype, first_kept)
+        )
+
+    async def _stream_extents(
+        self, aggregate_type: str, cutoff: datetime | None
+    ) -> list[tuple[UUID, int, int, int | None]]:
+        extents: list[tuple[UUID, int, int, int | None]] = await self._source.run(
+            lambda c: lifecycle.stream_extents(c, self._s, aggregate_type, cutoff), retry=True
+        )
+        return extents
 
     # -- reading -------------------------------------------------------------------------------
 
