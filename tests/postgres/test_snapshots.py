@@ -120,4 +120,4 @@ async def test_a_version_3_schema_gets_the_snapshot_table(
         tally.note("a")
         await repo.save(tally)
         assert await backend.snapshots.snapshot_exists(aid, KIT_TYPE)
-    assert await admin.fetchval(f"SELECT version FROM {s}.eventsource_schema") == 4
+    assert await admin.fetchval(f"SELECT version FROM {s}.eventsource_schema") == SCHEMA_VERSION
