@@ -18,7 +18,9 @@ from .helpers import added
 
 pytestmark = pytest.mark.postgres
 
-_LIFECYCLE_CHECK = re.compile(r"\n\s*IF EXISTS \(SELECT 1 FROM \{s\}\.stream_lifecycle.*?END IF;", re.S)
+_LIFECYCLE_CHECK = re.compile(
+    r"\n\s*IF EXISTS \(SELECT 1 FROM \{s\}\.stream_lifecycle.*?END IF;", re.S
+)
 
 
 async def _create_v4_schema(admin: Any, options: PostgresOptions) -> None:

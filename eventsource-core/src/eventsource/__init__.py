@@ -59,15 +59,15 @@ from .snapshots import EveryNEvents, Snapshot, SnapshotStore, SnapshotStrategy
 from .stores import (
     LIFECYCLE_AGGREGATE_TYPE,
     AppendResult,
-    RetentionPolicy,
-    StreamDeleted,
-    StreamRestored,
     EventStore,
     EventStream,
     ExpectedVersion,
     ReadDirection,
     ReadOptions,
+    RetentionPolicy,
     StoredEvent,
+    StreamDeleted,
+    StreamRestored,
     stream_id_for,
 )
 from .upcasting import Upcaster, upcaster
@@ -94,6 +94,7 @@ InMemoryEventStore = MemoryEventStore
 InMemorySnapshotStore = MemorySnapshotStore
 
 __all__ = [
+    "LIFECYCLE_AGGREGATE_TYPE",
     "AggregateNotFoundError",
     "AggregateRepository",
     "AggregateRoot",
@@ -122,7 +123,6 @@ __all__ = [
     "InvalidBackendURLError",
     "InvalidEventError",
     "InvalidStateError",
-    "LIFECYCLE_AGGREGATE_TYPE",
     "LegacySchemaError",
     "MemoryEventStore",
     "MemorySnapshotStore",

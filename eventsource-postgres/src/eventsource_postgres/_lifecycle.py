@@ -93,7 +93,9 @@ async def delete_stream(
         if mark is False:  # soft-deleted, now hard: the kept rows go for good
             last = await _last(conn, s, "events_deleted", *key)
             await record(conn, tombstone(aggregate_id, aggregate_type, last, True))
-            count = _count(await conn.execute(f"DELETE FROM {s}.events_deleted WHERE {_STREAM}", *key))
+            count = _count(
+                await conn.execute(f"DELETE FROM {s}.events_deleted WHERE {_STREAM}", *key)
+            )
         else:
             last = await _last(conn, s, "events", *key)
             if last == 0:

@@ -55,9 +55,9 @@ from eventsource.spi import (
     version_span,
 )
 
+from . import _lifecycle as lifecycle
 from ._connections import ConnectionSource, url_of_session_factory
 from ._diagnostics import InFlightAppend, fetch_in_flight_appends
-from . import _lifecycle as lifecycle
 from ._errors import STREAM_DELETED, VERSION_CONFLICT, is_connection_lost, is_unstorable_text
 from ._existence import require_store
 from ._group_commit import GroupCommit, RunAlone
@@ -581,9 +581,7 @@ class PostgreSQLEventStore(EventStore):
             lambda c: lifecycle.restore_stream(c, self._s, key, aid, atype, self._record)
         )
 
-    async def truncate_stream(
-        self, aggregate_id: UUID, aggregate_type: str, *, before: int
-    ) -> int:
+    async def truncate_stream(self, aggregate_id: UUID, aggregate_type: str, *, before: int) -> int:
         aid, atype, first_kept = check_truncate(aggregate_id, aggregate_type, before)
         key = self.options.lock_key
         return await self._lifecycle(

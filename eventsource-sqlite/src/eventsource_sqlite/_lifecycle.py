@@ -107,8 +107,7 @@ def restore_stream(
         raise StreamDeletedError(aggregate_id, aggregate_type, hard=True)
     last = _last_version(conn, "events_deleted", key)
     count = conn.execute(
-        f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM events_deleted"
-        f" WHERE {_STREAM}",
+        f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM events_deleted WHERE {_STREAM}",
         key,
     ).rowcount
     conn.execute(f"DELETE FROM events_deleted WHERE {_STREAM}", key)

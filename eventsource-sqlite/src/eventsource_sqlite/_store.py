@@ -50,8 +50,8 @@ from eventsource.spi import (
     restamp,
 )
 
-from ._driver import wait_until_stopped
 from . import _lifecycle as lifecycle
+from ._driver import wait_until_stopped
 from ._errors import translate_error
 from ._legacy import refuse_legacy
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
@@ -375,9 +375,7 @@ class SQLiteEventStore(EventStore):
         )
         return count
 
-    async def truncate_stream(
-        self, aggregate_id: UUID, aggregate_type: str, *, before: int
-    ) -> int:
+    async def truncate_stream(self, aggregate_id: UUID, aggregate_type: str, *, before: int) -> int:
         aid, atype, first_kept = check_truncate(aggregate_id, aggregate_type, before)
         count: int = await self._write(
             lambda c: lifecycle.truncate_stream(c, aid, atype, first_kept)

@@ -299,9 +299,7 @@ class MemoryEventStore(EventStore):
             self._record(restored(aggregate_id, aggregate_type, stream[-1].stream_position))
             return len(stream)
 
-    async def truncate_stream(
-        self, aggregate_id: UUID, aggregate_type: str, *, before: int
-    ) -> int:
+    async def truncate_stream(self, aggregate_id: UUID, aggregate_type: str, *, before: int) -> int:
         aggregate_id, aggregate_type, before = check_truncate(aggregate_id, aggregate_type, before)
         key = (aggregate_id, aggregate_type)
         state = self.state

@@ -29,12 +29,12 @@ if TYPE_CHECKING:
     from ..memory._store import MemoryEventStore as MemoryEventStore
 
 __all__ = [
+    "LIFECYCLE_AGGREGATE_TYPE",
     "AppendResult",
     "EventStore",
     "EventStream",
     "ExpectedVersion",
     "InMemoryEventStore",
-    "LIFECYCLE_AGGREGATE_TYPE",
     "MemoryEventStore",
     "ReadDirection",
     "ReadOptions",

@@ -69,6 +69,7 @@ from .._exceptions import (
     OptimisticLockError,
 )
 from .._options import MAX_EVENT_BYTES
+from ..arguments import check_moment
 from ..events import (
     DEFAULT_MAX_EVENT_BYTES,
     DomainEvent,
@@ -77,7 +78,6 @@ from ..events import (
     serialize_event,
 )
 from ..values import check_identifier
-from ..arguments import check_moment
 from ._arguments import check_wait
 from ._lifecycle import RetentionPolicy, check_lifecycle_key, retention_before
 from ._types import (
@@ -236,9 +236,7 @@ class EventStore(abc.ABC):
         :class:`StreamDeletedError`."""
         raise self._no_lifecycle()
 
-    async def truncate_stream(
-        self, aggregate_id: UUID, aggregate_type: str, *, before: int
-    ) -> int:
+    async def truncate_stream(self, aggregate_id: UUID, aggregate_type: str, *, before: int) -> int:
         """Remove the stream's events with ``aggregate_version < before``, never its last
         event (``before`` is capped at the current version), and its snapshot if that is
         older than ``before - 1``; returns how many went. The stream's version stays."""

@@ -1,7 +1,8 @@
 """Stream lifecycle: the system events that record deletes, retention policies, and the
 checks every backend's ``delete_stream`` / ``truncate_stream`` / ``restore_stream`` share.
 
-The rules (``docs/lifecycle.md``; checked by :class:`eventsource.testing.StreamLifecycleConformance`):
+The rules (docs/lifecycle.md; checked by
+:class:`eventsource.testing.StreamLifecycleConformance`):
 
 - A **soft delete** moves the stream's events out of every read (``get_events``,
   ``read_stream``, ``read_all``, ``get_events_by_type``, ``event_exists``): the stream reads as
@@ -99,7 +100,9 @@ class RetentionPolicy:
         if self.max_age is not None and (
             not isinstance(self.max_age, timedelta) or self.max_age <= timedelta(0)
         ):
-            raise InvalidArgumentError(f"max_age must be a positive timedelta, got {self.max_age!r}")
+            raise InvalidArgumentError(
+                f"max_age must be a positive timedelta, got {self.max_age!r}"
+            )
         if self.max_count is not None:
             check_version(self.max_count, "max_count")
 
@@ -146,7 +149,9 @@ def retention_before(
     return before if before > first_version else None
 
 
-def tombstone(aggregate_id: UUID, aggregate_type: str, last_version: int, hard: bool) -> StreamDeleted:
+def tombstone(
+    aggregate_id: UUID, aggregate_type: str, last_version: int, hard: bool
+) -> StreamDeleted:
     """The :class:`StreamDeleted` event a delete appends (its version is stamped on append)."""
     return StreamDeleted(
         aggregate_id=aggregate_id,

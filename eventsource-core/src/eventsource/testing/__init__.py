@@ -28,10 +28,10 @@ from ._conformance import BackendConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._idempotency import IdempotentAppendConformance
+from ._lifecycle import StreamLifecycleConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._processes import ProcessConcurrencyConformance
-from ._lifecycle import StreamLifecycleConformance
 from ._snapshots import SnapshotStoreConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance

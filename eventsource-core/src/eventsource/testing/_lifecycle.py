@@ -17,8 +17,15 @@ from ..plugins._backend import Backend
 from ..snapshots._contract import Snapshot
 from ..stores._lifecycle import LIFECYCLE_AGGREGATE_TYPE, RetentionPolicy, StreamDeleted
 from ..stores._types import ExpectedVersion, ReadOptions, stream_id_for
-from ._base import BackendOpener, ConformanceBase, ids, race, raise_unexpected, read_all_list
-from ._base import read_stream_list
+from ._base import (
+    BackendOpener,
+    ConformanceBase,
+    ids,
+    race,
+    raise_unexpected,
+    read_all_list,
+    read_stream_list,
+)
 from ._events import AGGREGATE_TYPE, OTHER_AGGREGATE_TYPE, noted
 from ._snapshots import KitTally
 
@@ -65,9 +72,7 @@ class StreamLifecycleConformance(ConformanceBase):
             s.event.aggregate_id != aid or s.event.aggregate_type == LIFECYCLE_AGGREGATE_TYPE
             for s in logged
         )
-        assert [e.event_id for e in await store.get_events_by_type(AGGREGATE_TYPE)] == [
-            before[3]
-        ]
+        assert [e.event_id for e in await store.get_events_by_type(AGGREGATE_TYPE)] == [before[3]]
         with pytest.raises(AggregateNotFoundError):
             await AggregateRepository(store, KitTally, AGGREGATE_TYPE).load(aid)
         assert len((await store.get_events(other, AGGREGATE_TYPE)).events) == 1
@@ -211,10 +216,17 @@ class StreamLifecycleConformance(ConformanceBase):
         await store.append_events(counted, AGGREGATE_TYPE, noted(counted, 5), 0)
         old = noted(aged, 3, aggregate_type=OTHER_AGGREGATE_TYPE, occurred_at=_T0)
         await store.append_events(aged, OTHER_AGGREGATE_TYPE, old, 0)
-        late = noted(aged, 1, aggregate_type=OTHER_AGGREGATE_TYPE, prefix="late",
-                     occurred_at=_T0 + timedelta(days=10))
+        late = noted(
+            aged,
+            1,
+            aggregate_type=OTHER_AGGREGATE_TYPE,
+            prefix="late",
+            occurred_at=_T0 + timedelta(days=10),
+        )
         await store.append_events(aged, OTHER_AGGREGATE_TYPE, late, 3)
-        await store.append_events(other, "KitUntouched", noted(other, 3, aggregate_type="KitUntouched"), 0)
+        await store.append_events(
+            other, "KitUntouched", noted(other, 3, aggregate_type="KitUntouched"), 0
+        )
         store.set_retention(AGGREGATE_TYPE, RetentionPolicy(max_count=2))
         store.set_retention(OTHER_AGGREGATE_TYPE, RetentionPolicy(max_age=timedelta(days=1)))
         removed = await store.scavenge(now=_T0 + timedelta(days=5))
@@ -241,7 +253,9 @@ class StreamLifecycleConformance(ConformanceBase):
                 )
                 for i in range(3)
             ]
-            results = await race([*tasks, conns[3].events.delete_stream(aid, AGGREGATE_TYPE, hard=True)])
+            results = await race(
+                [*tasks, conns[3].events.delete_stream(aid, AGGREGATE_TYPE, hard=True)]
+            )
         raise_unexpected(results, (StreamDeletedError, OptimisticLockError))
         removed = results[-1]
         assert isinstance(removed, int)
