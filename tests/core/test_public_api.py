@@ -24,6 +24,11 @@ INTENDED = {
     "ReadOptions",
     "StoredEvent",
     "stream_id_for",
+    # stream lifecycle
+    "LIFECYCLE_AGGREGATE_TYPE",
+    "RetentionPolicy",
+    "StreamDeleted",
+    "StreamRestored",
     # event evolution
     "Upcaster",
     "upcaster",

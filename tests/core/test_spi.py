@@ -27,6 +27,10 @@ CHECK_IMPORTS = ROOT / "scripts" / "check_imports.py"
 #: What each user-facing module exports; author helpers live in eventsource.spi.
 USER_API = {
     eventsource.stores: {
+        "LIFECYCLE_AGGREGATE_TYPE",
+        "RetentionPolicy",
+        "StreamDeleted",
+        "StreamRestored",
         "AppendResult",
         "EventStore",
         "EventStream",
