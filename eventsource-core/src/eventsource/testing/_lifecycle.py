@@ -246,21 +246,21 @@ class StreamLifecycleConformance(ConformanceBase):
         which then removed it and counted it; never an acknowledged event that is simply gone.
         Fix: check the deleted mark and delete under the same lock or transaction order."""
         aid = await self._lifecycle(backend, 1)
-        async with self.connections(backend_opener, backend, 4) as conns:
-            tasks = [
+        async with self.connections(backend_opener, backend, 5) as conns:
+            saves = [
                 conns[i].events.append_events(
                     aid, AGGREGATE_TYPE, noted(aid, 1, prefix=f"s{i}"), ExpectedVersion.ANY
                 )
-                for i in range(3)
+                for i in range(4)
             ]
-            results = await race(
-                [*tasks, conns[3].events.delete_stream(aid, AGGREGATE_TYPE, hard=True)]
-            )
+            delete = conns[4].events.delete_stream(aid, AGGREGATE_TYPE, hard=True)
+            # the delete in the middle: saves started before and after it
+            results = await race([*saves[:2], delete, *saves[2:]])
         raise_unexpected(results, (StreamDeletedError, OptimisticLockError))
-        removed = results[-1]
+        removed = results.pop(2)
         assert isinstance(removed, int)
-        acknowledged = [r for r in results[:-1] if not isinstance(r, BaseException)]
-        assert removed == 1 + len(acknowledged)
+        acknowledged = [r for r in results if not isinstance(r, BaseException)]
+        assert removed == 1 + len(acknowledged), "an acknowledged save outlived the delete"
         [stone] = await self._tombstones(backend, aid)
         assert stone.last_version == removed
         assert (await backend.events.get_events(aid, AGGREGATE_TYPE)).events == []
@@ -273,9 +273,11 @@ class StreamLifecycleConformance(ConformanceBase):
         aid = await self._lifecycle(backend, 3)
         if not backend.has_snapshots:
             pytest.skip(f"backend {backend.name!r} provides no snapshot store")
-        async with self.connections(backend_opener, backend, 4) as conns:
-            writes = [conns[i].snapshots.save_snapshot(_snapshot(aid, 3)) for i in range(3)]
-            results = await race([*writes, conns[3].events.delete_stream(aid, AGGREGATE_TYPE)])
+        async with self.connections(backend_opener, backend, 5) as conns:
+            writes = [conns[i].snapshots.save_snapshot(_snapshot(aid, 3)) for i in range(4)]
+            delete = conns[4].events.delete_stream(aid, AGGREGATE_TYPE)
+            # the delete in the middle: writes started before and after it
+            results = await race([*writes[:2], delete, *writes[2:]])
         raise_unexpected(results, ())
         assert await backend.snapshots.get_snapshot(aid, AGGREGATE_TYPE) is None
 
