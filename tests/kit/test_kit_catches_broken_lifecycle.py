@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from eventsource.testing import StreamLifecycleConformance
-
 HERE = Path(__file__).parent
 
 #: For each toy, the kit tests that must fail (every other one must pass).

@@ -15,6 +15,7 @@ from eventsource_postgres import _schema as schema
 from eventsource_postgres._options import PostgresOptions
 
 from .helpers import added
+from .test_group_commit import append, one_batch, outcomes
 
 pytestmark = pytest.mark.postgres
 
@@ -67,3 +68,26 @@ async def test_v4_schema_is_upgraded_and_refuses_appends_to_deleted_streams(
         assert isinstance(log[0].event, StreamDeleted)
         recreated = await store.append_events(aid, "Cart", added(aid), 0, recreate=True)
         assert (recreated.new_version, recreated.global_position) == (1, 4)
+
+
+async def test_a_deleted_stream_in_a_group_commit_batch_fails_only_its_append(
+    pg_url: str, admin: Any
+) -> None:
+    """The batch function refuses a marked stream for the whole batch; each append then runs
+    alone, so only the append to the deleted stream fails, with StreamDeletedError."""
+    async with PostgreSQLEventStore(pg_url) as store:
+        await store.initialize()
+        gone = uuid4()
+        await store.append_events(gone, "Cart", added(gone), 0)
+        await store.delete_stream(gone, "Cart")
+        others = [uuid4() for _ in range(2)]
+        async with one_batch(store, admin, 3):
+            tasks = [
+                append(store, others[0], added(others[0]), 0),
+                append(store, gone, added(gone), 0),
+                append(store, others[1], added(others[1]), 0),
+            ]
+        results = await outcomes(tasks)
+        assert isinstance(results[1], StreamDeletedError) and not results[1].hard
+        assert [r.new_version for r in (results[0], results[2])] == [1, 1]
+        assert (await store.get_events(gone, "Cart")).events == []
