@@ -28,18 +28,25 @@ stored version that an event type with upcasters can neither upcast from nor dec
 (a missing link) is an :class:`UpcastError` naming the type and versions; like any event that
 cannot be decoded, a reader raises it as an :class:`EventDecodeError` at the row, and the
 runner applies its poison policy.
+
+A package can ship upcasters for the event types it owns through the plugin hook
+``eventsource_upcasters`` (entry-point group ``eventsource.backends``);
+:func:`register_plugin_upcasters` registers them all into a registry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._exceptions import InvalidArgumentError
 from .values import MAX_VERSION, check_identifier
 
-__all__ = ["UpcastFunction", "Upcaster", "upcaster"]
+if TYPE_CHECKING:
+    from .events import EventRegistry
+
+__all__ = ["UpcastFunction", "Upcaster", "register_plugin_upcasters", "upcaster"]
 
 #: What an upcaster is: the stored document in, the next version's document out.
 UpcastFunction = Callable[[dict[str, Any]], dict[str, Any]]
@@ -107,3 +114,23 @@ def upcaster(
         return function
 
     return register
+
+
+def register_plugin_upcasters(registry: EventRegistry | None = None) -> list[Upcaster]:
+    """Register every installed plugin's upcasters (hook ``eventsource_upcasters``) into
+    ``registry`` (default: :data:`eventsource.default_registry`); returns them. Idempotent:
+    a step already registered with the same function is kept as it is."""
+    from .events import default_registry
+    from .plugins._manager import get_registry
+
+    target = default_registry if registry is None else registry
+    steps = get_registry().upcasters()
+    for step in steps:
+        target.register_upcaster(
+            step.event_type,
+            step.from_version,
+            step.function,
+            to_type=step.to_type,
+            to_version=step.to_version,
+        )
+    return steps

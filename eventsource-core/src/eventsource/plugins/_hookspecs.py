@@ -1,5 +1,5 @@
 """The hooks plugins implement: one per storage role of a backend (the snapshot store is
-optional), and one for outbox publishers, each returning named specs.
+optional), one for outbox publishers, each returning named specs, and one for upcasters.
 
 Hooks are synchronous (pluggy has no async support); they only describe what the plugin
 provides. The objects their factories build are async. A backend plugin is found through
@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import pluggy
 
+from ..upcasting import Upcaster
 from ._specs import (
     CheckpointRepositorySpec,
     DLQRepositorySpec,
@@ -113,5 +114,21 @@ def eventsource_publishers() -> Iterable[PublisherSpec]:
         @hookimpl
         def eventsource_publishers():
             return [PublisherSpec(name="kafka", factory=KafkaPublisher)]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def eventsource_upcasters() -> Iterable[Upcaster]:
+    """Return upcasters (:class:`~eventsource.Upcaster` steps) that a package ships for the
+    event types it owns; :func:`eventsource.upcasting.register_plugin_upcasters` registers
+    every plugin's into a registry. Two plugins giving a step for one type and version are a
+    :class:`PluginConflictError` naming both.
+
+    Example::
+
+        @hookimpl
+        def eventsource_upcasters():
+            return [Upcaster.of("OrderCreated", 1, email_to_contact)]
     """
     raise NotImplementedError

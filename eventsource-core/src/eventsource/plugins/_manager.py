@@ -14,6 +14,7 @@ from typing import Any
 import pluggy
 
 from .._exceptions import BackendNotInstalledError, PluginConflictError, UnknownBackendError
+from ..upcasting import Upcaster
 from . import _hookspecs, _publishers
 from ._specs import (
     CheckpointRepositorySpec,
@@ -288,6 +289,22 @@ class BackendRegistry:
                 self._cache["publishers"] = found
                 self._warn_of_publishers_found_as_backends(found)
             return {key: spec for key, (spec, _) in found.items()}
+
+    def upcasters(self) -> list[Upcaster]:
+        """Every upcaster the plugins' ``eventsource_upcasters`` return, ordered by type and
+        version (one step per type and version: two plugins claiming one conflict)."""
+        with self._lock:
+            found = self._cache.get("upcasters")
+            if found is None:
+                found = self.collect_specs(
+                    "eventsource_upcasters",
+                    Upcaster,
+                    lambda step: (f"{step.event_type!r} version {step.from_version}",),
+                    "upcaster plugins for",
+                )
+                self._cache["upcasters"] = found
+            steps = [step for step, _ in found.values()]
+        return sorted(steps, key=lambda step: (step.event_type, step.from_version))
 
     def _warn_of_publishers_found_as_backends(self, found: dict[str, Any]) -> None:
         for plugin_name in sorted({plugin for _, plugin in found.values()}):
