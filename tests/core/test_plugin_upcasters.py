@@ -88,5 +88,5 @@ async def test_plugin_upcasters_apply_on_read(plugins: BackendRegistry, tmp_path
 
 def test_two_plugins_with_one_step_conflict(plugins: BackendRegistry) -> None:
     plugins.register(_Rival(), name="rival")
-    with pytest.raises(PluginConflictError, match="plugtest.*rival|rival.*plugtest"):
+    with pytest.raises(PluginConflictError, match=r"plugtest.*rival|rival.*plugtest"):
         register_plugin_upcasters(EventRegistry([PlugOpened]))
