@@ -6,12 +6,13 @@ are in :mod:`eventsource.stores._lifecycle` and docs/lifecycle.md.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
 
-from .._exceptions import AggregateNotFoundError, OptimisticLockError, StreamDeletedError
+from .._exceptions import AggregateNotFoundError, StreamDeletedError
 from ..aggregates import AggregateRepository
 from ..plugins._backend import Backend
 from ..snapshots._contract import Snapshot
@@ -241,29 +242,47 @@ class StreamLifecycleConformance(ConformanceBase):
     async def test_save_racing_delete(
         self, backend_opener: BackendOpener, backend: Backend
     ) -> None:
-        """Saves racing a hard delete on other connections: each save either failed with
-        ``StreamDeletedError``/``OptimisticLockError`` or was acknowledged before the delete,
-        which then removed it and counted it; never an acknowledged event that is simply gone.
-        Fix: check the deleted mark and delete under the same lock or transaction order."""
+        """Savers on other connections append in a loop while a hard delete runs (released
+        once some saves were acknowledged): every save acknowledged before a saver's first
+        ``StreamDeletedError`` is counted by the delete, and none after it; the stream ends
+        empty. So either the append wins and the delete removes it, or the delete wins and the
+        append is refused: never an acknowledged event that silently vanishes. Fix: check the
+        deleted mark in the append's transaction, and delete under the appends' lock order."""
         aid = await self._lifecycle(backend, 1)
-        async with self.connections(backend_opener, backend, 5) as conns:
-            saves = [
-                conns[i].events.append_events(
-                    aid, AGGREGATE_TYPE, noted(aid, 1, prefix=f"s{i}"), ExpectedVersion.ANY
-                )
-                for i in range(4)
-            ]
-            delete = conns[4].events.delete_stream(aid, AGGREGATE_TYPE, hard=True)
-            # the delete in the middle: saves started before and after it
-            results = await race([*saves[:2], delete, *saves[2:]])
-        raise_unexpected(results, (StreamDeletedError, OptimisticLockError))
-        removed = results.pop(2)
+        acknowledged: list[int] = []
+        started = asyncio.Event()
+
+        async def saver(conn: Backend, index: int) -> None:
+            for n in range(50):
+                try:
+                    await conn.events.append_events(
+                        aid,
+                        AGGREGATE_TYPE,
+                        noted(aid, 1, prefix=f"s{index}.{n}"),
+                        ExpectedVersion.ANY,
+                    )
+                except StreamDeletedError:
+                    return
+                acknowledged.append(index)
+                started.set()
+                await asyncio.sleep(0)
+            raise AssertionError("50 saves and the delete never refused one")
+
+        async def deleter(conn: Backend) -> int:
+            await started.wait()
+            return await conn.events.delete_stream(aid, AGGREGATE_TYPE, hard=True)
+
+        async with self.connections(backend_opener, backend, 4) as conns:
+            results = await race([*(saver(conns[i], i) for i in range(3)), deleter(conns[3])])
+        raise_unexpected(results, ())
+        removed = results[-1]
         assert isinstance(removed, int)
-        acknowledged = [r for r in results if not isinstance(r, BaseException)]
         assert removed == 1 + len(acknowledged), "an acknowledged save outlived the delete"
         [stone] = await self._tombstones(backend, aid)
         assert stone.last_version == removed
         assert (await backend.events.get_events(aid, AGGREGATE_TYPE)).events == []
+        with pytest.raises(StreamDeletedError):
+            await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 1), 0)
 
     async def test_snapshot_racing_delete(
         self, backend_opener: BackendOpener, backend: Backend
