@@ -13,6 +13,7 @@ from . import (
     _info,
     _migrate,
     _outbox,
+    _streams,
     _upgrade,
 )
 
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         _outbox,
         _dlq,
         _migrate,
+        _streams,
         _upgrade,
     ):
         module.register(commands, parent)
