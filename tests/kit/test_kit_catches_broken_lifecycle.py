@@ -59,7 +59,7 @@ def test_lifecycle_kit_fails_exactly_the_broken_guarantees(pytester: pytest.Pyte
     passed, skipped, failed = recorder.listoutcomes()
     assert not recorder.getfailedcollections() and not skipped
     sound = {r.nodeid.split("::")[2] for r in passed if "Test_sound::" in r.nodeid}
-    assert len(sound) == 14
+    assert len(sound) == 15
     for kind, expected in EXPECTED_FAILURES.items():
         got = {r.nodeid.split("::")[2] for r in failed if f"Test_{kind}::" in r.nodeid}
         ok = {r.nodeid.split("::")[2] for r in passed if f"Test_{kind}::" in r.nodeid}

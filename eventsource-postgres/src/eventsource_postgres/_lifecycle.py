@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsource.spi import (
     DomainEvent,
+    DuplicateEventError,
     StreamDeletedError,
     restored,
     tombstone,
@@ -147,6 +148,16 @@ async def restore_stream(
             return 0
         if mark:
             raise StreamDeletedError(aggregate_id, aggregate_type, hard=True)
+        taken = await conn.fetchval(
+            f"SELECT d.event_id FROM {s}.events_deleted d JOIN {s}.events e"
+            " ON e.event_id = d.event_id WHERE d.aggregate_id = $1 AND d.aggregate_type = $2"
+            " LIMIT 1",
+            *key,
+        )
+        if taken is not None:
+            raise DuplicateEventError(
+                taken, "in another stream, appended since the delete: nothing was restored"
+            )
         last = await _last(conn, s, "events_deleted", *key)
         count = _count(
             await conn.execute(

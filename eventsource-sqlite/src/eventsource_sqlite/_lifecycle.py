@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsource.spi import (
     DomainEvent,
+    DuplicateEventError,
     StreamDeletedError,
     restored,
     tombstone,
@@ -39,6 +40,7 @@ _COLUMNS = (
     " event_version, tenant_id, occurred_at, stored_at, payload"
 )
 _STREAM = "aggregate_id = ? AND aggregate_type = ?"
+_TAKEN = "in another stream, appended since the delete: nothing was restored"
 _MARK = f"SELECT hard FROM stream_lifecycle WHERE {_STREAM}"
 
 
@@ -105,6 +107,13 @@ def restore_stream(
         return 0
     if mark:
         raise StreamDeletedError(aggregate_id, aggregate_type, hard=True)
+    taken = conn.execute(
+        "SELECT d.event_id FROM events_deleted d JOIN events e ON e.event_id = d.event_id"
+        " WHERE d.aggregate_id = ? AND d.aggregate_type = ? LIMIT 1",
+        key,
+    ).fetchone()
+    if taken is not None:
+        raise DuplicateEventError(UUID(taken[0]), _TAKEN)
     last = _last_version(conn, "events_deleted", key)
     count = conn.execute(
         f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM events_deleted WHERE {_STREAM}",

@@ -21,6 +21,7 @@ from ..spi import (
     DEFAULT_MAX_EVENT_BYTES,
     AppendResult,
     DomainEvent,
+    DuplicateEventError,
     EventRegistry,
     EventStore,
     EventStream,
@@ -291,6 +292,12 @@ class MemoryEventStore(EventStore):
             hard, stream = gone
             if hard:
                 raise StreamDeletedError(aggregate_id, aggregate_type, hard=True)
+            for stored in stream:
+                if stored.event.event_id in state.by_id:
+                    raise DuplicateEventError(
+                        stored.event.event_id,
+                        "in another stream, appended since the delete: nothing was restored",
+                    )
             for stored in stream:
                 state.removed.discard(stored.global_position)
                 state.by_id[stored.event.event_id] = stored

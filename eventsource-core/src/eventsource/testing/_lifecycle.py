@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from .._exceptions import AggregateNotFoundError, StreamDeletedError
+from .._exceptions import AggregateNotFoundError, DuplicateEventError, StreamDeletedError
 from ..aggregates import AggregateRepository
 from ..plugins._backend import Backend
 from ..snapshots._contract import Snapshot
@@ -171,6 +171,25 @@ class StreamLifecycleConformance(ConformanceBase):
         with pytest.raises(StreamDeletedError):
             await store.restore_stream(aid, AGGREGATE_TYPE)
         assert len(await self._tombstones(backend, aid)) == 3
+
+    async def test_restore_refuses_an_id_taken_since(self, backend: Backend) -> None:
+        """A soft-deleted event's id is free (``event_exists`` is False), so another stream
+        may take it; restoring then raises ``DuplicateEventError`` and changes nothing. Fix:
+        check the kept ids against the log before putting them back."""
+        aid = await self._lifecycle(backend, 2)
+        store = backend.events
+        [first, _] = (await store.get_events(aid, AGGREGATE_TYPE)).events
+        await store.delete_stream(aid, AGGREGATE_TYPE)
+        other = uuid4()
+        taken = first.model_copy(update={"aggregate_id": other})
+        await store.append_events(other, AGGREGATE_TYPE, [taken], 0)
+        position = await store.get_global_position()
+        with pytest.raises(DuplicateEventError):
+            await store.restore_stream(aid, AGGREGATE_TYPE)
+        assert await store.get_global_position() == position
+        assert (await store.get_events(aid, AGGREGATE_TYPE)).events == []
+        with pytest.raises(StreamDeletedError):
+            await store.append_events(aid, AGGREGATE_TYPE, noted(aid, 1), 0)
 
     async def test_delete_of_missing_stream_changes_nothing(self, backend: Backend) -> None:
         """Deleting, truncating or restoring a stream with no events does nothing and records
