@@ -21,6 +21,7 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
     "deaf_appends": {
         "test_append_to_deleted_stream[soft]",
         "test_append_to_deleted_stream[hard]",
+        "test_restore_refuses_an_id_taken_since",  # its last check: the stream stays deleted
         "test_save_racing_delete",
     },
     "undead_snapshots": {
