@@ -23,7 +23,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_STREAM = "eventsource:events"
 
 # KEYS[1] the stream, KEYS[2] the event's dedupe key; ARGV[1] MAXLEN (0: none), ARGV[2] the
-# dedupe window in seconds, ARGV[3..] the fields. Atomic: a second XADD of one event id
+# dedupe window in seconds, ARGV[3] '~' or '=', ARGV[4..] the fields. Atomic: a second XADD of one event id
 # within the window is not made (its first stream id is returned, flagged as a duplicate),
 # and the key is only set once the XADD succeeded.
 _XADD_ONCE = """
@@ -31,9 +31,9 @@ local seen = redis.call('GET', KEYS[2])
 if seen then return {seen, 1} end
 local id
 if tonumber(ARGV[1]) > 0 then
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], ARGV[1], '*', unpack(ARGV, 4))
 else
-  id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+  id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
 end
 redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
 return {id, 0}
@@ -48,7 +48,8 @@ class RedisStreamPublisher(BrokerPublisher):
     ``<dedupe_prefix><event id>`` and sets it after adding, atomically: an event is added at
     most once within ``dedupe_window`` seconds (default one day), whichever worker or retry
     sends it, so the stream holds each event exactly once. ``maxlen`` caps the stream
-    (approximate trimming, ``MAXLEN ~``); 0 keeps everything.
+    (``MAXLEN ~``, which trims whole internal nodes and is cheap; ``approximate=False`` for
+    ``MAXLEN =``); 0 keeps everything.
     """
 
     broker = "redis"
@@ -59,6 +60,7 @@ class RedisStreamPublisher(BrokerPublisher):
         *,
         stream: str | EntryRoute = DEFAULT_STREAM,
         maxlen: int = 0,
+        approximate: bool = True,
         dedupe: bool = True,
         dedupe_window: int = 86_400,
         dedupe_prefix: str = "eventsource:dedupe:",
@@ -71,6 +73,7 @@ class RedisStreamPublisher(BrokerPublisher):
             raise ConfigurationError("maxlen must be >= 0 and dedupe_window >= 1 second")
         self.stream = stream
         self.maxlen = maxlen
+        self.approximate = approximate
         self.dedupe = dedupe
         self.dedupe_window = dedupe_window
         self.dedupe_prefix = dedupe_prefix
@@ -98,7 +101,9 @@ class RedisStreamPublisher(BrokerPublisher):
         fields["data"] = message.body
         if not self.dedupe:
             if self.maxlen:
-                await client.xadd(stream, fields, maxlen=self.maxlen, approximate=True)
+                await client.xadd(
+                    stream, fields, maxlen=self.maxlen, approximate=self.approximate
+                )
             else:
                 await client.xadd(stream, fields)
             return False
@@ -106,7 +111,7 @@ class RedisStreamPublisher(BrokerPublisher):
         flat = [item for pair in fields.items() for item in pair]
         _, duplicate = await self._script(
             keys=[stream, f"{self.dedupe_prefix}{message.message_id}"],
-            args=[self.maxlen, self.dedupe_window, *flat],
+            args=[self.maxlen, self.dedupe_window, "~" if self.approximate else "=", *flat],
         )
         return bool(duplicate)
 
