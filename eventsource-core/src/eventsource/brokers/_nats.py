@@ -4,6 +4,7 @@ durable pull consumer."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigurationError
@@ -24,6 +25,8 @@ __all__ = [
     "NatsJetStreamConsumer",
     "NatsJetStreamPublisher",
 ]
+
+log = logging.getLogger("eventsource.brokers")
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_SUBJECT_PREFIX = "eventsource"
@@ -90,7 +93,8 @@ class NatsJetStreamPublisher(BrokerPublisher):
         self._nc = await nats.connect(
             self.url,
             connect_timeout=max(1, round(self.connect_timeout)),
-            allow_reconnect=False,
+            allow_reconnect=False,  # a lost connection fails the publish; the next reconnects
+            error_cb=_log_error,
         )
         self._js = self._nc.jetstream(timeout=self.confirm_timeout)
         if self.ensure_stream:
@@ -150,7 +154,7 @@ class NatsJetStreamConsumer(BrokerConsumer):
     async def _open(self) -> None:
         import nats
 
-        self._nc = await nats.connect(self.url)
+        self._nc = await nats.connect(self.url, error_cb=_log_error)
         js = self._nc.jetstream()
         if self.ensure_stream:
             await ensure_stream(js, self.stream, self.subject, 120.0)
@@ -162,14 +166,17 @@ class NatsJetStreamConsumer(BrokerConsumer):
             await nc.close()
 
     async def _fetch(self, limit: int, timeout: float) -> list[Delivery]:
-        import nats.errors
-
         assert self._sub is not None
         try:
             messages = await self._sub.fetch(limit, timeout=timeout)
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats.errors.TimeoutError, or asyncio's at the deadline
             return []
         return [_delivery(message) for message in messages]
+
+
+async def _log_error(exc: Exception) -> None:
+    """nats-py's report of a connection error (the publish in flight raises on its own)."""
+    log.warning("nats: connection error: %s", exc)
 
 
 def _delivery(message: nats.aio.msg.Msg) -> Delivery:
