@@ -118,7 +118,11 @@ async def relay_all(
             stats = await backend.outbox.get_stats()
             if stats.published_count + stats.failed_count >= total:
                 break
-            if cut is not None and done_cuts < cuts and outbox.marked >= cut_every * (done_cuts + 1):
+            if (
+                cut is not None
+                and done_cuts < cuts
+                and outbox.marked >= cut_every * (done_cuts + 1)
+            ):
                 done_cuts += 1
                 result = cut()
                 if asyncio.iscoroutine(result):

@@ -36,7 +36,8 @@ def broker_url(name: str) -> str:
         with socket.create_connection((parts.hostname, parts.port), timeout=2):
             pass
     except OSError as exc:
-        message = f"{name} is not reachable at {parts.hostname}:{parts.port} ({exc}); start it: {HINTS[name]}"
+        where = f"{parts.hostname}:{parts.port}"
+        message = f"{name} is not reachable at {where} ({exc}); start it: {HINTS[name]}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -4,6 +4,7 @@ refuses, connections cut mid-run."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -31,10 +32,8 @@ async def js(nats_url: str, name: str) -> AsyncIterator[nats.js.JetStreamContext
     try:
         context = nc.jetstream()
         yield context
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
             await context.delete_stream(name.upper())
-        except nats.js.errors.NotFoundError:
-            pass
     finally:
         await nc.close()
 
@@ -45,7 +44,11 @@ def publisher(url: str, name: str, **options: object) -> NatsJetStreamPublisher:
 
 def consumer(url: str, name: str, handler: object, durable: str = "d") -> NatsJetStreamConsumer:
     return NatsJetStreamConsumer(
-        url, handler, stream=name.upper(), subject=f"{name}.>", durable=durable  # type: ignore[arg-type]
+        url,
+        handler,
+        stream=name.upper(),
+        subject=f"{name}.>",
+        durable=durable,  # type: ignore[arg-type]
     )
 
 

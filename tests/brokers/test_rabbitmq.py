@@ -111,9 +111,7 @@ async def test_a_server_that_is_down_fails_the_entry_after_the_retry_budget(
     backend: Backend,
 ) -> None:
     await backend.outbox.add_event(BrOrderPlaced(aggregate_id=uuid.uuid4(), sku="A", quantity=1))
-    down = RabbitMQPublisher(
-        f"amqp://guest:guest@127.0.0.1:{closed_port()}/", connect_timeout=2.0
-    )
+    down = RabbitMQPublisher(f"amqp://guest:guest@127.0.0.1:{closed_port()}/", connect_timeout=2.0)
     relay = OutboxRelay(backend.outbox, down, max_attempts=3, backoff=Backoff(initial=0, jitter=0))
     for _ in range(3):
         assert (await relay.run_once()).published == 0
@@ -143,8 +141,12 @@ async def test_an_unroutable_message_is_refused_then_failed(
 
 
 async def _cut_run(
-    rabbitmq_url: str, name: str, backend: Backend, channel: aio_pika.abc.AbstractChannel,
-    total: int, cuts: int,
+    rabbitmq_url: str,
+    name: str,
+    backend: Backend,
+    channel: aio_pika.abc.AbstractChannel,
+    total: int,
+    cuts: int,
 ) -> None:
     await bound_queue(channel, name)
     ids = await fill(backend, total)

@@ -33,7 +33,10 @@ async def client(redis_url: str, name: str) -> AsyncIterator[redis.asyncio.Redis
 
 def publisher(url: str, name: str, **options: object) -> RedisStreamPublisher:
     return RedisStreamPublisher(
-        url, stream=f"{name}:events", dedupe_prefix=f"{name}:dedupe:", **options  # type: ignore[arg-type]
+        url,
+        stream=f"{name}:events",
+        dedupe_prefix=f"{name}:dedupe:",
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -174,7 +177,9 @@ async def _killing_run(
         )
 
     try:
-        run = await relay_all(backend, publishers, total, cut=kill, cut_every=total // (cuts + 1), cuts=cuts)
+        run = await relay_all(
+            backend, publishers, total, cut=kill, cut_every=total // (cuts + 1), cuts=cuts
+        )
     finally:
         for pub in publishers:
             await pub.close()

@@ -91,7 +91,7 @@ def decode_event(body: bytes | str, registry: EventRegistry | None = None) -> Do
         raise SerializationError(f"message body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise SerializationError("message body is not a JSON object")
-    return (registry or default_registry).decode_dict(data)
+    return (registry if registry is not None else default_registry).decode_dict(data)
 
 
 def safe_token(text: str) -> str:

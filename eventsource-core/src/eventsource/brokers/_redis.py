@@ -23,9 +23,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_STREAM = "eventsource:events"
 
 # KEYS[1] the stream, KEYS[2] the event's dedupe key; ARGV[1] MAXLEN (0: none), ARGV[2] the
-# dedupe window in seconds, ARGV[3] '~' or '=', ARGV[4..] the fields. Atomic: a second XADD of one event id
-# within the window is not made (its first stream id is returned, flagged as a duplicate),
-# and the key is only set once the XADD succeeded.
+# dedupe window in seconds, ARGV[3] '~' or '=', ARGV[4..] the fields. Atomic: a second XADD
+# of one event id within the window is not made (its first stream id is returned, flagged
+# as a duplicate), and the key is only set once the XADD succeeded.
 _XADD_ONCE = """
 local seen = redis.call('GET', KEYS[2])
 if seen then return {seen, 1} end
@@ -101,9 +101,7 @@ class RedisStreamPublisher(BrokerPublisher):
         fields["data"] = message.body
         if not self.dedupe:
             if self.maxlen:
-                await client.xadd(
-                    stream, fields, maxlen=self.maxlen, approximate=self.approximate
-                )
+                await client.xadd(stream, fields, maxlen=self.maxlen, approximate=self.approximate)
             else:
                 await client.xadd(stream, fields)
             return False
