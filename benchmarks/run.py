@@ -33,6 +33,7 @@ SUITES = {
     "filtered": "bench_filtered",
     "upcast": "bench_upcast",
     "processes": "bench_processes",
+    "brokers": "bench_brokers",
 }
 
 

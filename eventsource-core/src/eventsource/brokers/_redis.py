@@ -83,7 +83,11 @@ class RedisStreamPublisher(BrokerPublisher):
     async def _open(self) -> None:
         import redis.asyncio
 
-        client = redis.asyncio.Redis.from_url(self.url, socket_connect_timeout=self.connect_timeout)
+        client = redis.asyncio.Redis.from_url(
+            self.url,
+            socket_connect_timeout=self.connect_timeout,
+            socket_timeout=self.confirm_timeout,
+        )
         self._client = client
         await client.ping()
         self._script = client.register_script(_XADD_ONCE)
