@@ -19,10 +19,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from ..plugins._backend import Backend
 from ..stores._types import ReadOptions, StoredEvent
 from ._base import ConformanceBase, ids, read_all_list
 from ._events import AGGREGATE_TYPE
+from ._roles import RoleBackend
 
 __all__ = ["ProcessConcurrencyConformance"]
 
@@ -92,7 +92,7 @@ class ProcessConcurrencyConformance(ConformanceBase):
         return backend_url
 
     async def test_race_tailing_reader_with_writer_processes(
-        self, backend: Backend, backend_url: str | None
+        self, backend: RoleBackend, backend_url: str | None
     ) -> None:
         """While writer *processes* commit, a reader tailing read_all from the last position
         it saw (and wait_for_events) ends having seen every event exactly once, in strictly
@@ -142,7 +142,7 @@ class ProcessConcurrencyConformance(ConformanceBase):
         assert ids(await read_all_list(backend)) == seen_ids
 
     async def test_race_processes_one_winner_per_expected_version(
-        self, backend: Backend, backend_url: str | None
+        self, backend: RoleBackend, backend_url: str | None
     ) -> None:
         """Writer processes append to one stream expecting versions 0, 1, 2, ... in turn, and
         to a second stream with ANY: every version of the first is won by exactly one process
