@@ -106,7 +106,8 @@ class RoleBackend:
         self.create = create
         self._repositories: dict[str, Any] = {}
         self._open = False
-        where = f"backend {self.name!r} ({type(store).__qualname__})"
+        kind = type(store).__qualname__
+        where = f"backend {self.name!r}" + (f" ({kind})" if kind != self.name else "")
         for read in _READS:
             with contextlib.suppress(AttributeError, TypeError):  # a store with __slots__
                 setattr(store, read, _capped(getattr(store, read), f"{where}.{read}", read_cap))
