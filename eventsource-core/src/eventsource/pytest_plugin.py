@@ -6,7 +6,8 @@ and nothing to any other test:
 - registers assertion rewriting for ``eventsource.testing``, so that a failing kit assertion
   prints the values it compared (pytest rewrites only test modules and registered packages);
 - gives every kit test a timeout, ``--eventsource-timeout=SECONDS`` (ini
-  ``eventsource_timeout``, default 60; 0 turns it off): a backend that never answers fails
+  ``eventsource_timeout``, default 60; 0 turns it off; a kit class may raise it for its tests
+  with ``min_timeout``, as the races between processes do): a backend that never answers fails
   the test with a message naming the timeout, instead of hanging the run;
 - sets the cap on the events one kit read may yield, ``--eventsource-read-cap=N`` (default:
   the kit class's ``read_cap``, 100,000): a read that never ends fails the test naming the
@@ -142,10 +143,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         test = item.obj
         if not inspect.iscoroutinefunction(test):
             continue
-        timed = _timed(test.__func__ if inspect.ismethod(test) else test, seconds, item.nodeid)
+        limit = max(seconds, float(getattr(item.cls, "min_timeout", 0) or 0))
+        timed = _timed(test.__func__ if inspect.ismethod(test) else test, limit, item.nodeid)
         owner = getattr(test, "__self__", None)
         item.obj = types.MethodType(timed, owner) if owner is not None else timed
-        setattr(item, _TIMEOUT_ATTR, seconds)
+        setattr(item, _TIMEOUT_ATTR, limit)
 
 
 class _Backstop(BaseException):

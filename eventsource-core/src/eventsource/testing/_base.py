@@ -73,7 +73,9 @@ class ConformanceBase:
       off are skipped with the reason);
     - ``concurrency``: how many concurrent connections or tasks the race tests use (8);
     - ``read_cap``: the most events one read may yield before the test fails as a read that
-      never ends (``--eventsource-read-cap`` overrides it).
+      never ends (``--eventsource-read-cap`` overrides it);
+    - ``min_timeout``: seconds each test may take at least, whatever ``--eventsource-timeout``
+      says (0: the option's; the kit's pytest plugin applies it).
 
     A subclass certifies a whole backend with ``backend_opener``, or some roles on their own
     with ``event_store_opener`` and any of ``checkpoints_factory``, ``outbox_factory``,
@@ -87,6 +89,7 @@ class ConformanceBase:
     capabilities: ClassVar[Capabilities | None] = None
     concurrency: ClassVar[int] = 8
     read_cap: ClassVar[int] = DEFAULT_READ_CAP
+    min_timeout: ClassVar[float] = 0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

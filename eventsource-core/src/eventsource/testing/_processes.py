@@ -73,6 +73,8 @@ def _output(child: subprocess.Popen[str]) -> list[str]:
 class ProcessConcurrencyConformance(ConformanceBase):
     """Races between writer processes (``writer_processes`` of them, 8 by default)."""
 
+    #: Starting processes takes long on a busy machine: at least this long per test.
+    min_timeout = 300.0
     #: How many writer processes each race starts.
     writer_processes: int = 8
     #: Events each process writes in the tailing-reader race.
