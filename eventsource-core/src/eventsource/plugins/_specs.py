@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
 from ..repositories._entries import OutboxEntry
+from ..snapshots._contract import SnapshotStore
 from ..stores._contract import EventStore
 
 if TYPE_CHECKING:
+    from ..legacy._converter import LegacyConverter
     from ._url import BackendURL
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "Publisher",
     "PublisherSpec",
     "RepositorySpec",
+    "SnapshotStoreSpec",
     "same_url_store",
 ]
 
@@ -73,6 +76,9 @@ class EventStoreSpec:
     and schema. Without it, :func:`same_url_store` compares user, host, port and database.
     Whether a store exists is the store's :meth:`EventStore.connect_existing`, which raises
     :class:`StoreNotFoundError` (used by ``open_backend(url, create=False)``).
+    ``legacy_converter``, when the backend can convert eventsource-py 0.5.0 databases, builds
+    a :class:`~eventsource.spi.LegacyConverter` over such an unconnected store (used by
+    ``eventsource upgrade``).
     """
 
     name: str
@@ -82,6 +88,7 @@ class EventStoreSpec:
     capabilities: Capabilities = field(default_factory=Capabilities)
     description: str = ""
     same_store: Callable[[BackendURL, BackendURL], bool] | None = None
+    legacy_converter: Callable[[EventStore], LegacyConverter] | None = None
 
     def is_same_store(self, a: BackendURL, b: BackendURL) -> bool:
         """Whether ``a`` and ``b`` (URLs of this backend) name one store."""
@@ -116,6 +123,13 @@ class OutboxRepositorySpec(RepositorySpec[OutboxRepository]):
 
 class DLQRepositorySpec(RepositorySpec[DLQRepository]):
     """A dead-letter-queue repository implementation."""
+
+    __slots__ = ()
+
+
+class SnapshotStoreSpec(RepositorySpec[SnapshotStore]):
+    """A snapshot store implementation, built over the connected (or not yet connected)
+    event store so that it shares its connection or pool: the fifth role, optional."""
 
     __slots__ = ()
 

@@ -37,6 +37,7 @@ from ._concurrency import ConcurrencyConformance
 from ._conformance import BackendConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._idempotency import IdempotentAppendConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._processes import ProcessConcurrencyConformance
@@ -49,6 +50,7 @@ from ._roles import (
     RoleBackend,
     RoleOpener,
 )
+from ._snapshots import SnapshotStoreConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -66,6 +68,7 @@ __all__ = [
     "DLQFactory",
     "EventStoreConformance",
     "EventStoreOpener",
+    "IdempotentAppendConformance",
     "OpeningConformance",
     "OutboxConformance",
     "OutboxFactory",
@@ -74,6 +77,7 @@ __all__ = [
     "RawEventWriter",
     "RoleBackend",
     "RoleOpener",
+    "SnapshotStoreConformance",
     "UndecodableEventConformance",
     "ValueDomainConformance",
 ]

@@ -26,6 +26,7 @@ from ._roles import (
     OutboxFactory,
     RoleBackend,
     RoleOpener,
+    SnapshotsFactory,
     roles_of,
 )
 
@@ -118,8 +119,8 @@ class ConformanceBase:
     # -- fixtures ------------------------------------------------------------------------------
     # The author gives ONE of: ``backend_opener`` (a whole backend: every role derives from
     # it), or ``event_store_opener`` plus any of ``checkpoints_factory``, ``outbox_factory``,
-    # ``dlq_factory`` (certifying those roles alone). The tests use ``backend`` and
-    # ``kit_opener``, assembled from them.
+    # ``dlq_factory``, ``snapshots_factory`` (certifying those roles alone). The tests use
+    # ``backend`` and ``kit_opener``, assembled from them.
 
     @pytest.fixture
     def backend_opener(self) -> BackendOpener | None:
@@ -176,6 +177,16 @@ class ConformanceBase:
         return None if backend_spec is None or not backend_spec.dlq else backend_spec.dlq.factory
 
     @pytest.fixture
+    def snapshots_factory(self, backend_spec: BackendSpec | None) -> SnapshotsFactory | None:
+        """The snapshot store under test, over the connected store (None: not under test).
+        Derived from ``backend_opener`` by default."""
+        return (
+            None
+            if backend_spec is None or not backend_spec.snapshots
+            else backend_spec.snapshots.factory
+        )
+
+    @pytest.fixture
     def kit_opener(
         self,
         request: pytest.FixtureRequest,
@@ -184,6 +195,7 @@ class ConformanceBase:
         checkpoints_factory: CheckpointsFactory | None,
         outbox_factory: OutboxFactory | None,
         dlq_factory: DLQFactory | None,
+        snapshots_factory: SnapshotsFactory | None,
     ) -> RoleOpener:
         """What the tests open: the roles under test over a new store on the test's storage
         (name and capabilities from ``backend_opener``'s backend when there is one)."""
@@ -197,6 +209,7 @@ class ConformanceBase:
                 checkpoints=checkpoints_factory,
                 outbox=outbox_factory,
                 dlq=dlq_factory,
+                snapshots=snapshots_factory,
                 read_cap=cap,
             )
 

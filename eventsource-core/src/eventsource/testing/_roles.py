@@ -13,8 +13,10 @@ import pytest
 
 from .._exceptions import ConfigurationError, StorageUnavailableError
 from ..plugins._backend import Backend
+from ..plugins._snapshot_stores import remember_snapshot_store
 from ..plugins._specs import Capabilities
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
+from ..snapshots._contract import SnapshotStore
 from ..stores._contract import EventStore
 from ..stores._types import StoredEvent
 
@@ -27,6 +29,7 @@ __all__ = [
     "OutboxFactory",
     "RoleBackend",
     "RoleOpener",
+    "SnapshotsFactory",
     "roles_of",
 ]
 
@@ -41,9 +44,11 @@ CheckpointsFactory = Callable[[EventStore], CheckpointRepository]
 OutboxFactory = Callable[[EventStore], OutboxRepository]
 #: Builds the DLQ repository over a connected store.
 DLQFactory = Callable[[EventStore], DLQRepository]
+#: Builds the snapshot store over a connected store (the optional fifth role).
+SnapshotsFactory = Callable[[EventStore], SnapshotStore]
 
 #: The roles beside the event store, by the attribute the kit reads them from.
-ROLES = ("checkpoints", "outbox", "dlq")
+ROLES = ("checkpoints", "outbox", "dlq", "snapshots")
 
 #: The most events one kit read may yield (no kit test reads more than a few thousand).
 DEFAULT_READ_CAP = 100_000
@@ -92,6 +97,7 @@ class RoleBackend:
         checkpoints: CheckpointsFactory | None = None,
         outbox: OutboxFactory | None = None,
         dlq: DLQFactory | None = None,
+        snapshots: SnapshotsFactory | None = None,
         read_cap: int = DEFAULT_READ_CAP,
         create: bool = True,
     ) -> None:
@@ -102,6 +108,7 @@ class RoleBackend:
             "checkpoints": checkpoints,
             "outbox": outbox,
             "dlq": dlq,
+            "snapshots": snapshots,
         }
         self.create = create
         self._repositories: dict[str, Any] = {}
@@ -123,12 +130,13 @@ class RoleBackend:
             checkpoints=spec.checkpoints.factory if spec.checkpoints else None,
             outbox=spec.outbox.factory if spec.outbox else None,
             dlq=spec.dlq.factory if spec.dlq else None,
+            snapshots=spec.snapshots.factory if spec.snapshots else None,
             read_cap=read_cap,
             create=backend.create,
         )
 
     def has(self, role: str) -> bool:
-        """Whether ``role`` (``checkpoints``, ``outbox`` or ``dlq``) is under test."""
+        """Whether ``role`` (``checkpoints``, ``outbox``, ``dlq``, ``snapshots``) is under test."""
         return self.factories[role] is not None
 
     @property
@@ -145,6 +153,8 @@ class RoleBackend:
             for role, factory in self.factories.items():
                 if factory is not None:
                     self._repositories[role] = factory(self.store)
+            if "snapshots" in self._repositories:  # what AggregateRepository(store) finds
+                remember_snapshot_store(self.store, self._repositories["snapshots"])
         except BaseException:
             await self.store.close()
             raise
@@ -206,6 +216,17 @@ class RoleBackend:
         """The DLQ repository (the test is skipped when it is not under test)."""
         repository: DLQRepository = self._role("dlq")
         return repository
+
+    @property
+    def snapshots(self) -> SnapshotStore:
+        """The snapshot store (the test is skipped when it is not under test)."""
+        store: SnapshotStore = self._role("snapshots")
+        return store
+
+    @property
+    def has_snapshots(self) -> bool:
+        """True when the snapshot role is under test."""
+        return self.has("snapshots")
 
     def __repr__(self) -> str:
         roles = ", ".join(["events", *(r for r in ROLES if self.has(r))])
