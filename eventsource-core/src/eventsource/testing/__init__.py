@@ -49,6 +49,7 @@ from ._roles import (
     OutboxFactory,
     RoleBackend,
     RoleOpener,
+    SnapshotsFactory,
 )
 from ._snapshots import SnapshotStoreConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
@@ -78,6 +79,7 @@ __all__ = [
     "RoleBackend",
     "RoleOpener",
     "SnapshotStoreConformance",
+    "SnapshotsFactory",
     "UndecodableEventConformance",
     "ValueDomainConformance",
 ]
