@@ -10,12 +10,15 @@ that range keeps.
 What is here (``docs/writing-a-backend.md`` shows each in use):
 
 - **The role contracts** a backend subclasses: :class:`EventStore`,
-  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`.
+  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`, and the
+  optional :class:`SnapshotStore` (its rows through :func:`encode_snapshot` /
+  :func:`decode_snapshot`).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
   error before any I/O: :func:`prepare_append` / :func:`check_stream_version` /
-  :func:`restamp` for appends, the doors of every other method (``check_get_events``,
+  :func:`restamp` for appends (and :func:`original_result` / :class:`StoredPlace` to
+  answer a retried append on a conflict), the doors of every other method (``check_get_events``,
   ``check_read_options``, ``check_limit``, ``check_dlq_id``, ...), the argument rules
   (``check_position``, ``check_uuid``, ...) and the value rules (``check_identifier``, ...).
 - **Decoding** stored rows: :func:`decode_stored_event`, :func:`load_stored_document`,
@@ -26,6 +29,10 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   entry-point groups, the capability flags (:class:`Capabilities`,
   :data:`CAPABILITY_NAMES`), URL parsing (:class:`BackendURL`, :func:`parse_url`) and option
   tables (:class:`OptionSpec`, :func:`read_options`), and the registry for tests.
+- **Converting eventsource-py 0.5.0 databases**: :class:`LegacyConverter` (what a backend's
+  ``EventStoreSpec.legacy_converter`` builds), :class:`LegacyState`,
+  :func:`legacy_schema_error` (what ``initialize()`` raises on such a database) and the row
+  helpers (:func:`legacy_outbox_id`, :func:`unwrap_outbox_data`, :func:`legacy_error_type`).
 - **The exceptions** to raise (the same classes ``eventsource`` exports).
 """
 
@@ -54,6 +61,7 @@ from ._exceptions import (
     InvalidEventError,
     InvalidStateError,
     KafkaNotAvailableError,
+    LegacySchemaError,
     NatsNotAvailableError,
     OptimisticLockError,
     PayloadTooLargeError,
@@ -66,6 +74,10 @@ from ._exceptions import (
     RepositoryError,
     SchemaVersionError,
     SerializationError,
+    SnapshotDeserializationError,
+    SnapshotError,
+    SnapshotNotFoundError,
+    SnapshotSchemaVersionError,
     StorageError,
     StorageUnavailableError,
     StoreNotFoundError,
@@ -73,6 +85,8 @@ from ._exceptions import (
     UnknownEventTypeError,
     UnknownPublisherError,
     UpcastError,
+    UpgradeVerificationError,
+    WorkerBusyError,
 )
 from ._options import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 from .arguments import (
@@ -86,6 +100,19 @@ from .arguments import (
     check_uuid,
 )
 from .events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry, serialize_event
+from .legacy._converter import (
+    LEGACY_TABLES,
+    LEGACY_VERSION,
+    EventDigest,
+    LegacyConverter,
+    LegacyState,
+    LegacyStoredEvent,
+    legacy_error_type,
+    legacy_outbox_id,
+    legacy_schema_error,
+    unwrap_outbox_data,
+    upgrade_command,
+)
 from .plugins._hookspecs import PROJECT_NAME, hookimpl, hookspec
 from .plugins._manager import (
     ENTRY_POINT_GROUP,
@@ -107,6 +134,8 @@ from .plugins._specs import (
     Publisher,
     PublisherSpec,
     RepositorySpec,
+    SnapshotStoreSpec,
+    same_url_store,
 )
 from .plugins._url import BackendURL, parse_url
 from .repositories._arguments import (
@@ -146,6 +175,16 @@ from .repositories._entries import (
     ProjectionFailureCount,
     RecordMapping,
 )
+from .snapshots._contract import (
+    Snapshot,
+    SnapshotRecord,
+    SnapshotStore,
+    check_schema_version_below,
+    check_snapshot_key,
+    decode_snapshot,
+    encode_snapshot,
+    newer_snapshot_wins,
+)
 from .stores._arguments import (
     check_event_id,
     check_get_events,
@@ -162,6 +201,7 @@ from .stores._contract import (
     restamp,
 )
 from .stores._decoding import decode_stored_event
+from .stores._retries import StoredPlace, original_result
 from .stores._types import (
     AppendResult,
     EventStream,
@@ -196,6 +236,8 @@ __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "ENTRY_POINT_GROUP",
     "KNOWN_BACKENDS",
+    "LEGACY_TABLES",
+    "LEGACY_VERSION",
     "MAX_DURATION",
     "MAX_EVENT_BYTES",
     "MAX_IDENTIFIER_LENGTH",
@@ -235,6 +277,7 @@ __all__ = [
     "EntryNotFoundError",
     "ErrorDetails",
     "EventDecodeError",
+    "EventDigest",
     "EventRegistry",
     "EventSourceError",
     "EventStore",
@@ -248,6 +291,10 @@ __all__ = [
     "InvalidStateError",
     "KafkaNotAvailableError",
     "LagMetrics",
+    "LegacyConverter",
+    "LegacySchemaError",
+    "LegacyState",
+    "LegacyStoredEvent",
     "NatsNotAvailableError",
     "OptimisticLockError",
     "OptionSpec",
@@ -274,14 +321,25 @@ __all__ = [
     "RepositorySpec",
     "SchemaVersionError",
     "SerializationError",
+    "Snapshot",
+    "SnapshotDeserializationError",
+    "SnapshotError",
+    "SnapshotNotFoundError",
+    "SnapshotRecord",
+    "SnapshotSchemaVersionError",
+    "SnapshotStore",
+    "SnapshotStoreSpec",
     "StorageError",
     "StorageUnavailableError",
     "StoreNotFoundError",
     "StoredEvent",
+    "StoredPlace",
     "UnknownBackendError",
     "UnknownEventTypeError",
     "UnknownPublisherError",
     "UpcastError",
+    "UpgradeVerificationError",
+    "WorkerBusyError",
     "check_checkpoint_update",
     "check_dlq_id",
     "check_dlq_status",
@@ -306,6 +364,8 @@ __all__ = [
     "check_projection_name",
     "check_read_options",
     "check_retry_after",
+    "check_schema_version_below",
+    "check_snapshot_key",
     "check_stream_key",
     "check_stream_version",
     "check_timeout",
@@ -314,14 +374,21 @@ __all__ = [
     "check_wait",
     "check_worker_id",
     "clean_text",
+    "decode_snapshot",
     "decode_stored_event",
     "encode_json",
+    "encode_snapshot",
     "get_registry",
     "hand_out_claims",
     "hookimpl",
     "hookspec",
+    "legacy_error_type",
+    "legacy_outbox_id",
+    "legacy_schema_error",
     "load_stored_document",
     "nesting_depth",
+    "newer_snapshot_wins",
+    "original_result",
     "parse_stream_id",
     "parse_url",
     "prepare_append",
@@ -331,8 +398,11 @@ __all__ = [
     "resolve_checkpoint_position",
     "restamp",
     "rules_for",
+    "same_url_store",
     "serialize_event",
     "storable_note",
     "stream_id_for",
+    "unwrap_outbox_data",
+    "upgrade_command",
     "version_span",
 ]

@@ -1,12 +1,13 @@
 """The PostgreSQL backend's plugin (entry point ``postgresql`` in ``eventsource.backends``).
 
 ``postgresql://user:pass@host:5432/db?pool_max=20&schema=myapp`` (or ``postgres://``); the
-repositories share the store's pool and schema.
+repositories and the snapshot store share the store's pool and schema.
 """
 
 from __future__ import annotations
 
 from eventsource.spi import (
+    BackendURL,
     Capabilities,
     CheckpointRepositorySpec,
     DLQRepositorySpec,
@@ -14,15 +15,19 @@ from eventsource.spi import (
     EventStoreSpec,
     InvalidArgumentError,
     OutboxRepositorySpec,
+    SnapshotStoreSpec,
     hookimpl,
 )
 
 from ._checkpoints import PostgreSQLCheckpointRepository
 from ._dlq import PostgreSQLDLQRepository
+from ._legacy_upgrade import PostgresLegacyConverter
+from ._options import PostgresOptions
 from ._outbox import PostgreSQLOutboxRepository
+from ._snapshots import PostgreSQLSnapshotStore
 from ._store import PostgreSQLEventStore
 
-__all__ = ["CAPABILITIES"]
+__all__ = ["CAPABILITIES", "same_store"]
 
 #: What the PostgreSQL backend can do.
 CAPABILITIES = Capabilities(
@@ -32,6 +37,29 @@ CAPABILITIES = Capabilities(
     transactional_outbox=True,
     live_notifications=True,
 )
+
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _where(url: BackendURL) -> tuple[str, int, str | None, str]:
+    """Server, port, database and schema a ``postgresql://`` URL names, defaults filled in
+    as asyncpg fills them (the database defaults to the user's name)."""
+    host = (url.host or "localhost").lower()
+    schema = PostgresOptions.from_url(url).schema
+    return (
+        "localhost" if host in _LOCAL_HOSTS else host,
+        url.port or 5432,
+        url.database or url.username,
+        schema,
+    )
+
+
+def same_store(a: BackendURL, b: BackendURL) -> bool:
+    """Two ``postgresql://`` URLs name one store when host, port, database and schema are the
+    same (user, password and pool options do not pick a store; another schema is another
+    store)."""
+    return _where(a) == _where(b)
 
 
 def _store(store: EventStore) -> PostgreSQLEventStore:
@@ -53,6 +81,8 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
             schemes=("postgresql", "postgres"),
             capabilities=CAPABILITIES,
             description="PostgreSQL via asyncpg: many writers, LISTEN/NOTIFY, JSONB payloads.",
+            same_store=same_store,
+            legacy_converter=PostgresLegacyConverter,
         )
     ]
 
@@ -89,5 +119,17 @@ def eventsource_dlq_repositories() -> list[DLQRepositorySpec]:
             "postgresql",
             PostgreSQLDLQRepository,
             lambda store: PostgreSQLDLQRepository(_store(store)),
+        )
+    ]
+
+
+@hookimpl
+def eventsource_snapshot_stores() -> list[SnapshotStoreSpec]:
+    """The PostgreSQL snapshot store, a table of the store's schema in its pool."""
+    return [
+        SnapshotStoreSpec(
+            "postgresql",
+            PostgreSQLSnapshotStore,
+            lambda store: PostgreSQLSnapshotStore(_store(store)),
         )
     ]

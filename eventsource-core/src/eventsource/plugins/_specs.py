@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
 from ..repositories._entries import OutboxEntry
+from ..snapshots._contract import SnapshotStore
 from ..stores._contract import EventStore
 
 if TYPE_CHECKING:
+    from ..legacy._converter import LegacyConverter
     from ._url import BackendURL
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "Publisher",
     "PublisherSpec",
     "RepositorySpec",
+    "SnapshotStoreSpec",
+    "same_url_store",
 ]
 
 RepoT = TypeVar("RepoT")
@@ -51,12 +55,30 @@ class Capabilities:
         return [name for name in self.__dataclass_fields__ if getattr(self, name)]
 
 
+def same_url_store(a: BackendURL, b: BackendURL) -> bool:
+    """The default ``same_store``: two URLs name one store when user, host, port and database
+    are equal; a URL with neither host nor database (or ``:memory:``) is private, never the
+    same. Options are ignored (they tune a connection, they do not pick a store)."""
+    if a.host is None and a.database in (None, "", ":memory:"):
+        return False
+    return (a.username, a.host, a.port, a.database) == (b.username, b.host, b.port, b.database)
+
+
 @dataclass(frozen=True, slots=True)
 class EventStoreSpec:
     """An event store backend: its name, URL schemes, class and how to build it from a URL.
 
     ``from_url`` returns an unconnected store; the repositories of the same backend are built
     over it once it is connected, so all four roles share its connection or pool.
+
+    ``same_store(a, b)`` tells whether two of its URLs name one store (``eventsource migrate``
+    refuses to copy a store onto itself): the same resolved file, the same server, database
+    and schema. Without it, :func:`same_url_store` compares user, host, port and database.
+    Whether a store exists is the store's :meth:`EventStore.connect_existing`, which raises
+    :class:`StoreNotFoundError` (used by ``open_backend(url, create=False)``).
+    ``legacy_converter``, when the backend can convert eventsource-py 0.5.0 databases, builds
+    a :class:`~eventsource.spi.LegacyConverter` over such an unconnected store (used by
+    ``eventsource upgrade``).
     """
 
     name: str
@@ -65,6 +87,12 @@ class EventStoreSpec:
     schemes: tuple[str, ...] = ()
     capabilities: Capabilities = field(default_factory=Capabilities)
     description: str = ""
+    same_store: Callable[[BackendURL, BackendURL], bool] | None = None
+    legacy_converter: Callable[[EventStore], LegacyConverter] | None = None
+
+    def is_same_store(self, a: BackendURL, b: BackendURL) -> bool:
+        """Whether ``a`` and ``b`` (URLs of this backend) name one store."""
+        return (self.same_store or same_url_store)(a, b)
 
     @property
     def all_schemes(self) -> tuple[str, ...]:
@@ -95,6 +123,13 @@ class OutboxRepositorySpec(RepositorySpec[OutboxRepository]):
 
 class DLQRepositorySpec(RepositorySpec[DLQRepository]):
     """A dead-letter-queue repository implementation."""
+
+    __slots__ = ()
+
+
+class SnapshotStoreSpec(RepositorySpec[SnapshotStore]):
+    """A snapshot store implementation, built over the connected (or not yet connected)
+    event store so that it shares its connection or pool: the fifth role, optional."""
 
     __slots__ = ()
 

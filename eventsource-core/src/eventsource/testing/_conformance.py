@@ -8,8 +8,10 @@ from ._checkpoints import CheckpointConformance
 from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._idempotency import IdempotentAppendConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
+from ._snapshots import SnapshotStoreConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -18,10 +20,12 @@ __all__ = ["BackendConformance"]
 
 class BackendConformance(
     EventStoreConformance,
+    IdempotentAppendConformance,
     ConcurrencyConformance,
     CheckpointConformance,
     OutboxConformance,
     DLQConformance,
+    SnapshotStoreConformance,
     BadInputConformance,
     ArgumentConformance,
     ValueDomainConformance,
@@ -29,4 +33,5 @@ class BackendConformance(
     OpeningConformance,
 ):
     """The whole contract: subclass it and provide the ``backend_opener`` fixture (and, for
-    the tests of undecodable rows, the optional ``raw_event_writer`` fixture)."""
+    the tests of undecodable rows, the optional ``raw_event_writer`` fixture). A backend of
+    fewer roles gives ``event_store_opener`` and the role factories it has instead."""

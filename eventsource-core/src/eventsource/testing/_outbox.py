@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 
 from .._exceptions import EntryNotFoundError, InvalidArgumentError
-from ..plugins._backend import Backend
+from ..clock import ManualClock
 from ..repositories._entries import OutboxStatus
 from ._base import ConformanceBase
 from ._events import AGGREGATE_TYPE, noted, rich_event
+from ._roles import RoleBackend
 
 __all__ = ["OutboxConformance"]
 
-#: Lease used by the lease tests; long enough not to expire by accident on a slow machine.
+#: Lease used by the lease tests, on a ManualClock: it runs out only when the test says so.
 SHORT = timedelta(seconds=1)
+#: How far past a lease the lease tests move the clock.
+PAST = SHORT + timedelta(milliseconds=1)
+
+
+def manual_clock(backend: RoleBackend) -> ManualClock:
+    """Put the backend's outbox on a ManualClock (its leases then run out on advance())."""
+    clock = ManualClock()
+    backend.outbox.clock = clock
+    return clock
 
 
 class OutboxConformance(ConformanceBase):
     """Events waiting to be published: adding, claiming, publishing, retrying, failing."""
 
-    async def test_outbox_add_and_get_entry(self, backend: Backend) -> None:
+    async def test_outbox_add_and_get_entry(self, backend: RoleBackend) -> None:
         """add_event returns an id; get_entry returns a pending entry describing the event,
         readable as attributes and as a mapping (``entry["id"]``).
 
@@ -47,7 +56,7 @@ class OutboxConformance(ConformanceBase):
         assert entry.event_data["metadata"] == event.metadata
         assert entry.created_at.tzinfo is not None
 
-    async def test_outbox_claim_publish(self, backend: Backend) -> None:
+    async def test_outbox_claim_publish(self, backend: RoleBackend) -> None:
         """get_pending_events claims up to ``limit`` entries oldest first for the worker;
         claimed entries are not handed out again; mark_published takes an entry out for good.
 
@@ -77,7 +86,7 @@ class OutboxConformance(ConformanceBase):
                 await outbox.get_pending_events(limit=bad)  # type: ignore[arg-type]
         assert (await outbox.get_stats()).claimed_count == 4
 
-    async def test_outbox_mark_published_many(self, backend: Backend) -> None:
+    async def test_outbox_mark_published_many(self, backend: RoleBackend) -> None:
         """mark_published_many marks every known id published and returns how many; unknown
         ids are skipped; the entries are not claimable again.
 
@@ -98,14 +107,15 @@ class OutboxConformance(ConformanceBase):
         stats = await outbox.get_stats()
         assert (stats.pending_count, stats.published_count) == (1, 3)
 
-    async def test_outbox_release_and_retry(self, backend: Backend) -> None:
+    async def test_outbox_release_and_retry(self, backend: RoleBackend) -> None:
         """release gives a claimed entry back: with an error it counts a retry and records the
         error; without, it counts nothing; ``retry_after`` keeps it unclaimable until then.
 
         Fix: clear the claim on release, increment retry_count only with an error, and store a
-        not-before time for ``retry_after``.
+        not-before time for ``retry_after``, reading now from ``self.clock``.
         """
         outbox = backend.outbox
+        clock = manual_clock(backend)
         aid = uuid4()
         a, b = [await outbox.add_event(e) for e in noted(aid, 2)]
         await outbox.get_pending_events(limit=10, worker_id="kit-w1")
@@ -121,27 +131,40 @@ class OutboxConformance(ConformanceBase):
         await outbox.release(b, retry_after=timedelta(0))
         assert (await outbox.get_entry(a)).retry_count == 2
         assert [e.id for e in await outbox.get_pending_events(limit=10)] == [b]
-        await asyncio.sleep(SHORT.total_seconds() + 0.3)
-        assert [e.id for e in await outbox.get_pending_events(limit=10)] == [a]
+        clock.advance(SHORT / 2)
+        assert await outbox.get_pending_events(limit=10) == [], "claimable before retry_after"
+        clock.advance(PAST - SHORT / 2)
+        after = [e.id for e in await outbox.get_pending_events(limit=10)]
+        assert after == [a], (
+            f"an entry released with retry_after={SHORT} was not claimable once outbox.clock "
+            f"had moved {PAST} on: got {after}"
+        )
 
-    async def test_outbox_expired_lease_is_claimable_again(self, backend: Backend) -> None:
+    async def test_outbox_expired_lease_is_claimable_again(self, backend: RoleBackend) -> None:
         """An entry claimed with a lease that ran out (a crashed worker) is claimable by another
         worker; before it runs out, it is not.
 
-        Fix: treat ``claimed_until < now`` as unclaimed when selecting pending entries.
+        Fix: treat ``claimed_until < now`` as unclaimed when selecting pending entries,
+        reading now from ``self.clock`` (the lease is stamped from it too).
         """
         outbox = backend.outbox
+        clock = manual_clock(backend)
         aid = uuid4()
         (entry_id,) = [await outbox.add_event(e) for e in noted(aid, 1)]
         claimed = await outbox.get_pending_events(limit=1, worker_id="kit-crashed", lease=SHORT)
         assert [e.id for e in claimed] == [entry_id]
         assert await outbox.get_pending_events(limit=1, worker_id="kit-other") == []
-        await asyncio.sleep(SHORT.total_seconds() + 0.3)
+        clock.advance(SHORT / 2)
+        assert await outbox.get_pending_events(limit=1, worker_id="kit-other") == []
+        clock.advance(PAST - SHORT / 2)
         reclaimed = await outbox.get_pending_events(limit=1, worker_id="kit-other")
-        assert [e.id for e in reclaimed] == [entry_id]
+        assert [e.id for e in reclaimed] == [entry_id], (
+            f"an entry whose {SHORT} lease ran out (outbox.clock moved {PAST} on) was not "
+            f"claimable again: got {reclaimed}"
+        )
         assert reclaimed[0].claimed_by == "kit-other"
 
-    async def test_outbox_mark_failed(self, backend: Backend) -> None:
+    async def test_outbox_mark_failed(self, backend: RoleBackend) -> None:
         """mark_failed records the error and takes the entry out of the pending set.
 
         Fix: set status 'failed' and the error; never hand failed entries to workers.
@@ -159,13 +182,14 @@ class OutboxConformance(ConformanceBase):
         assert (stats.pending_count, stats.failed_count) == (0, 1)
         assert stats.oldest_pending_at is None
 
-    async def test_outbox_stats_and_cleanup(self, backend: Backend) -> None:
+    async def test_outbox_stats_and_cleanup(self, backend: RoleBackend) -> None:
         """get_stats counts by status with the oldest pending time; cleanup_published deletes
         only published entries older than ``older_than`` and returns how many.
 
-        Fix: compare ``published_at`` with now - older_than.
+        Fix: compare ``published_at`` with now - older_than, both read from ``self.clock``.
         """
         outbox = backend.outbox
+        clock = manual_clock(backend)
         empty = await outbox.get_stats()
         assert (empty.pending_count, empty.published_count, empty.failed_count) == (0, 0, 0)
         assert empty.oldest_pending_at is None
@@ -180,14 +204,14 @@ class OutboxConformance(ConformanceBase):
         assert stats.oldest_pending_at is not None
         assert stats.oldest_pending_at >= first.created_at
         assert await outbox.cleanup_published(older_than=timedelta(days=1)) == 0
-        await asyncio.sleep(0.05)
-        assert await outbox.cleanup_published(older_than=timedelta(0)) == 2
+        clock.advance(timedelta(hours=1))
+        assert await outbox.cleanup_published(older_than=timedelta(minutes=59)) == 2
         with pytest.raises(EntryNotFoundError):
             await outbox.get_entry(ids_[0])
         assert (await outbox.get_entry(ids_[2])).status == OutboxStatus.PENDING
         assert (await outbox.get_stats()).published_count == 0
 
-    async def test_outbox_unknown_entry(self, backend: Backend) -> None:
+    async def test_outbox_unknown_entry(self, backend: RoleBackend) -> None:
         """get_entry, mark_published, release and mark_failed raise EntryNotFoundError for an
         id that is not in the outbox.
 
