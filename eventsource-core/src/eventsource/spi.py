@@ -10,7 +10,9 @@ that range keeps.
 What is here (``docs/writing-a-backend.md`` shows each in use):
 
 - **The role contracts** a backend subclasses: :class:`EventStore`,
-  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`.
+  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`; and
+  :class:`ProjectionLeases`, which a checkpoint repository also subclasses to give runners
+  one owner per projection (capability ``projection_leases``).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
@@ -51,8 +53,10 @@ from ._exceptions import (
     InvalidEventError,
     InvalidStateError,
     OptimisticLockError,
+    OwnershipLostError,
     PayloadTooLargeError,
     PluginConflictError,
+    ProjectionOwnedError,
     ProjectionStoppedError,
     ReplayError,
     RepositoryError,
@@ -137,6 +141,17 @@ from .repositories._entries import (
     OutboxStatus,
     ProjectionFailureCount,
     RecordMapping,
+)
+from .repositories._leases import (
+    ProjectionLease,
+    ProjectionLeases,
+    check_lease_request,
+    check_lease_token,
+    check_owner_id,
+    check_projection_lease,
+    lease_acquired,
+    lease_released,
+    lease_renewed,
 )
 from .stores._arguments import (
     check_event_id,
@@ -243,10 +258,14 @@ __all__ = [
     "OutboxRepositorySpec",
     "OutboxStats",
     "OutboxStatus",
+    "OwnershipLostError",
     "PayloadTooLargeError",
     "PluginConflictError",
     "PreparedEvent",
     "ProjectionFailureCount",
+    "ProjectionLease",
+    "ProjectionLeases",
+    "ProjectionOwnedError",
     "ProjectionStoppedError",
     "Publisher",
     "PublisherSpec",
@@ -279,6 +298,8 @@ __all__ = [
     "check_json_text",
     "check_keywords",
     "check_lease",
+    "check_lease_request",
+    "check_lease_token",
     "check_limit",
     "check_moment",
     "check_names",
@@ -286,7 +307,9 @@ __all__ = [
     "check_older_than",
     "check_outbox_id",
     "check_outbox_ids",
+    "check_owner_id",
     "check_position",
+    "check_projection_lease",
     "check_projection_name",
     "check_read_options",
     "check_retry_after",
@@ -304,6 +327,9 @@ __all__ = [
     "hand_out_claims",
     "hookimpl",
     "hookspec",
+    "lease_acquired",
+    "lease_released",
+    "lease_renewed",
     "load_stored_document",
     "nesting_depth",
     "parse_stream_id",

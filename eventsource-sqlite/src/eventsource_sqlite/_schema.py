@@ -18,7 +18,7 @@ from eventsource.spi import (
 
 from ._tx import write_transaction
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ensure_schema", "stored_schema_version"]
+__all__ = ["LATER_TABLES", "MIGRATIONS", "SCHEMA_VERSION", "ensure_schema", "stored_schema_version"]
 
 _V1 = [
     """CREATE TABLE IF NOT EXISTS events (
@@ -101,6 +101,20 @@ _V1 = [
         ON dead_letter_queue (projection_name, status, first_failed_at, id)""",
 ]
 
+#: Tables added within schema version 1 (nothing an older process relies on changes), by name:
+#: created when a file that lacks them is opened. Ownership leases of projections.
+LATER_TABLES: dict[str, str] = {
+    "projection_leases": """CREATE TABLE IF NOT EXISTS projection_leases (
+        projection_name TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL,
+        token INTEGER NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        renewed_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        released_at INTEGER
+    )""",
+}
+
 #: Statements that bring a file from version ``n - 1`` to version ``n``.
 MIGRATIONS: dict[int, list[str]] = {1: _V1}
 
@@ -141,10 +155,12 @@ def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
     ``BEGIN IMMEDIATE`` transaction, so concurrent initialisers apply each migration once.
     """
     if _check(stored_schema_version(conn), path):
+        _ensure_later_tables(conn)
         return
     with write_transaction(conn):
         version = stored_schema_version(conn)  # again, now that we hold the write lock
         if _check(version, path):
+            _ensure_later_tables(conn)
             return
         conn.execute(_VERSION_TABLE)
         for target in range(version + 1, SCHEMA_VERSION + 1):
@@ -155,3 +171,27 @@ def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
             "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
             (SCHEMA_VERSION,),
         )
+        _ensure_later_tables(conn)
+
+
+def _ensure_later_tables(conn: sqlite3.Connection) -> None:
+    """Create the tables of :data:`LATER_TABLES` the file lacks (looked up first, so a file
+    that has them all is not written to)."""
+    missing = [
+        sql
+        for name, sql in LATER_TABLES.items()
+        if conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        is None
+    ]
+    if not missing:
+        return
+    try:
+        with write_transaction(conn):
+            for sql in missing:
+                conn.execute(sql)
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+        # a read-only connection: only what reads these tables finds them missing

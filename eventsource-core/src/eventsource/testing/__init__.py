@@ -27,6 +27,7 @@ from ._concurrency import ConcurrencyConformance
 from ._conformance import BackendConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._processes import ProcessConcurrencyConformance
@@ -43,6 +44,7 @@ __all__ = [
     "ConformanceBase",
     "DLQConformance",
     "EventStoreConformance",
+    "LeaseConformance",
     "OpeningConformance",
     "OutboxConformance",
     "ProcessConcurrencyConformance",

@@ -8,6 +8,7 @@ from ._checkpoints import CheckpointConformance
 from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._undecodable import UndecodableEventConformance
@@ -20,6 +21,7 @@ class BackendConformance(
     EventStoreConformance,
     ConcurrencyConformance,
     CheckpointConformance,
+    LeaseConformance,
     OutboxConformance,
     DLQConformance,
     BadInputConformance,
