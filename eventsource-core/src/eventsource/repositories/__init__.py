@@ -1,4 +1,5 @@
-"""Checkpoint, outbox and DLQ contracts, projection ownership leases, their records, and in-memory implementations.
+"""Checkpoint, outbox and DLQ contracts, projection ownership leases, their records, and
+in-memory implementations.
 
 User API only: the helpers a backend author needs (``check_limit``, ``prepare_failed_event``,
 ``hand_out_claims``, ...) are in :mod:`eventsource.spi`. Backend repositories

@@ -178,6 +178,7 @@ class LeaseConformance(ConformanceBase):
             a = await _leases(old).acquire_lease("kit-p", "owner-a", _TTL, now=_T0)
             assert a is not None
             refused = asyncio.Event()
+            started = asyncio.Event()
             written: list[int] = []
 
             async def keep_writing() -> None:
@@ -190,11 +191,13 @@ class LeaseConformance(ConformanceBase):
                         refused.set()
                         return
                     written.append(event.global_position)
+                    if len(written) == 5:
+                        started.set()
                     await asyncio.sleep(0)
+                started.set()
 
             writer = asyncio.ensure_future(keep_writing())
-            while len(written) < 5 and not writer.done():
-                await asyncio.sleep(0.001)
+            await started.wait()
             b = await _leases(new).acquire_lease("kit-p", "owner-b", _TTL, now=_T0 + _TTL)
             assert b is not None
             seen = await _leases(new).get_position("kit-p")
