@@ -182,19 +182,21 @@ class LeaseConformance(ConformanceBase):
             written: list[int] = []
 
             async def keep_writing() -> None:
-                for event in stored:
-                    try:
-                        await _leases(old).update_checkpoint_fenced(
-                            a, event.event_id, event.event_type, event.global_position
-                        )
-                    except OwnershipLostError:
-                        refused.set()
-                        return
-                    written.append(event.global_position)
-                    if len(written) == 5:
-                        started.set()
-                    await asyncio.sleep(0)
-                started.set()
+                try:
+                    for event in stored:
+                        try:
+                            await _leases(old).update_checkpoint_fenced(
+                                a, event.event_id, event.event_type, event.global_position
+                            )
+                        except OwnershipLostError:
+                            refused.set()
+                            return
+                        written.append(event.global_position)
+                        if len(written) == 5:
+                            started.set()
+                        await asyncio.sleep(0)
+                finally:
+                    started.set()
 
             writer = asyncio.ensure_future(keep_writing())
             await started.wait()
