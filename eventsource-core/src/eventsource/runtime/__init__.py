@@ -3,6 +3,8 @@ outbox relay.
 
 - :class:`ProjectionRunner` / :class:`SubscriptionRunner` catch projections up from their
   checkpoints through ``read_all`` and then follow the store live. Delivery is at-least-once.
+  Each projection has one owner across processes (:class:`Ownership`: a lease with a fencing
+  token; other runners of it stand by and take over).
 - :class:`RetryPolicy` and :class:`FailureMode` decide what happens to a failing event: retried
   with backoff, then parked in the DLQ ("skip") or the projection stops ("stop").
 - :class:`DLQReplayer` replays parked events and resolves them; a stored event that cannot be
@@ -15,9 +17,16 @@ outbox relay.
 import warnings
 from typing import Any
 
-from .._exceptions import ProjectionStoppedError, ReplayError, UnknownPublisherError
+from .._exceptions import (
+    OwnershipLostError,
+    ProjectionOwnedError,
+    ProjectionStoppedError,
+    ReplayError,
+    UnknownPublisherError,
+)
 from ._dlq import DLQReplayer, EventSource, ReplayResult
 from ._metrics import ProjectionStats, RelayStats, RunnerState
+from ._ownership import LeaseClock, Ownership
 from ._projection import (
     EventHandler,
     FunctionProjection,
@@ -49,11 +58,15 @@ __all__ = [
     "EventSource",
     "FailureMode",
     "FunctionProjection",
+    "LeaseClock",
     "OutboxRelay",
+    "Ownership",
+    "OwnershipLostError",
     "PositionTrackingProjection",
     "ProgressCallback",
     "Projection",
     "ProjectionLike",
+    "ProjectionOwnedError",
     "ProjectionRunner",
     "ProjectionStats",
     "ProjectionStoppedError",
