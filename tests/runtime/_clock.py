@@ -40,5 +40,7 @@ class TestClock:
                 future.set_result(None)
 
     async def sleepers(self, count: int = 1) -> None:
-        while sum(1 for _, f in self._sleeping if not f.done()) < count:
+        while True:
+            if sum(1 for _, f in self._sleeping if not f.done()) >= count:
+                return
             await asyncio.sleep(0.001)

@@ -152,13 +152,7 @@ class PostgresExact:
         await self.conn.close()
 
 
-async def main(url: str, directory: str, mode: str) -> None:
-    path = Path(directory) / f"deliveries-{os.getpid()}.txt"
-    with open(path, "a", buffering=1) as out:
-        await run(url, mode, out)
-
-
-async def run(url: str, mode: str, out: TextIO) -> None:
+async def main(url: str, mode: str, out: TextIO) -> None:
     async with open_backend(url) as backend:
         projection: Any
         if mode == "log":
@@ -184,4 +178,5 @@ async def run(url: str, mode: str, out: TextIO) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+    with open(Path(sys.argv[2]) / f"deliveries-{os.getpid()}.txt", "a", buffering=1) as log:
+        asyncio.run(main(sys.argv[1], sys.argv[3], log))

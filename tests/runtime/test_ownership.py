@@ -29,7 +29,9 @@ FAST = Ownership(ttl=3.0, renew_every=1.0, standby_poll=0.05)
 
 async def _until(predicate: object, timeout: float = 20.0) -> None:
     async with asyncio.timeout(timeout):
-        while not predicate():  # type: ignore[operator]
+        while True:
+            if predicate():  # type: ignore[operator]
+                return
             await asyncio.sleep(0.01)
 
 
@@ -126,8 +128,10 @@ async def test_the_owner_renews_in_the_background(backend: Backend) -> None:
         await clock.sleepers()
         clock.advance(FAST.renew_every)
         await _until(
-            lambda: keeper.lease is not None
-            and keeper.lease.expires_at == clock.now() + timedelta(seconds=FAST.ttl)
+            lambda: (
+                keeper.lease is not None
+                and keeper.lease.expires_at == clock.now() + timedelta(seconds=FAST.ttl)
+            )
         )
     assert keeper.check().token == lease.token
     stored = await _leases(backend).get_lease("rttest.keeper")

@@ -114,7 +114,9 @@ class Children:
 
 async def _until(predicate: object, timeout: float = 120.0) -> None:
     async with asyncio.timeout(timeout):
-        while not predicate():  # type: ignore[operator]
+        while True:
+            if predicate():  # type: ignore[operator]
+                return
             await asyncio.sleep(0.05)
 
 
@@ -171,8 +173,9 @@ async def _kill_owners(
         owner = await _current_owner(backend, children)
         already = sum(1 for _, pid, _ in children.deliveries() if pid == owner)
         await _until(
-            lambda o=owner, a=already: sum(1 for _, p, _ in children.deliveries() if p == o)
-            >= a + 30
+            lambda o=owner, a=already: (
+                sum(1 for _, p, _ in children.deliveries() if p == o) >= a + 30
+            )
         )
         killed_at = children.kill(owner)
         children.spawn()
