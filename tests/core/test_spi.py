@@ -56,6 +56,8 @@ USER_API = {
         "OutboxStats",
         "OutboxStatus",
         "ProjectionFailureCount",
+        "ProjectionLease",
+        "ProjectionLeases",
     },
     eventsource.plugins: {
         "DEFAULT_URL",
