@@ -180,10 +180,7 @@ def _ensure_later_tables(conn: sqlite3.Connection) -> None:
     missing = [
         sql
         for name, sql in LATER_TABLES.items()
-        if conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).fetchone()
-        is None
+        if conn.execute(f"PRAGMA table_info({name})").fetchone() is None
     ]
     if not missing:
         return
