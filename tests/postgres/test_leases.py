@@ -59,7 +59,7 @@ async def test_a_takeover_waits_for_a_fenced_write_in_flight(
         assert isinstance(old, ProjectionLeases) and isinstance(new, ProjectionLeases)
         aid = uuid4()
         await backend.events.append_events(aid, "PgLease", [PgLeaseNoted(aggregate_id=aid)], 0)
-        stored = [e async for e in backend.events.read_all()][0]
+        (stored,) = [e async for e in backend.events.read_all()]
         lease = await old.acquire_lease("p", "owner-a", timedelta(seconds=30))
         assert lease is not None
         # Hold the lease row the way a fenced write in flight does (FOR SHARE, uncommitted).
