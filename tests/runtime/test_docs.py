@@ -1,4 +1,4 @@
-"""docs/projections.md, outbox.md, values.md and evolution.md run as written: their Python blocks,
+"""docs/projections.md, outbox.md, values.md, evolution.md and scaling.md run as written: their Python blocks,
 in order, as one program in a child process (so their event classes stay out of this
 registry), printing exactly what their ``text`` blocks show."""
 
@@ -20,7 +20,9 @@ def blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
 
 
-@pytest.mark.parametrize("page", ["projections.md", "outbox.md", "values.md", "evolution.md"])
+@pytest.mark.parametrize(
+    "page", ["projections.md", "outbox.md", "values.md", "evolution.md", "scaling.md"]
+)
 async def test_doc_runs_and_prints_what_it_says(page: str, tmp_path: Path) -> None:
     text = (DOCS / page).read_text()
     code = blocks(text, "python")

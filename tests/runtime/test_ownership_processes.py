@@ -238,8 +238,8 @@ async def _run_with_kills(url: str, tmp_path: Path, mode: str, kills: int) -> li
 async def test_sigkill_of_the_owner_mid_batch_fails_over_losing_nothing(
     url: str, tmp_path: Path
 ) -> None:
-    failovers = await _run_with_kills(url, tmp_path, "log", kills=5)
-    assert len(failovers) == 5
+    failovers = await _run_with_kills(url, tmp_path, "log", kills=10)
+    assert len(failovers) == 10
 
 
 async def test_sigkill_of_the_owner_keeps_an_exactly_once_read_model_exact(
