@@ -1,6 +1,6 @@
-"""docs/projections.md, outbox.md, values.md, evolution.md and scaling.md run as written: their Python blocks,
-in order, as one program in a child process (so their event classes stay out of this
-registry), printing exactly what their ``text`` blocks show."""
+"""docs/projections.md, outbox.md, values.md, evolution.md and scaling.md run as written: their
+Python blocks, in order, as one program in a child process (so their event classes stay out of
+this registry), printing exactly what their ``text`` blocks show."""
 
 from __future__ import annotations
 
