@@ -151,7 +151,8 @@ async def test_catch_up_and_rebuild_are_refused_while_another_runner_owns(
         assert await owner.wait_for_position(10, timeout=20)
         async with open_backend(backend_url) as other:
             late = ItemLog()
-            intruder = ProjectionRunner.from_backend(late, other, ownership=FAST)
+            patient = Ownership(ttl=0.3, renew_every=0.1, standby_poll=0.05)
+            intruder = ProjectionRunner.from_backend(late, other, ownership=patient)
             with pytest.raises(ProjectionOwnedError) as caught:
                 await intruder.catch_up()
             assert caught.value.owner_id == owner.owner_id
@@ -161,6 +162,27 @@ async def test_catch_up_and_rebuild_are_refused_while_another_runner_owns(
     finally:
         await owner.stop()
     assert await backend.checkpoints.get_position(owner.name) == 10, "the rebuild reset it"
+
+
+async def test_catch_up_after_a_crash_waits_for_the_dead_owners_lease(
+    backend: Backend,
+) -> None:
+    await append_items(backend.events, 4)
+    clock = TestClock()
+    dead = await _leases(backend).acquire_lease(
+        "rttest.ItemLog", "crashed", timedelta(seconds=FAST.ttl), now=clock.now()
+    )
+    assert dead is not None
+    log = ItemLog()
+    runner = ProjectionRunner.from_backend(log, backend, ownership=FAST, clock=clock)
+    catching_up = asyncio.ensure_future(runner.catch_up())
+    await clock.sleepers()
+    assert not catching_up.done() and log.seen == []
+    clock.advance(FAST.ttl)  # the dead owner's lease runs out
+    assert await catching_up == 4
+    assert log.seen == list(range(4))
+    stored = await _leases(backend).get_lease("rttest.ItemLog")
+    assert stored is not None and stored.token > dead.token and stored.released_at is not None
 
 
 async def test_ownership_false_takes_no_lease(backend: Backend) -> None:

@@ -184,6 +184,19 @@ class OwnershipKeeper:
             await self._wait(stop, self.ownership.standby_poll)
         return None
 
+    async def acquire_within(self, seconds: float, stop: asyncio.Event) -> ProjectionLease | None:
+        """Like :meth:`acquire`, giving up (None) after ``seconds`` on the clock."""
+        deadline = self.clock.monotonic() + seconds
+        while not stop.is_set():
+            lease = await self.try_acquire()
+            if lease is not None:
+                return lease
+            left = deadline - self.clock.monotonic()
+            if left <= 0:
+                return None
+            await self._wait(stop, min(self.ownership.standby_poll, left))
+        return None
+
     async def current_owner(self) -> ProjectionLease | None:
         """The projection's latest lease as stored (None if it never had one)."""
         return await self.leases.get_lease(self.projection_name)

@@ -104,8 +104,8 @@ class ProjectionRunner:
     fenced by the lease: a deposed owner's are refused, and it goes back to standby.
     ``ownership=False`` runs without a lease (one process only); ``clock`` is the time the
     lease is kept on (default: the real time, expiry judged by the backend's clock).
-    :meth:`catch_up` and :meth:`rebuild` take the lease without waiting and raise
-    :class:`ProjectionOwnedError` while another owner holds it.
+    :meth:`catch_up` and :meth:`rebuild` wait for the lease no longer than a crashed owner's
+    takes to run out, and raise :class:`ProjectionOwnedError` while another owner keeps it.
     """
 
     def __init__(
@@ -470,12 +470,14 @@ class ProjectionRunner:
             await self._finish()
 
     async def _own_now(self) -> None:
-        """Take the lease without waiting (catch-up, rebuild); refused while another owner's
-        lease is live."""
+        """Take the lease for a catch-up or rebuild, waiting at most as long as a crashed
+        owner's lease takes to run out (``ttl + standby_poll``); refused while another
+        owner keeps its lease live."""
         owner = self._owner
         if owner is None or owner.held:
             return
-        lease = await owner.try_acquire()
+        patience = owner.ownership.ttl + owner.ownership.standby_poll
+        lease = await owner.acquire_within(patience, self._stop)
         if lease is None:
             current = await owner.current_owner()
             holder = "another owner" if current is None else current.owner_id
