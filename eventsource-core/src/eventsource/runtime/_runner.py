@@ -478,6 +478,8 @@ class ProjectionRunner:
             return
         patience = owner.ownership.ttl + owner.ownership.standby_poll
         lease = await owner.acquire_within(patience, self._stop)
+        if lease is None and self._stop.is_set():
+            raise _Abandoned  # stopped while waiting for the lease
         if lease is None:
             current = await owner.current_owner()
             holder = "another owner" if current is None else current.owner_id
@@ -633,7 +635,11 @@ class ProjectionRunner:
             raise InvalidStateError(
                 f"projection {self.name!r} is running: stop it before rebuilding"
             )
-        await self._own_now()  # before anything is reset; catch_up keeps (and then releases) it
+        self._stop.clear()  # a stop requested before this rebuild does not apply to it
+        try:
+            await self._own_now()  # before anything is reset; catch_up keeps, then releases it
+        except _Abandoned:
+            return 0
         try:
             reset = getattr(self.projection, "reset", None)
             if reset is not None:
