@@ -32,6 +32,7 @@ SUITES = {
     "memory": "bench_memory",
     "filtered": "bench_filtered",
     "upcast": "bench_upcast",
+    "snapshots": "bench_snapshots",
     "processes": "bench_processes",
 }
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import eventsource
 import eventsource.repositories
+import eventsource.snapshots
 import eventsource.stores
 from eventsource.plugins._manager import LAZY_CLASS_BACKENDS
 
@@ -27,11 +28,13 @@ LAZY_NAMES = {
     "eventsource": tuple(LAZY_CLASS_BACKENDS),
     "eventsource.stores": eventsource.stores._LAZY_CLASSES,
     "eventsource.repositories": eventsource.repositories._LAZY_CLASSES,
+    "eventsource.snapshots": eventsource.snapshots._LAZY_CLASSES,
 }
 MODULES = {
     "eventsource": eventsource,
     "eventsource.stores": eventsource.stores,
     "eventsource.repositories": eventsource.repositories,
+    "eventsource.snapshots": eventsource.snapshots,
 }
 
 

@@ -30,6 +30,13 @@ INTENDED = {
     # the in-memory store
     "MemoryEventStore",
     "InMemoryEventStore",
+    # snapshots (the 0.5.0 names and the strategies)
+    "Snapshot",
+    "SnapshotStore",
+    "MemorySnapshotStore",
+    "InMemorySnapshotStore",
+    "SnapshotStrategy",
+    "EveryNEvents",
     # configuration by name
     "Backend",
     "BackendURL",

@@ -16,6 +16,7 @@ import pytest
 import eventsource
 import eventsource.plugins
 import eventsource.repositories
+import eventsource.snapshots
 import eventsource.spi
 import eventsource.stores
 from eventsource import _exceptions
@@ -59,6 +60,18 @@ USER_API = {
         "ProjectionLease",
         "ProjectionLeases",
     },
+    eventsource.snapshots: {
+        "EveryNEvents",
+        "InMemorySnapshotStore",
+        "MemorySnapshotStore",
+        "Snapshot",
+        "SnapshotDeserializationError",
+        "SnapshotError",
+        "SnapshotNotFoundError",
+        "SnapshotSchemaVersionError",
+        "SnapshotStore",
+        "SnapshotStrategy",
+    },
     eventsource.plugins: {
         "DEFAULT_URL",
         "ENV_VAR",
@@ -89,6 +102,9 @@ AUTHOR_HELPERS = [
     "Capabilities",
     "OptionSpec",
     "read_options",
+    "encode_snapshot",
+    "decode_snapshot",
+    "SnapshotStoreSpec",
 ]
 
 

@@ -23,6 +23,7 @@ from eventsource.memory import (
     MemoryDLQRepository,
     MemoryEventStore,
     MemoryOutboxRepository,
+    MemorySnapshotStore,
 )
 from eventsource.memory._repositories import outbox_entry_for
 from eventsource.memory._store import _select
@@ -36,12 +37,15 @@ from eventsource.spi import (
     DLQRepositorySpec,
     EventStoreSpec,
     OutboxRepositorySpec,
+    SnapshotStoreSpec,
+    StoredPlace,
     check_lease,
     check_limit,
     check_projection_name,
     check_read_options,
     check_stream_version,
     check_worker_id,
+    original_result,
     prepare_append,
     restamp,
 )
@@ -95,10 +99,22 @@ class CommitOrderStore(MemoryEventStore):
         with state.lock:
             key = (aggregate_id, aggregate_type)
             current = len(state.streams.get(key, []))
+            event_ids = [item.event.event_id for item in prepared]
+            places = [
+                StoredPlace(
+                    i,
+                    s.event.aggregate_id,
+                    s.event.aggregate_type,
+                    s.stream_position,
+                    s.global_position,
+                )
+                for i in event_ids
+                if (s := state.by_id.get(i)) is not None
+            ]
+            original = original_result(aggregate_id, aggregate_type, expected, event_ids, places)
+            if original is not None:  # as memory does: only the order is broken
+                return original
             check_stream_version(aggregate_id, aggregate_type, expected, current)
-            for item in prepared:
-                if item.event.event_id in state.by_id:
-                    raise DuplicateEventError(item.event.event_id)
             start = getattr(state, "toy_next_position", 1)
             decode = self.event_registry.deserialize  # as memory does: only the order is broken
             batch = [
@@ -140,6 +156,27 @@ class CommitOrderStore(MemoryEventStore):
         return await super(MemoryEventStore, self).wait_for_events(after_position, timeout)
 
 
+class NotIdempotentStore(MemoryEventStore):
+    """Refuses every batch holding a stored id, a retry of a stored append too (what
+    eventsource-py 0.5.0's users met as a DuplicateEventError after a lost acknowledgement)."""
+
+    async def append_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        *,
+        outbox: bool = False,
+    ) -> AppendResult:
+        for event in events:
+            if isinstance(event, DomainEvent) and event.event_id in self.state.by_id:
+                raise DuplicateEventError(event.event_id)
+        return await super().append_events(
+            aggregate_id, aggregate_type, events, expected_version, outbox=outbox
+        )
+
+
 class PageSkippingStore(MemoryEventStore):
     """read_all resumes each next page one past the last event of the previous page."""
 
@@ -170,7 +207,7 @@ class DoubleClaimOutbox(MemoryOutboxRepository):
         check_limit(limit)  # only the guarantee under test is broken
         lease = check_lease(lease)
         worker = check_worker_id(worker_id) or f"w-{uuid4().hex[:6]}"
-        now = datetime.now(UTC)
+        now = self.clock.now()
         with self.state.lock:
             found = [
                 e
@@ -277,6 +314,7 @@ def toy_spec(
     store_class: type[MemoryEventStore] = MemoryEventStore,
     checkpoints: type[MemoryCheckpointRepository] = MemoryCheckpointRepository,
     outbox: type[MemoryOutboxRepository] = MemoryOutboxRepository,
+    snapshots: type[MemorySnapshotStore] = MemorySnapshotStore,
 ) -> BackendSpec:
     """A backend spec assembling memory roles, some replaced by broken ones."""
 
@@ -298,6 +336,7 @@ def toy_spec(
             "toy", MemoryDLQRepository, lambda s: MemoryDLQRepository(state_of(s))
         ),
         plugin="broken_toys",
+        snapshots=SnapshotStoreSpec("toy", snapshots, lambda s: snapshots(state_of(s))),
     )
 
 
@@ -305,6 +344,7 @@ TOYS: dict[str, BackendSpec] = {
     "sound": toy_spec(),
     "no_version_check": toy_spec(NoVersionCheckStore),
     "commit_order": toy_spec(CommitOrderStore),
+    "not_idempotent": toy_spec(NotIdempotentStore),
     "page_skipping": toy_spec(PageSkippingStore),
     "double_claim": toy_spec(outbox=DoubleClaimOutbox),
     "backwards_checkpoints": toy_spec(checkpoints=BackwardsCheckpoints),

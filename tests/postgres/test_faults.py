@@ -25,8 +25,17 @@ async def _hold_append_lock(admin: Any, store: PostgreSQLEventStore) -> Any:
     return tx
 
 
+async def _until_gone(admin: Any, pid: int) -> None:
+    """Wait until the server process ``pid`` has exited (bounded, not timed)."""
+    for _ in range(3000):
+        if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} never exited")
+
+
 async def _waiting_pids(admin: Any, store: PostgreSQLEventStore, count: int) -> list[int]:
-    for _ in range(200):
+    for _ in range(1500):  # bounded at 30 s however busy the machine
         waiting = [a.pid for a in await store.in_flight_appends() if not a.holding]
         if len(waiting) >= count:
             return waiting
@@ -86,8 +95,9 @@ async def test_repository_on_dead_connection_raises_connection_lost(
         conn = await store.pool.acquire()
         try:
             repo = PostgreSQLOutboxRepository(conn, schema=store.schema)
-            await admin.fetchval("SELECT pg_terminate_backend($1)", conn.get_server_pid())
-            await asyncio.sleep(0.05)
+            pid = conn.get_server_pid()
+            await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+            await _until_gone(admin, pid)
             with pytest.raises(ConnectionLostError):
                 await repo.get_stats()
         finally:

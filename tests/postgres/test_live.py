@@ -44,7 +44,7 @@ async def test_tailing_reader_never_skips_with_8_writers(pg_url: str) -> None:
 
         async def reader() -> None:
             last = 0
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120  # a bound for a hang, not a speed target
             while len(seen) < total and time.monotonic() < deadline:
                 async for stored in reader_store.read_all(ReadOptions(from_position=last)):
                     seen.append(stored.global_position)
@@ -62,7 +62,6 @@ async def test_tailing_reader_never_skips_with_8_writers(pg_url: str) -> None:
         )
         assert seen == list(range(1, total + 1)), "the tailing reader skipped or repeated events"
         assert len(ids) == total
-        assert elapsed < 30
 
 
 async def test_notification_wakes_waiter_without_polling(pg_url: str) -> None:
@@ -80,11 +79,10 @@ async def test_notification_wakes_waiter_without_polling(pg_url: str) -> None:
             await writer.append_events(aid, "Cart", added(aid), 0)
             return time.perf_counter()
 
-        waiting = asyncio.create_task(reader.wait_for_events(0, 10))
-        appended_at = await append_soon()
-        assert await waiting is True
-        woke_after = time.perf_counter() - appended_at
-        assert woke_after < 1.0, f"waiter woke {woke_after:.2f}s after the append"
+        # poll_interval=60 is longer than the wait: only the notification can end it True
+        waiting = asyncio.create_task(reader.wait_for_events(0, 50))
+        await append_soon()
+        assert await waiting is True, "not woken by the notification"
         assert reader._listener.position == 1
 
 
@@ -120,7 +118,10 @@ async def test_waiter_survives_listener_connection_loss(pg_url: str, admin: obje
         assert await waiting is True
         # The next wait listens again on a new connection.
         waiting = asyncio.create_task(reader.wait_for_events(1, 5))
-        await asyncio.sleep(0.3)
+        for _ in range(3000):  # listening again soon (bounded at 30 s, however busy)
+            if reader._listener.is_listening:
+                break
+            await asyncio.sleep(0.01)
         assert reader._listener.is_listening
         await writer.append_events(aid, "Cart", added(aid, start=2), 1)
         assert await waiting is True
@@ -193,11 +194,10 @@ async def test_store_closed_while_listen_connection_opens_leaks_nothing(
         store = stores[0]
         await store.initialize()
         monkeypatch.setattr(asyncpg, "connect", connect_while_store_closes)
-        waiter = asyncio.create_task(store.wait_for_events(0, 5))
-        started = time.perf_counter()
+        # A wait that outlived its store would return False after its 60 s, not raise.
+        waiter = asyncio.create_task(store.wait_for_events(0, 60))
         with pytest.raises(StorageUnavailableError, match="closed"):
             await waiter
-        assert time.perf_counter() - started < 2.0, "the wait outlived its store"
         monkeypatch.undo()
         assert closed_meanwhile and store.pool is None and not store._listener.is_listening
         with pytest.raises(StorageUnavailableError, match="closed"):

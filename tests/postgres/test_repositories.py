@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from eventsource import OptimisticLockError
+from eventsource.clock import ManualClock
 from eventsource_postgres import (
     PostgreSQLCheckpointRepository,
     PostgreSQLDLQRepository,
@@ -99,13 +100,18 @@ async def test_crashed_workers_claims_return_after_lease(pg_url: str) -> None:
     async with open_stores(pg_url, 2) as (one, two):
         aid = uuid4()
         await one.append_events(aid, "Cart", added(aid, 3), 0, outbox=True)
-        crashed = PostgreSQLOutboxRepository(one)
-        survivor = PostgreSQLOutboxRepository(two)
-        got = await crashed.get_pending_events(10, lease=timedelta(milliseconds=300))
+        clock = ManualClock()
+        crashed = PostgreSQLOutboxRepository(one, clock=clock)
+        survivor = PostgreSQLOutboxRepository(two, clock=clock)
+        got = await crashed.get_pending_events(10, lease=timedelta(seconds=30))
         assert len(got) == 3
+        # the lease is stamped from the clock given, not the database's
+        assert {e.claimed_until for e in got} == {clock.now() + timedelta(seconds=30)}
         await one.close()  # the worker dies holding its claims
         assert await survivor.get_pending_events(10) == []
-        await asyncio.sleep(0.4)
+        clock.advance(29.9)
+        assert await survivor.get_pending_events(10) == []
+        clock.advance(0.1)
         again = await survivor.get_pending_events(10, worker_id="survivor")
         assert sorted(e.id for e in again) == sorted(e.id for e in got)
         assert {e.claimed_by for e in again} == {"survivor"}

@@ -16,11 +16,11 @@ from eventsource import (
     ProjectionOwnedError,
     open_backend,
 )
+from eventsource.clock import ManualClock
 from eventsource.runtime import Ownership, ProjectionRunner, RunnerState
 from eventsource.runtime._ownership import OwnershipKeeper
 from eventsource.spi import ProjectionLeases
 
-from ._clock import TestClock
 from ._events import RtItemAdded, append_items
 from .test_runner import ItemLog
 
@@ -72,7 +72,7 @@ async def test_a_second_runner_stands_by_and_takes_over_when_the_owner_stops(
 async def test_a_deposed_owner_writes_no_checkpoint_and_stands_by(
     backend: Backend, backend_url: str
 ) -> None:
-    clock = TestClock()
+    clock = ManualClock()
     log = ItemLog()
     runner = ProjectionRunner.from_backend(
         log, backend, ownership=FAST, clock=clock, checkpoint_every=1
@@ -107,7 +107,7 @@ async def test_a_deposed_owner_writes_no_checkpoint_and_stands_by(
 
 
 async def test_the_owner_stops_delivering_once_its_lease_runs_out(backend: Backend) -> None:
-    clock = TestClock()
+    clock = ManualClock()
     keeper = OwnershipKeeper(_leases(backend), "rttest.keeper", FAST, clock)
     stop = asyncio.Event()
     lease = await keeper.acquire(stop)
@@ -120,7 +120,7 @@ async def test_the_owner_stops_delivering_once_its_lease_runs_out(backend: Backe
 
 
 async def test_the_owner_renews_in_the_background(backend: Backend) -> None:
-    clock = TestClock()
+    clock = ManualClock()
     keeper = OwnershipKeeper(_leases(backend), "rttest.keeper", FAST, clock)
     lease = await keeper.acquire(asyncio.Event())
     assert lease is not None
@@ -168,7 +168,7 @@ async def test_catch_up_after_a_crash_waits_for_the_dead_owners_lease(
     backend: Backend,
 ) -> None:
     await append_items(backend.events, 4)
-    clock = TestClock()
+    clock = ManualClock()
     dead = await _leases(backend).acquire_lease(
         "rttest.ItemLog", "crashed", timedelta(seconds=FAST.ttl), now=clock.now()
     )

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from eventsource import Backend, ConfigurationError, StorageError, open_backend
+from eventsource.clock import ManualClock
 from eventsource.repositories import OutboxEntry, OutboxStatus
 from eventsource.runtime import Backoff, OutboxRelay
 
@@ -100,17 +101,19 @@ async def test_failures_are_retried_with_backoff_then_marked_failed(backend: Bac
         if n == 4:
             raise ValueError("rejected by the broker")
 
-    backoff = Backoff(initial=0.15, maximum=0.15, jitter=0)
-    relay = OutboxRelay.from_backend(backend, flaky, max_attempts=3, backoff=backoff)
+    clock = ManualClock()
+    backend.outbox.clock = clock
+    backoff = Backoff(initial=15, maximum=15, jitter=0)
+    relay = OutboxRelay.from_backend(backend, flaky, max_attempts=3, backoff=backoff, clock=clock)
     first = await relay.run_once()
     assert (first.claimed, first.published, first.retried) == (6, 4, 2)
     # Released with retry_after: not claimable before the backoff has passed.
     assert (await relay.run_once()).claimed == 0
-    loop = asyncio.get_running_loop()
-    end = loop.time() + 5
-    while (await backend.outbox.get_stats()).pending_count and loop.time() < end:
+    clock.advance(14.9)
+    assert (await relay.run_once()).claimed == 0
+    for _ in range(2):
+        clock.advance(0.1 + 15)
         await relay.run_once()
-        await asyncio.sleep(0.01)
     stats = await backend.outbox.get_stats()
     assert (stats.published_count, stats.failed_count, stats.pending_count) == (5, 1, 0)
     assert attempts[2] == 3 and attempts[4] == 3
@@ -156,22 +159,30 @@ async def test_crashed_workers_claims_are_published_after_their_lease(backend_ur
     async def publish(entry: OutboxEntry) -> None:
         published[entry.id] += 1
 
+    clock = ManualClock()
     async with open_many(backend_url, 2) as (crashed, alive):
+        crashed.outbox.clock = alive.outbox.clock = clock
         await fill_outbox(crashed, 30)
         # A worker claims everything and dies without publishing.
         claimed = await crashed.outbox.get_pending_events(
-            100, worker_id="crashed", lease=timedelta(seconds=0.4)
+            100, worker_id="crashed", lease=timedelta(seconds=30)
         )
         assert len(claimed) == 30
-        relay = OutboxRelay.from_backend(alive, publish)
+        relay = OutboxRelay.from_backend(alive, publish, clock=clock)
         assert (await relay.run_once()).claimed == 0  # still leased
-        await asyncio.sleep(0.5)
+        clock.advance(29.9)
+        assert (await relay.run_once()).claimed == 0
+        clock.advance(0.1)
         assert await relay.drain(timeout=10) == 30
     assert set(published) == {e.id for e in claimed}
     assert set(published.values()) == {1}
 
 
 async def test_a_publish_outliving_its_lease_is_cut_off(backend_url: str) -> None:
+    """A publish still running lease_margin before its claim runs out is cut off and the
+    entry released; another worker claims it only after the lease, so no two publishes of
+    one entry ever overlap."""
+    clock = ManualClock()
     starts: Counter[UUID] = Counter()
     active: set[UUID] = set()
     overlaps: list[UUID] = []
@@ -184,25 +195,30 @@ async def test_a_publish_outliving_its_lease_is_cut_off(backend_url: str) -> Non
         starts[entry.id] += 1
         try:
             if starts[entry.id] == 1:
-                await asyncio.sleep(5)  # longer than the lease
+                await clock.sleep(3600)  # far longer than the lease
             done[entry.id] += 1
         finally:
             active.discard(entry.id)
 
-    lease = timedelta(seconds=0.3)
+    lease, margin = timedelta(seconds=30), timedelta(seconds=2)
     async with open_many(backend_url, 2) as backends:
+        for b in backends:
+            b.outbox.clock = clock
         entry_id = await backends[0].outbox.add_event(RtItemAdded(aggregate_id=uuid4(), n=1))
-        relays = [
-            OutboxRelay.from_backend(b, slow_first, lease=lease, backoff=FAST, poll_interval=0.02)
+        one, two = [
+            OutboxRelay.from_backend(
+                b, slow_first, lease=lease, lease_margin=margin, backoff=FAST, clock=clock
+            )
             for b in backends
         ]
-        for relay in relays:
-            relay.start()
-        try:
-            await wait_until_settled(backends[0], timeout=10)
-        finally:
-            for relay in relays:
-                await relay.stop()
+        first = asyncio.create_task(one.run_once())
+        await asyncio.wait_for(clock.sleepers(2), 30)  # the deadline and the slow publish
+        assert (await two.run_once()).claimed == 0  # claimed by the first worker
+        clock.advance(lease - margin)
+        result = await asyncio.wait_for(first, 30)
+        assert (result.claimed, result.published, result.retried) == (1, 0, 1)
+        clock.advance(FAST.maximum)  # the retry's backoff
+        assert (await two.run_once()).published == 1
         entry = await backends[0].outbox.get_entry(entry_id)
     assert overlaps == []
     assert done[entry_id] == 1 and starts[entry_id] == 2

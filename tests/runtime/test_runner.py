@@ -113,12 +113,25 @@ async def test_only_wanted_types_are_delivered_and_others_do_not_spin(backend: B
         return original(options)
 
     store.read_all = counting_read_all  # type: ignore[method-assign]
-    runner = ProjectionRunner.from_backend(log, backend, wait_timeout=0.2)
+    waits = 0
+    three_waits = asyncio.Event()
+    original_wait = store.wait_for_events
+
+    async def counting_wait(after_position: int, timeout: float) -> bool:
+        nonlocal waits
+        waits += 1
+        if waits >= 3:
+            three_waits.set()
+        return await original_wait(after_position, timeout)
+
+    store.wait_for_events = counting_wait  # type: ignore[method-assign]
+    runner = ProjectionRunner.from_backend(log, backend, wait_timeout=0.05)
     runner.start()
     try:
-        assert await runner.wait_for_position(20, timeout=5)
+        assert await runner.wait_for_position(20, timeout=30)
         assert runner.stats().events_handled == 0
-        await asyncio.sleep(0.5)  # a busy loop would re-read the notes over and over
+        # Two waits timed out with nothing new; a busy loop would have re-read the notes.
+        await asyncio.wait_for(three_waits.wait(), 30)
         assert reads == 1, reads  # timed-out waits do not re-read
         position = await _append_one(backend, 7)
         assert await runner.wait_for_position(position, timeout=5)

@@ -113,9 +113,10 @@ async def test_a_tailing_reader_never_skips(stores: list[SQLiteEventStore]) -> N
 
 
 async def test_readers_do_not_wait_for_a_writer(db_path: Path) -> None:
-    """In WAL mode a reader answers at once while another connection holds the write lock
-    with uncommitted rows, and sees none of them."""
-    async with SQLiteEventStore(db_path, busy_timeout=3000) as store:
+    """In WAL mode a reader answers while another connection holds the write lock with
+    uncommitted rows, and sees none of them: with ``busy_timeout=0`` a read that had to wait
+    for the lock would fail with DatabaseLockedError at once."""
+    async with SQLiteEventStore(db_path, busy_timeout=0) as store:
         aid = uuid4()
         await store.append_events(aid, "Note", [noted(aid)], 0)
         blocker = sqlite3.connect(db_path, isolation_level=None)
@@ -126,12 +127,9 @@ async def test_readers_do_not_wait_for_a_writer(db_path: Path) -> None:
                 " event_type, event_version, occurred_at, stored_at, payload)"
                 " VALUES ('x', 'y', 'Note', 1, 'SqlNoted', 1, 0, 0, '{}')"
             )
-            loop = asyncio.get_running_loop()
-            started = loop.time()
             assert await store.get_global_position() == 1
             assert [e.global_position async for e in store.read_all()] == [1]
             assert (await store.get_events(aid, "Note")).version == 1
-            assert loop.time() - started < 1.0
         finally:
             blocker.rollback()
             blocker.close()
@@ -143,11 +141,12 @@ async def test_locked_database_error_is_typed_both_ways(db_path: Path) -> None:
         blocker.execute("BEGIN IMMEDIATE")
         try:
             aid = uuid4()
-            loop = asyncio.get_running_loop()
-            started = loop.time()
+            # busy_timeout=0: fail at once (the blocker never lets go, so any wait would end
+            # in the same error; the pragma is what makes it immediate)
             with pytest.raises(DatabaseLockedError) as info:
                 await store.append_events(aid, "Note", [noted(aid)], 0)
-            assert loop.time() - started < 0.5  # busy_timeout=0: fail at once
+            pragma = await store.connection.execute("PRAGMA busy_timeout")
+            assert await pragma.fetchone() == (0,)
             assert isinstance(info.value, aiosqlite.OperationalError)
             assert isinstance(info.value, sqlite3.OperationalError)
             assert "database is locked" in str(info.value)
@@ -162,21 +161,21 @@ async def test_locked_database_error_is_typed_both_ways(db_path: Path) -> None:
 async def test_wait_for_events_is_woken_by_a_writer_of_this_process(
     stores: list[SQLiteEventStore],
 ) -> None:
+    """A commit by a store of this process wakes the waiters of every store on the file
+    (no polling involved: the future below is resolved only by that wakeup)."""
     waiter, writer = stores[0], stores[1]
     loop = asyncio.get_running_loop()
-    waiter.max_poll_interval = 2.0  # polls at 5, 15, 35, ... 635 ms: only a wakeup is prompt
-
-    async def append_later() -> float:
-        await asyncio.sleep(0.5)
+    woken: asyncio.Future[None] = loop.create_future()
+    waiter.shared.add_waiter(loop, woken)
+    try:
+        assert not woken.done()
         aid = uuid4()
         await writer.append_events(aid, "Note", [noted(aid)], 0)
-        return loop.time()
-
-    task = asyncio.create_task(append_later())
-    assert await waiter.wait_for_events(0, 5.0)
-    woke = loop.time()
-    appended = await task
-    assert woke - appended < 0.05
+        await asyncio.wait_for(woken, 60)  # resolved by the writer's commit, never by a poll
+    finally:
+        waiter.shared.remove_waiter(woken)
+    # The waits themselves: True once there is an event, False after the timeout.
+    assert await waiter.wait_for_events(0, 60.0)
     assert not await waiter.wait_for_events(1, 0.05)  # and times out when nothing comes
 
 

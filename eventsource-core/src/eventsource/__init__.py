@@ -27,6 +27,7 @@ from ._exceptions import (
     InvalidBackendURLError,
     InvalidEventError,
     InvalidStateError,
+    LegacySchemaError,
     OptimisticLockError,
     OwnershipLostError,
     PayloadTooLargeError,
@@ -37,6 +38,10 @@ from ._exceptions import (
     RepositoryError,
     SchemaVersionError,
     SerializationError,
+    SnapshotDeserializationError,
+    SnapshotError,
+    SnapshotNotFoundError,
+    SnapshotSchemaVersionError,
     StorageError,
     StorageUnavailableError,
     StoreNotFoundError,
@@ -44,11 +49,14 @@ from ._exceptions import (
     UnknownEventTypeError,
     UnknownPublisherError,
     UpcastError,
+    UpgradeVerificationError,
+    WorkerBusyError,
 )
 from .aggregates import AggregateRepository, AggregateRoot
 from .events import DomainEvent, EventRegistry, default_registry
-from .memory import MemoryEventStore
+from .memory import MemoryEventStore, MemorySnapshotStore
 from .plugins import Backend, BackendURL, open_backend, parse_url
+from .snapshots import EveryNEvents, Snapshot, SnapshotStore, SnapshotStrategy
 from .stores import (
     AppendResult,
     EventStore,
@@ -68,15 +76,19 @@ if TYPE_CHECKING:
     from eventsource_postgres import PostgreSQLDLQRepository as PostgreSQLDLQRepository
     from eventsource_postgres import PostgreSQLEventStore as PostgreSQLEventStore
     from eventsource_postgres import PostgreSQLOutboxRepository as PostgreSQLOutboxRepository
+    from eventsource_postgres import PostgreSQLSnapshotStore as PostgreSQLSnapshotStore
     from eventsource_sqlite import SQLiteCheckpointRepository as SQLiteCheckpointRepository
     from eventsource_sqlite import SQLiteDLQRepository as SQLiteDLQRepository
     from eventsource_sqlite import SQLiteEventStore as SQLiteEventStore
     from eventsource_sqlite import SQLiteOutboxRepository as SQLiteOutboxRepository
+    from eventsource_sqlite import SQLiteSnapshotStore as SQLiteSnapshotStore
 
 __version__ = "0.1.0"
 
 #: Alias under the name other event-sourcing libraries use.
 InMemoryEventStore = MemoryEventStore
+#: eventsource-py 0.5.0's name of the in-memory snapshot store.
+InMemorySnapshotStore = MemorySnapshotStore
 
 __all__ = [
     "AggregateNotFoundError",
@@ -99,13 +111,17 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "EventStream",
+    "EveryNEvents",
     "ExpectedVersion",
     "InMemoryEventStore",
+    "InMemorySnapshotStore",
     "InvalidArgumentError",
     "InvalidBackendURLError",
     "InvalidEventError",
     "InvalidStateError",
+    "LegacySchemaError",
     "MemoryEventStore",
+    "MemorySnapshotStore",
     "OptimisticLockError",
     "OwnershipLostError",
     "PayloadTooLargeError",
@@ -118,6 +134,13 @@ __all__ = [
     "RepositoryError",
     "SchemaVersionError",
     "SerializationError",
+    "Snapshot",
+    "SnapshotDeserializationError",
+    "SnapshotError",
+    "SnapshotNotFoundError",
+    "SnapshotSchemaVersionError",
+    "SnapshotStore",
+    "SnapshotStrategy",
     "StorageError",
     "StorageUnavailableError",
     "StoreNotFoundError",
@@ -127,6 +150,8 @@ __all__ = [
     "UnknownPublisherError",
     "UpcastError",
     "Upcaster",
+    "UpgradeVerificationError",
+    "WorkerBusyError",
     "__version__",
     "default_registry",
     "open_backend",

@@ -25,16 +25,25 @@
     ├── RepositoryError
     │   ├── EntryNotFoundError              (also KeyError) no outbox/DLQ entry with that id
     │   ├── InvalidStateError               an operation the entry's status forbids
-    │   │   └── ProjectionOwnedError        another live owner holds the projection's lease
+    │   │   ├── ProjectionOwnedError        another live owner holds the projection's lease
+    │   │   └── WorkerBusyError             a runner or relay started while it runs
     │   ├── OwnershipLostError              a write under a lease a newer owner superseded
     │   └── ReplayError                     a parked event that cannot be loaded for replay
     ├── ProjectionStoppedError              a FailureMode.STOP projection gave up on an event
+    ├── SnapshotError                       a snapshot refused or unusable (a cache: load
+    │   │                                   replays the events instead)
+    │   ├── SnapshotDeserializationError    a stored snapshot that does not decode or verify
+    │   ├── SnapshotSchemaVersionError      a snapshot of another state schema version
+    │   └── SnapshotNotFoundError           no snapshot for that aggregate
     └── StorageError                        the database itself failed
         ├── DatabaseLockedError             the writer lock was not had within busy_timeout
         ├── StorageUnavailableError         missing directory, read-only, corrupt, unreachable
         │   └── StoreNotFoundError          opened with create=False: no such file or schema
         ├── ConnectionLostError             the connection dropped mid-operation
-        └── SchemaVersionError              the stored schema is newer than this release
+        └── SchemaVersionError              a stored schema this release cannot open as it is
+            └── LegacySchemaError           written by eventsource-py 0.5.0 (or its conversion
+                │                           unfinished): convert with `eventsource upgrade URL`
+                └── UpgradeVerificationError  the converted copy differs from the original
 
 Which of the two argument errors: :class:`InvalidEventError` is what ``append_events`` (and
 an outbox's ``add_event``) raise for the events they are given and for the stream they are
@@ -77,6 +86,7 @@ __all__ = [
     "InvalidBackendURLError",
     "InvalidEventError",
     "InvalidStateError",
+    "LegacySchemaError",
     "OptimisticLockError",
     "OwnershipLostError",
     "PayloadTooLargeError",
@@ -87,6 +97,10 @@ __all__ = [
     "RepositoryError",
     "SchemaVersionError",
     "SerializationError",
+    "SnapshotDeserializationError",
+    "SnapshotError",
+    "SnapshotNotFoundError",
+    "SnapshotSchemaVersionError",
     "StorageError",
     "StorageUnavailableError",
     "StoreNotFoundError",
@@ -94,6 +108,8 @@ __all__ = [
     "UnknownEventTypeError",
     "UnknownPublisherError",
     "UpcastError",
+    "UpgradeVerificationError",
+    "WorkerBusyError",
 ]
 
 
@@ -201,11 +217,17 @@ class InvalidEventError(EventStoreError, InvalidArgumentError):
 
 
 class DuplicateEventError(InvalidEventError):
-    """An event whose id is already in the store (or twice in one batch); nothing was written."""
+    """An event whose id is already in the store (or twice in one batch); nothing was written.
 
-    def __init__(self, event_id: Any) -> None:
+    A retry of an append that was stored is no such error: it returns the original result
+    (see :meth:`EventStore.append_events <eventsource.EventStore.append_events>`). ``detail``
+    says where the id is stored, or why the batch is no retry.
+    """
+
+    def __init__(self, event_id: Any, detail: str | None = None) -> None:
         self.event_id = event_id
-        super().__init__(f"event {event_id} is already stored")
+        self.detail = detail
+        super().__init__(f"event {event_id} is already stored" + (f" {detail}" if detail else ""))
 
 
 class SerializationError(EventStoreError):
@@ -349,6 +371,12 @@ class OwnershipLostError(RepositoryError):
         )
 
 
+class WorkerBusyError(InvalidStateError):
+    """A background worker (a :class:`~eventsource.runtime.ProjectionRunner`, an
+    :class:`~eventsource.runtime.OutboxRelay`) asked to run while it is already running:
+    a second ``run()``, ``start()`` or ``catch_up()``. The running one is left as it was."""
+
+
 class ReplayError(RepositoryError):
     """A parked event could not be loaded for replay: its DLQ entry's ``event_data`` does not
     decode (or, with ``source="store"``, is not tried) and the entry names no event that can
@@ -396,6 +424,78 @@ class ProjectionStoppedError(EventSourceError):
         )
 
 
+class SnapshotError(EventSourceError):
+    """A snapshot could not be written, read or applied.
+
+    Snapshots are a cache: :class:`~eventsource.AggregateRepository` treats any of these as a
+    miss and replays the events, so no result of ``load`` or ``save`` depends on them.
+    """
+
+
+class SnapshotDeserializationError(SnapshotError):
+    """A stored snapshot that cannot be decoded or fails its checksum (a corrupted row), or
+    whose state the aggregate refuses; ``original_error`` is the underlying error, if any.
+
+    The arguments and attributes are those of eventsource-py 0.5.0.
+    """
+
+    def __init__(
+        self,
+        aggregate_id: Any,
+        aggregate_type: str,
+        original_error: Exception | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.aggregate_id = aggregate_id
+        self.aggregate_type = aggregate_type
+        self.original_error = original_error
+        self.message = message or (
+            f"snapshot of {aggregate_type} {aggregate_id} cannot be decoded"
+            + (f": {original_error}" if original_error is not None else "")
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SnapshotSchemaVersionError(SnapshotError):
+    """A snapshot written for another version of the aggregate's state schema."""
+
+    def __init__(
+        self,
+        aggregate_id: Any,
+        aggregate_type: str,
+        snapshot_schema_version: int,
+        expected_schema_version: int,
+    ) -> None:
+        self.aggregate_id = aggregate_id
+        self.aggregate_type = aggregate_type
+        self.snapshot_schema_version = snapshot_schema_version
+        self.expected_schema_version = expected_schema_version
+        self.message = (
+            f"snapshot of {aggregate_type} {aggregate_id} has state schema version "
+            f"{snapshot_schema_version}, expected {expected_schema_version}"
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SnapshotNotFoundError(SnapshotError):
+    """No snapshot is stored for the aggregate."""
+
+    def __init__(self, aggregate_id: Any, aggregate_type: str) -> None:
+        self.aggregate_id = aggregate_id
+        self.aggregate_type = aggregate_type
+        self.message = f"no snapshot of {aggregate_type} {aggregate_id}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class StorageError(EventSourceError):
     """The database failed; the operation in flight was rolled back."""
 
@@ -421,4 +521,31 @@ class ConnectionLostError(StorageError):
 
 
 class SchemaVersionError(StorageError):
-    """The stored schema is newer than this release understands."""
+    """The stored schema is not one this release opens as it is: newer than this release
+    understands (upgrade the package), or a :class:`LegacySchemaError`."""
+
+
+class LegacySchemaError(SchemaVersionError):
+    """The database was written by eventsource-py 0.5.0, or its conversion is unfinished.
+
+    Nothing was changed. The message names the command that converts it in place
+    (``eventsource upgrade URL``, or :func:`eventsource.legacy.upgrade`); ``location`` names the
+    file or schema and ``command`` is that command line.
+    """
+
+    def __init__(self, message: str, *, location: str, command: str) -> None:
+        self.location = location
+        self.command = command
+        super().__init__(message)
+
+
+class UpgradeVerificationError(LegacySchemaError):
+    """A conversion copied rows that do not match the original (a count or the checksum over
+    the ordered events differs); the database was left unconverted, its original tables kept.
+
+    ``mismatches`` lists what differs, one line each.
+    """
+
+    def __init__(self, message: str, *, location: str, command: str, mismatches: list[str]) -> None:
+        self.mismatches = mismatches
+        super().__init__(message, location=location, command=command)

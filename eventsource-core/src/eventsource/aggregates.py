@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import abc
+import typing
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 from uuid import UUID
 
-from ._exceptions import AggregateNotFoundError, InvalidEventError
+from pydantic import BaseModel
+
+from ._exceptions import AggregateNotFoundError, InvalidEventError, SnapshotError
 from .events import DomainEvent
+from .snapshots._contract import SnapshotStore
+from .snapshots._repository import Snapshotting
+from .snapshots._strategy import SnapshotStrategy
 from .stores._contract import EventStore
 from .stores._types import AppendResult, ExpectedVersion
 
@@ -40,12 +46,17 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
     """
 
     aggregate_type: ClassVar[str] = ""
+    #: The version of the state's shape: bump it when the state class changes, and snapshots
+    #: taken before are ignored (replayed from the events) instead of misapplied.
+    schema_version: ClassVar[int] = 1
 
     def __init__(self, aggregate_id: UUID) -> None:
         self.aggregate_id = aggregate_id
         self.version = 0
         self._state: StateT | None = self._get_initial_state()
         self._uncommitted: list[DomainEvent] = []
+        #: The id of the last event applied (what a snapshot at ``version`` records).
+        self.last_event_id: UUID | None = None
 
     def _get_initial_state(self) -> StateT | None:
         """The state before any event; None unless overridden."""
@@ -83,6 +94,7 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
             )
         self._apply(event)
         self.version = event.aggregate_version if not is_new else self.version + 1
+        self.last_event_id = event.event_id
         if is_new:
             self._uncommitted.append(event)
 
@@ -105,6 +117,52 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
         """Forget the uncommitted events after a successful save."""
         self._uncommitted.clear()
 
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def _state_type(self) -> type | None:
+        """The state class: ``AggregateRoot[StateClass]``'s argument, else the initial
+        state's class."""
+        for cls in type(self).__mro__:
+            for base in getattr(cls, "__orig_bases__", ()):
+                if typing.get_origin(base) is AggregateRoot:
+                    (arg,) = typing.get_args(base)
+                    if isinstance(arg, type):
+                        return arg
+        initial = self._get_initial_state()
+        return None if initial is None else type(initial)
+
+    def _serialize_state(self) -> dict[str, Any]:
+        """The state as a JSON-able dict for a snapshot: a pydantic model's
+        ``model_dump(mode="json")``, a dict as is, ``{}`` for None. Override it (and
+        :meth:`_restore_from_snapshot`) for other state types."""
+        state = self._state
+        if state is None:
+            return {}
+        if isinstance(state, BaseModel):
+            return state.model_dump(mode="json")
+        if isinstance(state, dict):
+            return dict(state)
+        raise SnapshotError(
+            f"{type(self).__name__} cannot snapshot a state of type {type(state).__name__}: "
+            "override _serialize_state() and _restore_from_snapshot()"
+        )
+
+    def _restore_from_snapshot(self, state: dict[str, Any], version: int) -> None:
+        """Set the state from a snapshot's ``state`` (validated into the state class) and the
+        version; an empty dict keeps the initial state (as eventsource-py 0.5.0 did)."""
+        if state:
+            state_type = self._state_type()
+            if isinstance(state_type, type) and issubclass(state_type, BaseModel):
+                self._state = state_type.model_validate(state)  # type: ignore[assignment]
+            elif state_type is dict or state_type is None:
+                self._state = dict(state)  # type: ignore[assignment]
+            else:
+                raise SnapshotError(
+                    f"{type(self).__name__} cannot restore a state of type {state_type!r}: "
+                    "override _restore_from_snapshot()"
+                )
+        self.version = version
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.aggregate_id} v{self.version}>"
 
@@ -115,6 +173,15 @@ class AggregateRepository(Generic[AggregateT]):
     ``aggregate_factory`` builds an empty aggregate from its id (usually the class itself).
     ``save`` appends with the aggregate's loaded version as the expected version, so a
     concurrent save raises :class:`OptimisticLockError`.
+
+    Snapshots (``docs/evolution.md``): ``snapshot_every=N`` (or ``snapshot_threshold=N``, the
+    0.5.0 name) snapshots after a save that crosses a multiple of N, ``snapshot_strategy=``
+    takes any :class:`~eventsource.SnapshotStrategy` instead. They go to ``snapshot_store``,
+    by default the event store's own backend (a table beside the events). ``load`` then starts
+    from the latest usable snapshot and reads only the events after it. ``snapshot_mode`` is
+    ``"sync"`` (written before ``save`` returns), ``"background"`` (a task; see
+    :meth:`await_pending_snapshots`) or ``"manual"`` (only :meth:`create_snapshot`). A snapshot
+    that cannot be written never fails the save; one that cannot be used is replayed past.
     """
 
     def __init__(
@@ -122,17 +189,76 @@ class AggregateRepository(Generic[AggregateT]):
         event_store: EventStore,
         aggregate_factory: Callable[[UUID], AggregateT],
         aggregate_type: str,
+        *,
+        snapshot_every: int | None = None,
+        snapshot_strategy: SnapshotStrategy | None = None,
+        snapshot_store: SnapshotStore | None = None,
+        snapshot_threshold: int | None = None,
+        snapshot_mode: Literal["sync", "background", "manual"] = "sync",
     ) -> None:
         self.event_store = event_store
         self.aggregate_factory = aggregate_factory
         self.aggregate_type = aggregate_type
+        self._snapshotting = Snapshotting.configure(
+            event_store,
+            aggregate_type,
+            every=snapshot_every,
+            threshold=snapshot_threshold,
+            strategy=snapshot_strategy,
+            store=snapshot_store,
+            mode=snapshot_mode,
+        )
+
+    @property
+    def snapshot_store(self) -> SnapshotStore | None:
+        """Where snapshots are kept (None: snapshots are off)."""
+        return None if self._snapshotting is None else self._snapshotting.store
+
+    @property
+    def snapshot_strategy(self) -> SnapshotStrategy | None:
+        """When a save takes a snapshot (None: never on its own)."""
+        return None if self._snapshotting is None else self._snapshotting.strategy
+
+    @property
+    def snapshot_threshold(self) -> int | None:
+        """The N of ``snapshot_every`` / ``snapshot_threshold``, if that is the strategy."""
+        return None if self._snapshotting is None else self._snapshotting.threshold
+
+    @property
+    def snapshot_mode(self) -> str:
+        """``"sync"``, ``"background"`` or ``"manual"``."""
+        return "sync" if self._snapshotting is None else self._snapshotting.mode
+
+    @property
+    def has_snapshot_support(self) -> bool:
+        """True when a snapshot store is configured."""
+        return self._snapshotting is not None
+
+    @property
+    def pending_snapshot_count(self) -> int:
+        """Background snapshot writes not finished yet."""
+        return 0 if self._snapshotting is None else len(self._snapshotting.pending)
+
+    async def create_snapshot(self, aggregate: AggregateT) -> Any:
+        """Snapshot ``aggregate`` now (it must have no unsaved events) and return the
+        :class:`~eventsource.Snapshot`; errors propagate, unlike the automatic snapshots."""
+        return await Snapshotting.require(self._snapshotting).create(aggregate)
+
+    async def await_pending_snapshots(self) -> int:
+        """Wait for the background snapshot writes started so far; how many there were."""
+        return 0 if self._snapshotting is None else await self._snapshotting.wait()
 
     def create_new(self, aggregate_id: UUID) -> AggregateT:
         """A new, empty aggregate (nothing is stored until :meth:`save`)."""
         return self.aggregate_factory(aggregate_id)
 
     async def load(self, aggregate_id: UUID) -> AggregateT:
-        """The aggregate rebuilt from its events; :class:`AggregateNotFoundError` if none."""
+        """The aggregate rebuilt from its events (from its latest usable snapshot on, when
+        snapshots are on); :class:`AggregateNotFoundError` if it has none."""
+        if self._snapshotting is not None:
+            restored = await self._snapshotting.load(aggregate_id, self.aggregate_factory)
+            if restored is not None:
+                return restored
         stream = await self.event_store.get_events(aggregate_id, self.aggregate_type)
         if not stream.events:
             raise AggregateNotFoundError(aggregate_id, self.aggregate_type)
@@ -153,6 +279,8 @@ class AggregateRepository(Generic[AggregateT]):
             expected_version=expected if expected > 0 else ExpectedVersion.NO_STREAM,
         )
         aggregate.mark_events_as_committed()
+        if self._snapshotting is not None:
+            await self._snapshotting.after_save(aggregate, expected, result.new_version)
         return result
 
     async def exists(self, aggregate_id: UUID) -> bool:

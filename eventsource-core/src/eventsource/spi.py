@@ -10,14 +10,17 @@ that range keeps.
 What is here (``docs/writing-a-backend.md`` shows each in use):
 
 - **The role contracts** a backend subclasses: :class:`EventStore`,
-  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`; and
-  :class:`ProjectionLeases`, which a checkpoint repository also subclasses to give runners
-  one owner per projection (capability ``projection_leases``).
+  :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`, and the
+  optional :class:`SnapshotStore` (its rows through :func:`encode_snapshot` /
+  :func:`decode_snapshot`); and :class:`ProjectionLeases`, which a checkpoint repository
+  also subclasses to give runners one owner per projection (capability
+  ``projection_leases``).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
   error before any I/O: :func:`prepare_append` / :func:`check_stream_version` /
-  :func:`restamp` for appends, the doors of every other method (``check_get_events``,
+  :func:`restamp` for appends (and :func:`original_result` / :class:`StoredPlace` to
+  answer a retried append on a conflict), the doors of every other method (``check_get_events``,
   ``check_read_options``, ``check_limit``, ``check_dlq_id``, ...), the argument rules
   (``check_position``, ``check_uuid``, ...) and the value rules (``check_identifier``, ...).
 - **Decoding** stored rows: :func:`decode_stored_event`, :func:`load_stored_document`,
@@ -28,6 +31,10 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   entry-point groups, the capability flags (:class:`Capabilities`,
   :data:`CAPABILITY_NAMES`), URL parsing (:class:`BackendURL`, :func:`parse_url`) and option
   tables (:class:`OptionSpec`, :func:`read_options`), and the registry for tests.
+- **Converting eventsource-py 0.5.0 databases**: :class:`LegacyConverter` (what a backend's
+  ``EventStoreSpec.legacy_converter`` builds), :class:`LegacyState`,
+  :func:`legacy_schema_error` (what ``initialize()`` raises on such a database) and the row
+  helpers (:func:`legacy_outbox_id`, :func:`unwrap_outbox_data`, :func:`legacy_error_type`).
 - **The exceptions** to raise (the same classes ``eventsource`` exports).
 """
 
@@ -52,6 +59,7 @@ from ._exceptions import (
     InvalidBackendURLError,
     InvalidEventError,
     InvalidStateError,
+    LegacySchemaError,
     OptimisticLockError,
     OwnershipLostError,
     PayloadTooLargeError,
@@ -62,6 +70,10 @@ from ._exceptions import (
     RepositoryError,
     SchemaVersionError,
     SerializationError,
+    SnapshotDeserializationError,
+    SnapshotError,
+    SnapshotNotFoundError,
+    SnapshotSchemaVersionError,
     StorageError,
     StorageUnavailableError,
     StoreNotFoundError,
@@ -69,6 +81,8 @@ from ._exceptions import (
     UnknownEventTypeError,
     UnknownPublisherError,
     UpcastError,
+    UpgradeVerificationError,
+    WorkerBusyError,
 )
 from ._options import MAX_EVENT_BYTES, OptionSpec, check_keywords, read_options
 from .arguments import (
@@ -82,6 +96,19 @@ from .arguments import (
     check_uuid,
 )
 from .events import DEFAULT_MAX_EVENT_BYTES, DomainEvent, EventRegistry, serialize_event
+from .legacy._converter import (
+    LEGACY_TABLES,
+    LEGACY_VERSION,
+    EventDigest,
+    LegacyConverter,
+    LegacyState,
+    LegacyStoredEvent,
+    legacy_error_type,
+    legacy_outbox_id,
+    legacy_schema_error,
+    unwrap_outbox_data,
+    upgrade_command,
+)
 from .plugins._hookspecs import PROJECT_NAME, hookimpl, hookspec
 from .plugins._manager import (
     ENTRY_POINT_GROUP,
@@ -103,6 +130,7 @@ from .plugins._specs import (
     Publisher,
     PublisherSpec,
     RepositorySpec,
+    SnapshotStoreSpec,
 )
 from .plugins._url import BackendURL, parse_url
 from .repositories._arguments import (
@@ -153,6 +181,16 @@ from .repositories._leases import (
     lease_released,
     lease_renewed,
 )
+from .snapshots._contract import (
+    Snapshot,
+    SnapshotRecord,
+    SnapshotStore,
+    check_schema_version_below,
+    check_snapshot_key,
+    decode_snapshot,
+    encode_snapshot,
+    newer_snapshot_wins,
+)
 from .stores._arguments import (
     check_event_id,
     check_get_events,
@@ -169,6 +207,7 @@ from .stores._contract import (
     restamp,
 )
 from .stores._decoding import decode_stored_event
+from .stores._retries import StoredPlace, original_result
 from .stores._types import (
     AppendResult,
     EventStream,
@@ -203,6 +242,8 @@ __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "ENTRY_POINT_GROUP",
     "KNOWN_BACKENDS",
+    "LEGACY_TABLES",
+    "LEGACY_VERSION",
     "MAX_DURATION",
     "MAX_EVENT_BYTES",
     "MAX_IDENTIFIER_LENGTH",
@@ -239,6 +280,7 @@ __all__ = [
     "EntryNotFoundError",
     "ErrorDetails",
     "EventDecodeError",
+    "EventDigest",
     "EventRegistry",
     "EventSourceError",
     "EventStore",
@@ -251,6 +293,10 @@ __all__ = [
     "InvalidEventError",
     "InvalidStateError",
     "LagMetrics",
+    "LegacyConverter",
+    "LegacySchemaError",
+    "LegacyState",
+    "LegacyStoredEvent",
     "OptimisticLockError",
     "OptionSpec",
     "OutboxEntry",
@@ -277,14 +323,25 @@ __all__ = [
     "RepositorySpec",
     "SchemaVersionError",
     "SerializationError",
+    "Snapshot",
+    "SnapshotDeserializationError",
+    "SnapshotError",
+    "SnapshotNotFoundError",
+    "SnapshotRecord",
+    "SnapshotSchemaVersionError",
+    "SnapshotStore",
+    "SnapshotStoreSpec",
     "StorageError",
     "StorageUnavailableError",
     "StoreNotFoundError",
     "StoredEvent",
+    "StoredPlace",
     "UnknownBackendError",
     "UnknownEventTypeError",
     "UnknownPublisherError",
     "UpcastError",
+    "UpgradeVerificationError",
+    "WorkerBusyError",
     "check_checkpoint_update",
     "check_dlq_id",
     "check_dlq_status",
@@ -313,6 +370,8 @@ __all__ = [
     "check_projection_name",
     "check_read_options",
     "check_retry_after",
+    "check_schema_version_below",
+    "check_snapshot_key",
     "check_stream_key",
     "check_stream_version",
     "check_timeout",
@@ -321,8 +380,10 @@ __all__ = [
     "check_wait",
     "check_worker_id",
     "clean_text",
+    "decode_snapshot",
     "decode_stored_event",
     "encode_json",
+    "encode_snapshot",
     "get_registry",
     "hand_out_claims",
     "hookimpl",
@@ -330,8 +391,13 @@ __all__ = [
     "lease_acquired",
     "lease_released",
     "lease_renewed",
+    "legacy_error_type",
+    "legacy_outbox_id",
+    "legacy_schema_error",
     "load_stored_document",
     "nesting_depth",
+    "newer_snapshot_wins",
+    "original_result",
     "parse_stream_id",
     "parse_url",
     "prepare_append",
@@ -344,5 +410,7 @@ __all__ = [
     "serialize_event",
     "storable_note",
     "stream_id_for",
+    "unwrap_outbox_data",
+    "upgrade_command",
     "version_span",
 ]

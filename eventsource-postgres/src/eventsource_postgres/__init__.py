@@ -1,7 +1,7 @@
 """eventsource-postgres: the PostgreSQL backend (asyncpg) of eventsource.
 
-All four roles over one asyncpg pool: :class:`PostgreSQLEventStore` and the checkpoint,
-outbox and DLQ repositories. Open it by URL with
+All five roles over one asyncpg pool: :class:`PostgreSQLEventStore`, the checkpoint,
+outbox and DLQ repositories and :class:`PostgreSQLSnapshotStore`. Open it by URL with
 ``eventsource.open_backend("postgresql://user@host/db?schema=myapp")``.
 """
 
@@ -11,6 +11,7 @@ from ._dlq import PostgreSQLDLQRepository
 from ._options import OPTION_SPECS, PostgresOptions
 from ._outbox import PostgreSQLOutboxRepository
 from ._schema import SCHEMA_VERSION
+from ._snapshots import PostgreSQLSnapshotStore
 from ._store import PostgreSQLEventStore
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "PostgreSQLDLQRepository",
     "PostgreSQLEventStore",
     "PostgreSQLOutboxRepository",
+    "PostgreSQLSnapshotStore",
     "PostgresOptions",
 ]

@@ -20,9 +20,13 @@ from eventsource.spi import (
 )
 
 from ._errors import is_connection_lost, translate_error, unavailable
+from ._legacy import refuse_legacy
 from ._options import PostgresOptions, connect_kwargs
 
 __all__ = ["ConnectionSource", "url_of_session_factory"]
+
+#: Errors of a schema without our tables or columns: perhaps one of eventsource-py 0.5.0.
+_MISSING = (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError)
 
 T = TypeVar("T")
 
@@ -215,11 +219,24 @@ class ConnectionSource:
                     await self.expire()
                     if attempt + 1 < attempts:
                         continue
+                if isinstance(exc, _MISSING):
+                    await self._refuse_legacy()
                 err = translate_error(exc, self.where)
                 if err is None:
                     raise
                 raise err from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _refuse_legacy(self) -> None:
+        """After a missing table or column: raise LegacySchemaError if the schema is one of
+        eventsource-py 0.5.0 (or an unfinished conversion of one); else return."""
+        try:
+            async with self.acquire() as conn:
+                await refuse_legacy(conn, self.options, self.where)
+        except EventSourceError:
+            raise
+        except Exception:
+            return
 
     async def expire(self) -> None:
         """Replace the pool's connections on their next use (after a lost connection)."""

@@ -8,6 +8,7 @@ from eventsource.spi import (
     StoreNotFoundError,
 )
 
+from ._legacy import refuse_legacy
 from ._options import PostgresOptions
 
 __all__ = ["require_store"]
@@ -34,6 +35,7 @@ async def require_store(conn: Any, options: PostgresOptions, where: str) -> None
     if has_table:
         version = await conn.fetchval(f"SELECT max(version) FROM {s}.eventsource_schema")
     if version is None:
+        await refuse_legacy(conn, options, where)
         raise StoreNotFoundError(
             f"PostgreSQL schema {schema!r} at {where} exists but holds no eventsource store "
             "(no initialised eventsource_schema table; nothing was created)",

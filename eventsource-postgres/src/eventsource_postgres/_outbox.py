@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 
+from eventsource.clock import Clock, SystemClock
 from eventsource.spi import (
     DEFAULT_LEASE,
     DomainEvent,
@@ -68,7 +69,22 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
     ``get_pending_events`` claims rows with ``FOR UPDATE SKIP LOCKED`` (concurrent workers
     never wait for nor receive each other's rows) and stamps ``claimed_until``; a crashed
     worker's rows become claimable again when that lease runs out.
+
+    Times come from the database (``clock_timestamp()``, one clock for every host) while
+    :attr:`clock` is a :class:`~eventsource.clock.SystemClock`; any other clock (a test's
+    :class:`~eventsource.clock.ManualClock`) is read instead and its time sent as a parameter.
     """
+
+    def __init__(
+        self, source: Any, *, schema: str | None = None, clock: Clock | None = None
+    ) -> None:
+        super().__init__(source, schema=schema)
+        if clock is not None:
+            self.clock = clock
+
+    def _now(self) -> datetime | None:
+        """The time to use, or None for the database's own clock."""
+        return None if isinstance(self.clock, SystemClock) else self.clock.now()
 
     async def add_event(self, event: DomainEvent) -> UUID:
         if not isinstance(event, DomainEvent):
@@ -120,20 +136,24 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             WITH claimable AS (
                 SELECT id FROM {self._s}.outbox
                 WHERE status = 'pending'
-                  AND (claimed_until IS NULL OR claimed_until <= clock_timestamp())
-                  AND (not_before IS NULL OR not_before <= clock_timestamp())
+                  AND (claimed_until IS NULL
+                       OR claimed_until <= coalesce($4::timestamptz, clock_timestamp()))
+                  AND (not_before IS NULL
+                       OR not_before <= coalesce($4::timestamptz, clock_timestamp()))
                 ORDER BY seq
                 LIMIT $1
                 FOR UPDATE SKIP LOCKED
             )
             UPDATE {self._s}.outbox o
-            SET claimed_by = $2, claimed_until = clock_timestamp() + $3::interval
+            SET claimed_by = $2,
+                claimed_until = coalesce($4::timestamptz, clock_timestamp()) + $3::interval
             FROM claimable WHERE o.id = claimable.id
             RETURNING {", ".join("o." + c.strip() for c in _COLUMNS.split(","))}
             """,
             limit,
             worker,
             lease,
+            self._now(),
         )
         rows.sort(key=lambda r: r[14])
         return await hand_out_claims(rows, _entry, self.mark_failed)
@@ -153,7 +173,9 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
     async def mark_published(self, outbox_id: UUID) -> None:
         await self._update(
             outbox_id,
-            "status = 'published', published_at = now(), claimed_by = NULL, claimed_until = NULL",
+            "status = 'published', published_at = coalesce($2::timestamptz, now()), "
+            "claimed_by = NULL, claimed_until = NULL",
+            self._now(),
         )
 
     async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
@@ -161,9 +183,11 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         if not ids:
             return 0
         result = await self._execute(
-            f"UPDATE {self._s}.outbox SET status = 'published', published_at = now(),"
+            f"UPDATE {self._s}.outbox SET status = 'published',"
+            " published_at = coalesce($2::timestamptz, now()),"
             " claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::uuid[])",
             ids,
+            self._now(),
         )
         return int(result.rsplit(" ", 1)[-1])
 
@@ -183,9 +207,10 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             "retry_count = retry_count + (CASE WHEN $2::text IS NULL THEN 0 ELSE 1 END), "
             "last_error = coalesce($2::text, last_error), "
             "not_before = CASE WHEN $3::interval IS NULL THEN not_before "
-            "ELSE clock_timestamp() + $3::interval END",
+            "ELSE coalesce($4::timestamptz, clock_timestamp()) + $3::interval END",
             error,
             retry_after if retry_after else None,
+            self._now(),
         )
 
     async def mark_failed(self, outbox_id: UUID, error: str) -> None:
@@ -210,12 +235,14 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             f"""
             SELECT count(*) FILTER (WHERE status = 'pending'),
                    count(*) FILTER (WHERE status = 'pending'
-                                    AND claimed_until > clock_timestamp()),
+                                    AND claimed_until
+                                        > coalesce($1::timestamptz, clock_timestamp())),
                    count(*) FILTER (WHERE status = 'published'),
                    count(*) FILTER (WHERE status = 'failed'),
                    min(created_at) FILTER (WHERE status = 'pending')
             FROM {self._s}.outbox
-            """
+            """,
+            self._now(),
         )
         return OutboxStats(
             pending_count=row[0],
@@ -228,7 +255,8 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
         result = await self._execute(
             f"DELETE FROM {self._s}.outbox WHERE status = 'published' "
-            "AND published_at < now() - $1::interval",
+            "AND published_at < coalesce($2::timestamptz, now()) - $1::interval",
             check_older_than(older_than),
+            self._now(),
         )
         return int(result.rsplit(" ", 1)[-1])

@@ -1,4 +1,4 @@
-"""The versioned schema: tables for all four roles and the append functions.
+"""The versioned schema: tables for all five roles and the append functions.
 
 ``create_schema`` is idempotent and safe to run from several processes at once: it holds a
 transaction-level advisory lock while it checks the recorded version and creates what is
@@ -7,7 +7,8 @@ schema is upgraded by running them all again. Versions: 1 tables and ``eventsour
 2 adds ``eventsource_append_batch`` (group commit; ``eventsource_append`` is unchanged, so
 processes of the previous release keep appending); 3 stores payloads as ``json`` instead of
 ``jsonb`` (the text as written, so every value reads back exactly) and adds the version offsets
-to both append functions (the previous signatures stay, as wrappers).
+to both append functions (the previous signatures stay, as wrappers); 4 adds
+``aggregate_snapshots`` (a table older processes never touch, so they keep working).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from eventsource.spi import (
     SchemaVersionError,
 )
 
+from ._legacy import refuse_legacy
 from ._options import PostgresOptions
 
 __all__ = ["APPEND_LOCK_CLASS", "INIT_LOCK_CLASS", "SCHEMA_VERSION", "create_schema"]
 
 #: The schema version this release writes and understands.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: First advisory-lock key of the global-order lock that serialises appends ("ES" + 1).
 APPEND_LOCK_CLASS = 0x45530001
 #: First advisory-lock key taken while creating or migrating the schema.
@@ -98,6 +100,19 @@ CREATE TABLE IF NOT EXISTS {s}.dlq (
     resolution text,
     CONSTRAINT dlq_event_projection_key UNIQUE (event_id, projection_name)
 );
+CREATE TABLE IF NOT EXISTS {s}.aggregate_snapshots (
+    aggregate_id uuid NOT NULL,
+    aggregate_type text NOT NULL,
+    version integer NOT NULL,
+    schema_version integer NOT NULL,
+    state json NOT NULL,
+    event_id uuid,
+    created_at timestamptz NOT NULL,
+    checksum text NOT NULL,
+    PRIMARY KEY (aggregate_id, aggregate_type)
+);
+CREATE INDEX IF NOT EXISTS aggregate_snapshots_type_idx
+    ON {s}.aggregate_snapshots (aggregate_type, schema_version);
 """
 
 # The append: one round trip. The advisory lock serialises appends of this schema until
@@ -357,10 +372,15 @@ async def _ensure_indexes(conn: Any, options: PostgresOptions) -> None:
             await conn.execute(sql.format(s=s))
 
 
-async def create_schema(conn: Any, options: PostgresOptions) -> None:
+async def create_schema(
+    conn: Any, options: PostgresOptions, where: str | None = None, *, legacy_ok: bool = False
+) -> None:
     """Create (or upgrade to) :data:`SCHEMA_VERSION` in ``options.schema``; idempotent.
 
-    Raises :class:`SchemaVersionError` when the database holds a newer schema version.
+    Raises :class:`SchemaVersionError` when the database holds a newer schema version, and
+    :class:`~eventsource.LegacySchemaError` (changing nothing) for a schema written by
+    eventsource-py 0.5.0 or an unfinished conversion of one (``legacy_ok``: the conversion
+    itself, creating our tables beside 0.5.0's renamed ones).
     """
     s = options.quoted_schema
     async with conn.transaction():
@@ -377,9 +397,11 @@ async def create_schema(conn: Any, options: PostgresOptions) -> None:
                     f"schema {options.schema!r} is at version {stored}; this release of "
                     f"eventsource-postgres understands up to {SCHEMA_VERSION}: upgrade it"
                 )
-            if stored == SCHEMA_VERSION:
+            if stored == SCHEMA_VERSION and not legacy_ok:
                 await _ensure_indexes(conn, options)
                 return
+        if not legacy_ok:
+            await refuse_legacy(conn, options, where)
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
         await conn.execute(_TABLES.format(s=s))
         await _payloads_to_json(conn, options)

@@ -35,6 +35,7 @@ from eventsource.spi import (
     ReadOptions,
     SerializationError,
     StoredEvent,
+    StoredPlace,
     check_event_id,
     check_get_events,
     check_get_events_by_type,
@@ -42,6 +43,7 @@ from eventsource.spi import (
     check_stream_key,
     check_wait,
     decode_stored_event,
+    original_result,
     parse_stream_id,
     parse_url,
     prepare_append,
@@ -244,7 +246,7 @@ class PostgreSQLEventStore(EventStore):
     async def initialize(self) -> None:
         """Create the schema, tables and append functions, or upgrade an older schema
         (idempotent, concurrency-safe)."""
-        await self._source.run(lambda conn: create_schema(conn, self.options))
+        await self._source.run(lambda conn: create_schema(conn, self.options, self._source.where))
         self._initialized = True
         self._batching = self._group is not None
 
@@ -343,13 +345,24 @@ class PostgreSQLEventStore(EventStore):
                 await self.initialize()
                 initialized_here = True
                 continue
+            except (OptimisticLockError, DuplicateEventError) as error:
+                conflict: Exception = error
             except ConnectionLostError:
-                committed = await self._committed(prepared)
+                committed = await self._committed(args)
                 if committed is not None:
                     return committed
                 raise
-            n = len(prepared)
-            return AppendResult(True, row[0] + n, row[1], n)
+            else:
+                n = len(prepared)
+                return AppendResult(True, row[0] + n, row[1], n)
+            # Only on a conflict (never before an append): a retry of a stored append gets the
+            # original result; DuplicateEventError when it holds stored ids but is no retry.
+            original = original_result(
+                aggregate_id, aggregate_type, expected, args.event_ids, await self._places(args)
+            )
+            if original is None:
+                raise conflict
+            return original
         raise OptimisticLockError(
             aggregate_id,
             expected,
@@ -375,7 +388,9 @@ class PostgreSQLEventStore(EventStore):
 
     async def _append_batch(self, appends: list[_AppendArgs], lock_timeout: float) -> list[Any]:
         """Several appends in one transaction (group commit): per append, its row as
-        :meth:`_append_once` returns it, or its OptimisticLockError / DuplicateEventError.
+        :meth:`_append_once` returns it, or its OptimisticLockError / DuplicateEventError
+        (which its caller's task, in :meth:`_append`, then checks for a retry of a stored
+        append: a refused append never fails the others, nor delays the next batch).
 
         Raises a batch-wide failure (lost connection, lock timeout: every caller gets it) or
         :class:`RunAlone` when the batch failed for what may be one append's fault.
@@ -462,23 +477,24 @@ class PostgreSQLEventStore(EventStore):
         error: BaseException = exc
         return error
 
-    async def _committed(self, prepared: list[PreparedEvent]) -> AppendResult | None:
+    async def _places(self, args: _AppendArgs) -> list[StoredPlace]:
+        """Where the append's event ids are stored (one read, retried on a lost connection)."""
+        rows = await self._fetch(
+            "SELECT event_id, aggregate_id, aggregate_type, aggregate_version, global_position "
+            f"FROM {self._s}.events WHERE event_id = ANY($1::uuid[])",
+            args.event_ids,
+        )
+        return [StoredPlace(*row) for row in rows]
+
+    async def _committed(self, args: _AppendArgs) -> AppendResult | None:
         """After a lost connection: the append's result if it did commit, else None."""
-        ids = [p.event.event_id for p in prepared]
         try:
-            row = await self._source.run(
-                lambda conn: conn.fetchrow(
-                    f"SELECT count(*), max(aggregate_version), max(global_position) "
-                    f"FROM {self._s}.events WHERE event_id = ANY($1::uuid[])",
-                    ids,
-                ),
-                retry=True,
+            places = await self._places(args)
+            return original_result(
+                args.aggregate_id, args.aggregate_type, args.expected, args.event_ids, places
             )
-        except Exception:
+        except Exception:  # unreachable, or stored elsewhere: this append did not commit
             return None
-        if row[0] != len(ids):
-            return None
-        return AppendResult(True, row[1], row[2], len(ids))
 
     def _warn_slow_append(self, aggregate_id: UUID, aggregate_type: str) -> None:
         async def warn() -> None:

@@ -1,7 +1,7 @@
 """The PostgreSQL backend's plugin (entry point ``postgresql`` in ``eventsource.backends``).
 
 ``postgresql://user:pass@host:5432/db?pool_max=20&schema=myapp`` (or ``postgres://``); the
-repositories share the store's pool and schema.
+repositories and the snapshot store share the store's pool and schema.
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from eventsource.spi import (
     EventStoreSpec,
     InvalidArgumentError,
     OutboxRepositorySpec,
+    SnapshotStoreSpec,
     hookimpl,
 )
 
 from ._checkpoints import PostgreSQLCheckpointRepository
 from ._dlq import PostgreSQLDLQRepository
+from ._legacy_upgrade import PostgresLegacyConverter
 from ._outbox import PostgreSQLOutboxRepository
+from ._snapshots import PostgreSQLSnapshotStore
 from ._store import PostgreSQLEventStore
 
 __all__ = ["CAPABILITIES"]
@@ -54,6 +57,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
             schemes=("postgresql", "postgres"),
             capabilities=CAPABILITIES,
             description="PostgreSQL via asyncpg: many writers, LISTEN/NOTIFY, JSONB payloads.",
+            legacy_converter=PostgresLegacyConverter,
         )
     ]
 
@@ -90,5 +94,17 @@ def eventsource_dlq_repositories() -> list[DLQRepositorySpec]:
             "postgresql",
             PostgreSQLDLQRepository,
             lambda store: PostgreSQLDLQRepository(_store(store)),
+        )
+    ]
+
+
+@hookimpl
+def eventsource_snapshot_stores() -> list[SnapshotStoreSpec]:
+    """The PostgreSQL snapshot store, a table of the store's schema in its pool."""
+    return [
+        SnapshotStoreSpec(
+            "postgresql",
+            PostgreSQLSnapshotStore,
+            lambda store: PostgreSQLSnapshotStore(_store(store)),
         )
     ]

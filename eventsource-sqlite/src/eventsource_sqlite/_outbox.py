@@ -6,9 +6,12 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import aiosqlite
+
+from eventsource.clock import Clock
 from eventsource.spi import (
     DEFAULT_LEASE,
     DEFAULT_MAX_EVENT_BYTES,
@@ -33,10 +36,13 @@ from eventsource.spi import (
 )
 
 from ._base import SQLiteRepository, uuid_or_none
-from ._tx import from_us, now_us, single_write, write_transaction
+from ._tx import from_us, single_write, to_us, write_transaction
 
 #: Ids per UPDATE in mark_published_many (well under SQLite's bound-parameter limit).
 _MARK_CHUNK = 500
+
+if TYPE_CHECKING:
+    from ._store import SQLiteEventStore
 
 __all__ = ["SQLiteOutboxRepository"]
 
@@ -90,8 +96,19 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
     """Outbox in SQLite; see :class:`SQLiteRepository` for connections and transactions.
 
     ``add_event`` inside the caller's open transaction writes within it and does not commit,
-    so the entry commits (or rolls back) with the caller's own writes.
+    so the entry commits (or rolls back) with the caller's own writes. Leases, ``retry_after``
+    and publish times are read from ``clock`` (default: the system clock).
     """
+
+    def __init__(
+        self, connection: aiosqlite.Connection | SQLiteEventStore, *, clock: Clock | None = None
+    ) -> None:
+        super().__init__(connection)
+        if clock is not None:
+            self.clock = clock
+
+    def _now_us(self) -> int:
+        return to_us(self.clock.now())
 
     @property
     def max_event_bytes(self) -> int:
@@ -111,7 +128,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             event.aggregate_type,
             None if event.tenant_id is None else str(event.tenant_id),
             serialize_event(event, self.max_event_bytes),
-            now_us(),
+            self._now_us(),
         )
         await self._run(lambda c: single_write(c, _INSERT, args))
         return entry_id
@@ -128,7 +145,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         worker = check_worker_id(worker_id) or f"worker-{uuid.uuid4().hex[:8]}"
         if limit == 0:
             return []
-        now = now_us()
+        now = self._now_us()
         args = (worker, now + _us(lease), now, now, limit)
         rows, _ = await self._run(lambda c: single_write(c, _CLAIM, args))
         rows.sort(key=lambda row: row[14])
@@ -145,14 +162,14 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             outbox_id,
             "UPDATE event_outbox SET status = 'published', published_at = ?, claimed_by = NULL,"
             " claimed_until = NULL WHERE id = ?",
-            (now_us(),),
+            (self._now_us(),),
         )
 
     async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
         ids = [str(outbox_id) for outbox_id in check_outbox_ids(outbox_ids)]
         if not ids:
             return 0
-        now = now_us()
+        now = self._now_us()
 
         def mark(conn: sqlite3.Connection) -> int:
             marked = 0
@@ -179,7 +196,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         if error is not None:
             error = storable_note(error, "error")
         retry_after = check_retry_after(retry_after)
-        available = now_us() + _us(retry_after) if retry_after else None
+        available = self._now_us() + _us(retry_after) if retry_after else None
         await self._update(
             outbox_id,
             "UPDATE event_outbox SET claimed_by = NULL, claimed_until = NULL,"
@@ -213,7 +230,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             " COALESCE(SUM(status = 'published'), 0), COALESCE(SUM(status = 'failed'), 0),"
             " MIN(CASE WHEN status = 'pending' THEN created_at END) FROM event_outbox"
         )
-        now = (now_us(),)
+        now = (self._now_us(),)
         row = await self._run(lambda c: c.execute(sql, now).fetchone())
         return OutboxStats(
             pending_count=row[0],
@@ -225,6 +242,6 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
 
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
         sql = "DELETE FROM event_outbox WHERE status = 'published' AND published_at < ?"
-        cutoff = (now_us() - _us(check_older_than(older_than)),)
+        cutoff = (self._now_us() - _us(check_older_than(older_than)),)
         _, count = await self._run(lambda c: single_write(c, sql, cutoff))
         return count

@@ -1,4 +1,4 @@
-"""The schema of all four roles, versioned so a later release can migrate an existing file.
+"""The schema of all five roles, versioned so a later release can migrate an existing file.
 
 The version lives in the one-row table ``eventsource_schema`` (not ``PRAGMA user_version``,
 which the application may use for itself). :func:`ensure_schema` applies the migrations from
@@ -6,6 +6,8 @@ the stored version up to :data:`SCHEMA_VERSION` in one write transaction, and re
 whose schema is newer than this release with :class:`SchemaVersionError`.
 
 Times are stored as integer microseconds since the Unix epoch (UTC); UUIDs as text.
+Versions: 1 events, checkpoints, outbox, DLQ; 2 adds ``aggregate_snapshots`` (a table a
+release-1 process never touches, so it keeps working on a migrated file).
 """
 
 from __future__ import annotations
@@ -16,9 +18,18 @@ from eventsource.spi import (
     SchemaVersionError,
 )
 
+from ._legacy import refuse_legacy
 from ._tx import write_transaction
 
-__all__ = ["LATER_TABLES", "MIGRATIONS", "SCHEMA_VERSION", "ensure_schema", "stored_schema_version"]
+__all__ = [
+    "LATER_TABLES",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "create_tables",
+    "ensure_schema",
+    "record_version",
+    "stored_schema_version",
+]
 
 _V1 = [
     """CREATE TABLE IF NOT EXISTS events (
@@ -101,7 +112,26 @@ _V1 = [
         ON dead_letter_queue (projection_name, status, first_failed_at, id)""",
 ]
 
-#: Tables added within schema version 1 (nothing an older process relies on changes), by name:
+# Snapshots: one row per aggregate, the state as the JSON text core wrote, and its checksum.
+# (Not "snapshots": eventsource-py 0.5.0 files have a table of that name and another shape.)
+_V2 = [
+    """CREATE TABLE IF NOT EXISTS aggregate_snapshots (
+        aggregate_id TEXT NOT NULL,
+        aggregate_type TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        schema_version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        event_id TEXT,
+        created_at INTEGER NOT NULL,
+        checksum TEXT NOT NULL,
+        PRIMARY KEY (aggregate_id, aggregate_type)
+    )""",
+    # delete_snapshots_by_type(type, schema_version_below=...)
+    """CREATE INDEX IF NOT EXISTS aggregate_snapshots_type
+        ON aggregate_snapshots (aggregate_type, schema_version)""",
+]
+
+#: Tables added within schema version 2 (nothing an older process relies on changes), by name:
 #: created when a file that lacks them is opened. Ownership leases of projections.
 LATER_TABLES: dict[str, str] = {
     "projection_leases": """CREATE TABLE IF NOT EXISTS projection_leases (
@@ -116,7 +146,7 @@ LATER_TABLES: dict[str, str] = {
 }
 
 #: Statements that bring a file from version ``n - 1`` to version ``n``.
-MIGRATIONS: dict[int, list[str]] = {1: _V1}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
 
 #: The schema version this release writes and understands.
 SCHEMA_VERSION = max(MIGRATIONS)
@@ -153,30 +183,49 @@ def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
 
     Inside a caller's transaction the statements join it; otherwise they run in their own
     ``BEGIN IMMEDIATE`` transaction, so concurrent initialisers apply each migration once.
+    A file written by eventsource-py 0.5.0 (or whose conversion is unfinished) raises
+    :class:`~eventsource.LegacySchemaError` and is left as it is.
     """
-    if _check(stored_schema_version(conn), path):
+    version = stored_schema_version(conn)
+    if _check(version, path):
         _ensure_later_tables(conn)
         return
+    if version == 0:  # before taking the write lock: a read-only file is told the same
+        refuse_legacy(conn, path)
     with write_transaction(conn):
         version = stored_schema_version(conn)  # again, now that we hold the write lock
         if _check(version, path):
             _ensure_later_tables(conn)
             return
-        conn.execute(_VERSION_TABLE)
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[target]:
-                conn.execute(statement)
-        conn.execute(
-            "INSERT INTO eventsource_schema (id, version) VALUES (1, ?) "
-            "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
-            (SCHEMA_VERSION,),
-        )
-        _ensure_later_tables(conn)
+        if version == 0:  # a conversion may have started meanwhile
+            refuse_legacy(conn, path)
+        create_tables(conn, version)
+        record_version(conn)
+
+
+def create_tables(conn: sqlite3.Connection, version: int = 0) -> None:
+    """Run the migrations from ``version`` up to :data:`SCHEMA_VERSION` (no version row),
+    and create the tables of :data:`LATER_TABLES`."""
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS[target]:
+            conn.execute(statement)
+    for statement in LATER_TABLES.values():
+        conn.execute(statement)
+
+
+def record_version(conn: sqlite3.Connection) -> None:
+    """Record :data:`SCHEMA_VERSION` in the file: from now on it opens as current."""
+    conn.execute(_VERSION_TABLE)
+    conn.execute(
+        "INSERT INTO eventsource_schema (id, version) VALUES (1, ?) "
+        "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+        (SCHEMA_VERSION,),
+    )
 
 
 def _ensure_later_tables(conn: sqlite3.Connection) -> None:
-    """Create the tables of :data:`LATER_TABLES` the file lacks (looked up first, so a file
-    that has them all is not written to)."""
+    """Create the tables of :data:`LATER_TABLES` a current file lacks (looked up first, so a
+    file that has them all is not written to)."""
     missing = [
         sql
         for name, sql in LATER_TABLES.items()

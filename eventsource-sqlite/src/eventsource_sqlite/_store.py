@@ -21,7 +21,6 @@ from eventsource.spi import (
     AppendResult,
     ConfigurationError,
     DomainEvent,
-    DuplicateEventError,
     EventRegistry,
     EventStore,
     EventStream,
@@ -31,6 +30,7 @@ from eventsource.spi import (
     ReadOptions,
     StorageUnavailableError,
     StoredEvent,
+    StoredPlace,
     StoreNotFoundError,
     check_event_id,
     check_get_events,
@@ -41,6 +41,7 @@ from eventsource.spi import (
     check_stream_version,
     check_wait,
     decode_stored_event,
+    original_result,
     parse_stream_id,
     prepare_append,
     restamp,
@@ -48,6 +49,7 @@ from eventsource.spi import (
 
 from ._driver import wait_until_stopped
 from ._errors import translate_error
+from ._legacy import refuse_legacy
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
 from ._reading import EVENT_COLUMNS, PAYLOAD, decode_event, decode_stored, option_filters
 from ._schema import ensure_schema, stored_schema_version
@@ -263,7 +265,10 @@ class SQLiteEventStore(EventStore):
         # reading the header fails here, at open, for a file that is not a database
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         if must_exist:  # before the journal mode is set: a file without our schema stays as is
-            self._require_schema(stored_schema_version(conn))
+            version = stored_schema_version(conn)
+            if version == 0:
+                refuse_legacy(conn, self.database)
+            self._require_schema(version)
         if self.wal_mode and not self.read_only and not self.is_memory:
             conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
@@ -312,9 +317,12 @@ class SQLiteEventStore(EventStore):
                     last = _insert(conn, aid, aggregate_type, items, now)
                     if outbox:
                         conn.executemany(_INSERT_OUTBOX, _outbox_rows(aid, items, now))
-            except sqlite3.IntegrityError:
-                raise _conflict(conn, aggregate_id, aggregate_type, expected, prepared) from None
-            return AppendResult(True, current + len(items), last, len(items))
+            except (sqlite3.IntegrityError, OptimisticLockError) as error:
+                conflict: Exception = error
+            else:
+                return AppendResult(True, current + len(items), last, len(items))
+            # rolled back: a retry of a stored append, or the conflict's typed error
+            return _on_conflict(conn, aggregate_id, aggregate_type, expected, prepared, conflict)
 
         result: AppendResult = await self._run(append)
         shared.notify()
@@ -525,21 +533,32 @@ def _outbox_rows(aid: str, items: list[PreparedEvent], now: int) -> list[tuple[A
     ]
 
 
-def _conflict(
+def _on_conflict(
     conn: sqlite3.Connection,
     aggregate_id: UUID,
     aggregate_type: str,
     expected: int,
     prepared: list[PreparedEvent],
-) -> Exception:
-    """The typed error for a constraint failure (the transaction is already rolled back)."""
-    ids = [str(item.event.event_id) for item in prepared]
+    conflict: Exception,
+) -> AppendResult:
+    """After a version conflict or a constraint failure (the transaction is rolled back): the
+    original result when the append is a retry of a stored one (one statement, in the
+    append's thread hop), else its typed error."""
+    ids = [item.event.event_id for item in prepared]
     marks = ", ".join("?" * len(ids))
-    row = conn.execute(f"SELECT event_id FROM events WHERE event_id IN ({marks})", ids).fetchone()
-    if row is not None:
-        return DuplicateEventError(UUID(row[0]))
+    rows = conn.execute(
+        "SELECT event_id, aggregate_id, aggregate_type, aggregate_version, global_position"
+        f" FROM events WHERE event_id IN ({marks})",
+        [str(event_id) for event_id in ids],
+    ).fetchall()
+    places = [StoredPlace(UUID(r[0]), UUID(r[1]), r[2], r[3], r[4]) for r in rows]
+    original = original_result(aggregate_id, aggregate_type, expected, ids, places)
+    if original is not None:
+        return original
+    if isinstance(conflict, OptimisticLockError):
+        raise conflict
     current = conn.execute(_STREAM_VERSION, (str(aggregate_id), aggregate_type)).fetchone()[0]
-    return OptimisticLockError(aggregate_id, expected, current or 0, aggregate_type)
+    raise OptimisticLockError(aggregate_id, expected, current or 0, aggregate_type)
 
 
 def _checked_path(database: str | os.PathLike[str]) -> str:

@@ -3,7 +3,7 @@
 URLs: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory:`` (or
 ``sqlite://``). Options (``OPTION_SPECS``, with type, range and default): ``wal_mode``,
 ``busy_timeout`` (ms), ``synchronous`` (OFF/NORMAL/FULL/EXTRA), ``read_only``,
-``max_event_bytes``. The three repositories share the store's one connection.
+``max_event_bytes``. The repositories and the snapshot store share the store's one connection.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from eventsource.spi import (
     InvalidArgumentError,
     InvalidBackendURLError,
     OutboxRepositorySpec,
+    SnapshotStoreSpec,
     hookimpl,
     read_options,
 )
 
 from ._checkpoints import SQLiteCheckpointRepository
 from ._dlq import SQLiteDLQRepository
+from ._legacy_upgrade import SQLiteLegacyConverter
 from ._options import OPTION_SPECS
 from ._outbox import SQLiteOutboxRepository
+from ._snapshots import SQLiteSnapshotStore
 from ._store import SQLiteEventStore
 
 __all__ = ["OPTIONS", "OPTION_SPECS", "store_from_url"]
@@ -69,6 +72,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 projection_leases=True,
             ),
             description="One SQLite file (aiosqlite): single writer, concurrent readers (WAL).",
+            legacy_converter=SQLiteLegacyConverter,
         )
     ]
 
@@ -101,5 +105,15 @@ def eventsource_dlq_repositories() -> list[DLQRepositorySpec]:
     return [
         DLQRepositorySpec(
             "sqlite", SQLiteDLQRepository, lambda store: SQLiteDLQRepository(_store(store))
+        )
+    ]
+
+
+@hookimpl
+def eventsource_snapshot_stores() -> list[SnapshotStoreSpec]:
+    """The SQLite snapshot store, a table of the store's file over its connection."""
+    return [
+        SnapshotStoreSpec(
+            "sqlite", SQLiteSnapshotStore, lambda store: SQLiteSnapshotStore(_store(store))
         )
     ]

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from . import _backends, _checkpoints, _demo, _dlq, _events, _info, _migrate, _outbox
+from . import (
+    _backends,
+    _checkpoints,
+    _demo,
+    _dlq,
+    _events,
+    _info,
+    _migrate,
+    _outbox,
+    _upgrade,
+)
 
 __all__ = ["build_parser"]
 
@@ -63,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         _outbox,
         _dlq,
         _migrate,
+        _upgrade,
     ):
         module.register(commands, parent)
     return parser

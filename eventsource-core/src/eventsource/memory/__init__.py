@@ -1,6 +1,7 @@
-"""The in-memory backend: all four roles in process memory, for tests and demos."""
+"""The in-memory backend: all five roles in process memory, for tests and demos."""
 
 from ._repositories import MemoryCheckpointRepository, MemoryDLQRepository, MemoryOutboxRepository
+from ._snapshots import MemorySnapshotStore
 from ._store import MemoryEventStore, MemoryState
 
 __all__ = [
@@ -8,5 +9,6 @@ __all__ = [
     "MemoryDLQRepository",
     "MemoryEventStore",
     "MemoryOutboxRepository",
+    "MemorySnapshotStore",
     "MemoryState",
 ]

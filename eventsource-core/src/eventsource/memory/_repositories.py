@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from ..clock import Clock
 from ..spi import (
     DEFAULT_LEASE,
     DEFAULT_MAX_EVENT_BYTES,
@@ -229,8 +230,12 @@ class MemoryOutboxRepository(OutboxRepository):
     """Outbox in memory; claims are leases recorded on the entries. Built over a store, it
     holds events to the store's ``max_event_bytes``."""
 
-    def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
+    def __init__(
+        self, source: MemoryEventStore | MemoryState | None = None, *, clock: Clock | None = None
+    ) -> None:
         self.state = _state_of(source)
+        if clock is not None:
+            self.clock = clock
         self._store = source if isinstance(source, MemoryEventStore) else None
 
     @property
@@ -242,7 +247,7 @@ class MemoryOutboxRepository(OutboxRepository):
     async def add_event(self, event: DomainEvent) -> UUID:
         if not isinstance(event, DomainEvent):
             raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
-        entry = outbox_entry_for(event, _now(), max_bytes=self.max_event_bytes)
+        entry = outbox_entry_for(event, self.clock.now(), max_bytes=self.max_event_bytes)
         with self.state.lock:
             self.state.outbox[entry.id] = entry
         return entry.id
@@ -257,7 +262,7 @@ class MemoryOutboxRepository(OutboxRepository):
         check_limit(limit)
         lease = check_lease(lease)
         worker = check_worker_id(worker_id) or f"worker-{uuid4().hex[:8]}"
-        now = _now()
+        now = self.clock.now()
         claimed: list[OutboxEntry] = []
         with self.state.lock:
             for entry in self.state.outbox.values():
@@ -286,14 +291,14 @@ class MemoryOutboxRepository(OutboxRepository):
         self._update(
             outbox_id,
             status=OutboxStatus.PUBLISHED,
-            published_at=_now(),
+            published_at=self.clock.now(),
             claimed_by=None,
             claimed_until=None,
         )
 
     async def mark_published_many(self, outbox_ids: Sequence[UUID]) -> int:
         ids = check_outbox_ids(outbox_ids)
-        now = _now()
+        now = self.clock.now()
         marked = 0
         with self.state.lock:
             for outbox_id in ids:
@@ -327,7 +332,7 @@ class MemoryOutboxRepository(OutboxRepository):
                 changes.update(retry_count=entry.retry_count + 1, last_error=error)
             self._update(outbox_id, **changes)
             if retry_after:
-                self.state.outbox_not_before[outbox_id] = _now() + retry_after
+                self.state.outbox_not_before[outbox_id] = self.clock.now() + retry_after
 
     async def mark_failed(self, outbox_id: UUID, error: str) -> None:
         error = storable_note(error, "error")
@@ -349,7 +354,7 @@ class MemoryOutboxRepository(OutboxRepository):
         return entry
 
     async def get_stats(self) -> OutboxStats:
-        now = _now()
+        now = self.clock.now()
         with self.state.lock:
             entries = list(self.state.outbox.values())
         pending = [e for e in entries if e.status is OutboxStatus.PENDING]
@@ -362,7 +367,7 @@ class MemoryOutboxRepository(OutboxRepository):
         )
 
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
-        cutoff = _now() - check_older_than(older_than)
+        cutoff = self.clock.now() - check_older_than(older_than)
         with self.state.lock:
             doomed = [
                 key

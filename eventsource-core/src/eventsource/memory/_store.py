@@ -21,13 +21,13 @@ from ..spi import (
     DEFAULT_MAX_EVENT_BYTES,
     AppendResult,
     DomainEvent,
-    DuplicateEventError,
     EventRegistry,
     EventStore,
     EventStream,
     ReadDirection,
     ReadOptions,
     StoredEvent,
+    StoredPlace,
     StoreNotFoundError,
     check_event_id,
     check_get_events,
@@ -37,6 +37,7 @@ from ..spi import (
     check_stream_version,
     check_wait,
     decode_stored_event,
+    original_result,
     parse_stream_id,
     prepare_append,
     restamp,
@@ -64,6 +65,8 @@ class MemoryState:
     outbox_not_before: dict[UUID, datetime] = field(default_factory=dict)
     dlq: dict[int, Any] = field(default_factory=dict)
     next_dlq_id: int = 1
+    #: Snapshot rows (``SnapshotRecord``) by (aggregate id, aggregate type).
+    snapshots: dict[tuple[UUID, str], Any] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
         default_factory=list
@@ -142,10 +145,13 @@ class MemoryEventStore(EventStore):
         with state.lock:
             stream = state.streams.get((aggregate_id, aggregate_type), [])
             current = len(stream)
+            event_ids = [item.event.event_id for item in prepared]
+            places = [_place(state.by_id[i]) for i in event_ids if i in state.by_id]
+            # some of the batch stored: a retry of a stored append, or a DuplicateEventError
+            original = original_result(aggregate_id, aggregate_type, expected, event_ids, places)
+            if original is not None:
+                return original
             check_stream_version(aggregate_id, aggregate_type, expected, current)
-            for item in prepared:
-                if item.event.event_id in state.by_id:
-                    raise DuplicateEventError(item.event.event_id)
             now = datetime.now(UTC)
             stream_id = stream_id_for(aggregate_id, aggregate_type)
             stored_batch = []
@@ -313,6 +319,17 @@ class MemoryEventStore(EventStore):
                 if waiter in self.state.waiters:
                     self.state.waiters.remove(waiter)
         return len(self.state.events) > after_position
+
+
+def _place(stored: StoredEvent) -> StoredPlace:
+    event = stored.event
+    return StoredPlace(
+        event.event_id,
+        event.aggregate_id,
+        event.aggregate_type,
+        stored.stream_position,
+        stored.global_position,
+    )
 
 
 def _in_window(stored: StoredEvent, start: datetime | None, end: datetime | None) -> bool:

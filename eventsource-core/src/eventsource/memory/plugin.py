@@ -20,11 +20,13 @@ from ..spi import (
     InvalidArgumentError,
     OptionSpec,
     OutboxRepositorySpec,
+    SnapshotStoreSpec,
     hookimpl,
     read_options,
 )
 from ._names import state_named
 from ._repositories import MemoryCheckpointRepository, MemoryDLQRepository, MemoryOutboxRepository
+from ._snapshots import MemorySnapshotStore
 from ._store import MemoryEventStore, MemoryState
 
 __all__ = ["OPTIONS", "store_from_url"]
@@ -100,5 +102,15 @@ def eventsource_dlq_repositories() -> list[DLQRepositorySpec]:
     return [
         DLQRepositorySpec(
             "memory", MemoryDLQRepository, lambda store: MemoryDLQRepository(_state(store))
+        )
+    ]
+
+
+@hookimpl
+def eventsource_snapshot_stores() -> list[SnapshotStoreSpec]:
+    """The memory snapshot store, in the store's database."""
+    return [
+        SnapshotStoreSpec(
+            "memory", MemorySnapshotStore, lambda store: MemorySnapshotStore(_state(store))
         )
     ]

@@ -1,4 +1,4 @@
-"""``open_backend``: one object holding all four roles over one connection or pool."""
+"""``open_backend``: one object holding all the roles over one connection or pool."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from types import TracebackType
 from typing import Self
 
 from .._exceptions import ConfigurationError, StorageUnavailableError
+from ..clock import Clock
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
+from ..snapshots._contract import SnapshotStore
 from ..stores._contract import EventStore
 from ._manager import BackendRegistry, BackendSpec, get_registry
+from ._snapshot_stores import remember_snapshot_store
 from ._specs import Capabilities
 from ._url import BackendURL, parse_url
 
@@ -23,15 +26,25 @@ DEFAULT_URL = "sqlite:///events.db"
 
 
 class Backend:
-    """The four storage roles of one backend, sharing one connection or pool.
+    """The storage roles of one backend, sharing one connection or pool.
 
     ``async with open_backend(url) as backend:`` connects, creates the schema (idempotent) and
-    builds ``backend.events``, ``backend.checkpoints``, ``backend.outbox`` and ``backend.dlq``.
+    builds ``backend.events``, ``backend.checkpoints``, ``backend.outbox``, ``backend.dlq``
+    and, when the backend has one, ``backend.snapshots``.
     With ``create=False`` it opens an existing store only: a missing one raises
     :class:`StoreNotFoundError` naming the file or schema, and nothing is created.
+    ``clock`` (default: the system clock) is the outbox's :attr:`OutboxRepository.clock
+    <eventsource.repositories.OutboxRepository.clock>`, where its leases read the time.
     """
 
-    def __init__(self, spec: BackendSpec, url: BackendURL, *, create: bool = True) -> None:
+    def __init__(
+        self,
+        spec: BackendSpec,
+        url: BackendURL,
+        *,
+        create: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
         missing = spec.missing_roles()
         if missing:
             raise ConfigurationError(
@@ -42,10 +55,13 @@ class Backend:
         self.url = url
         #: Whether :meth:`open` creates a missing store (the default) or refuses it.
         self.create = create
+        #: The outbox's clock once open (None: the backend's default, the system clock).
+        self.clock = clock
         self._store: EventStore = spec.event_store.from_url(url)
         self._checkpoints: CheckpointRepository | None = None
         self._outbox: OutboxRepository | None = None
         self._dlq: DLQRepository | None = None
+        self._snapshots: SnapshotStore | None = None
 
     @property
     def name(self) -> str:
@@ -74,8 +90,13 @@ class Backend:
         try:
             assert self.spec.checkpoints and self.spec.outbox and self.spec.dlq
             self._outbox = self.spec.outbox.factory(self._store)
+            if self.clock is not None:
+                self._outbox.clock = self.clock
             self._dlq = self.spec.dlq.factory(self._store)
             self._checkpoints = self.spec.checkpoints.factory(self._store)
+            if self.spec.snapshots is not None:
+                self._snapshots = self.spec.snapshots.factory(self._store)
+                remember_snapshot_store(self._store, self._snapshots)
         except BaseException:
             await self._store.close()
             raise
@@ -84,6 +105,7 @@ class Backend:
     async def close(self) -> None:
         """Close the shared connection or pool; idempotent."""
         self._checkpoints = self._outbox = self._dlq = None
+        self._snapshots = None
         await self._store.close()
 
     async def __aenter__(self) -> Self:
@@ -126,6 +148,22 @@ class Backend:
         """The dead-letter-queue repository."""
         return self._require(self._dlq, "dlq")  # type: ignore[return-value]
 
+    @property
+    def snapshots(self) -> SnapshotStore:
+        """The snapshot store; :class:`ConfigurationError` when the backend has none."""
+        self._require(self._checkpoints, "snapshots")
+        if self._snapshots is None:
+            raise ConfigurationError(
+                f"backend {self.spec.name!r} (plugin {self.spec.plugin!r}) provides no snapshot "
+                "store (hook eventsource_snapshot_stores)"
+            )
+        return self._snapshots
+
+    @property
+    def has_snapshots(self) -> bool:
+        """True when the backend provides a snapshot store."""
+        return self.spec.snapshots is not None
+
     def __repr__(self) -> str:
         state = "open" if self.is_open else "closed"
         return f"<Backend {self.name} {self.url} {state}>"
@@ -149,16 +187,18 @@ def open_backend(
     env: Mapping[str, str] | None = None,
     registry: BackendRegistry | None = None,
     create: bool = True,
+    clock: Clock | None = None,
 ) -> Backend:
     """A backend for ``url`` (or ``$EVENTSOURCE_URL``, or :data:`DEFAULT_URL`), not yet open.
 
     Use it as ``async with open_backend("sqlite:///events.db") as backend: ...``. Opening
     creates the store when it does not exist; with ``create=False`` it raises
     :class:`StoreNotFoundError` naming the file or schema instead, creating nothing (for tools
-    that only inspect a store). Unknown or uninstalled backends raise
+    that only inspect a store). ``clock`` is where the outbox's leases read the time (see
+    :mod:`eventsource.clock`; tests pass a ``ManualClock``). Unknown or uninstalled backends raise
     :class:`UnknownBackendError` / :class:`BackendNotInstalledError` naming what is installed
     and the pip command.
     """
     parsed = resolve_url(url, env)
     spec = (registry or get_registry()).get_backend(parsed.scheme)
-    return Backend(spec, parsed, create=create)
+    return Backend(spec, parsed, create=create, clock=clock)

@@ -1,5 +1,5 @@
-"""The hooks plugins implement: one per storage role of a backend, and one for outbox
-publishers, each returning named specs.
+"""The hooks plugins implement: one per storage role of a backend (the snapshot store is
+optional), and one for outbox publishers, each returning named specs.
 
 Hooks are synchronous (pluggy has no async support); they only describe what the plugin
 provides. The objects their factories build are async. A backend plugin is found through
@@ -19,6 +19,7 @@ from ._specs import (
     EventStoreSpec,
     OutboxRepositorySpec,
     PublisherSpec,
+    SnapshotStoreSpec,
 )
 
 __all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
@@ -81,6 +82,23 @@ def eventsource_dlq_repositories() -> Iterable[DLQRepositorySpec]:
         def eventsource_dlq_repositories():
             return [DLQRepositorySpec(name="mydb", repository_class=MyDLQ,
                                       factory=lambda store: MyDLQ(store.connection))]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def eventsource_snapshot_stores() -> Iterable[SnapshotStoreSpec]:
+    """Return the snapshot stores this plugin provides (optional: a backend without one still
+    opens; ``AggregateRepository(snapshot_every=...)`` over its store then needs
+    ``snapshot_store=``).
+
+    The factory gets the backend's event store, possibly not yet connected: the snapshot
+    store must reach the connection through it when used, not when built. Example::
+
+        @hookimpl
+        def eventsource_snapshot_stores():
+            return [SnapshotStoreSpec(name="mydb", repository_class=MySnapshots,
+                                      factory=lambda store: MySnapshots(store))]
     """
     raise NotImplementedError
 

@@ -21,6 +21,7 @@ from ._specs import (
     EventStoreSpec,
     OutboxRepositorySpec,
     PublisherSpec,
+    SnapshotStoreSpec,
 )
 
 #: The spec class each role's hook must return.
@@ -29,6 +30,7 @@ _SPEC_TYPES: dict[str, type] = {
     "checkpoints": CheckpointRepositorySpec,
     "outbox": OutboxRepositorySpec,
     "dlq": DLQRepositorySpec,
+    "snapshots": SnapshotStoreSpec,
 }
 
 __all__ = [
@@ -70,6 +72,8 @@ LAZY_CLASS_BACKENDS: dict[str, str] = {
     "PostgreSQLCheckpointRepository": "postgresql",
     "PostgreSQLOutboxRepository": "postgresql",
     "PostgreSQLDLQRepository": "postgresql",
+    "SQLiteSnapshotStore": "sqlite",
+    "PostgreSQLSnapshotStore": "postgresql",
 }
 
 
@@ -84,7 +88,7 @@ class BrokenPlugin:
 
 @dataclass(frozen=True, slots=True)
 class BackendSpec:
-    """All four roles of one backend, as registered by its plugin(s)."""
+    """All roles of one backend, as registered by its plugin(s); ``snapshots`` is optional."""
 
     name: str
     event_store: EventStoreSpec
@@ -92,9 +96,11 @@ class BackendSpec:
     outbox: OutboxRepositorySpec | None
     dlq: DLQRepositorySpec | None
     plugin: str
+    snapshots: SnapshotStoreSpec | None = None
 
     def missing_roles(self) -> list[str]:
-        """Roles this backend does not provide."""
+        """Required roles this backend does not provide (the optional snapshot store is not
+        one of them)."""
         roles = {"checkpoints": self.checkpoints, "outbox": self.outbox, "dlq": self.dlq}
         return [role for role, spec in roles.items() if spec is None]
 
@@ -117,6 +123,7 @@ _HOOKS = {
     "checkpoints": "eventsource_checkpoint_repositories",
     "outbox": "eventsource_outbox_repositories",
     "dlq": "eventsource_dlq_repositories",
+    "snapshots": "eventsource_snapshot_stores",
 }
 
 
@@ -327,8 +334,23 @@ class BackendRegistry:
             return None if entry is None else entry[0]
 
         return BackendSpec(
-            name, store_spec, role("checkpoints"), role("outbox"), role("dlq"), plugin_name
+            name,
+            store_spec,
+            role("checkpoints"),
+            role("outbox"),
+            role("dlq"),
+            plugin_name,
+            role("snapshots"),
         )
+
+    def backend_of_store(self, store: object) -> BackendSpec | None:
+        """The backend whose event store class ``store`` is (or subclasses, nearest first)."""
+        by_class = {spec.store_class: spec for spec, _ in self._collect("event_store").values()}
+        for cls in type(store).__mro__:
+            spec = by_class.get(cls)
+            if spec is not None:
+                return self.get_backend(spec.name)
+        return None
 
     def unknown_backend_error(self, key: str) -> UnknownBackendError:
         """The error for a name nothing serves, naming what is installed and the fix."""

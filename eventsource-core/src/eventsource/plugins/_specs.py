@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
 from ..repositories._entries import OutboxEntry
+from ..snapshots._contract import SnapshotStore
 from ..stores._contract import EventStore
 
 if TYPE_CHECKING:
+    from ..legacy._converter import LegacyConverter
     from ._url import BackendURL
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "Publisher",
     "PublisherSpec",
     "RepositorySpec",
+    "SnapshotStoreSpec",
 ]
 
 RepoT = TypeVar("RepoT")
@@ -61,6 +64,9 @@ class EventStoreSpec:
 
     ``from_url`` returns an unconnected store; the repositories of the same backend are built
     over it once it is connected, so all four roles share its connection or pool.
+    ``legacy_converter``, when the backend can convert eventsource-py 0.5.0 databases, builds
+    a :class:`~eventsource.spi.LegacyConverter` over such an unconnected store (used by
+    ``eventsource upgrade``).
     """
 
     name: str
@@ -69,6 +75,7 @@ class EventStoreSpec:
     schemes: tuple[str, ...] = ()
     capabilities: Capabilities = field(default_factory=Capabilities)
     description: str = ""
+    legacy_converter: Callable[[EventStore], LegacyConverter] | None = None
 
     @property
     def all_schemes(self) -> tuple[str, ...]:
@@ -99,6 +106,13 @@ class OutboxRepositorySpec(RepositorySpec[OutboxRepository]):
 
 class DLQRepositorySpec(RepositorySpec[DLQRepository]):
     """A dead-letter-queue repository implementation."""
+
+    __slots__ = ()
+
+
+class SnapshotStoreSpec(RepositorySpec[SnapshotStore]):
+    """A snapshot store implementation, built over the connected (or not yet connected)
+    event store so that it shares its connection or pool: the fifth role, optional."""
 
     __slots__ = ()
 

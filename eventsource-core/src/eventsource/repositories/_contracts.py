@@ -42,6 +42,7 @@ from .._exceptions import (
     SerializationError,
 )
 from ..arguments import check_position
+from ..clock import SYSTEM_CLOCK, Clock
 from ..events import DomainEvent
 from ..values import MAX_VERSION, check_identifier, clean_text, encode_json
 from ._arguments import check_outbox_ids
@@ -224,7 +225,17 @@ async def hand_out_claims(
 
 
 class OutboxRepository(abc.ABC):
-    """Events waiting to be published to other systems."""
+    """Events waiting to be published to other systems.
+
+    :attr:`clock` is where the outbox reads "now" for claim leases, ``retry_after``, publish
+    times and cleanup (``open_backend(url, clock=...)`` sets it; the system clock by
+    default), so a lease test can run on a :class:`~eventsource.clock.ManualClock`. A backend
+    whose database keeps the time itself (PostgreSQL's ``clock_timestamp()``) may use that
+    while :attr:`clock` is a :class:`~eventsource.clock.SystemClock`.
+    """
+
+    #: The clock the outbox's leases and timestamps are read from.
+    clock: Clock = SYSTEM_CLOCK
 
     @abc.abstractmethod
     async def add_event(self, event: DomainEvent) -> UUID:

@@ -12,6 +12,9 @@ outbox relay.
 - :class:`OutboxRelay` publishes outbox entries through a publisher, by callable or by name
   (built-ins ``log`` and ``null``; plugins' ``eventsource_publishers`` hook, found through the
   ``eventsource.publishers`` entry-point group).
+- :class:`BackgroundWorker` is the lifecycle the runner and the relay share (run or start,
+  stop with a timeout, one run at a time); their waits run on an injectable
+  :mod:`eventsource.clock`.
 """
 
 import warnings
@@ -23,10 +26,11 @@ from .._exceptions import (
     ProjectionStoppedError,
     ReplayError,
     UnknownPublisherError,
+    WorkerBusyError,
 )
 from ._dlq import DLQReplayer, EventSource, ReplayResult
 from ._metrics import ProjectionStats, RelayStats, RunnerState
-from ._ownership import LeaseClock, Ownership
+from ._ownership import Ownership
 from ._projection import (
     EventHandler,
     FunctionProjection,
@@ -49,8 +53,10 @@ from ._retry import Backoff, FailureMode, RetryPolicy
 from ._runner import ProgressCallback, ProjectionRunner, RebuildProgress
 from ._subscription import SubscriptionRunner
 from ._undecodable import UndecodableEvent
+from ._worker import BackgroundWorker
 
 __all__ = [
+    "BackgroundWorker",
     "Backoff",
     "BatchResult",
     "DLQReplayer",
@@ -58,7 +64,6 @@ __all__ = [
     "EventSource",
     "FailureMode",
     "FunctionProjection",
-    "LeaseClock",
     "OutboxRelay",
     "Ownership",
     "OwnershipLostError",
@@ -81,6 +86,7 @@ __all__ = [
     "SubscriptionRunner",
     "UndecodableEvent",
     "UnknownPublisherError",
+    "WorkerBusyError",
     "available_publishers",
     "get_publisher",
     "handles",

@@ -18,48 +18,18 @@ import contextlib
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from .._exceptions import ConfigurationError, OwnershipLostError, StorageError
+from ..clock import SYSTEM_CLOCK, Clock, SystemClock
 from ..repositories._leases import ProjectionLease, ProjectionLeases
 
-__all__ = ["LeaseClock", "Ownership", "OwnershipKeeper", "default_owner_id"]
+__all__ = ["Ownership", "OwnershipKeeper", "default_owner_id"]
 
 log = logging.getLogger("eventsource.runtime")
-
-
-class LeaseClock(Protocol):
-    """The time as leases see it (a subset of ``eventsource.clock.Clock``)."""
-
-    def now(self) -> datetime:
-        """The wall-clock time, timezone-aware: what lease expiries are judged by."""
-        ...
-
-    def monotonic(self) -> float:
-        """Seconds on a clock that never goes back: what the owner's deadline is kept on."""
-        ...
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` on this clock."""
-        ...
-
-
-class _SystemClock:
-    """The real time (the default; expiry is then judged by the backend's own clock)."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 def default_owner_id() -> str:
@@ -103,7 +73,7 @@ class OwnershipKeeper:
         leases: ProjectionLeases,
         projection_name: str,
         ownership: Ownership,
-        clock: LeaseClock | None = None,
+        clock: Clock | None = None,
         on_error: Callable[[StorageError], None] | None = None,
     ) -> None:
         self.leases = leases
@@ -112,9 +82,10 @@ class OwnershipKeeper:
         self.projection_name = projection_name
         self.ownership = ownership
         self.owner_id = ownership.owner_id or default_owner_id()
-        #: None: the real time, and expiry judged by the backend's clock (the server's).
-        self._injected = clock
-        self.clock: LeaseClock = clock if clock is not None else _SystemClock()
+        #: Where the deadline and the pauses read the time. Under the system clock, expiry is
+        #: judged by the backend's own clock (the server's on PostgreSQL); any other clock's
+        #: ``now()`` is passed to the backend.
+        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self.lease: ProjectionLease | None = None
         #: Set whenever no lease is held (lost, released, or not yet acquired).
         self.lost = asyncio.Event()
@@ -130,7 +101,7 @@ class OwnershipKeeper:
         return timedelta(seconds=self.ownership.ttl)
 
     def _now(self) -> datetime | None:
-        return None if self._injected is None else self.clock.now()
+        return None if isinstance(self.clock, SystemClock) else self.clock.now()
 
     @property
     def held(self) -> bool:

@@ -3,15 +3,14 @@ retry failures with backoff until a limit, after which an entry is marked failed
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Self
 from uuid import UUID, uuid4
 
-from .._exceptions import ConfigurationError, EventSourceError, InvalidStateError
+from .._exceptions import ConfigurationError, EventSourceError
+from ..clock import Clock
 from ..plugins._backend import Backend
 from ..repositories._contracts import OutboxRepository
 from ..repositories._entries import OutboxEntry
@@ -20,6 +19,7 @@ from ..stores._contract import EventStore
 from ._metrics import RelayMetrics, RelayStats
 from ._publishers import Publisher, get_publisher
 from ._retry import Backoff
+from ._worker import BackgroundWorker, finish_write
 
 __all__ = ["BatchResult", "OutboxRelay"]
 
@@ -37,7 +37,7 @@ class BatchResult:
     expired: int = 0
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundWorker):
     """One relay worker: claims, publishes and settles outbox entries.
 
     Run as many workers as you like over one outbox: each entry is claimed by one worker for
@@ -52,6 +52,12 @@ class OutboxRelay:
     ``publisher`` is an async ``publish(entry)`` or the name of one (see
     :func:`get_publisher`). A failed publish is retried after ``backoff`` (by any worker);
     after ``max_attempts`` failed attempts the entry is marked failed.
+
+    The writes that settle an entry (release for a retry, mark failed, mark published) run
+    outside the batch's deadline and to their end even when the worker is cancelled, so none
+    is cut off half way. Leases, backoff, polling and the batch deadline are measured on
+    ``clock`` (default: the system clock; see :mod:`eventsource.clock`). Start, stop and the
+    one-run-at-a-time guard are :class:`BackgroundWorker`'s.
     """
 
     def __init__(
@@ -68,7 +74,9 @@ class OutboxRelay:
         poll_interval: float = 0.5,
         store: EventStore | None = None,
         publisher_options: dict[str, Any] | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        super().__init__(clock=clock)
         if isinstance(publisher, str):
             publisher = get_publisher(publisher, **(publisher_options or {}))
         if not callable(publisher):
@@ -93,8 +101,6 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.store = store
         self.metrics = RelayMetrics(self.worker_id)
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._head = 0
 
     @classmethod
@@ -103,67 +109,69 @@ class OutboxRelay:
         options.setdefault("store", backend.events)
         return cls(backend.outbox, publisher, **options)
 
+    @property
+    def worker_name(self) -> str:
+        """``relay:<worker_id>``."""
+        return f"relay:{self.worker_id}"
+
     def stats(self) -> RelayStats:
         """This worker's counters."""
         return self.metrics.snapshot()
 
     async def run_once(self) -> BatchResult:
         """Claim one batch and publish it; returns what happened."""
-        loop = asyncio.get_running_loop()
-        claimed_at = loop.time()
+        clock = self.clock
+        claimed_at = clock.monotonic()
         entries = await self.outbox.get_pending_events(
             self.batch_size, worker_id=self.worker_id, lease=self.lease
         )
+        # Publishing stops lease_margin before the claim runs out; the settling writes that
+        # follow a publish run outside this deadline, so none is cut off half way.
         deadline = claimed_at + (self.lease - self.lease_margin).total_seconds()
         self.metrics.batches += 1
         self.metrics.claimed += len(entries)
         published: list[UUID] = []
         retried = failed = expired = 0
-        in_flight: OutboxEntry | None = None
         try:
-            try:
-                # One deadline for the batch: a publish still running when the claim nears
-                # its end is cut off. (A timeout per entry would cost a timer each.)
-                async with asyncio.timeout_at(deadline):
-                    for index, entry in enumerate(entries):
-                        if self._stop.is_set():
-                            # Stopping: hand the rest back at once rather than after the lease.
-                            for rest in entries[index:]:
-                                await self.outbox.release(rest.id)
-                            break
-                        if loop.time() >= deadline:
-                            # Our claim may be gone: leave the rest to whoever claims them next.
-                            expired += len(entries) - index
-                            break
-                        in_flight = entry
-                        try:
-                            await self.publisher(entry)
-                        except Exception as exc:
-                            in_flight = None
-                            error = error_summary(exc)
-                            if await self._settle_failure(entry, error):
-                                retried += 1
-                            else:
-                                failed += 1
-                            continue
-                        in_flight = None
-                        published.append(entry.id)
-            except TimeoutError:
-                left = len(entries) - len(published) - retried - failed
-                if in_flight is not None:
-                    left -= 1
-                    limit = (self.lease - self.lease_margin).total_seconds()
-                    error = f"publish timed out before the claim's lease ran out ({limit:.2f}s)"
-                    if await self._settle_failure(in_flight, error):
-                        retried += 1
+            for index, entry in enumerate(entries):
+                if self._stop.is_set():
+                    # Stopping: hand the rest back at once rather than after the lease.
+                    for rest in entries[index:]:
+                        await finish_write(self.outbox.release(rest.id))
+                    break
+                if clock.monotonic() >= deadline:
+                    # Our claim may be gone: leave the rest to whoever claims them next.
+                    expired += len(entries) - index
+                    break
+                error: str | None = None
+                timed_out = False
+                try:
+                    async with clock.timeout_at(deadline) as timeout:
+                        await self.publisher(entry)
+                except TimeoutError as exc:
+                    if not timeout.expired():
+                        error = error_summary(exc)  # the publisher's own timeout
                     else:
-                        failed += 1
-                expired += left
+                        timed_out = True
+                        limit = (self.lease - self.lease_margin).total_seconds()
+                        error = f"publish timed out before the claim's lease ran out ({limit:.2f}s)"
+                except Exception as exc:
+                    error = error_summary(exc)
+                if error is None:
+                    published.append(entry.id)
+                    continue
+                if await self._settle_failure(entry, error):
+                    retried += 1
+                else:
+                    failed += 1
+                if timed_out:
+                    expired += len(entries) - index - 1
+                    break
         finally:
             # One write for the whole batch; still inside the lease (publishing stops
             # lease_margin before it runs out).
             if published:
-                await self.outbox.mark_published_many(published)
+                await finish_write(self.outbox.mark_published_many(published))
         self.metrics.published += len(published)
         self.metrics.retried += retried
         self.metrics.failed += failed
@@ -176,7 +184,7 @@ class OutboxRelay:
         self.metrics.last_error = error
         attempts = entry.retry_count + 1
         if attempts >= self.max_attempts:
-            await self.outbox.mark_failed(entry.id, error)
+            await finish_write(self.outbox.mark_failed(entry.id, error))
             log.error(
                 "outbox entry %s (%s) failed after %d attempts: %s",
                 entry.id,
@@ -185,25 +193,24 @@ class OutboxRelay:
                 error,
             )
             return False
-        await self.outbox.release(entry.id, error, retry_after=self.backoff.timedelta(attempts))
+        retry_after = self.backoff.timedelta(attempts)
+        await finish_write(self.outbox.release(entry.id, error, retry_after=retry_after))
         return True
 
     async def drain(self, timeout: float = 30.0) -> int:
-        """Publish until a batch claims nothing (or ``timeout``); returns entries published."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
+        """Publish until a batch claims nothing (or ``timeout`` seconds on the clock have
+        passed); returns entries published."""
+        end = self.clock.monotonic() + timeout
         total = 0
-        while loop.time() < end:
+        while self.clock.monotonic() < end:
             result = await self.run_once()
             total += result.published
             if result.claimed == 0:
                 break
         return total
 
-    async def run(self) -> None:
-        """Relay until :meth:`stop`. Storage errors are logged and retried after a pause."""
-        if self._task is None or self._task is not asyncio.current_task():
-            self._enter()
+    async def _work(self) -> None:
+        """Relay until stopped. Storage errors are logged and retried after a pause."""
         failures = 0
         while not self._stop.is_set():
             try:
@@ -220,43 +227,9 @@ class OutboxRelay:
             if result.claimed < self.batch_size:
                 await self._idle(self.poll_interval)
 
-    def _enter(self) -> None:
-        if self._task is not None and not self._task.done():
-            raise InvalidStateError(f"relay {self.worker_id} is already running")
-        self._stop.clear()
-
     async def _idle(self, seconds: float) -> None:
-        waits: list[asyncio.Future[bool]] = [asyncio.ensure_future(self._stop.wait())]
-        if self.store is not None:
-            waits.append(asyncio.ensure_future(self.store.wait_for_events(self._head, seconds)))
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in waits:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-
-    def start(self) -> asyncio.Task[None]:
-        """Run in a background task (returned); :meth:`stop` ends it."""
-        self._enter()
-        self._task = asyncio.create_task(self.run(), name=f"relay:{self.worker_id}")
-        return self._task
-
-    def request_stop(self) -> None:
-        """Ask the worker to stop after its current entry."""
-        self._stop.set()
-
-    async def stop(self, timeout: float | None = 10.0) -> None:
-        """Stop after the current batch; after ``timeout`` seconds cancel it (its claims
-        return after their lease)."""
-        self._stop.set()
-        task = self._task
-        if task is None:
-            return
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if not done:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        elif not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+        """Pause ``seconds``, ending early on a stop or on new events in the store."""
+        if self.store is None:
+            await self._pause(seconds)
+        else:
+            await self._pause(seconds, self.store.wait_for_events(self._head, seconds))

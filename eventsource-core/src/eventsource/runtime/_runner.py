@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self
@@ -21,6 +20,7 @@ from .._exceptions import (
     ProjectionOwnedError,
     StorageError,
 )
+from ..clock import Clock
 from ..plugins._backend import Backend
 from ..repositories._contracts import CheckpointRepository, DLQRepository
 from ..repositories._entries import LagMetrics
@@ -30,10 +30,11 @@ from ..stores._types import ReadOptions, StoredEvent
 from ._dlq import DLQReplayer, EventSource, ReplayResult
 from ._errors import ProjectionStoppedError
 from ._metrics import ProjectionMetrics, ProjectionStats, RunnerState
-from ._ownership import LeaseClock, Ownership, OwnershipKeeper
+from ._ownership import Ownership, OwnershipKeeper
 from ._projection import PositionTrackingProjection, ProjectionLike, check_projection
 from ._retry import Backoff, FailureMode, RetryPolicy
 from ._undecodable import UndecodableEvent
+from ._worker import BackgroundWorker
 
 __all__ = ["ProgressCallback", "ProjectionRunner", "RebuildProgress"]
 
@@ -73,7 +74,7 @@ class _Mark(NamedTuple):
     global_position: int
 
 
-class ProjectionRunner:
+class ProjectionRunner(BackgroundWorker):
     """Feeds one projection from a store, keeping its checkpoint.
 
     Build it over a :class:`~eventsource.plugins.Backend` with :meth:`from_backend` or over an
@@ -96,14 +97,19 @@ class ProjectionRunner:
     in the DLQ as an :class:`UndecodableEvent` and reading resumes after it; ``STOP`` stops
     with :class:`ProjectionStoppedError` (its cause the decode error), the checkpoint before it.
 
+    Retry and storage backoff and the checkpoint interval are measured on ``clock`` (default:
+    the system clock; see :mod:`eventsource.clock`). Start, stop, :meth:`request_stop` and
+    the one-run-at-a-time guard (:class:`~eventsource.WorkerBusyError`) are
+    :class:`BackgroundWorker`'s.
+
     **One owner per projection** (``ownership``, on by default over a backend with the
     ``projection_leases`` capability): the runner acquires its projection's lease before
     reading; a second runner of the same projection, in any process, stands by
     (:attr:`RunnerState.STANDBY`) and takes over, from the checkpoint, when the owner stops,
     crashes or loses its connection (see :class:`Ownership` for the timing). Checkpoints are
     fenced by the lease: a deposed owner's are refused, and it goes back to standby.
-    ``ownership=False`` runs without a lease (one process only); ``clock`` is the time the
-    lease is kept on (default: the real time, expiry judged by the backend's clock).
+    ``ownership=False`` runs without a lease (one process only). The lease is kept on
+    ``clock`` too (under the system clock, expiry is judged by the backend's own clock).
     :meth:`catch_up` and :meth:`rebuild` wait for the lease no longer than a crashed owner's
     takes to run out, and raise :class:`ProjectionOwnedError` while another owner keeps it.
     """
@@ -121,9 +127,10 @@ class ProjectionRunner:
         wait_timeout: float = 5.0,
         storage_retries: int | None = None,
         storage_backoff: Backoff | None = None,
+        clock: Clock | None = None,
         ownership: Ownership | bool = True,
-        clock: LeaseClock | None = None,
     ) -> None:
+        super().__init__(clock=clock)
         self.projection = check_projection(projection)
         if checkpoint_every < 1:
             raise ConfigurationError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
@@ -147,12 +154,9 @@ class ProjectionRunner:
         self.metrics = ProjectionMetrics(projection.name)
         self._pending: StoredEvent | _Mark | None = None
         self._pending_count = 0
-        self._last_flush = time.monotonic()
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._last_flush = self.clock.monotonic()
         self._position_changed = asyncio.Condition()
-        self._busy = False
-        self._owner = _keeper(self.projection.name, checkpoints, ownership, clock)
+        self._owner = _keeper(self.projection.name, checkpoints, ownership, self.clock)
         if self._owner is not None:
             self._owner.on_error = self._count_storage_error
 
@@ -178,9 +182,9 @@ class ProjectionRunner:
         return self.metrics.position
 
     @property
-    def running(self) -> bool:
-        """True while a :meth:`start`-ed task or a :meth:`run` call is active."""
-        return self._busy
+    def worker_name(self) -> str:
+        """``projection:<name>``."""
+        return f"projection:{self.name}"
 
     def stats(self) -> ProjectionStats:
         """Counters, position, lag and throughput (see :class:`ProjectionStats`)."""
@@ -217,7 +221,7 @@ class ProjectionRunner:
     async def _flush(self) -> None:
         pending, self._pending = self._pending, None
         self._pending_count = 0
-        self._last_flush = time.monotonic()
+        self._last_flush = self.clock.monotonic()
         if pending is None or self._tracking:
             return
         try:
@@ -247,7 +251,7 @@ class ProjectionRunner:
         self._pending_count += 1
         if (
             self._pending_count >= self.checkpoint_every
-            or time.monotonic() - self._last_flush >= self.checkpoint_interval
+            or self.clock.monotonic() - self._last_flush >= self.checkpoint_interval
         ):
             await self._flush()
         await self._notify()
@@ -280,9 +284,7 @@ class ProjectionRunner:
                 self.metrics.record_error(exc)
                 if attempt < policy.max_attempts:
                     self.metrics.retries += 1
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop.wait(), policy.backoff.delay(attempt))
-                    if self._stop.is_set():
+                    if await self._pause(policy.backoff.delay(attempt)):
                         raise _Abandoned from exc
                     continue
                 self.metrics.failed += 1
@@ -413,12 +415,6 @@ class ProjectionRunner:
 
     # -- running -----------------------------------------------------------------------------
 
-    def _enter(self) -> None:
-        if self._busy:
-            raise InvalidStateError(f"projection runner {self.name!r} is already running")
-        self._busy = True
-        self._stop.clear()
-
     async def catch_up(self, *, progress: ProgressCallback | None = None, every: int = 1000) -> int:
         """Handle everything stored now, checkpoint, and return the number of events handled.
 
@@ -447,14 +443,13 @@ class ProjectionRunner:
             self.metrics.state = RunnerState.FAILED
             raise
         finally:
-            await self._finish()
+            await self._leave()
 
     async def run(self) -> None:
         """Catch up, then follow new events until :meth:`stop`; re-raises a fatal error."""
-        self._enter()
-        await self._run_entered()
+        await super().run()
 
-    async def _run_entered(self) -> None:
+    async def _work(self) -> None:
         try:
             await self._follow()
             self.metrics.state = RunnerState.STOPPED
@@ -466,8 +461,6 @@ class ProjectionRunner:
         except BaseException:
             self.metrics.state = RunnerState.FAILED
             raise
-        finally:
-            await self._finish()
 
     async def _own_now(self) -> None:
         """Take the lease for a catch-up or rebuild, waiting at most as long as a crashed
@@ -540,10 +533,9 @@ class ProjectionRunner:
                 log.warning(
                     "projection %r: storage error, retrying in %.2fs: %s", self.name, delay, exc
                 )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), delay)
+                await self._pause(delay)
 
-    async def _finish(self) -> None:
+    async def _leave(self) -> None:
         try:
             try:
                 await self._flush()
@@ -554,7 +546,7 @@ class ProjectionRunner:
                 if self._owner is not None:
                     await self._owner.release()
             finally:
-                self._busy = False
+                await super()._leave()
                 await self._notify()
 
     async def _wait_for_events(self) -> bool:
@@ -579,37 +571,17 @@ class ProjectionRunner:
             raise error
         return bool(waiter.result())
 
-    def start(self) -> asyncio.Task[None]:
-        """Run in a background task (returned); :meth:`stop` ends it."""
-        if self._task is not None and not self._task.done():
-            raise InvalidStateError(f"projection runner {self.name!r} is already started")
-        self._enter()
-        self._task = asyncio.create_task(self._run_entered(), name=f"projection:{self.name}")
-        return self._task
-
-    def request_stop(self) -> None:
-        """Ask the runner to stop after the in-flight event; returns at once."""
-        self._stop.set()
+    def _stopping(self) -> None:
+        self.metrics.state = RunnerState.STOPPING
 
     async def stop(self, timeout: float | None = 10.0) -> None:
         """Stop after the in-flight event; after ``timeout`` seconds abandon it (cancel).
 
         Either way the checkpoint is left on the last event fully handled. Re-raises the error
-        that ended the runner, if any (``ProjectionStoppedError`` in ``STOP`` mode).
+        that ended the runner, if any (``ProjectionStoppedError`` in ``STOP`` mode); a
+        cancellation of the caller propagates to it.
         """
-        self.request_stop()
-        task = self._task
-        if task is None:
-            return
-        self.metrics.state = RunnerState.STOPPING if not task.done() else self.metrics.state
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if not done:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            return
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+        await super().stop(timeout)
 
     async def wait_for_position(self, position: int, timeout: float) -> bool:
         """Wait until the runner has handled everything up to ``position``; False on timeout
@@ -686,7 +658,7 @@ def _keeper(
     name: str,
     checkpoints: CheckpointRepository,
     ownership: Ownership | bool,
-    clock: LeaseClock | None,
+    clock: Clock,
 ) -> OwnershipKeeper | None:
     """The runner's lease keeper: None with ``ownership=False`` or when the checkpoint
     repository keeps no leases (a backend without ``projection_leases``)."""

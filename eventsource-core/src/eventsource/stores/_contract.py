@@ -3,11 +3,20 @@
 Guarantees (each is checked by :mod:`eventsource.testing`):
 
 - **Atomic batches.** ``append_events`` writes all of its events or none.
-- **One winner per expected version.** Of N concurrent appends to one stream with the same exact
-  expected version, exactly one succeeds; the others raise :class:`OptimisticLockError` and
-  write nothing.
+- **One winner per expected version.** Of N concurrent appends of different events to one
+  stream with the same exact expected version, exactly one succeeds; the others raise
+  :class:`OptimisticLockError` and write nothing.
 - **ANY never conflicts.** Appends with ``ExpectedVersion.ANY`` never fail because another
   writer appended concurrently; each gets the next stream positions.
+- **Retries are idempotent.** An append whose events are all stored already, in its stream, at
+  the versions it would have given them (a client retrying after a lost acknowledgement, with
+  the same expected version, ``NO_STREAM`` or ``ANY``) writes nothing and returns the original
+  append's :class:`AppendResult`; the same id in another stream or at other versions, or a
+  batch of which only some events are stored, is a :class:`DuplicateEventError`. Backends
+  check this only on a conflict (:func:`~eventsource.spi.original_result`), so a first append
+  pays nothing for it; of N connections racing to append one batch, exactly one writes and all
+  get the same result. The exact rule: :func:`~eventsource.spi.original_result`, and
+  docs/appends.md.
 - **A global order a reader can trust.** Every event gets a global position, unique and
   increasing in commit order: once a reader has seen position ``p``, no event with a position
   ``<= p`` commits later. A catch-up reader that resumes from the last position it saw never
@@ -171,6 +180,12 @@ class EventStore(abc.ABC):
         :class:`ExpectedVersion` constant. Each stored event's ``aggregate_version`` is its
         stream position. With ``outbox=True`` an outbox entry for each event is written in the
         same transaction (the transactional outbox).
+
+        A retry of an append that was stored (every event already stored in this stream at
+        the versions this append would give them, the expectation one the original met)
+        writes nothing and returns the original result, even though the stream has moved on.
+        Any other batch holding an id that is stored raises :class:`DuplicateEventError`
+        (nothing written), whatever the stream's version.
 
         Raises :class:`OptimisticLockError` (nothing written) when the version differs, and
         :class:`InvalidEventError` / :class:`SerializationError` /

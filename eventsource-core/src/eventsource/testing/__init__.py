@@ -27,10 +27,12 @@ from ._concurrency import ConcurrencyConformance
 from ._conformance import BackendConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._idempotency import IdempotentAppendConformance
 from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._processes import ProcessConcurrencyConformance
+from ._snapshots import SnapshotStoreConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -44,12 +46,14 @@ __all__ = [
     "ConformanceBase",
     "DLQConformance",
     "EventStoreConformance",
+    "IdempotentAppendConformance",
     "LeaseConformance",
     "OpeningConformance",
     "OutboxConformance",
     "ProcessConcurrencyConformance",
     "RawEventRow",
     "RawEventWriter",
+    "SnapshotStoreConformance",
     "UndecodableEventConformance",
     "ValueDomainConformance",
 ]

@@ -91,8 +91,9 @@ class BadInputConformance(ConformanceBase):
         await self._refuse(backend, UnknownEventTypeError, aid, AGGREGATE_TYPE, [good, stray], 2)
 
     async def test_duplicate_event_ids(self, backend: Backend) -> None:
-        """An event id twice in one batch, or already stored (in this or another stream),
-        raises DuplicateEventError and writes nothing.
+        """An event id twice in one batch, or already stored (in this or another stream) in a
+        batch that is no retry of a stored append, raises DuplicateEventError and writes
+        nothing.
 
         Fix: ``prepare_append`` catches in-batch duplicates; map the event-id unique-key
         violation to DuplicateEventError and roll back the whole batch.

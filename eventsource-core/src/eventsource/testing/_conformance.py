@@ -8,9 +8,11 @@ from ._checkpoints import CheckpointConformance
 from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
+from ._idempotency import IdempotentAppendConformance
 from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
+from ._snapshots import SnapshotStoreConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -19,11 +21,13 @@ __all__ = ["BackendConformance"]
 
 class BackendConformance(
     EventStoreConformance,
+    IdempotentAppendConformance,
     ConcurrencyConformance,
     CheckpointConformance,
     LeaseConformance,
     OutboxConformance,
     DLQConformance,
+    SnapshotStoreConformance,
     BadInputConformance,
     ArgumentConformance,
     ValueDomainConformance,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from pydantic import ConfigDict, Field, computed_field, field_serializer
 from pydantic.alias_generators import to_camel
@@ -34,6 +34,7 @@ __all__ = [
     "KitVersionAsText",
     "KitWithComputedField",
     "noted",
+    "retry_batch",
     "rich_event",
 ]
 
@@ -186,6 +187,15 @@ def noted(
             **({"occurred_at": occurred_at} if occurred_at is not None else {}),
         )
         for i in range(count)
+    ]
+
+
+def retry_batch(aggregate_id: UUID, round_: int) -> list[DomainEvent]:
+    """Two events whose ids derive from ``aggregate_id`` and ``round_``: the same batch in
+    every process of the kit's retry race."""
+    return [
+        event.model_copy(update={"event_id": uuid5(aggregate_id, f"{round_}-{k}")})
+        for k, event in enumerate(noted(aggregate_id, 2, prefix=f"r{round_}-"))
     ]
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 
 from .._exceptions import EntryNotFoundError, InvalidArgumentError
+from ..clock import ManualClock
 from ..plugins._backend import Backend
 from ..repositories._entries import OutboxStatus
 from ._base import ConformanceBase
@@ -16,8 +16,17 @@ from ._events import AGGREGATE_TYPE, noted, rich_event
 
 __all__ = ["OutboxConformance"]
 
-#: Lease used by the lease tests; long enough not to expire by accident on a slow machine.
+#: Lease used by the lease tests, on a ManualClock: it runs out only when the test says so.
 SHORT = timedelta(seconds=1)
+#: How far past a lease the lease tests move the clock.
+PAST = SHORT + timedelta(milliseconds=1)
+
+
+def manual_clock(backend: Backend) -> ManualClock:
+    """Put the backend's outbox on a ManualClock (its leases then run out on advance())."""
+    clock = ManualClock()
+    backend.outbox.clock = clock
+    return clock
 
 
 class OutboxConformance(ConformanceBase):
@@ -103,9 +112,10 @@ class OutboxConformance(ConformanceBase):
         error; without, it counts nothing; ``retry_after`` keeps it unclaimable until then.
 
         Fix: clear the claim on release, increment retry_count only with an error, and store a
-        not-before time for ``retry_after``.
+        not-before time for ``retry_after``, reading now from ``self.clock``.
         """
         outbox = backend.outbox
+        clock = manual_clock(backend)
         aid = uuid4()
         a, b = [await outbox.add_event(e) for e in noted(aid, 2)]
         await outbox.get_pending_events(limit=10, worker_id="kit-w1")
@@ -121,24 +131,37 @@ class OutboxConformance(ConformanceBase):
         await outbox.release(b, retry_after=timedelta(0))
         assert (await outbox.get_entry(a)).retry_count == 2
         assert [e.id for e in await outbox.get_pending_events(limit=10)] == [b]
-        await asyncio.sleep(SHORT.total_seconds() + 0.3)
-        assert [e.id for e in await outbox.get_pending_events(limit=10)] == [a]
+        clock.advance(SHORT / 2)
+        assert await outbox.get_pending_events(limit=10) == [], "claimable before retry_after"
+        clock.advance(PAST - SHORT / 2)
+        after = [e.id for e in await outbox.get_pending_events(limit=10)]
+        assert after == [a], (
+            f"an entry released with retry_after={SHORT} was not claimable once outbox.clock "
+            f"had moved {PAST} on: got {after}"
+        )
 
     async def test_outbox_expired_lease_is_claimable_again(self, backend: Backend) -> None:
         """An entry claimed with a lease that ran out (a crashed worker) is claimable by another
         worker; before it runs out, it is not.
 
-        Fix: treat ``claimed_until < now`` as unclaimed when selecting pending entries.
+        Fix: treat ``claimed_until < now`` as unclaimed when selecting pending entries,
+        reading now from ``self.clock`` (the lease is stamped from it too).
         """
         outbox = backend.outbox
+        clock = manual_clock(backend)
         aid = uuid4()
         (entry_id,) = [await outbox.add_event(e) for e in noted(aid, 1)]
         claimed = await outbox.get_pending_events(limit=1, worker_id="kit-crashed", lease=SHORT)
         assert [e.id for e in claimed] == [entry_id]
         assert await outbox.get_pending_events(limit=1, worker_id="kit-other") == []
-        await asyncio.sleep(SHORT.total_seconds() + 0.3)
+        clock.advance(SHORT / 2)
+        assert await outbox.get_pending_events(limit=1, worker_id="kit-other") == []
+        clock.advance(PAST - SHORT / 2)
         reclaimed = await outbox.get_pending_events(limit=1, worker_id="kit-other")
-        assert [e.id for e in reclaimed] == [entry_id]
+        assert [e.id for e in reclaimed] == [entry_id], (
+            f"an entry whose {SHORT} lease ran out (outbox.clock moved {PAST} on) was not "
+            f"claimable again: got {reclaimed}"
+        )
         assert reclaimed[0].claimed_by == "kit-other"
 
     async def test_outbox_mark_failed(self, backend: Backend) -> None:
@@ -163,9 +186,10 @@ class OutboxConformance(ConformanceBase):
         """get_stats counts by status with the oldest pending time; cleanup_published deletes
         only published entries older than ``older_than`` and returns how many.
 
-        Fix: compare ``published_at`` with now - older_than.
+        Fix: compare ``published_at`` with now - older_than, both read from ``self.clock``.
         """
         outbox = backend.outbox
+        clock = manual_clock(backend)
         empty = await outbox.get_stats()
         assert (empty.pending_count, empty.published_count, empty.failed_count) == (0, 0, 0)
         assert empty.oldest_pending_at is None
@@ -180,8 +204,8 @@ class OutboxConformance(ConformanceBase):
         assert stats.oldest_pending_at is not None
         assert stats.oldest_pending_at >= first.created_at
         assert await outbox.cleanup_published(older_than=timedelta(days=1)) == 0
-        await asyncio.sleep(0.05)
-        assert await outbox.cleanup_published(older_than=timedelta(0)) == 2
+        clock.advance(timedelta(hours=1))
+        assert await outbox.cleanup_published(older_than=timedelta(minutes=59)) == 2
         with pytest.raises(EntryNotFoundError):
             await outbox.get_entry(ids_[0])
         assert (await outbox.get_entry(ids_[2])).status == OutboxStatus.PENDING

@@ -3,7 +3,9 @@
 ``tail URL INDEX COUNT``: append COUNT events to a stream of its own, 1-3 per append with exact
 expected versions, then print their ids. ``contest URL STREAM ROUNDS``: per round r append one
 event to STREAM expecting version r and one with ANY to the stream after it; print the versions
-won. Each prints ``ready`` once open and starts when a line arrives on stdin.
+won. ``retry URL STREAM ROUNDS``: per round r append to STREAM the same two events as every
+other process (ids derived from STREAM and r) expecting version 2r; print each result. Each
+prints ``ready`` once open and starts when a line arrives on stdin.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from uuid import UUID, uuid4
 from .._exceptions import OptimisticLockError
 from ..plugins._backend import open_backend
 from ..stores._types import ExpectedVersion
-from ._events import AGGREGATE_TYPE, noted
+from ._events import AGGREGATE_TYPE, noted, retry_batch
 
 
 async def _main(argv: list[str]) -> None:
@@ -36,6 +38,15 @@ async def _main(argv: list[str]) -> None:
                 version += size
                 for event in batch:
                     print(event.event_id, flush=True)
+        elif mode == "retry":
+            aid = UUID(arg)
+            for r in range(int(count)):
+                batch = retry_batch(aid, r)
+                result = await events.append_events(aid, AGGREGATE_TYPE, batch, 2 * r)
+                print(
+                    f"{result.new_version}/{result.global_position}/{result.events_written}",
+                    flush=True,
+                )
         else:
             contested = UUID(arg)
             shared = UUID(int=contested.int ^ 1)

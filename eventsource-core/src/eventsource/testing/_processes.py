@@ -22,7 +22,7 @@ import pytest
 from ..plugins._backend import Backend
 from ..stores._types import ReadOptions, StoredEvent
 from ._base import ConformanceBase, ids, read_all_list
-from ._events import AGGREGATE_TYPE
+from ._events import AGGREGATE_TYPE, retry_batch
 
 __all__ = ["ProcessConcurrencyConformance"]
 
@@ -169,3 +169,32 @@ class ProcessConcurrencyConformance(ConformanceBase):
         others = await backend.events.get_events(shared, AGGREGATE_TYPE)
         total = rounds * self.writer_processes
         assert [e.aggregate_version for e in others.events] == list(range(1, total + 1))
+
+    async def test_race_processes_retries_write_once(
+        self, backend: Backend, backend_url: str | None
+    ) -> None:
+        """Writer processes append the same batches (the same event ids) to one stream, round
+        after round, each expecting the version before its round: every append of every
+        process succeeds, all processes get the same results, and each batch is written
+        exactly once.
+
+        Fix: answer a conflict with ``original_result`` after looking the ids up, so the
+        losers of a retry race across processes get the winner's result.
+        """
+        url = self._url(backend_url)
+        aid = uuid4()
+        rounds = self.contest_rounds
+        with _children(
+            [["retry", url, str(aid), str(rounds)] for _ in range(self.writer_processes)]
+        ) as children:
+            outputs = await asyncio.to_thread(lambda: list(map(_output, children)))
+        assert all(out == outputs[0] for out in outputs), (
+            f"writer processes got different results for the same appends: {outputs}"
+        )
+        stream = await backend.events.get_events(aid, AGGREGATE_TYPE)
+        expected = [e.event_id for r in range(rounds) for e in retry_batch(aid, r)]
+        assert ids(stream.events) == expected
+        assert len(await read_all_list(backend)) == 2 * rounds, "a batch was written twice"
+        assert [line.split("/")[0] for line in outputs[0]] == [
+            str(2 * (r + 1)) for r in range(rounds)
+        ]

@@ -1,0 +1,101 @@
+"""``PostgreSQLSnapshotStore``: aggregate snapshots in ``<schema>.aggregate_snapshots``."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsource.spi import (
+    Snapshot,
+    SnapshotStore,
+    check_identifier,
+    check_schema_version_below,
+    check_snapshot_key,
+    decode_snapshot,
+    encode_snapshot,
+)
+
+from ._repository_base import PostgresRepository
+
+__all__ = ["PostgreSQLSnapshotStore"]
+
+_COLUMNS = (
+    "aggregate_id, aggregate_type, version, schema_version, state, event_id, created_at, checksum"
+)
+
+
+class PostgreSQLSnapshotStore(PostgresRepository, SnapshotStore):
+    """Snapshots beside the events, in the store's schema and pool (or a caller's pool or
+    connection: over a connection it writes inside the caller's transaction).
+
+    ``state`` is a ``json`` column: it keeps the text core wrote, which the row's checksum
+    covers. An upsert is one statement, so racing writers never move a snapshot backwards.
+    """
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        r = encode_snapshot(snapshot)
+        await self._execute(
+            f"""
+            INSERT INTO {self._s}.aggregate_snapshots AS s ({_COLUMNS})
+            VALUES ($1, $2, $3, $4, $5::json, $6, $7, $8)
+            ON CONFLICT (aggregate_id, aggregate_type) DO UPDATE SET
+                version = excluded.version,
+                schema_version = excluded.schema_version,
+                state = excluded.state,
+                event_id = excluded.event_id,
+                created_at = excluded.created_at,
+                checksum = excluded.checksum
+            WHERE s.schema_version <> excluded.schema_version OR s.version <= excluded.version
+            """,
+            r.aggregate_id,
+            r.aggregate_type,
+            r.version,
+            r.schema_version,
+            r.state,
+            r.event_id,
+            r.created_at,
+            r.checksum,
+        )
+
+    async def get_snapshot(self, aggregate_id: UUID, aggregate_type: str) -> Snapshot | None:
+        aid, atype = check_snapshot_key(aggregate_id, aggregate_type)
+        row = await self._fetchrow(
+            f"SELECT {_COLUMNS} FROM {self._s}.aggregate_snapshots"
+            " WHERE aggregate_id = $1 AND aggregate_type = $2",
+            aid,
+            atype,
+        )
+        return None if row is None else decode_snapshot(*tuple(row))
+
+    async def delete_snapshot(self, aggregate_id: UUID, aggregate_type: str) -> bool:
+        aid, atype = check_snapshot_key(aggregate_id, aggregate_type)
+        status = await self._execute(
+            f"DELETE FROM {self._s}.aggregate_snapshots"
+            " WHERE aggregate_id = $1 AND aggregate_type = $2",
+            aid,
+            atype,
+        )
+        return status != "DELETE 0"
+
+    async def snapshot_exists(self, aggregate_id: UUID, aggregate_type: str) -> bool:
+        aid, atype = check_snapshot_key(aggregate_id, aggregate_type)
+        found: bool = await self._fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {self._s}.aggregate_snapshots"
+            " WHERE aggregate_id = $1 AND aggregate_type = $2)",
+            aid,
+            atype,
+        )
+        return found
+
+    async def delete_snapshots_by_type(
+        self, aggregate_type: str, schema_version_below: int | None = None
+    ) -> int:
+        check_identifier(aggregate_type, "aggregate_type")
+        below = check_schema_version_below(schema_version_below)
+        args: list[Any] = [aggregate_type]
+        sql = f"DELETE FROM {self._s}.aggregate_snapshots WHERE aggregate_type = $1"
+        if below is not None:
+            sql += " AND schema_version < $2"
+            args.append(below)
+        status = await self._execute(sql, *args)
+        return int(status.rsplit(" ", 1)[-1])
