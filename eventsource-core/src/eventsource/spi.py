@@ -131,6 +131,7 @@ from .plugins._specs import (
     PublisherSpec,
     RepositorySpec,
     SnapshotStoreSpec,
+    same_url_store,
 )
 from .plugins._url import BackendURL, parse_url
 from .repositories._arguments import (
@@ -407,6 +408,7 @@ __all__ = [
     "resolve_checkpoint_position",
     "restamp",
     "rules_for",
+    "same_url_store",
     "serialize_event",
     "storable_note",
     "stream_id_for",

@@ -35,4 +35,5 @@ class BackendConformance(
     OpeningConformance,
 ):
     """The whole contract: subclass it and provide the ``backend_opener`` fixture (and, for
-    the tests of undecodable rows, the optional ``raw_event_writer`` fixture)."""
+    the tests of undecodable rows, the optional ``raw_event_writer`` fixture). A backend of
+    fewer roles gives ``event_store_opener`` and the role factories it has instead."""
