@@ -11,10 +11,10 @@ from uuid import uuid4
 import pytest
 
 from .._exceptions import InvalidArgumentError, OwnershipLostError
-from ..plugins._backend import Backend
 from ..repositories._leases import ProjectionLease, ProjectionLeases
-from ._base import BackendOpener, ConformanceBase, race, raise_unexpected, read_all_list
+from ._base import ConformanceBase, race, raise_unexpected, read_all_list
 from ._events import AGGREGATE_TYPE, noted
+from ._roles import RoleBackend, RoleOpener
 
 __all__ = ["LeaseConformance"]
 
@@ -23,7 +23,7 @@ _TTL = timedelta(seconds=5)
 _T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def _leases(backend: Backend) -> Any:
+def _leases(backend: RoleBackend) -> Any:
     repo = backend.checkpoints
     assert isinstance(repo, ProjectionLeases), (
         f"backend {backend.name!r} declares projection_leases, but its checkpoint repository "
@@ -36,7 +36,7 @@ def _leases(backend: Backend) -> Any:
 class LeaseConformance(ConformanceBase):
     """Ownership leases of projections (capability ``projection_leases``)."""
 
-    async def test_lease_acquire_renew_release(self, backend: Backend) -> None:
+    async def test_lease_acquire_renew_release(self, backend: RoleBackend) -> None:
         """A free projection is granted; another owner is refused while the lease is live;
         the same owner gets the same token back; renewing moves the expiry and keeps the
         token; a released lease is taken at once by another owner with a larger token; and
@@ -75,7 +75,7 @@ class LeaseConformance(ConformanceBase):
         assert await repo.get_lease("kit-none") is None
 
     async def test_race_one_lease_holder(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """N connections acquire one free projection at once, each as its own owner: exactly
         one gets a lease; then, the lease expired, N connections race again and exactly one
@@ -85,7 +85,7 @@ class LeaseConformance(ConformanceBase):
         ``BEGIN IMMEDIATE`` transaction), never read-then-write in separate steps.
         """
         self.require(backend, "projection_leases")
-        async with self.connections(backend_opener, backend) as conns:
+        async with self.connections(kit_opener, backend) as conns:
             first = await race(
                 [
                     _leases(c).acquire_lease("kit-p", f"owner-{i}", _TTL, now=_T0)
@@ -109,7 +109,7 @@ class LeaseConformance(ConformanceBase):
         current = await _leases(backend).get_lease("kit-p")
         assert current is not None and current.owner_id == taken[0].owner_id
 
-    async def test_expired_lease_taken_over_with_larger_token(self, backend: Backend) -> None:
+    async def test_expired_lease_taken_over_with_larger_token(self, backend: RoleBackend) -> None:
         """A lease that was not renewed is taken over once it expires (not before), with a
         larger token; the old owner can then neither renew nor release it.
 
@@ -129,7 +129,7 @@ class LeaseConformance(ConformanceBase):
         a2 = await repo.acquire_lease("kit-p", "owner-a", _TTL, now=_T0 + 2 * _TTL)
         assert a2 is not None and a2.token > b.token, "a returning owner gets a new token"
 
-    async def test_stale_token_checkpoint_write_refused(self, backend: Backend) -> None:
+    async def test_stale_token_checkpoint_write_refused(self, backend: RoleBackend) -> None:
         """update_checkpoint_fenced writes under the current lease and raises
         OwnershipLostError (writing nothing) under a superseded one.
 
@@ -160,7 +160,7 @@ class LeaseConformance(ConformanceBase):
         assert await repo.get_checkpoint_data("kit-never") is None
 
     async def test_race_fenced_writes_against_takeover(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """An owner keeps writing fenced checkpoints on one connection while another
         connection takes the projection over: once the takeover returns, the checkpoint the
@@ -174,7 +174,7 @@ class LeaseConformance(ConformanceBase):
         aid = uuid4()
         await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 200), 0)
         stored = await read_all_list(backend)
-        async with self.connections(backend_opener, backend, 2) as (old, new):
+        async with self.connections(kit_opener, backend, 2) as (old, new):
             a = await _leases(old).acquire_lease("kit-p", "owner-a", _TTL, now=_T0)
             assert a is not None
             refused = asyncio.Event()
@@ -210,7 +210,7 @@ class LeaseConformance(ConformanceBase):
         )
         assert written and seen == written[-1]
 
-    async def test_lease_bad_arguments(self, backend: Backend) -> None:
+    async def test_lease_bad_arguments(self, backend: RoleBackend) -> None:
         """A ttl that is not a positive timedelta, an owner id or projection name outside the
         identifier rules, a naive ``now`` or a lease that is no ProjectionLease raise
         InvalidArgumentError before any I/O; nothing is granted.
