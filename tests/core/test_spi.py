@@ -57,6 +57,8 @@ USER_API = {
         "OutboxStats",
         "OutboxStatus",
         "ProjectionFailureCount",
+        "ProjectionLease",
+        "ProjectionLeases",
     },
     eventsource.snapshots: {
         "EveryNEvents",

@@ -13,6 +13,7 @@ import dataclasses
 import random
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsource import DuplicateEventError
@@ -347,12 +348,26 @@ class ResettingCheckpoints(MemoryCheckpointRepository):
             )
 
 
+class UnfencedCheckpoints(MemoryCheckpointRepository):
+    """Breaks fencing: a fenced checkpoint write never checks the lease's token."""
+
+    async def update_checkpoint_fenced(
+        self,
+        lease: Any,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        await self.update_checkpoint(lease.projection_name, event_id, event_type, global_position)
+
+
 CAPABILITIES = Capabilities(
     persistent=False,
     concurrent_connections=True,
     parallel_writers=False,
     transactional_outbox=True,
     live_notifications=False,
+    projection_leases=True,
 )
 
 
@@ -398,6 +413,7 @@ TOYS: dict[str, BackendSpec] = {
     "double_claim": toy_spec(outbox=DoubleClaimOutbox),
     "backwards_checkpoints": toy_spec(checkpoints=BackwardsCheckpoints),
     "resetting_checkpoints": toy_spec(checkpoints=ResettingCheckpoints),
+    "unfenced_checkpoints": toy_spec(checkpoints=UnfencedCheckpoints),
 }
 
 

@@ -30,7 +30,9 @@
     ├── RepositoryError
     │   ├── EntryNotFoundError              (also KeyError) no outbox/DLQ entry with that id
     │   ├── InvalidStateError               an operation the entry's status forbids
+    │   │   ├── ProjectionOwnedError        another live owner holds the projection's lease
     │   │   └── WorkerBusyError             a runner or relay started while it runs
+    │   ├── OwnershipLostError              a write under a lease a newer owner superseded
     │   └── ReplayError                     a parked event that cannot be loaded for replay
     ├── ProjectionStoppedError              a FailureMode.STOP projection gave up on an event
     ├── BrokerError                         a message broker did not take a message
@@ -99,8 +101,10 @@ __all__ = [
     "LegacySchemaError",
     "NatsNotAvailableError",
     "OptimisticLockError",
+    "OwnershipLostError",
     "PayloadTooLargeError",
     "PluginConflictError",
+    "ProjectionOwnedError",
     "ProjectionStoppedError",
     "PublishRejectedError",
     "RabbitMQNotAvailableError",
@@ -390,6 +394,40 @@ class EntryNotFoundError(RepositoryError, KeyError):
 
 class InvalidStateError(RepositoryError):
     """The entry's status does not allow the operation (for example replaying a resolved entry)."""
+
+
+class ProjectionOwnedError(InvalidStateError):
+    """Another owner's lease on the projection is live, so this runner may not catch up or
+    rebuild it now; ``projection_name``, ``owner_id`` and ``since`` name the holder."""
+
+    def __init__(self, projection_name: str, owner_id: str, since: Any) -> None:
+        self.projection_name = projection_name
+        self.owner_id = owner_id
+        self.since = since
+        super().__init__(
+            f"projection {projection_name!r} is owned by {owner_id!r} since {since}: stop that "
+            "runner first (or wait for its lease to run out)"
+        )
+
+
+class OwnershipLostError(RepositoryError):
+    """A write fenced by an ownership lease whose token is no longer current: a newer owner
+    took the projection over (or this owner's lease ran out and it stopped delivering).
+    Nothing was written. ``projection_name`` and ``token`` name the stale lease;
+    ``current_token`` the projection's current one, when known.
+    """
+
+    def __init__(
+        self, projection_name: str, token: int, current_token: int | None, reason: str = ""
+    ) -> None:
+        self.projection_name = projection_name
+        self.token = token
+        self.current_token = current_token
+        newer = "" if current_token is None else f" (current token {current_token})"
+        super().__init__(
+            f"projection {projection_name!r}: ownership with token {token} is lost{newer}"
+            + (f": {reason}" if reason else "")
+        )
 
 
 class WorkerBusyError(InvalidStateError):

@@ -12,7 +12,9 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
 - **The role contracts** a backend subclasses: :class:`EventStore`,
   :class:`CheckpointRepository`, :class:`OutboxRepository`, :class:`DLQRepository`, and the
   optional :class:`SnapshotStore` (its rows through :func:`encode_snapshot` /
-  :func:`decode_snapshot`).
+  :func:`decode_snapshot`); and :class:`ProjectionLeases`, which a checkpoint repository
+  also subclasses to give runners one owner per projection (capability
+  ``projection_leases``).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
@@ -64,8 +66,10 @@ from ._exceptions import (
     LegacySchemaError,
     NatsNotAvailableError,
     OptimisticLockError,
+    OwnershipLostError,
     PayloadTooLargeError,
     PluginConflictError,
+    ProjectionOwnedError,
     ProjectionStoppedError,
     PublishRejectedError,
     RabbitMQNotAvailableError,
@@ -174,6 +178,17 @@ from .repositories._entries import (
     OutboxStatus,
     ProjectionFailureCount,
     RecordMapping,
+)
+from .repositories._leases import (
+    ProjectionLease,
+    ProjectionLeases,
+    check_lease_request,
+    check_lease_token,
+    check_owner_id,
+    check_projection_lease,
+    lease_acquired,
+    lease_released,
+    lease_renewed,
 )
 from .snapshots._contract import (
     Snapshot,
@@ -303,10 +318,14 @@ __all__ = [
     "OutboxRepositorySpec",
     "OutboxStats",
     "OutboxStatus",
+    "OwnershipLostError",
     "PayloadTooLargeError",
     "PluginConflictError",
     "PreparedEvent",
     "ProjectionFailureCount",
+    "ProjectionLease",
+    "ProjectionLeases",
+    "ProjectionOwnedError",
     "ProjectionStoppedError",
     "PublishRejectedError",
     "Publisher",
@@ -353,6 +372,8 @@ __all__ = [
     "check_json_text",
     "check_keywords",
     "check_lease",
+    "check_lease_request",
+    "check_lease_token",
     "check_limit",
     "check_moment",
     "check_names",
@@ -360,7 +381,9 @@ __all__ = [
     "check_older_than",
     "check_outbox_id",
     "check_outbox_ids",
+    "check_owner_id",
     "check_position",
+    "check_projection_lease",
     "check_projection_name",
     "check_read_options",
     "check_retry_after",
@@ -382,6 +405,9 @@ __all__ = [
     "hand_out_claims",
     "hookimpl",
     "hookspec",
+    "lease_acquired",
+    "lease_released",
+    "lease_renewed",
     "legacy_error_type",
     "legacy_outbox_id",
     "legacy_schema_error",

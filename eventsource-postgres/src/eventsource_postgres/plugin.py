@@ -36,6 +36,7 @@ CAPABILITIES = Capabilities(
     parallel_writers=True,
     transactional_outbox=True,
     live_notifications=True,
+    projection_leases=True,
 )
 
 

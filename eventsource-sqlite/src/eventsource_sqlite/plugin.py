@@ -93,6 +93,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 parallel_writers=False,
                 transactional_outbox=True,
                 live_notifications=False,
+                projection_leases=True,
             ),
             description="One SQLite file (aiosqlite): single writer, concurrent readers (WAL).",
             same_store=same_store,

@@ -42,6 +42,9 @@ class Capabilities:
     - ``transactional_outbox``: ``append_events(..., outbox=True)`` writes the outbox entries in
       the events' transaction.
     - ``live_notifications``: ``wait_for_events`` is woken by writers rather than polling.
+    - ``projection_leases``: the checkpoint repository is also a
+      :class:`~eventsource.repositories.ProjectionLeases` (one owner per projection, fenced
+      checkpoint writes); runners then own their projection by default.
     """
 
     persistent: bool = True
@@ -49,6 +52,7 @@ class Capabilities:
     parallel_writers: bool = True
     transactional_outbox: bool = True
     live_notifications: bool = False
+    projection_leases: bool = False
 
     def enabled(self) -> list[str]:
         """Names of the capabilities that are on."""

@@ -38,6 +38,7 @@ from ._conformance import BackendConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._idempotency import IdempotentAppendConformance
+from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._processes import ProcessConcurrencyConformance
@@ -70,6 +71,7 @@ __all__ = [
     "EventStoreConformance",
     "EventStoreOpener",
     "IdempotentAppendConformance",
+    "LeaseConformance",
     "OpeningConformance",
     "OutboxConformance",
     "OutboxFactory",

@@ -9,6 +9,7 @@ from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._idempotency import IdempotentAppendConformance
+from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._snapshots import SnapshotStoreConformance
@@ -23,6 +24,7 @@ class BackendConformance(
     IdempotentAppendConformance,
     ConcurrencyConformance,
     CheckpointConformance,
+    LeaseConformance,
     OutboxConformance,
     DLQConformance,
     SnapshotStoreConformance,
