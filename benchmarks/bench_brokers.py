@@ -1,4 +1,4 @@
-"""W9 brokers: the outbox relay publishing to RabbitMQ, Redis Streams and NATS JetStream,
+"""B1 brokers: the outbox relay publishing to RabbitMQ, Redis Streams and NATS JetStream,
 beside the broker's client publishing the same messages directly with confirms, same run.
 
     python benchmarks/bench_brokers.py [--quick] [--rounds N]
@@ -242,7 +242,7 @@ LABELS = {
 
 
 async def run(rounds: int = 3, quick: bool = False) -> list[Row]:
-    """W9 on RabbitMQ, Redis and NATS JetStream."""
+    """B1 on RabbitMQ, Redis and NATS JetStream."""
     entries = 2_000 if quick else 10_000
     rows = []
     for broker in ("rabbitmq", "redis", "nats"):
@@ -250,7 +250,7 @@ async def run(rounds: int = 3, quick: bool = False) -> list[Row]:
         rows.append(
             Row(
                 broker,
-                f"W9 relay to broker {entries:,}",
+                f"B1 relay to broker {entries:,}",
                 ours,
                 raw,
                 LABELS[broker],
