@@ -1,6 +1,7 @@
-"""docs/projections.md, outbox.md, values.md, evolution.md, appends.md and lifecycle.md run as
-written: their Python blocks, in order, as one program in a child process (so their event
-classes stay out of this registry), printing exactly what their ``text`` blocks show."""
+"""docs/projections.md, outbox.md, values.md, evolution.md, appends.md, scaling.md and
+lifecycle.md run as written: their Python blocks, in order, as one program in a child process
+(so their event classes stay out of this registry), printing exactly what their ``text``
+blocks show."""
 
 from __future__ import annotations
 
@@ -22,7 +23,15 @@ def blocks(text: str, language: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "page",
-    ["projections.md", "outbox.md", "values.md", "evolution.md", "appends.md", "lifecycle.md"],
+    [
+        "projections.md",
+        "outbox.md",
+        "values.md",
+        "evolution.md",
+        "appends.md",
+        "scaling.md",
+        "lifecycle.md",
+    ],
 )
 async def test_doc_runs_and_prints_what_it_says(page: str, tmp_path: Path) -> None:
     text = (DOCS / page).read_text()

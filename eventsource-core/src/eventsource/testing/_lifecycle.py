@@ -14,12 +14,10 @@ import pytest
 
 from .._exceptions import AggregateNotFoundError, DuplicateEventError, StreamDeletedError
 from ..aggregates import AggregateRepository
-from ..plugins._backend import Backend
 from ..snapshots._contract import Snapshot
 from ..stores._lifecycle import LIFECYCLE_AGGREGATE_TYPE, RetentionPolicy, StreamDeleted
 from ..stores._types import ExpectedVersion, ReadOptions, stream_id_for
 from ._base import (
-    BackendOpener,
     ConformanceBase,
     ids,
     race,
@@ -28,6 +26,7 @@ from ._base import (
     read_stream_list,
 )
 from ._events import AGGREGATE_TYPE, OTHER_AGGREGATE_TYPE, noted
+from ._roles import RoleBackend, RoleOpener
 from ._snapshots import KitTally
 
 __all__ = ["StreamLifecycleConformance"]
@@ -40,13 +39,14 @@ class StreamLifecycleConformance(ConformanceBase):
     ``load`` honour them, positions are never reused, deletes are recorded, and a delete
     racing a save or a snapshot write never loses an acknowledged event silently."""
 
-    async def _lifecycle(self, backend: Backend, n: int = 3) -> UUID:
+    async def _lifecycle(self, backend: RoleBackend, n: int = 3) -> UUID:
         self.require(backend, "stream_lifecycle")
         aid = uuid4()
-        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, n), 0, outbox=True)
+        outbox = self.caps(backend).transactional_outbox
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, n), 0, outbox=outbox)
         return aid
 
-    async def _tombstones(self, backend: Backend, aid: UUID) -> list[StreamDeleted]:
+    async def _tombstones(self, backend: RoleBackend, aid: UUID) -> list[StreamDeleted]:
         return [
             s.event
             for s in await read_all_list(backend)
@@ -54,7 +54,7 @@ class StreamLifecycleConformance(ConformanceBase):
         ]
 
     @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
-    async def test_deleted_stream_reads_as_missing(self, backend: Backend, hard: bool) -> None:
+    async def test_deleted_stream_reads_as_missing(self, backend: RoleBackend, hard: bool) -> None:
         """After a delete the stream is gone from every read and ``load``; another stream is
         untouched. Fix: filter (or move away) the stream's rows in every read path."""
         aid = await self._lifecycle(backend)
@@ -80,7 +80,7 @@ class StreamLifecycleConformance(ConformanceBase):
 
     @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
     async def test_delete_is_recorded_past_every_position(
-        self, backend: Backend, hard: bool
+        self, backend: RoleBackend, hard: bool
     ) -> None:
         """A delete appends one ``StreamDeleted`` (readable by ``read_all``) at a position past
         the removed events; new appends get higher positions still (none reused), and a
@@ -104,26 +104,28 @@ class StreamLifecycleConformance(ConformanceBase):
 
     @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
     async def test_outbox_and_snapshot_go_with_the_stream(
-        self, backend: Backend, hard: bool
+        self, backend: RoleBackend, hard: bool
     ) -> None:
         """The stream's outbox entries and snapshot are deleted with it, and a snapshot written
         after the delete is not kept. Fix: delete them in the delete's transaction, and check
         the stream is not deleted when saving a snapshot."""
         aid = await self._lifecycle(backend)
         keep = uuid4()
-        await backend.events.append_events(keep, AGGREGATE_TYPE, noted(keep, 1), 0, outbox=True)
+        outbox = self.caps(backend).transactional_outbox
+        await backend.events.append_events(keep, AGGREGATE_TYPE, noted(keep, 1), 0, outbox=outbox)
         if backend.has_snapshots:
             await backend.snapshots.save_snapshot(_snapshot(aid, 3))
         await backend.events.delete_stream(aid, AGGREGATE_TYPE, hard=hard)
-        pending = await backend.outbox.get_pending_events(limit=100)
-        assert [e.aggregate_id for e in pending] == [keep]
+        if outbox:
+            pending = await backend.outbox.get_pending_events(limit=100)
+            assert [e.aggregate_id for e in pending] == [keep]
         if backend.has_snapshots:
             assert await backend.snapshots.get_snapshot(aid, AGGREGATE_TYPE) is None
             await backend.snapshots.save_snapshot(_snapshot(aid, 3))
             assert await backend.snapshots.get_snapshot(aid, AGGREGATE_TYPE) is None
 
     @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
-    async def test_append_to_deleted_stream(self, backend: Backend, hard: bool) -> None:
+    async def test_append_to_deleted_stream(self, backend: RoleBackend, hard: bool) -> None:
         """Appending to a deleted stream raises ``StreamDeletedError`` (nothing written);
         ``recreate=True`` starts it anew at version 1 with only the new events. Fix: check the
         stream's deleted mark in the append's transaction."""
@@ -143,7 +145,7 @@ class StreamLifecycleConformance(ConformanceBase):
         # recreated: the stream is live again and its old events are gone for good
         assert await store.restore_stream(aid, AGGREGATE_TYPE) == 0
 
-    async def test_soft_delete_restores(self, backend: Backend) -> None:
+    async def test_soft_delete_restores(self, backend: RoleBackend) -> None:
         """A soft-deleted stream comes back with its events, versions and positions, and a
         ``StreamRestored`` is recorded; the stream takes appends again. A hard delete (also
         of a soft-deleted stream) is final: ``restore_stream`` raises ``StreamDeletedError``.
@@ -172,7 +174,7 @@ class StreamLifecycleConformance(ConformanceBase):
             await store.restore_stream(aid, AGGREGATE_TYPE)
         assert len(await self._tombstones(backend, aid)) == 3
 
-    async def test_restore_refuses_an_id_taken_since(self, backend: Backend) -> None:
+    async def test_restore_refuses_an_id_taken_since(self, backend: RoleBackend) -> None:
         """A soft-deleted event's id is free (``event_exists`` is False), so another stream
         may take it; restoring then raises ``DuplicateEventError`` and changes nothing. Fix:
         check the kept ids against the log before putting them back."""
@@ -191,7 +193,7 @@ class StreamLifecycleConformance(ConformanceBase):
         with pytest.raises(StreamDeletedError):
             await store.append_events(aid, AGGREGATE_TYPE, noted(aid, 1), 0)
 
-    async def test_delete_of_missing_stream_changes_nothing(self, backend: Backend) -> None:
+    async def test_delete_of_missing_stream_changes_nothing(self, backend: RoleBackend) -> None:
         """Deleting, truncating or restoring a stream with no events does nothing and records
         nothing. Fix: return 0 before writing a tombstone."""
         self.require(backend, "stream_lifecycle")
@@ -203,7 +205,7 @@ class StreamLifecycleConformance(ConformanceBase):
         assert await store.get_global_position() == 0
         await store.append_events(aid, AGGREGATE_TYPE, noted(aid, 1), 0)
 
-    async def test_truncate(self, backend: Backend) -> None:
+    async def test_truncate(self, backend: RoleBackend) -> None:
         """``truncate_stream(before=v)`` removes versions < v from every read, keeps the
         version and the last event (``before`` past it is capped), never reuses positions,
         and drops a snapshot that no longer leads to the remaining events. Fix: delete rows
@@ -226,7 +228,7 @@ class StreamLifecycleConformance(ConformanceBase):
         tally = await AggregateRepository(store, KitTally, AGGREGATE_TYPE).load(aid)
         assert tally.state.notes == ["n4", "x0"] and tally.version == 6
 
-    async def test_retention_scavenge(self, backend: Backend) -> None:
+    async def test_retention_scavenge(self, backend: RoleBackend) -> None:
         """``scavenge`` applies each type's ``RetentionPolicy`` (max count, max age by
         ``occurred_at`` against the given ``now``) and leaves other types alone; a stream's
         last event always stays. Fix: implement ``_stream_extents``."""
@@ -258,9 +260,7 @@ class StreamLifecycleConformance(ConformanceBase):
         assert await store.scavenge(now=_T0 + timedelta(days=500)) == 0  # last events stay
         assert len((await store.get_events(other, "KitUntouched")).events) == 3
 
-    async def test_save_racing_delete(
-        self, backend_opener: BackendOpener, backend: Backend
-    ) -> None:
+    async def test_save_racing_delete(self, kit_opener: RoleOpener, backend: RoleBackend) -> None:
         """Savers on other connections append in a loop while a hard delete runs (released
         once some saves were acknowledged): every save acknowledged before a saver's first
         ``StreamDeletedError`` is counted by the delete, and none after it; the stream ends
@@ -271,7 +271,7 @@ class StreamLifecycleConformance(ConformanceBase):
         acknowledged: list[int] = []
         started = asyncio.Event()
 
-        async def saver(conn: Backend, index: int) -> None:
+        async def saver(conn: RoleBackend, index: int) -> None:
             for n in range(50):
                 try:
                     await conn.events.append_events(
@@ -287,11 +287,11 @@ class StreamLifecycleConformance(ConformanceBase):
                 await asyncio.sleep(0)
             raise AssertionError("50 saves and the delete never refused one")
 
-        async def deleter(conn: Backend) -> int:
+        async def deleter(conn: RoleBackend) -> int:
             await started.wait()
             return await conn.events.delete_stream(aid, AGGREGATE_TYPE, hard=True)
 
-        async with self.connections(backend_opener, backend, 4) as conns:
+        async with self.connections(kit_opener, backend, 4) as conns:
             results = await race([*(saver(conns[i], i) for i in range(3)), deleter(conns[3])])
         raise_unexpected(results, ())
         removed = results[-1]
@@ -304,14 +304,14 @@ class StreamLifecycleConformance(ConformanceBase):
             await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 1), 0)
 
     async def test_snapshot_racing_delete(
-        self, backend_opener: BackendOpener, backend: Backend
+        self, kit_opener: RoleOpener, backend: RoleBackend
     ) -> None:
         """Snapshot writes racing a delete on other connections leave no snapshot of the
         deleted stream. Fix: serialise snapshot writes with the delete of their stream."""
         aid = await self._lifecycle(backend, 3)
         if not backend.has_snapshots:
             pytest.skip(f"backend {backend.name!r} provides no snapshot store")
-        async with self.connections(backend_opener, backend, 5) as conns:
+        async with self.connections(kit_opener, backend, 5) as conns:
             writes = [conns[i].snapshots.save_snapshot(_snapshot(aid, 3)) for i in range(4)]
             delete = conns[4].events.delete_stream(aid, AGGREGATE_TYPE)
             # the delete in the middle: writes started before and after it
