@@ -45,6 +45,42 @@ _COLUMNS = (
 )
 
 
+def claim_sql(s: str, *, ordered: bool) -> str:
+    """The claim statement on schema ``s`` (parameters: limit, worker, lease, now or NULL).
+
+    Ordered: only the oldest pending entry of its aggregate (``outbox_pending_aggregate_idx``
+    answers the probe). An earlier entry counts as pending unless it is published or failed
+    in the statement's snapshot, so a later one is never taken early.
+    """
+    oldest = (
+        f"""AND NOT EXISTS (
+                SELECT 1 FROM {s}.outbox e
+                WHERE e.aggregate_id = o.aggregate_id AND e.status = 'pending'
+                  AND e.seq < o.seq)"""
+        if ordered
+        else ""
+    )
+    return f"""
+        WITH claimable AS (
+            SELECT o.id FROM {s}.outbox o
+            WHERE o.status = 'pending'
+              AND (o.claimed_until IS NULL
+                   OR o.claimed_until <= coalesce($4::timestamptz, clock_timestamp()))
+              AND (o.not_before IS NULL
+                   OR o.not_before <= coalesce($4::timestamptz, clock_timestamp()))
+              {oldest}
+            ORDER BY o.seq
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE {s}.outbox u
+        SET claimed_by = $2,
+            claimed_until = coalesce($4::timestamptz, clock_timestamp()) + $3::interval
+        FROM claimable WHERE u.id = claimable.id
+        RETURNING {", ".join("u." + c.strip() for c in _COLUMNS.split(","))}
+        """
+
+
 def _entry(row: Any) -> OutboxEntry:
     return OutboxEntry(
         id=row[0],
@@ -131,43 +167,11 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         limit = check_limit(limit)
         lease = check_lease(lease)
         worker = check_worker_id(worker_id) or f"worker-{uuid4().hex[:8]}"
-        # Ordered: only the oldest pending entry of its aggregate (outbox_pending_aggregate_idx
-        # answers the probe). An earlier entry is seen pending as long as it is not published
-        # or failed in the statement's snapshot, so a later one is never taken early.
-        ordered = (
-            f"""AND NOT EXISTS (
-                    SELECT 1 FROM {self._s}.outbox e
-                    WHERE e.aggregate_id = o.aggregate_id AND e.status = 'pending'
-                      AND e.seq < o.seq)"""
-            if check_per_aggregate_order(per_aggregate_order)
-            else ""
-        )
+        ordered = check_per_aggregate_order(per_aggregate_order)
         if limit == 0:
             return []
         rows = await self._fetch_write(
-            f"""
-            WITH claimable AS (
-                SELECT o.id FROM {self._s}.outbox o
-                WHERE o.status = 'pending'
-                  AND (o.claimed_until IS NULL
-                       OR o.claimed_until <= coalesce($4::timestamptz, clock_timestamp()))
-                  AND (o.not_before IS NULL
-                       OR o.not_before <= coalesce($4::timestamptz, clock_timestamp()))
-                  {ordered}
-                ORDER BY o.seq
-                LIMIT $1
-                FOR UPDATE SKIP LOCKED
-            )
-            UPDATE {self._s}.outbox u
-            SET claimed_by = $2,
-                claimed_until = coalesce($4::timestamptz, clock_timestamp()) + $3::interval
-            FROM claimable WHERE u.id = claimable.id
-            RETURNING {", ".join("u." + c.strip() for c in _COLUMNS.split(","))}
-            """,
-            limit,
-            worker,
-            lease,
-            self._now(),
+            claim_sql(self._s, ordered=ordered), limit, worker, lease, self._now()
         )
         rows.sort(key=lambda r: r[14])
         return await hand_out_claims(rows, _entry, self.mark_failed)

@@ -117,12 +117,12 @@ class OutboxRelay(BackgroundWorker):
     @classmethod
     def from_backend(cls, backend: Backend, publisher: Publisher | str, **options: Any) -> Self:
         """A relay over an open backend's outbox, woken early by its store's new events."""
-        options.setdefault("store", backend.events)
         if options.get("ordering") and not backend.capabilities.outbox_aggregate_order:
             raise ConfigurationError(
-                f"ordering={options['ordering']!r}: this backend's outbox cannot order claims "
-                "per aggregate (capability outbox_aggregate_order is off)"
+                f"ordering={options['ordering']!r}: backend {backend.name!r} cannot order outbox "
+                "claims per aggregate (capability outbox_aggregate_order is off)"
             )
+        options.setdefault("store", backend.events)
         return cls(backend.outbox, publisher, **options)
 
     @property
