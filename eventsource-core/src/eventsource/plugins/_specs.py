@@ -45,6 +45,9 @@ class Capabilities:
     - ``projection_leases``: the checkpoint repository is also a
       :class:`~eventsource.repositories.ProjectionLeases` (one owner per projection, fenced
       checkpoint writes); runners then own their projection by default.
+    - ``outbox_aggregate_order``: the outbox takes ``get_pending_events(...,
+      per_aggregate_order=True)`` (one entry per aggregate out at a time, in add order);
+      ``OutboxRelay(..., ordering="aggregate")`` needs it.
     - ``stream_lifecycle``: ``delete_stream``, ``restore_stream``, ``truncate_stream`` and
       ``scavenge`` work (docs/lifecycle.md); off by default, so a backend opts in.
     """
@@ -55,6 +58,7 @@ class Capabilities:
     transactional_outbox: bool = True
     live_notifications: bool = False
     projection_leases: bool = False
+    outbox_aggregate_order: bool = False
     stream_lifecycle: bool = False
 
     def enabled(self) -> list[str]:

@@ -42,6 +42,7 @@ from ._leases import LeaseConformance
 from ._lifecycle import StreamLifecycleConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
+from ._outbox_order import OutboxOrderConformance
 from ._processes import ProcessConcurrencyConformance
 from ._roles import (
     DEFAULT_READ_CAP,
@@ -76,6 +77,7 @@ __all__ = [
     "OpeningConformance",
     "OutboxConformance",
     "OutboxFactory",
+    "OutboxOrderConformance",
     "ProcessConcurrencyConformance",
     "RawEventRow",
     "RawEventWriter",

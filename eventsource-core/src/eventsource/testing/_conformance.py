@@ -13,6 +13,7 @@ from ._leases import LeaseConformance
 from ._lifecycle import StreamLifecycleConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
+from ._outbox_order import OutboxOrderConformance
 from ._snapshots import SnapshotStoreConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
@@ -27,6 +28,7 @@ class BackendConformance(
     CheckpointConformance,
     LeaseConformance,
     OutboxConformance,
+    OutboxOrderConformance,
     DLQConformance,
     SnapshotStoreConformance,
     StreamLifecycleConformance,
