@@ -12,17 +12,23 @@ Backend authors: see :mod:`eventsource.spi`.
 from typing import TYPE_CHECKING
 
 from ._exceptions import (
+    AggregateNotCreatedError,
     AggregateNotFoundError,
     BackendNotInstalledError,
+    CheckpointError,
     ConfigurationError,
     ConnectionLostError,
     DatabaseLockedError,
     DuplicateEventError,
     DuplicateEventTypeError,
     EntryNotFoundError,
+    EventBusError,
     EventDecodeError,
+    EventNotFoundError,
     EventSourceError,
     EventStoreError,
+    EventTypeNotFoundError,
+    EventVersionError,
     InvalidArgumentError,
     InvalidBackendURLError,
     InvalidEventError,
@@ -31,6 +37,7 @@ from ._exceptions import (
     OptimisticLockError,
     PayloadTooLargeError,
     PluginConflictError,
+    ProjectionError,
     ProjectionStoppedError,
     ReplayError,
     RepositoryError,
@@ -43,6 +50,9 @@ from ._exceptions import (
     StorageError,
     StorageUnavailableError,
     StoreNotFoundError,
+    TenantContextNotSetError,
+    TenantMismatchError,
+    UnhandledEventError,
     UnknownBackendError,
     UnknownEventTypeError,
     UnknownPublisherError,
@@ -89,6 +99,7 @@ InMemoryEventStore = MemoryEventStore
 InMemorySnapshotStore = MemorySnapshotStore
 
 __all__ = [
+    "AggregateNotCreatedError",
     "AggregateNotFoundError",
     "AggregateRepository",
     "AggregateRoot",
@@ -96,6 +107,7 @@ __all__ = [
     "Backend",
     "BackendNotInstalledError",
     "BackendURL",
+    "CheckpointError",
     "ConfigurationError",
     "ConnectionLostError",
     "DatabaseLockedError",
@@ -103,12 +115,16 @@ __all__ = [
     "DuplicateEventError",
     "DuplicateEventTypeError",
     "EntryNotFoundError",
+    "EventBusError",
     "EventDecodeError",
+    "EventNotFoundError",
     "EventRegistry",
     "EventSourceError",
     "EventStore",
     "EventStoreError",
     "EventStream",
+    "EventTypeNotFoundError",
+    "EventVersionError",
     "EveryNEvents",
     "ExpectedVersion",
     "InMemoryEventStore",
@@ -123,6 +139,7 @@ __all__ = [
     "OptimisticLockError",
     "PayloadTooLargeError",
     "PluginConflictError",
+    "ProjectionError",
     "ProjectionStoppedError",
     "ReadDirection",
     "ReadOptions",
@@ -141,6 +158,9 @@ __all__ = [
     "StorageUnavailableError",
     "StoreNotFoundError",
     "StoredEvent",
+    "TenantContextNotSetError",
+    "TenantMismatchError",
+    "UnhandledEventError",
     "UnknownBackendError",
     "UnknownEventTypeError",
     "UnknownPublisherError",
@@ -159,8 +179,15 @@ __all__ = [
 
 if not TYPE_CHECKING:  # to a type checker, the names above are the real classes
 
-    def __getattr__(name: str) -> type:
-        """Resolve backend classes (``SQLiteEventStore``, ...) through the plugin registry."""
+    def __getattr__(name: str) -> object:
+        """Resolve backend classes (``SQLiteEventStore``, ...) through the plugin registry,
+        and eventsource-py 0.5.0's other top-level names from :mod:`eventsource.compat`."""
+        from .compat import TOP_LEVEL
+
+        if name in TOP_LEVEL:
+            from . import compat
+
+            return getattr(compat, name)
         from .plugins._manager import resolve_lazy_class
 
         return resolve_lazy_class(__name__, name)

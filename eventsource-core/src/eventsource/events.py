@@ -12,6 +12,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
@@ -36,6 +37,10 @@ from .values import (
     check_no_surrogate_keys,
     check_version,
 )
+
+#: eventsource-py 0.5.0 had ``eventsource.events`` as a package: its submodules
+#: (``eventsource.events.registry``, ``.base``) are found in ``_events_compat``.
+__path__ = [str(Path(__file__).with_name("_events_compat"))]
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -211,6 +216,40 @@ class EventRegistry:
 
     def __len__(self) -> int:
         return len(self._latest)
+
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    def __bool__(self) -> bool:
+        return True  # an empty registry is still a registry (0.5.0)
+
+    def get_or_none(self, event_type: str) -> type[DomainEvent] | None:
+        """The newest class registered for ``event_type``, or None."""
+        return self._latest.get(event_type)
+
+    def contains(self, event_type: str) -> bool:
+        """True when a class is registered for ``event_type``."""
+        return event_type in self._latest
+
+    def list_types(self) -> list[str]:
+        """The registered event types, sorted."""
+        return sorted(self._latest)
+
+    def list_classes(self) -> list[type[DomainEvent]]:
+        """The newest class of each registered type, in type-name order."""
+        return [self._latest[name] for name in sorted(self._latest)]
+
+    def unregister(self, event_type: str) -> bool:
+        """Forget every version of ``event_type``; True if it was registered."""
+        with self._lock:
+            for key in [key for key in self._by_key if key[0] == event_type]:
+                del self._by_key[key]
+            return self._latest.pop(event_type, None) is not None
+
+    def clear(self) -> None:
+        """Forget every class (upcasters stay)."""
+        with self._lock:
+            self._by_key.clear()
+            self._latest.clear()
 
     def check_registered(self, event: DomainEvent) -> None:
         """Raise :class:`UnknownEventTypeError` unless ``event`` can be decoded by this registry."""
