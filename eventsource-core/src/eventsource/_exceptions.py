@@ -95,7 +95,6 @@ __all__ = [
     "EventNotFoundError",
     "EventSourceError",
     "EventStoreError",
-    "EventTypeNotFoundError",
     "EventVersionError",
     "InvalidArgumentError",
     "InvalidBackendURLError",
@@ -625,7 +624,3 @@ class UpgradeVerificationError(LegacySchemaError):
     def __init__(self, message: str, *, location: str, command: str, mismatches: list[str]) -> None:
         self.mismatches = mismatches
         super().__init__(message, location=location, command=command)
-
-
-#: eventsource-py 0.5.0's name of :class:`UnknownEventTypeError` (also a KeyError).
-EventTypeNotFoundError = UnknownEventTypeError

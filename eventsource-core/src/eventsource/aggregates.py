@@ -5,12 +5,17 @@ from __future__ import annotations
 import abc
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
 
-from ._exceptions import AggregateNotFoundError, InvalidEventError, SnapshotError
+from ._exceptions import (
+    AggregateNotFoundError,
+    InvalidArgumentError,
+    InvalidEventError,
+    SnapshotError,
+)
 from .events import DomainEvent
 from .snapshots._contract import SnapshotStore
 from .snapshots._repository import Snapshotting
@@ -117,6 +122,32 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
         """Forget the uncommitted events after a successful save."""
         self._uncommitted.clear()
 
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    @property
+    def has_uncommitted_events(self) -> bool:
+        """True when events were raised since the last save."""
+        return bool(self._uncommitted)
+
+    def clear_uncommitted_events(self) -> list[DomainEvent]:
+        """Forget the uncommitted events and return them."""
+        pending, self._uncommitted = self._uncommitted, []
+        return pending
+
+    def create_event(self, event_class: type[EventT], **fields: Any) -> EventT:
+        """:meth:`raise_event`, stamping the current tenant
+        (:func:`eventsource.multitenancy.get_current_tenant`) when one is set."""
+        from .compat._tenancy import get_current_tenant
+
+        tenant = get_current_tenant()
+        if tenant is not None:
+            fields.setdefault("tenant_id", tenant)
+        return self.raise_event(event_class, **fields)
+
+    def _raise_event(self, event: DomainEvent) -> None:
+        """Apply a new event built by the caller (0.5.0's name)."""
+        self.apply_event(event, is_new=True)
+
     # -- snapshots -----------------------------------------------------------------------------
 
     def _state_type(self) -> type | None:
@@ -170,6 +201,10 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
 class AggregateRepository(Generic[AggregateT]):
     """Loads aggregates from an event store and saves their new events.
 
+    eventsource-py 0.5.0 compatibility: ``aggregate_type`` defaults to the factory's
+    ``aggregate_type``; ``event_publisher`` gets each saved batch after the append;
+    ``tracer`` / ``enable_tracing`` are accepted and unused.
+
     ``aggregate_factory`` builds an empty aggregate from its id (usually the class itself).
     ``save`` appends with the aggregate's loaded version as the expected version, so a
     concurrent save raises :class:`OptimisticLockError`.
@@ -188,17 +223,28 @@ class AggregateRepository(Generic[AggregateT]):
         self,
         event_store: EventStore,
         aggregate_factory: Callable[[UUID], AggregateT],
-        aggregate_type: str,
+        aggregate_type: str | None = None,
         *,
+        event_publisher: EventPublisherLike | None = None,
         snapshot_every: int | None = None,
         snapshot_strategy: SnapshotStrategy | None = None,
         snapshot_store: SnapshotStore | None = None,
         snapshot_threshold: int | None = None,
         snapshot_mode: Literal["sync", "background", "manual"] = "sync",
+        tracer: object = None,
+        enable_tracing: bool = True,
     ) -> None:
+        if aggregate_type is None:
+            aggregate_type = getattr(aggregate_factory, "aggregate_type", None)
+            if not isinstance(aggregate_type, str) or aggregate_type in ("", "Unknown"):
+                raise InvalidArgumentError(
+                    "AggregateRepository needs aggregate_type= (or a factory class with an "
+                    "aggregate_type attribute)"
+                )
         self.event_store = event_store
         self.aggregate_factory = aggregate_factory
         self.aggregate_type = aggregate_type
+        self.event_publisher = event_publisher
         self._snapshotting = Snapshotting.configure(
             event_store,
             aggregate_type,
@@ -279,6 +325,8 @@ class AggregateRepository(Generic[AggregateT]):
             expected_version=expected if expected > 0 else ExpectedVersion.NO_STREAM,
         )
         aggregate.mark_events_as_committed()
+        if self.event_publisher is not None:
+            await self.event_publisher.publish(pending)
         if self._snapshotting is not None:
             await self._snapshotting.after_save(aggregate, expected, result.new_version)
         return result
@@ -286,3 +334,28 @@ class AggregateRepository(Generic[AggregateT]):
     async def exists(self, aggregate_id: UUID) -> bool:
         """True when the aggregate has at least one event."""
         return await self.event_store.get_stream_version(aggregate_id, self.aggregate_type) > 0
+
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    async def load_or_create(self, aggregate_id: UUID) -> AggregateT:
+        """:meth:`load`, or a new empty aggregate when it has no events."""
+        try:
+            return await self.load(aggregate_id)
+        except AggregateNotFoundError:
+            return self.aggregate_factory(aggregate_id)
+
+    async def get_or_raise(self, aggregate_id: UUID) -> AggregateT:
+        """:meth:`load` (0.5.0's alias)."""
+        return await self.load(aggregate_id)
+
+    async def get_version(self, aggregate_id: UUID) -> int:
+        """The aggregate's stored version (0 when it has no events)."""
+        return await self.event_store.get_stream_version(aggregate_id, self.aggregate_type)
+
+
+class EventPublisherLike(Protocol):
+    """What ``AggregateRepository(event_publisher=...)`` takes: ``async publish(events)``
+    (:class:`eventsource.stores.EventPublisher`)."""
+
+    async def publish(self, events: list[DomainEvent]) -> None:
+        """Publish events a save stored."""

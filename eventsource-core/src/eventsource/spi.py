@@ -17,9 +17,11 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
   error before any I/O: :func:`prepare_append` / :func:`check_stream_version` /
-  :func:`restamp` for appends (and :func:`original_result` / :class:`StoredPlace` to
-  answer a retried append on a conflict), the doors of every other method (``check_get_events``,
-  ``check_read_options``, ``check_limit``, ``check_dlq_id``, ...), the argument rules
+  :func:`restamp` for appends (:func:`empty_append` for an empty batch;
+  :func:`original_result` / :class:`StoredPlace` to answer a retried append on a conflict),
+  :func:`resolve_stream_id` for ``read_stream``, the doors of every other method
+  (``check_get_events``, ``check_read_options``, ``check_limit``, ``check_dlq_id``, ...), the
+  argument rules
   (``check_position``, ``check_uuid``, ...) and the value rules (``check_identifier``, ...).
 - **Decoding** stored rows: :func:`decode_stored_event`, :func:`load_stored_document`,
   :func:`hand_out_claims`; restamping a stored document's version in its text:
@@ -42,17 +44,22 @@ from dataclasses import fields
 
 from ._event_documents import DocumentRules, rules_for, version_span
 from ._exceptions import (
+    AggregateNotCreatedError,
     AggregateNotFoundError,
     BackendNotInstalledError,
+    CheckpointError,
     ConfigurationError,
     ConnectionLostError,
     DatabaseLockedError,
     DuplicateEventError,
     DuplicateEventTypeError,
     EntryNotFoundError,
+    EventBusError,
     EventDecodeError,
+    EventNotFoundError,
     EventSourceError,
     EventStoreError,
+    EventVersionError,
     InvalidArgumentError,
     InvalidBackendURLError,
     InvalidEventError,
@@ -61,6 +68,7 @@ from ._exceptions import (
     OptimisticLockError,
     PayloadTooLargeError,
     PluginConflictError,
+    ProjectionError,
     ProjectionStoppedError,
     ReplayError,
     RepositoryError,
@@ -73,6 +81,9 @@ from ._exceptions import (
     StorageError,
     StorageUnavailableError,
     StoreNotFoundError,
+    TenantContextNotSetError,
+    TenantMismatchError,
+    UnhandledEventError,
     UnknownBackendError,
     UnknownEventTypeError,
     UnknownPublisherError,
@@ -188,7 +199,9 @@ from .stores._contract import (
     EventStore,
     PreparedEvent,
     check_stream_version,
+    empty_append,
     prepare_append,
+    resolve_stream_id,
     restamp,
 )
 from .stores._decoding import decode_stored_event
@@ -238,6 +251,7 @@ __all__ = [
     "MAX_VERSION",
     "PROJECT_NAME",
     "PUBLISHER_ENTRY_POINT_GROUP",
+    "AggregateNotCreatedError",
     "AggregateNotFoundError",
     "AppendResult",
     "BackendInfo",
@@ -248,6 +262,7 @@ __all__ = [
     "BrokenPlugin",
     "Capabilities",
     "CheckpointData",
+    "CheckpointError",
     "CheckpointRepository",
     "CheckpointRepositorySpec",
     "ConfigurationError",
@@ -264,14 +279,17 @@ __all__ = [
     "DuplicateEventTypeError",
     "EntryNotFoundError",
     "ErrorDetails",
+    "EventBusError",
     "EventDecodeError",
     "EventDigest",
+    "EventNotFoundError",
     "EventRegistry",
     "EventSourceError",
     "EventStore",
     "EventStoreError",
     "EventStoreSpec",
     "EventStream",
+    "EventVersionError",
     "ExpectedVersion",
     "InvalidArgumentError",
     "InvalidBackendURLError",
@@ -292,6 +310,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PluginConflictError",
     "PreparedEvent",
+    "ProjectionError",
     "ProjectionFailureCount",
     "ProjectionStoppedError",
     "Publisher",
@@ -317,6 +336,9 @@ __all__ = [
     "StoreNotFoundError",
     "StoredEvent",
     "StoredPlace",
+    "TenantContextNotSetError",
+    "TenantMismatchError",
+    "UnhandledEventError",
     "UnknownBackendError",
     "UnknownEventTypeError",
     "UnknownPublisherError",
@@ -359,6 +381,7 @@ __all__ = [
     "clean_text",
     "decode_snapshot",
     "decode_stored_event",
+    "empty_append",
     "encode_json",
     "encode_snapshot",
     "get_registry",
@@ -379,6 +402,7 @@ __all__ = [
     "read_options",
     "reset_registry",
     "resolve_checkpoint_position",
+    "resolve_stream_id",
     "restamp",
     "rules_for",
     "serialize_event",

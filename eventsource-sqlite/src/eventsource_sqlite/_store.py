@@ -41,9 +41,10 @@ from eventsource.spi import (
     check_stream_version,
     check_wait,
     decode_stored_event,
+    empty_append,
     original_result,
-    parse_stream_id,
     prepare_append,
+    resolve_stream_id,
     restamp,
 )
 
@@ -129,6 +130,11 @@ class SQLiteEventStore(EventStore):
         return f"<SQLiteEventStore {self.database!r} {state}>"
 
     # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def is_connected(self) -> bool:
+        """True while the store holds a connection (eventsource-py 0.5.0's property)."""
+        return self._conn is not None
 
     @property
     def is_memory(self) -> bool:
@@ -301,6 +307,8 @@ class SQLiteEventStore(EventStore):
         expected, prepared = prepare_append(
             self, aggregate_id, aggregate_type, events, expected_version
         )
+        if not prepared:  # an empty batch writes nothing (as in eventsource-py 0.5.0)
+            return await empty_append(self, aggregate_id, aggregate_type)
         shared = self._shared
         timeout = self.busy_timeout
         path = self.database
@@ -384,7 +392,7 @@ class SQLiteEventStore(EventStore):
     async def read_stream(
         self, stream_id: str, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
-        aggregate_id, aggregate_type = parse_stream_id(stream_id)
+        aggregate_id, aggregate_type = await resolve_stream_id(self, stream_id)
         options = check_read_options(options)
         clauses, params = option_filters(options)
         where = ["aggregate_id = ?", "aggregate_type = ?", *clauses]

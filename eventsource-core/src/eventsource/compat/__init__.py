@@ -8,7 +8,7 @@ re-export them. ``from eventsource import register_event`` (any name in
 ``docs/migrating-from-eventsource-py.md``.
 """
 
-from .._exceptions import EventTypeNotFoundError
+from .._exceptions import UnknownEventTypeError as EventTypeNotFoundError
 from ..memory._repositories import MemoryCheckpointRepository as InMemoryCheckpointRepository
 from ..memory._repositories import MemoryDLQRepository as InMemoryDLQRepository
 from ..memory._repositories import MemoryOutboxRepository as InMemoryOutboxRepository

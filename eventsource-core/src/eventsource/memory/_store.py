@@ -37,9 +37,10 @@ from ..spi import (
     check_stream_version,
     check_wait,
     decode_stored_event,
+    empty_append,
     original_result,
-    parse_stream_id,
     prepare_append,
+    resolve_stream_id,
     restamp,
     stream_id_for,
 )
@@ -108,6 +109,31 @@ class MemoryEventStore(EventStore):
     async def initialize(self) -> None:
         """Nothing to create; present for the contract."""
 
+    # -- eventsource-py 0.5.0's test helpers (docs/migrating-from-eventsource-py.md) -----------
+
+    async def clear(self) -> None:
+        """Forget every event (global positions start at 1 again); repositories keep theirs."""
+        with self.state.lock:
+            self.state.events.clear()
+            self.state.streams.clear()
+            self.state.by_id.clear()
+            self.state.payloads.clear()
+
+    async def get_all_events(self) -> list[DomainEvent]:
+        """Every event, oldest ``occurred_at`` first."""
+        with self.state.lock:
+            stored = list(self.state.events)
+        return sorted((self._current(s).event for s in stored), key=lambda e: e.occurred_at)
+
+    async def get_event_count(self) -> int:
+        """How many events are stored."""
+        return len(self.state.by_id)
+
+    async def get_aggregate_ids(self) -> list[UUID]:
+        """The ids of every aggregate with events, in the order they were first written."""
+        with self.state.lock:
+            return list(dict.fromkeys(aid for aid, _ in self.state.streams))
+
     async def connect_existing(self) -> None:
         """Refuse a database this store brought into being: a private ``memory://`` (always
         new) or a ``memory://NAME`` no other store of this process held; it is forgotten
@@ -139,6 +165,8 @@ class MemoryEventStore(EventStore):
         expected, prepared = prepare_append(
             self, aggregate_id, aggregate_type, events, expected_version
         )
+        if not prepared:  # an empty batch writes nothing (as in eventsource-py 0.5.0)
+            return await empty_append(self, aggregate_id, aggregate_type)
         state = self.state
         with state.lock:
             stream = state.streams.get((aggregate_id, aggregate_type), [])
@@ -239,7 +267,7 @@ class MemoryEventStore(EventStore):
     async def read_stream(
         self, stream_id: str, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
-        aggregate_id, aggregate_type = parse_stream_id(stream_id)
+        aggregate_id, aggregate_type = await resolve_stream_id(self, stream_id)
         options = check_read_options(options)
         with self.state.lock:
             stream = list(self.state.streams.get((aggregate_id, aggregate_type), []))

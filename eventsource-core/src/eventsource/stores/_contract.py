@@ -78,9 +78,18 @@ from ._types import (
     ReadOptions,
     StoredEvent,
     check_expected_version,
+    parse_stream_id,
 )
 
-__all__ = ["EventStore", "PreparedEvent", "check_stream_version", "prepare_append", "restamp"]
+__all__ = [
+    "EventStore",
+    "PreparedEvent",
+    "check_stream_version",
+    "empty_append",
+    "prepare_append",
+    "resolve_stream_id",
+    "restamp",
+]
 
 
 class EventStore(abc.ABC):
@@ -279,6 +288,9 @@ def prepare_append(
 ) -> tuple[int, list[PreparedEvent]]:
     """Check an append's arguments before any I/O; shared by every backend.
 
+    An empty ``events`` returns an empty list: the backend then returns
+    :func:`empty_append` without writing (as eventsource-py 0.5.0 did).
+
     Returns the validated expected version and the events, each stamped with
     ``aggregate_type`` when it had none, with its JSON document. Raises the contract's typed
     errors for bad input. Stream positions are stamped later by :func:`check_stream_version`'s
@@ -290,8 +302,6 @@ def prepare_append(
     expected = check_expected_version(expected_version)
     if isinstance(events, DomainEvent) or not isinstance(events, Sequence):
         raise InvalidEventError("events must be a list of DomainEvent")
-    if not events:
-        raise InvalidEventError("cannot append an empty batch of events")
     prepared: list[PreparedEvent] = []
     seen: set[UUID] = set()
     for event in events:
@@ -343,3 +353,25 @@ def restamp(prepared: list[PreparedEvent], current_version: int) -> list[Prepare
             event = item.event.with_position(version)
             out.append(PreparedEvent(event, event.model_dump_json()))
     return out
+
+
+async def empty_append(store: EventStore, aggregate_id: UUID, aggregate_type: str) -> AppendResult:
+    """The result of appending no events: success, the stream's current version, nothing
+    written, no expected-version check (eventsource-py 0.5.0 returned success too)."""
+    version = await store.get_stream_version(aggregate_id, aggregate_type)
+    return AppendResult(success=True, new_version=version, global_position=0)
+
+
+async def resolve_stream_id(store: EventStore, stream_id: str) -> tuple[UUID, str]:
+    """:func:`parse_stream_id`, also accepting eventsource-py 0.5.0's plain ``"<uuid>"``: the
+    aggregate's one type (its first event's; an aggregate with none reads as type
+    ``"Unknown"``, which has no events)."""
+    if isinstance(stream_id, str) and ":" not in stream_id:
+        try:
+            aggregate_id = UUID(stream_id)
+        except ValueError:
+            pass
+        else:
+            stream = await store.get_events(aggregate_id)
+            return aggregate_id, stream.aggregate_type or "Unknown"
+    return parse_stream_id(stream_id)

@@ -53,18 +53,32 @@ class BadInputConformance(ConformanceBase):
             await self._refuse(backend, InvalidEventError, aid, bad_type, events, 2)
 
     async def test_bad_event_lists(self, backend: Backend) -> None:
-        """An empty batch, a bare event instead of a list, or a list holding a non-DomainEvent
-        raises InvalidEventError and writes nothing (not even the valid events before it).
+        """A bare event instead of a list, or a list holding a non-DomainEvent raises
+        InvalidEventError and writes nothing (not even the valid events before it). (An empty
+        list is no error: ``test_empty_batch``.)
 
         Fix: call ``prepare_append`` before any I/O.
         """
         aid = await self._seeded(backend)
         valid = noted(aid, 2, prefix="ok")
-        await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, [], 2)
         await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, valid[0], 2)
         as_dict = valid[1].model_dump(mode="json")
         await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, [valid[0], as_dict], 2)
         await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, [valid[0], None], 2)
+
+    async def test_empty_batch(self, backend: Backend) -> None:
+        """Appending no events succeeds with the stream's current version and writes nothing
+        (eventsource-py 0.5.0 did the same).
+
+        Fix: after ``prepare_append``, return ``await empty_append(...)`` for an empty list.
+        """
+        aid = await self._seeded(backend)
+        position = await backend.events.get_global_position()
+        result = await backend.events.append_events(aid, AGGREGATE_TYPE, [], 2)
+        assert (result.success, result.new_version, result.events_written) == (True, 2, 0)
+        result = await backend.events.append_events(uuid4(), AGGREGATE_TYPE, [], 0)
+        assert (result.success, result.new_version) == (True, 0)
+        assert await backend.events.get_global_position() == position
 
     async def test_event_of_another_aggregate(self, backend: Backend) -> None:
         """An event whose aggregate_id differs from the append's, or whose aggregate_type is
