@@ -17,11 +17,9 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
   error before any I/O: :func:`prepare_append` / :func:`check_stream_version` /
-  :func:`restamp` for appends (:func:`empty_append` for an empty batch;
-  :func:`original_result` / :class:`StoredPlace` to answer a retried append on a conflict),
-  :func:`resolve_stream_id` for ``read_stream``, the doors of every other method
-  (``check_get_events``, ``check_read_options``, ``check_limit``, ``check_dlq_id``, ...), the
-  argument rules
+  :func:`restamp` for appends (and :func:`original_result` / :class:`StoredPlace` to
+  answer a retried append on a conflict), the doors of every other method (``check_get_events``,
+  ``check_read_options``, ``check_limit``, ``check_dlq_id``, ...), the argument rules
   (``check_position``, ``check_uuid``, ...) and the value rules (``check_identifier``, ...).
 - **Decoding** stored rows: :func:`decode_stored_event`, :func:`load_stored_document`,
   :func:`hand_out_claims`; restamping a stored document's version in its text:
@@ -199,9 +197,7 @@ from .stores._contract import (
     EventStore,
     PreparedEvent,
     check_stream_version,
-    empty_append,
     prepare_append,
-    resolve_stream_id,
     restamp,
 )
 from .stores._decoding import decode_stored_event
@@ -381,7 +377,6 @@ __all__ = [
     "clean_text",
     "decode_snapshot",
     "decode_stored_event",
-    "empty_append",
     "encode_json",
     "encode_snapshot",
     "get_registry",
@@ -402,7 +397,6 @@ __all__ = [
     "read_options",
     "reset_registry",
     "resolve_checkpoint_position",
-    "resolve_stream_id",
     "restamp",
     "rules_for",
     "serialize_event",

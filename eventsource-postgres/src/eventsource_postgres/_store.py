@@ -43,11 +43,10 @@ from eventsource.spi import (
     check_stream_key,
     check_wait,
     decode_stored_event,
-    empty_append,
     original_result,
+    parse_stream_id,
     parse_url,
     prepare_append,
-    resolve_stream_id,
     rules_for,
     version_span,
 )
@@ -271,8 +270,6 @@ class PostgreSQLEventStore(EventStore):
         expected, prepared = prepare_append(
             self, aggregate_id, aggregate_type, events, expected_version
         )
-        if not prepared:  # an empty batch writes nothing (as in eventsource-py 0.5.0)
-            return await empty_append(self, aggregate_id, aggregate_type)
         args = self._append_args(aggregate_id, aggregate_type, expected, prepared, outbox)
         loop = asyncio.get_running_loop()
         timer = loop.call_later(
@@ -598,7 +595,7 @@ class PostgreSQLEventStore(EventStore):
     async def read_stream(
         self, stream_id: str, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
-        aggregate_id, aggregate_type = await resolve_stream_id(self, stream_id)
+        aggregate_id, aggregate_type = parse_stream_id(stream_id)
         options = check_read_options(options)
         base = (("aggregate_id", aggregate_id), ("aggregate_type", aggregate_type))
         async for stored in self._paged(options, "aggregate_version", base):

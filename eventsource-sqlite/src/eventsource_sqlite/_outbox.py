@@ -228,7 +228,9 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             "SELECT COALESCE(SUM(status = 'pending'), 0),"
             " COALESCE(SUM(status = 'pending' AND claimed_until > ?), 0),"
             " COALESCE(SUM(status = 'published'), 0), COALESCE(SUM(status = 'failed'), 0),"
-            " MIN(CASE WHEN status = 'pending' THEN created_at END) FROM event_outbox"
+            " MIN(CASE WHEN status = 'pending' THEN created_at END),"
+            " COALESCE(AVG(CASE WHEN status = 'pending' THEN retry_count END), 0)"
+            " FROM event_outbox"
         )
         now = (self._now_us(),)
         row = await self._run(lambda c: c.execute(sql, now).fetchone())
@@ -238,6 +240,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             published_count=row[2],
             failed_count=row[3],
             oldest_pending_at=None if row[4] is None else from_us(row[4]),
+            avg_retries=float(row[5]),
         )
 
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:

@@ -41,10 +41,9 @@ from eventsource.spi import (
     check_stream_version,
     check_wait,
     decode_stored_event,
-    empty_append,
     original_result,
+    parse_stream_id,
     prepare_append,
-    resolve_stream_id,
     restamp,
 )
 
@@ -307,8 +306,6 @@ class SQLiteEventStore(EventStore):
         expected, prepared = prepare_append(
             self, aggregate_id, aggregate_type, events, expected_version
         )
-        if not prepared:  # an empty batch writes nothing (as in eventsource-py 0.5.0)
-            return await empty_append(self, aggregate_id, aggregate_type)
         shared = self._shared
         timeout = self.busy_timeout
         path = self.database
@@ -392,7 +389,7 @@ class SQLiteEventStore(EventStore):
     async def read_stream(
         self, stream_id: str, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
-        aggregate_id, aggregate_type = await resolve_stream_id(self, stream_id)
+        aggregate_id, aggregate_type = parse_stream_id(stream_id)
         options = check_read_options(options)
         clauses, params = option_filters(options)
         where = ["aggregate_id = ?", "aggregate_type = ?", *clauses]

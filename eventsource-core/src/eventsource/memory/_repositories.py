@@ -72,6 +72,11 @@ class MemoryCheckpointRepository(CheckpointRepository):
     def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
         self.state = _state_of(source)
 
+    async def clear(self) -> None:
+        """Forget every checkpoint (eventsource-py 0.5.0's test helper)."""
+        with self.state.lock:
+            self.state.checkpoints.clear()
+
     async def get_checkpoint(self, projection_name: str) -> UUID | None:
         check_projection_name(projection_name)
         data = self.state.checkpoints.get(projection_name)
@@ -162,6 +167,12 @@ class MemoryOutboxRepository(OutboxRepository):
         if clock is not None:
             self.clock = clock
         self._store = source if isinstance(source, MemoryEventStore) else None
+
+    async def clear(self) -> None:
+        """Forget every entry (eventsource-py 0.5.0's test helper)."""
+        with self.state.lock:
+            self.state.outbox.clear()
+            self.state.outbox_not_before.clear()
 
     @property
     def max_event_bytes(self) -> int:
@@ -289,6 +300,7 @@ class MemoryOutboxRepository(OutboxRepository):
             published_count=sum(1 for e in entries if e.status is OutboxStatus.PUBLISHED),
             failed_count=sum(1 for e in entries if e.status is OutboxStatus.FAILED),
             oldest_pending_at=min((e.created_at for e in pending), default=None),
+            avg_retries=sum(e.retry_count for e in pending) / len(pending) if pending else 0.0,
         )
 
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
@@ -309,6 +321,12 @@ class MemoryDLQRepository(DLQRepository):
 
     def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
         self.state = _state_of(source)
+
+    async def clear(self) -> None:
+        """Forget every entry; ids start at 1 again (eventsource-py 0.5.0's test helper)."""
+        with self.state.lock:
+            self.state.dlq.clear()
+            self.state.next_dlq_id = 1
 
     async def add_failed_event(
         self,

@@ -37,10 +37,9 @@ from ..spi import (
     check_stream_version,
     check_wait,
     decode_stored_event,
-    empty_append,
     original_result,
+    parse_stream_id,
     prepare_append,
-    resolve_stream_id,
     restamp,
     stream_id_for,
 )
@@ -165,8 +164,6 @@ class MemoryEventStore(EventStore):
         expected, prepared = prepare_append(
             self, aggregate_id, aggregate_type, events, expected_version
         )
-        if not prepared:  # an empty batch writes nothing (as in eventsource-py 0.5.0)
-            return await empty_append(self, aggregate_id, aggregate_type)
         state = self.state
         with state.lock:
             stream = state.streams.get((aggregate_id, aggregate_type), [])
@@ -267,7 +264,7 @@ class MemoryEventStore(EventStore):
     async def read_stream(
         self, stream_id: str, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
-        aggregate_id, aggregate_type = await resolve_stream_id(self, stream_id)
+        aggregate_id, aggregate_type = parse_stream_id(stream_id)
         options = check_read_options(options)
         with self.state.lock:
             stream = list(self.state.streams.get((aggregate_id, aggregate_type), []))

@@ -52,7 +52,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
 from .._exceptions import (
@@ -71,6 +71,7 @@ from ..events import (
 )
 from ..values import check_identifier
 from ._arguments import check_wait
+from ._legacy_calls import wrap_legacy_calls
 from ._types import (
     AppendResult,
     EventStream,
@@ -78,16 +79,13 @@ from ._types import (
     ReadOptions,
     StoredEvent,
     check_expected_version,
-    parse_stream_id,
 )
 
 __all__ = [
     "EventStore",
     "PreparedEvent",
     "check_stream_version",
-    "empty_append",
     "prepare_append",
-    "resolve_stream_id",
     "restamp",
 ]
 
@@ -104,6 +102,10 @@ class EventStore(abc.ABC):
 
     #: Page size used by streaming reads.
     page_size: int = 1000
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        wrap_legacy_calls(cls)  # eventsource-py 0.5.0's empty appends and plain stream ids
 
     def __init__(
         self,
@@ -288,8 +290,8 @@ def prepare_append(
 ) -> tuple[int, list[PreparedEvent]]:
     """Check an append's arguments before any I/O; shared by every backend.
 
-    An empty ``events`` returns an empty list: the backend then returns
-    :func:`empty_append` without writing (as eventsource-py 0.5.0 did).
+    An empty ``events`` is checked and returns an empty list (the wrapper of
+    :mod:`._legacy_calls` answers an empty append before the backend sees it).
 
     Returns the validated expected version and the events, each stamped with
     ``aggregate_type`` when it had none, with its JSON document. Raises the contract's typed
@@ -353,25 +355,3 @@ def restamp(prepared: list[PreparedEvent], current_version: int) -> list[Prepare
             event = item.event.with_position(version)
             out.append(PreparedEvent(event, event.model_dump_json()))
     return out
-
-
-async def empty_append(store: EventStore, aggregate_id: UUID, aggregate_type: str) -> AppendResult:
-    """The result of appending no events: success, the stream's current version, nothing
-    written, no expected-version check (eventsource-py 0.5.0 returned success too)."""
-    version = await store.get_stream_version(aggregate_id, aggregate_type)
-    return AppendResult(success=True, new_version=version, global_position=0)
-
-
-async def resolve_stream_id(store: EventStore, stream_id: str) -> tuple[UUID, str]:
-    """:func:`parse_stream_id`, also accepting eventsource-py 0.5.0's plain ``"<uuid>"``: the
-    aggregate's one type (its first event's; an aggregate with none reads as type
-    ``"Unknown"``, which has no events)."""
-    if isinstance(stream_id, str) and ":" not in stream_id:
-        try:
-            aggregate_id = UUID(stream_id)
-        except ValueError:
-            pass
-        else:
-            stream = await store.get_events(aggregate_id)
-            return aggregate_id, stream.aggregate_type or "Unknown"
-    return parse_stream_id(stream_id)
