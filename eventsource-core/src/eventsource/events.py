@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -136,6 +136,51 @@ class DomainEvent(BaseModel):
             return self
         return self.model_copy(update={"aggregate_version": aggregate_version})
 
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    #: Accepted for 0.5.0's classes; a differing ``event_type`` is never warned about here.
+    suppress_event_type_warning: ClassVar[bool] = False
+
+    def with_causation(self, causing_event: DomainEvent) -> Self:
+        """A copy caused by ``causing_event`` (its id as causation, its correlation)."""
+        return self.model_copy(
+            update={
+                "causation_id": causing_event.event_id,
+                "correlation_id": causing_event.correlation_id,
+            }
+        )
+
+    def with_metadata(self, **metadata: Any) -> Self:
+        """A copy whose metadata also holds ``metadata``."""
+        return self.model_copy(update={"metadata": {**self.metadata, **metadata}})
+
+    def with_aggregate_version(self, version: int) -> Self:
+        """A copy with ``aggregate_version`` set."""
+        return self.model_copy(update={"aggregate_version": version})
+
+    def to_dict(self) -> dict[str, Any]:
+        """``model_dump(mode="json")``: UUIDs and datetimes as strings."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """``model_validate(data)``."""
+        return cls.model_validate(data)
+
+    def is_caused_by(self, event: DomainEvent) -> bool:
+        """True when ``event`` caused this one."""
+        return self.causation_id == event.event_id
+
+    def is_correlated_with(self, event: DomainEvent) -> bool:
+        """True when both share a correlation id."""
+        return self.correlation_id == event.correlation_id
+
+    def __str__(self) -> str:
+        return (
+            f"{self.event_type}(event_id={self.event_id}, aggregate_id={self.aggregate_id}, "
+            f"version={self.aggregate_version})"
+        )
+
 
 class EventTypeConflictWarning(UserWarning):
     """Two event classes from different modules claim the same stored event type."""
@@ -158,7 +203,12 @@ class EventRegistry:
             self.register(cls)
 
     def register(
-        self, cls: type[DomainEvent], *, replace: bool = False, warn: bool = False
+        self,
+        cls: type[DomainEvent],
+        event_type: str | None = None,
+        *,
+        replace: bool = False,
+        warn: bool = False,
     ) -> type[DomainEvent]:
         """Register ``cls``; usable as a class decorator. Returns ``cls``.
 
@@ -166,11 +216,18 @@ class EventRegistry:
         :class:`DuplicateEventTypeError` (a ValueError) unless ``replace`` is true; with
         ``warn`` a replacement by a class defined in another module emits
         :class:`EventTypeConflictWarning` (two classes claiming one stored type). Anything
-        but a DomainEvent subclass is an :class:`InvalidArgumentError`. Either leaves the
+        but a DomainEvent subclass is an :class:`InvalidArgumentError`, as is an
+        ``event_type`` (0.5.0's argument) other than the class's own. Either leaves the
         registry unchanged.
         """
         if not (isinstance(cls, type) and issubclass(cls, DomainEvent)):
             raise InvalidArgumentError(f"{cls!r:.200} is not a DomainEvent subclass")
+        if event_type is not None and event_type != cls.default_event_type():
+            raise InvalidArgumentError(  # 0.5.0 registered a class under any name
+                f"cannot register {cls.__name__} as {event_type!r}: its event type is "
+                f"{cls.default_event_type()!r}; set `event_type: str = {event_type!r}` in the "
+                "class body instead"
+            )
         event_type = cls.default_event_type()
         version = cls.model_fields["event_version"].default
         version = version if isinstance(version, int) else 1
