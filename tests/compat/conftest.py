@@ -30,4 +30,6 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             yield opened
     finally:
         if name == "postgresql":
-            await _pg_execute(f'DROP SCHEMA IF EXISTS "{url.rsplit("schema=")[1].split("&")[0]}" CASCADE')
+            await _pg_execute(
+                f'DROP SCHEMA IF EXISTS "{url.rsplit("schema=")[1].split("&")[0]}" CASCADE'
+            )

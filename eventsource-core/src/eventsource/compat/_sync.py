@@ -31,6 +31,7 @@ class SyncEventStoreAdapter:
     """
 
     _shared_loop: ClassVar[asyncio.AbstractEventLoop | None] = None
+    _shared_thread: ClassVar[threading.Thread | None] = None
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
@@ -59,19 +60,23 @@ class SyncEventStoreAdapter:
         with cls._shared_lock:
             if cls._shared_loop is None or cls._shared_loop.is_closed():
                 loop = asyncio.new_event_loop()
-                threading.Thread(
+                thread = threading.Thread(
                     target=loop.run_forever, name="eventsource-sync", daemon=True
-                ).start()
-                cls._shared_loop = loop
+                )
+                thread.start()
+                cls._shared_loop, cls._shared_thread = loop, thread
             return cls._shared_loop
 
     @classmethod
     def shutdown_executor(cls) -> None:
-        """Stop the private event loop (a later call starts a new one)."""
+        """Stop and close the private event loop (a later call starts a new one)."""
         with cls._shared_lock:
             loop, cls._shared_loop = cls._shared_loop, None
-        if loop is not None:
+            thread, cls._shared_thread = cls._shared_thread, None
+        if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
         loop = self._loop if self._loop is not None else self._private_loop()
