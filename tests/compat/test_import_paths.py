@@ -11,38 +11,148 @@ import eventsource
 from eventsource import compat, exceptions, repositories, stores
 from eventsource.memory import MemoryEventStore
 
-TOP_LEVEL = """__version__ TState AggregateId EventId TenantId CorrelationId CausationId
-DomainEvent EventRegistry default_registry register_event get_event_class
-get_event_class_or_none is_event_registered list_registered_events EventTypeNotFoundError
-DuplicateEventTypeError EventStore EventPublisher EventStream AppendResult StoredEvent
-ReadOptions ReadDirection ExpectedVersion InMemoryEventStore PostgreSQLEventStore
-SQLiteEventStore SQLITE_AVAILABLE AggregateRoot AggregateRepository DeclarativeAggregate
-handles AggregateNotCreatedError AggregateNotFoundError EventNotFoundError EventSourceError
-EventVersionError OptimisticLockError ProjectionError CheckpointRepository
-PostgreSQLCheckpointRepository InMemoryCheckpointRepository CheckpointData LagMetrics
-DLQRepository PostgreSQLDLQRepository InMemoryDLQRepository DLQEntry DLQStats
-ProjectionFailureCount OutboxRepository PostgreSQLOutboxRepository InMemoryOutboxRepository
-OutboxEntry OutboxStats EventSourceJSONEncoder SQLiteCheckpointRepository
-SQLiteOutboxRepository SQLiteDLQRepository Snapshot SnapshotStore InMemorySnapshotStore
-SnapshotError SnapshotDeserializationError SnapshotSchemaVersionError SnapshotNotFoundError
-SyncEventStoreAdapter tenant_context get_current_tenant get_required_tenant
-set_current_tenant clear_tenant_context tenant_scope tenant_scope_sync TenantDomainEvent
-TenantContextNotSetError TenantMismatchError""".split()
+TOP_LEVEL = [
+    "__version__",
+    "TState",
+    "AggregateId",
+    "EventId",
+    "TenantId",
+    "CorrelationId",
+    "CausationId",
+    "DomainEvent",
+    "EventRegistry",
+    "default_registry",
+    "register_event",
+    "get_event_class",
+    "get_event_class_or_none",
+    "is_event_registered",
+    "list_registered_events",
+    "EventTypeNotFoundError",
+    "DuplicateEventTypeError",
+    "EventStore",
+    "EventPublisher",
+    "EventStream",
+    "AppendResult",
+    "StoredEvent",
+    "ReadOptions",
+    "ReadDirection",
+    "ExpectedVersion",
+    "InMemoryEventStore",
+    "PostgreSQLEventStore",
+    "SQLiteEventStore",
+    "SQLITE_AVAILABLE",
+    "AggregateRoot",
+    "AggregateRepository",
+    "DeclarativeAggregate",
+    "handles",
+    "AggregateNotCreatedError",
+    "AggregateNotFoundError",
+    "EventNotFoundError",
+    "EventSourceError",
+    "EventVersionError",
+    "OptimisticLockError",
+    "ProjectionError",
+    "CheckpointRepository",
+    "PostgreSQLCheckpointRepository",
+    "InMemoryCheckpointRepository",
+    "CheckpointData",
+    "LagMetrics",
+    "DLQRepository",
+    "PostgreSQLDLQRepository",
+    "InMemoryDLQRepository",
+    "DLQEntry",
+    "DLQStats",
+    "ProjectionFailureCount",
+    "OutboxRepository",
+    "PostgreSQLOutboxRepository",
+    "InMemoryOutboxRepository",
+    "OutboxEntry",
+    "OutboxStats",
+    "EventSourceJSONEncoder",
+    "SQLiteCheckpointRepository",
+    "SQLiteOutboxRepository",
+    "SQLiteDLQRepository",
+    "Snapshot",
+    "SnapshotStore",
+    "InMemorySnapshotStore",
+    "SnapshotError",
+    "SnapshotDeserializationError",
+    "SnapshotSchemaVersionError",
+    "SnapshotNotFoundError",
+    "SyncEventStoreAdapter",
+    "tenant_context",
+    "get_current_tenant",
+    "get_required_tenant",
+    "set_current_tenant",
+    "clear_tenant_context",
+    "tenant_scope",
+    "tenant_scope_sync",
+    "TenantDomainEvent",
+    "TenantContextNotSetError",
+    "TenantMismatchError",
+]
 
-STORES = """AppendResult EventStream StoredEvent ReadOptions ReadDirection ExpectedVersion EventStore
-InMemoryEventStore PostgreSQLEventStore EventPublisher TypeConverter DefaultTypeConverter
-DEFAULT_UUID_FIELDS DEFAULT_STRING_ID_FIELDS SQLiteEventStore""".split()
+STORES = [
+    "AppendResult",
+    "EventStream",
+    "StoredEvent",
+    "ReadOptions",
+    "ReadDirection",
+    "ExpectedVersion",
+    "EventStore",
+    "InMemoryEventStore",
+    "PostgreSQLEventStore",
+    "EventPublisher",
+    "TypeConverter",
+    "DefaultTypeConverter",
+    "DEFAULT_UUID_FIELDS",
+    "DEFAULT_STRING_ID_FIELDS",
+    "SQLiteEventStore",
+]
 
-REPOSITORIES = """CheckpointRepository CheckpointRepositoryProtocol PostgreSQLCheckpointRepository
-SQLiteCheckpointRepository InMemoryCheckpointRepository CheckpointData LagMetrics DLQRepository
-DLQRepositoryProtocol PostgreSQLDLQRepository SQLiteDLQRepository InMemoryDLQRepository
-DLQEntry DLQStats ProjectionFailureCount OutboxRepository OutboxRepositoryProtocol
-PostgreSQLOutboxRepository SQLiteOutboxRepository InMemoryOutboxRepository OutboxEntry
-OutboxStats EventSourceJSONEncoder json_dumps json_loads""".split()
+REPOSITORIES = [
+    "CheckpointRepository",
+    "CheckpointRepositoryProtocol",
+    "PostgreSQLCheckpointRepository",
+    "SQLiteCheckpointRepository",
+    "InMemoryCheckpointRepository",
+    "CheckpointData",
+    "LagMetrics",
+    "DLQRepository",
+    "DLQRepositoryProtocol",
+    "PostgreSQLDLQRepository",
+    "SQLiteDLQRepository",
+    "InMemoryDLQRepository",
+    "DLQEntry",
+    "DLQStats",
+    "ProjectionFailureCount",
+    "OutboxRepository",
+    "OutboxRepositoryProtocol",
+    "PostgreSQLOutboxRepository",
+    "SQLiteOutboxRepository",
+    "InMemoryOutboxRepository",
+    "OutboxEntry",
+    "OutboxStats",
+    "EventSourceJSONEncoder",
+    "json_dumps",
+    "json_loads",
+]
 
-EXCEPTIONS = """EventSourceError OptimisticLockError EventNotFoundError ProjectionError
-AggregateNotFoundError EventStoreError EventBusError CheckpointError SerializationError
-EventVersionError UnhandledEventError AggregateNotCreatedError EventTypeNotFoundError""".split()
+EXCEPTIONS = [
+    "EventSourceError",
+    "OptimisticLockError",
+    "EventNotFoundError",
+    "ProjectionError",
+    "AggregateNotFoundError",
+    "EventStoreError",
+    "EventBusError",
+    "CheckpointError",
+    "SerializationError",
+    "EventVersionError",
+    "UnhandledEventError",
+    "AggregateNotCreatedError",
+    "EventTypeNotFoundError",
+]
 
 #: 0.5.0's module paths (the reference's, plus the per-role modules its users import) and
 #: the names each must hold.
@@ -51,36 +161,93 @@ MODULES: dict[str, list[str]] = {
     "eventsource.stores": STORES,
     "eventsource.repositories": REPOSITORIES,
     "eventsource.exceptions": EXCEPTIONS,
-    "eventsource.types": """TState AggregateId EventId TenantId CorrelationId CausationId Version
-        StreamPosition GlobalPosition""".split(),
+    "eventsource.types": [
+        "TState",
+        "AggregateId",
+        "EventId",
+        "TenantId",
+        "CorrelationId",
+        "CausationId",
+        "Version",
+        "StreamPosition",
+        "GlobalPosition",
+    ],
     "eventsource.events": ["DomainEvent", "EventRegistry", "default_registry"],
     "eventsource.events.base": ["DomainEvent"],
-    "eventsource.events.registry": """EventRegistry default_registry register_event
-        get_event_class get_event_class_or_none is_event_registered list_registered_events
-        EventTypeNotFoundError DuplicateEventTypeError""".split(),
+    "eventsource.events.registry": [
+        "EventRegistry",
+        "default_registry",
+        "register_event",
+        "get_event_class",
+        "get_event_class_or_none",
+        "is_event_registered",
+        "list_registered_events",
+        "EventTypeNotFoundError",
+        "DuplicateEventTypeError",
+    ],
     "eventsource.serialization": ["EventSourceJSONEncoder", "json_dumps", "json_loads"],
     "eventsource.repositories._json": ["EventSourceJSONEncoder", "json_dumps", "json_loads"],
-    "eventsource.stores.interface": """AppendResult EventStream StoredEvent ReadOptions
-        ReadDirection ExpectedVersion EventStore EventPublisher""".split(),
+    "eventsource.stores.interface": [
+        "AppendResult",
+        "EventStream",
+        "StoredEvent",
+        "ReadOptions",
+        "ReadDirection",
+        "ExpectedVersion",
+        "EventStore",
+        "EventPublisher",
+    ],
     "eventsource.stores.in_memory": ["InMemoryEventStore"],
     "eventsource.stores.sqlite": ["SQLiteEventStore"],
     "eventsource.stores.postgresql": ["PostgreSQLEventStore"],
-    "eventsource.stores._type_converter": """TypeConverter DefaultTypeConverter
-        DEFAULT_UUID_FIELDS DEFAULT_STRING_ID_FIELDS""".split(),
-    "eventsource.repositories.checkpoint": """CheckpointRepository CheckpointRepositoryProtocol
-        InMemoryCheckpointRepository SQLiteCheckpointRepository PostgreSQLCheckpointRepository
-        CheckpointData LagMetrics""".split(),
-    "eventsource.repositories.outbox": """OutboxRepository OutboxRepositoryProtocol
-        InMemoryOutboxRepository SQLiteOutboxRepository PostgreSQLOutboxRepository OutboxEntry
-        OutboxStats""".split(),
-    "eventsource.repositories.dlq": """DLQRepository DLQRepositoryProtocol InMemoryDLQRepository
-        SQLiteDLQRepository PostgreSQLDLQRepository DLQEntry DLQStats
-        ProjectionFailureCount""".split(),
+    "eventsource.stores._type_converter": [
+        "TypeConverter",
+        "DefaultTypeConverter",
+        "DEFAULT_UUID_FIELDS",
+        "DEFAULT_STRING_ID_FIELDS",
+    ],
+    "eventsource.repositories.checkpoint": [
+        "CheckpointRepository",
+        "CheckpointRepositoryProtocol",
+        "InMemoryCheckpointRepository",
+        "SQLiteCheckpointRepository",
+        "PostgreSQLCheckpointRepository",
+        "CheckpointData",
+        "LagMetrics",
+    ],
+    "eventsource.repositories.outbox": [
+        "OutboxRepository",
+        "OutboxRepositoryProtocol",
+        "InMemoryOutboxRepository",
+        "SQLiteOutboxRepository",
+        "PostgreSQLOutboxRepository",
+        "OutboxEntry",
+        "OutboxStats",
+    ],
+    "eventsource.repositories.dlq": [
+        "DLQRepository",
+        "DLQRepositoryProtocol",
+        "InMemoryDLQRepository",
+        "SQLiteDLQRepository",
+        "PostgreSQLDLQRepository",
+        "DLQEntry",
+        "DLQStats",
+        "ProjectionFailureCount",
+    ],
     "eventsource.aggregates": ["AggregateRoot", "AggregateRepository"],
     "eventsource.handlers": ["handles"],
-    "eventsource.multitenancy": """tenant_context get_current_tenant get_required_tenant
-        set_current_tenant clear_tenant_context tenant_scope tenant_scope_sync TenantDomainEvent
-        TenantContextNotSetError TenantMismatchError""".split(),
+    "eventsource.multitenancy": [
+        "tenant_context",
+        "get_current_tenant",
+        "get_required_tenant",
+        "set_current_tenant",
+        "clear_tenant_context",
+        "tenant_scope",
+        "tenant_scope_sync",
+        "TenantDomainEvent",
+        "TenantContextNotSetError",
+        "TenantMismatchError",
+    ],
     "eventsource.sync": ["SyncEventStoreAdapter"],
     "eventsource.snapshots": ["Snapshot", "SnapshotStore"],
 }

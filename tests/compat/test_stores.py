@@ -145,7 +145,7 @@ async def test_read_stream_of_a_plain_uuid(backend: Backend) -> None:
 
 async def test_backward_reads_page(backend: Backend) -> None:
     """Deviation (a 0.5.0 bug we fix): a backward read resumes before a position."""
-    aid, _ = await _two(backend)
+    await _two(backend)
     everything = [s async for s in backend.events.read_all()]
     options = ReadOptions(
         direction=ReadDirection.BACKWARD, from_position=everything[-1].global_position
