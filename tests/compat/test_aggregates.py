@@ -89,6 +89,9 @@ def test_aggregate_type_is_inferred_or_required() -> None:
     with pytest.raises(InvalidArgumentError):
         AggregateRepository(InMemoryEventStore(), Nameless)
     assert AggregateRepository(InMemoryEventStore(), Nameless, "N").aggregate_type == "N"
+    # Deviation: tracing is not part of this release; the arguments are accepted and unused.
+    traced = AggregateRepository(InMemoryEventStore(), CpOrder, tracer=None, enable_tracing=False)
+    assert traced.aggregate_type == "CpOrder"
 
 
 def test_declarative_aggregate_rules() -> None:
