@@ -90,6 +90,9 @@ def test_aggregate_type_is_inferred_or_required() -> None:
         AggregateRepository(InMemoryEventStore(), Nameless)
     assert AggregateRepository(InMemoryEventStore(), Nameless, "N").aggregate_type == "N"
     # Deviation: tracing is not part of this release; the arguments are accepted and unused.
+    publisher = Published()
+    positional = AggregateRepository(InMemoryEventStore(), CpOrder, "CpOrder", publisher)
+    assert positional.event_publisher is publisher  # 0.5.0's positional order
     traced = AggregateRepository(InMemoryEventStore(), CpOrder, tracer=None, enable_tracing=False)
     assert traced.aggregate_type == "CpOrder"
 

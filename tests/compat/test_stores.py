@@ -48,6 +48,7 @@ def test_value_types_keep_their_050_shapes() -> None:
     assert (bad.success, bad.new_version, bad.global_position, bad.conflict) == (False, 5, 0, True)
     assert AppendResult(True, 1).global_position == 0
     aid = uuid4()
+    assert EventStream(aid, T, None, 0).events == []  # type: ignore[arg-type]
     empty = EventStream.empty(aid, T)
     assert (empty.events, empty.version, empty.is_empty, empty.latest_event) == ([], 0, True, None)
     event = CpOrderShipped(aggregate_id=aid)
@@ -252,6 +253,12 @@ async def test_sqlite_store_properties(tmp_path: object) -> None:
         await store.initialize()
         assert store.is_connected
     assert not store.is_connected
+    # 0.5.0's type-conversion and tracing options are accepted (and unused)
+    converted = SQLiteEventStore(
+        ":memory:", tracer=None, type_converter=DefaultTypeConverter(), auto_detect_uuid=False
+    )
+    strict = SQLiteEventStore.with_strict_uuid_detection(":memory:", {"order_id"}, wal_mode=False)
+    assert (converted.database, strict.wal_mode) == (":memory:", False)
 
 
 def test_publisher_protocol_and_type_converter() -> None:

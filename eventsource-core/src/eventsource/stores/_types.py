@@ -190,6 +190,10 @@ class EventStream:
         """True when the aggregate has no events (in the range read)."""
         return not self.events
 
+    def __post_init__(self) -> None:
+        if self.events is None:  # eventsource-py 0.5.0 took None for no events
+            object.__setattr__(self, "events", [])
+
     @property
     def latest_event(self) -> DomainEvent | None:
         """The last event read, or None."""
