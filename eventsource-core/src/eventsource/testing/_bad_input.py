@@ -187,8 +187,9 @@ class BadInputConformance(ConformanceBase):
             await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, noted(aid, 1), bad)
 
     async def test_invalid_read_arguments(self, backend: Backend) -> None:
-        """Negative ``limit`` or ``from_position`` in ReadOptions, and a malformed stream id
-        passed to read_stream, raise InvalidArgumentError.
+        """Negative ``limit`` or ``from_position`` (other than -1, 0.5.0's "from the end") in
+        ReadOptions, and a malformed stream id passed to read_stream, raise
+        InvalidArgumentError.
 
         A plain ``"<uuid>"`` (eventsource-py 0.5.0's form) reads that aggregate's stream
         (:class:`EventStore` resolves it before the backend's ``read_stream`` runs).
