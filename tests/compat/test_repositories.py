@@ -134,11 +134,10 @@ async def test_dlq(backend: Backend) -> None:
 
 
 async def test_memory_clear_helpers() -> None:
-    checkpoints, outbox, dlq = (
-        InMemoryCheckpointRepository(),
-        InMemoryOutboxRepository(),
-        InMemoryDLQRepository(),
-    )
+    checkpoints = InMemoryCheckpointRepository(tracer=None, enable_tracing=False)
+    outbox = InMemoryOutboxRepository(None, True)
+    dlq = InMemoryDLQRepository()
+
     event = CpOrderNoted(aggregate_id=uuid4(), aggregate_version=1)
     await outbox.add_event(event)
     first = await dlq.add_failed_event(event.event_id, "p", event.event_type, {}, RuntimeError("x"))
@@ -153,3 +152,23 @@ async def test_memory_clear_helpers() -> None:
         == first
         == 1
     )
+
+
+async def test_resolved_by_a_user_id_and_tracing_arguments(tmp_path: object) -> None:
+    """0.5.0's mark_resolved(dlq_id, resolved_by: UUID) positionally, and its repositories'
+    tracer / enable_tracing arguments (accepted, unused)."""
+    import aiosqlite
+
+    from eventsource.repositories.dlq import SQLiteDLQRepository
+    from eventsource.stores.sqlite import SQLiteEventStore
+
+    async with SQLiteEventStore(":memory:", tracer=None) as store:
+        await store.initialize()
+        async with aiosqlite.connect(":memory:") as conn:
+            assert SQLiteDLQRepository(conn, None, True) is not None
+        dlq = SQLiteDLQRepository(store, tracer=None, enable_tracing=False)
+        dlq_id = await dlq.add_failed_event(uuid4(), "p", "T", {}, RuntimeError("x"))
+        user = uuid4()
+        await dlq.mark_resolved(dlq_id, user)
+        entry = await dlq.get_failed_event(dlq_id)
+        assert entry is not None and entry.resolution == str(user)

@@ -101,7 +101,12 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
     """
 
     def __init__(
-        self, connection: aiosqlite.Connection | SQLiteEventStore, *, clock: Clock | None = None
+        self,
+        connection: aiosqlite.Connection | SQLiteEventStore,
+        tracer: object = None,  # eventsource-py 0.5.0's tracing arguments: accepted, unused
+        enable_tracing: bool = True,
+        *,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(connection)
         if clock is not None:

@@ -69,7 +69,13 @@ def _state_of(source: MemoryEventStore | MemoryState | None) -> MemoryState:
 class MemoryCheckpointRepository(CheckpointRepository):
     """Checkpoints in memory; positions are looked up in the same state's events."""
 
-    def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
+    def __init__(
+        self,
+        source: MemoryEventStore | MemoryState | None = None,
+        enable_tracing: bool = True,  # eventsource-py 0.5.0's tracing arguments: unused
+        *,
+        tracer: object = None,
+    ) -> None:
         self.state = _state_of(source)
 
     async def clear(self) -> None:
@@ -161,7 +167,12 @@ class MemoryOutboxRepository(OutboxRepository):
     holds events to the store's ``max_event_bytes``."""
 
     def __init__(
-        self, source: MemoryEventStore | MemoryState | None = None, *, clock: Clock | None = None
+        self,
+        source: MemoryEventStore | MemoryState | None = None,
+        enable_tracing: bool = True,  # eventsource-py 0.5.0's tracing arguments: unused
+        *,
+        tracer: object = None,
+        clock: Clock | None = None,
     ) -> None:
         self.state = _state_of(source)
         if clock is not None:
@@ -319,7 +330,13 @@ class MemoryOutboxRepository(OutboxRepository):
 class MemoryDLQRepository(DLQRepository):
     """Dead-letter queue in memory."""
 
-    def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
+    def __init__(
+        self,
+        source: MemoryEventStore | MemoryState | None = None,
+        enable_tracing: bool = True,  # eventsource-py 0.5.0's tracing arguments: unused
+        *,
+        tracer: object = None,
+    ) -> None:
         self.state = _state_of(source)
 
     async def clear(self) -> None:

@@ -99,6 +99,8 @@ class MemoryEventStore(EventStore):
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         name: str | None = None,
         new: bool | None = None,
+        tracer: object = None,  # eventsource-py 0.5.0's tracing arguments: accepted, unused
+        enable_tracing: bool = True,
     ) -> None:
         super().__init__(event_registry=event_registry, max_event_bytes=max_event_bytes)
         self.state = state if state is not None else MemoryState()

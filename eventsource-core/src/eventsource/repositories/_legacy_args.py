@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from .._exceptions import InvalidArgumentError
 
@@ -59,6 +60,8 @@ def _wrap(
             kwargs[new] = convert(kwargs.pop(old), old)
         if days and args and isinstance(args[0], int) and not isinstance(args[0], bool):
             args = (convert(args[0], old), *args[1:])
+        elif not days and len(args) > 1 and isinstance(args[1], UUID):
+            args = (args[0], convert(args[1], old), *args[2:])  # mark_resolved(id, user_uuid)
         return await func(self, *args, **kwargs)
 
     wrapper.__legacy_wrapped__ = True  # type: ignore[attr-defined]
