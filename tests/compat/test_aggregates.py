@@ -118,3 +118,5 @@ def test_declarative_aggregate_rules() -> None:
         lenient.version == 1 and lenient.clear_uncommitted_events()[0].event_type == "CpOrderNoted"
     )
     assert not lenient.has_uncommitted_events
+    assert lenient == CpOrder(lenient.aggregate_id) and lenient != CpOrder(uuid4())
+    assert len({lenient, CpOrder(lenient.aggregate_id)}) == 1

@@ -148,6 +148,15 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
         """Apply a new event built by the caller (0.5.0's name)."""
         self.apply_event(event, is_new=True)
 
+    def __eq__(self, other: object) -> bool:
+        """Aggregates of one class are equal when their ids are (0.5.0's identity)."""
+        if not isinstance(other, AggregateRoot):
+            return NotImplemented
+        return type(self) is type(other) and self.aggregate_id == other.aggregate_id
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.aggregate_id))
+
     # -- snapshots -----------------------------------------------------------------------------
 
     def _state_type(self) -> type | None:
