@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 import eventsource
+import eventsource.exceptions
 from eventsource import (  # type: ignore[attr-defined]
     DomainEvent,
     EventRegistry,
@@ -126,7 +127,7 @@ def test_exceptions_keep_their_050_attributes() -> None:
     assert (mismatch.expected, mismatch.actual, mismatch.event_ids) == (aid, eid, [eid])
     for cls in (
         eventsource.EventStoreError,
-        eventsource.EventBusError,
+        eventsource.exceptions.EventBusError,
         eventsource.CheckpointError,
         eventsource.SerializationError,
         eventsource.ProjectionError,

@@ -39,6 +39,7 @@ NOT_ERRORS_OF_OURS = {
     "eventsource_postgres._store._Retry": "an append retried after a serialisation failure",
     "eventsource_postgres._store._NotInitialized": "an append that must create the schema",
     "eventsource_postgres._group_commit.RunAlone": "a group commit rerun append by append",
+    "eventsource.pytest_plugin._Backstop": "SIGALRM stopping a kit test, made its failure",
     # the conformance kit's stand-ins for a user's failing projection handler: deliberately
     # not eventsource errors, as a user's would not be
     "eventsource.testing._dlq.KitProjectionError": "a handler's error the kit parks",

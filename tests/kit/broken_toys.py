@@ -13,6 +13,7 @@ import dataclasses
 import random
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsource import DuplicateEventError
@@ -51,6 +52,7 @@ from eventsource.spi import (
 from eventsource.stores import (
     AppendResult,
     ExpectedVersion,
+    ReadDirection,
     ReadOptions,
     StoredEvent,
     stream_id_for,
@@ -193,6 +195,66 @@ class PageSkippingStore(MemoryEventStore):
             yield stored
 
 
+class InclusiveFromPositionStore(MemoryEventStore):
+    """read_all pages from the last position it yielded, taking it as INCLUSIVE: it re-reads
+    the last row of every page, and as its loop ends only at an empty page, which never comes,
+    a read never ends (nor gives the event loop a turn)."""
+
+    async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
+        options = check_read_options(options)
+        forward = options.direction is ReadDirection.FORWARD
+        cursor = options.from_position
+        yielded = 0
+        while True:
+            inclusive = None if cursor is None else cursor - 1 if forward else cursor + 1
+            page_options = dataclasses.replace(
+                options, from_position=inclusive, limit=self.page_size
+            )
+            with self.state.lock:
+                page = _select(list(self.state.events), page_options, key="global")
+            if not page:
+                return
+            for stored in page:
+                if options.limit is not None and yielded >= options.limit:
+                    return
+                yield stored
+                yielded += 1
+            cursor = page[-1].global_position
+
+
+class HangingAppendStore(MemoryEventStore):
+    """append_events waits for a lock that is never released (cooperatively: the loop runs)."""
+
+    async def append_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        *,
+        outbox: bool = False,
+    ) -> AppendResult:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+class SpinningAppendStore(MemoryEventStore):
+    """append_events spins forever without ever giving the event loop a turn."""
+
+    async def append_events(
+        self,
+        aggregate_id: UUID,
+        aggregate_type: str,
+        events: Sequence[DomainEvent],
+        expected_version: int,
+        *,
+        outbox: bool = False,
+    ) -> AppendResult:
+        while self.state is not None:
+            pass
+        raise AssertionError("unreachable")
+
+
 class DoubleClaimOutbox(MemoryOutboxRepository):
     """Reads the pending entries, then claims them after an await: two workers can both win."""
 
@@ -286,12 +348,26 @@ class ResettingCheckpoints(MemoryCheckpointRepository):
             )
 
 
+class UnfencedCheckpoints(MemoryCheckpointRepository):
+    """Breaks fencing: a fenced checkpoint write never checks the lease's token."""
+
+    async def update_checkpoint_fenced(
+        self,
+        lease: Any,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        await self.update_checkpoint(lease.projection_name, event_id, event_type, global_position)
+
+
 CAPABILITIES = Capabilities(
     persistent=False,
     concurrent_connections=True,
     parallel_writers=False,
     transactional_outbox=True,
     live_notifications=False,
+    projection_leases=True,
 )
 
 
@@ -331,9 +407,13 @@ TOYS: dict[str, BackendSpec] = {
     "commit_order": toy_spec(CommitOrderStore),
     "not_idempotent": toy_spec(NotIdempotentStore),
     "page_skipping": toy_spec(PageSkippingStore),
+    "inclusive_from_position": toy_spec(InclusiveFromPositionStore),
+    "hanging_append": toy_spec(HangingAppendStore),
+    "spinning_append": toy_spec(SpinningAppendStore),
     "double_claim": toy_spec(outbox=DoubleClaimOutbox),
     "backwards_checkpoints": toy_spec(checkpoints=BackwardsCheckpoints),
     "resetting_checkpoints": toy_spec(checkpoints=ResettingCheckpoints),
+    "unfenced_checkpoints": toy_spec(checkpoints=UnfencedCheckpoints),
 }
 
 
@@ -342,3 +422,10 @@ def toy_opener(kind: str) -> object:
     spec = TOYS[kind]
     url = parse_url(f"toy://kit-{uuid4().hex}")
     return lambda: Backend(spec, url)
+
+
+def toy_store_opener(kind: str) -> object:
+    """An event-store-only opener for the toy ``kind`` on a fresh shared database."""
+    spec = TOYS[kind].event_store
+    url = parse_url(f"toy://kit-{uuid4().hex}")
+    return lambda: spec.from_url(url)

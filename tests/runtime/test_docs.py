@@ -1,6 +1,6 @@
-"""docs/projections.md, outbox.md, values.md, evolution.md and appends.md run as written: their
-Python blocks, in order, as one program in a child process (so their event classes stay out of
-this registry), printing exactly what their ``text`` blocks show."""
+"""docs/projections.md, outbox.md, values.md, evolution.md, appends.md and scaling.md run as
+written: their Python blocks, in order, as one program in a child process (so their event
+classes stay out of this registry), printing exactly what their ``text`` blocks show."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def blocks(text: str, language: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "page", ["projections.md", "outbox.md", "values.md", "evolution.md", "appends.md"]
+    "page",
+    ["projections.md", "outbox.md", "values.md", "evolution.md", "appends.md", "scaling.md"],
 )
 async def test_doc_runs_and_prints_what_it_says(page: str, tmp_path: Path) -> None:
     text = (DOCS / page).read_text()

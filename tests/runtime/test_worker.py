@@ -291,6 +291,7 @@ async def test_runner_retry_backoff_runs_on_the_clock(backend: Backend) -> None:
         backend,
         retry=RetryPolicy(max_attempts=3, backoff=Backoff(initial=60, maximum=60, jitter=0)),
         clock=clock,
+        ownership=False,  # the backoff is the only wait on the clock (no lease renewals)
     )
     runner.start()
     try:
@@ -317,6 +318,7 @@ async def test_a_stop_ends_a_backoff_without_moving_the_clock(backend: Backend) 
         backend,
         retry=RetryPolicy(max_attempts=5, backoff=Backoff(initial=3600, jitter=0)),
         clock=clock,
+        ownership=False,  # the backoff is the only wait on the clock (no lease renewals)
     )
     task = runner.start()
     await asyncio.wait_for(clock.sleepers(1), BOUND)

@@ -40,6 +40,7 @@ class TestSQLiteMemoryConformance(BackendConformance):
         parallel_writers=False,
         transactional_outbox=True,
         live_notifications=False,
+        projection_leases=True,
     )
 
     @pytest.fixture

@@ -10,7 +10,12 @@
     │   ├── UnknownBackendError             no installed plugin serves that name or scheme
     │   │   └── BackendNotInstalledError    (also ImportError) a known backend, not installed
     │   ├── UnknownPublisherError           no built-in or plugin publisher has that name
-    │   └── PluginConflictError             two plugins claim one backend or publisher name
+    │   ├── PluginConflictError             two plugins claim one backend or publisher name
+    │   └── BrokerNotInstalledError         (also ImportError) a broker's client is missing
+    │       ├── RabbitMQNotAvailableError   aio-pika: eventsource-core[rabbitmq]
+    │       ├── RedisNotAvailableError      redis: eventsource-core[redis]
+    │       ├── NatsNotAvailableError       nats-py: eventsource-core[nats]
+    │       └── KafkaNotAvailableError      aiokafka: eventsource-core[kafka]
     ├── EventStoreError
     │   ├── OptimisticLockError             expected version != actual version
     │   ├── InvalidEventError               (also InvalidArgumentError) an append's events or
@@ -31,12 +36,16 @@
     ├── RepositoryError
     │   ├── EntryNotFoundError              (also KeyError) no outbox/DLQ entry with that id
     │   ├── InvalidStateError               an operation the entry's status forbids
+    │   │   ├── ProjectionOwnedError        another live owner holds the projection's lease
     │   │   └── WorkerBusyError             a runner or relay started while it runs
+    │   ├── OwnershipLostError              a write under a lease a newer owner superseded
     │   ├── ReplayError                     a parked event that cannot be loaded for replay
     │   └── CheckpointError                 a checkpoint operation failed (0.5.0 name)
     ├── ProjectionError                     a projection failed on an event
     │   └── ProjectionStoppedError          a FailureMode.STOP projection gave up on an event
-    ├── EventBusError                       publishing to an event bus failed
+    ├── BrokerError                         a message broker did not take a message
+    │   ├── BrokerUnavailableError          unreachable, connection lost, no confirm in time
+    │   └── PublishRejectedError            the broker refused it (nack, unroutable, ...)
     ├── TenantContextNotSetError            a tenant required, none set (multitenancy)
     ├── TenantMismatchError                 events of another tenant than the expected one
     ├── SnapshotError                       a snapshot refused or unusable (a cache: load
@@ -83,6 +92,9 @@ __all__ = [
     "AggregateNotCreatedError",
     "AggregateNotFoundError",
     "BackendNotInstalledError",
+    "BrokerError",
+    "BrokerNotInstalledError",
+    "BrokerUnavailableError",
     "CheckpointError",
     "ConfigurationError",
     "ConnectionLostError",
@@ -90,7 +102,6 @@ __all__ = [
     "DuplicateEventError",
     "DuplicateEventTypeError",
     "EntryNotFoundError",
-    "EventBusError",
     "EventDecodeError",
     "EventNotFoundError",
     "EventSourceError",
@@ -100,12 +111,19 @@ __all__ = [
     "InvalidBackendURLError",
     "InvalidEventError",
     "InvalidStateError",
+    "KafkaNotAvailableError",
     "LegacySchemaError",
+    "NatsNotAvailableError",
     "OptimisticLockError",
+    "OwnershipLostError",
     "PayloadTooLargeError",
     "PluginConflictError",
     "ProjectionError",
+    "ProjectionOwnedError",
     "ProjectionStoppedError",
+    "PublishRejectedError",
+    "RabbitMQNotAvailableError",
+    "RedisNotAvailableError",
     "ReplayError",
     "RepositoryError",
     "SchemaVersionError",
@@ -198,6 +216,49 @@ class UnknownPublisherError(ConfigurationError):
 
 class PluginConflictError(ConfigurationError):
     """Two plugins registered the same backend name for one role, or one publisher name."""
+
+
+class BrokerNotInstalledError(ConfigurationError, ImportError):
+    """A broker's client library is not installed; the message names the extra to install."""
+
+    #: The broker, the client's import name and the extra that brings it in.
+    broker = ""
+    module = ""
+    extra = ""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.msg = message or (
+            f"the {self.broker} broker needs {self.module!r}: "
+            f"pip install 'eventsource-core[{self.extra}]'"
+        )
+        super().__init__(self.msg)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class RabbitMQNotAvailableError(BrokerNotInstalledError):
+    """aio-pika is not installed (``pip install 'eventsource-core[rabbitmq]'``)."""
+
+    broker, module, extra = "RabbitMQ", "aio_pika", "rabbitmq"
+
+
+class RedisNotAvailableError(BrokerNotInstalledError):
+    """redis-py is not installed (``pip install 'eventsource-core[redis]'``)."""
+
+    broker, module, extra = "Redis", "redis", "redis"
+
+
+class NatsNotAvailableError(BrokerNotInstalledError):
+    """nats-py is not installed (``pip install 'eventsource-core[nats]'``)."""
+
+    broker, module, extra = "NATS", "nats", "nats"
+
+
+class KafkaNotAvailableError(BrokerNotInstalledError):
+    """aiokafka is not installed (``pip install 'eventsource-core[kafka]'``)."""
+
+    broker, module, extra = "Kafka", "aiokafka", "kafka"
 
 
 class EventStoreError(EventSourceError):
@@ -408,6 +469,40 @@ class InvalidStateError(RepositoryError):
     """The entry's status does not allow the operation (for example replaying a resolved entry)."""
 
 
+class ProjectionOwnedError(InvalidStateError):
+    """Another owner's lease on the projection is live, so this runner may not catch up or
+    rebuild it now; ``projection_name``, ``owner_id`` and ``since`` name the holder."""
+
+    def __init__(self, projection_name: str, owner_id: str, since: Any) -> None:
+        self.projection_name = projection_name
+        self.owner_id = owner_id
+        self.since = since
+        super().__init__(
+            f"projection {projection_name!r} is owned by {owner_id!r} since {since}: stop that "
+            "runner first (or wait for its lease to run out)"
+        )
+
+
+class OwnershipLostError(RepositoryError):
+    """A write fenced by an ownership lease whose token is no longer current: a newer owner
+    took the projection over (or this owner's lease ran out and it stopped delivering).
+    Nothing was written. ``projection_name`` and ``token`` name the stale lease;
+    ``current_token`` the projection's current one, when known.
+    """
+
+    def __init__(
+        self, projection_name: str, token: int, current_token: int | None, reason: str = ""
+    ) -> None:
+        self.projection_name = projection_name
+        self.token = token
+        self.current_token = current_token
+        newer = "" if current_token is None else f" (current token {current_token})"
+        super().__init__(
+            f"projection {projection_name!r}: ownership with token {token} is lost{newer}"
+            + (f": {reason}" if reason else "")
+        )
+
+
 class WorkerBusyError(InvalidStateError):
     """A background worker (a :class:`~eventsource.runtime.ProjectionRunner`, an
     :class:`~eventsource.runtime.OutboxRelay`) asked to run while it is already running:
@@ -443,10 +538,6 @@ class ProjectionError(EventSourceError):
         self.projection_name = projection_name
         self.event_id = event_id
         super().__init__(f"projection {projection_name!r} failed on event {event_id}: {message}")
-
-
-class EventBusError(EventSourceError):
-    """Publishing to or consuming from an event bus failed."""
 
 
 class TenantContextNotSetError(EventSourceError):
@@ -497,6 +588,29 @@ class ProjectionStoppedError(ProjectionError):
             f"projection {projection_name!r} stopped: event {event_type} {event_id}{where} "
             f"failed {attempts} time(s)",
         )
+
+
+class BrokerError(EventSourceError):
+    """A message broker did not take a message; nothing may be counted as published.
+
+    ``broker`` names it (``"rabbitmq"``, ``"redis"``, ``"nats"``, ``"kafka"``) and
+    ``__cause__`` is the client library's error, if any. eventsource-py 0.5.0's
+    ``EventBusError`` is this class (``eventsource.bus.EventBusError``).
+    """
+
+    def __init__(self, message: str, *, broker: str) -> None:
+        self.broker = broker
+        super().__init__(f"{broker}: {message}")
+
+
+class BrokerUnavailableError(BrokerError):
+    """The broker could not be reached, the connection dropped, or no confirm came in time:
+    the message may or may not have arrived, so it is to be published again."""
+
+
+class PublishRejectedError(BrokerError):
+    """The broker answered and refused the message (a negative acknowledgement, an
+    unroutable message, a stream that refused the write)."""
 
 
 class SnapshotError(EventSourceError):

@@ -21,7 +21,6 @@ of its stream, which cannot be appended after the gap.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from ._exceptions import (
 )
 from .events import DomainEvent, EventRegistry, default_registry
 from .plugins._backend import open_backend, resolve_url
+from .plugins._manager import BackendRegistry, get_registry
 from .plugins._url import BackendURL
 from .repositories._contracts import CheckpointRepository
 from .stores._contract import EventStore
@@ -55,6 +55,7 @@ __all__ = [
     "migrate_backend",
     "migrate_checkpoints",
     "migrate_events",
+    "same_store",
 ]
 
 
@@ -366,8 +367,10 @@ async def migrate_backend(
     :func:`migrate_events`."""
     source = resolve_url(source_url, env)
     target = resolve_url(target_url, env)
-    if _same_database(source, target):
-        raise EventStoreError(f"source and target are the same database: {source}")
+    if same_store(source, target):
+        raise EventStoreError(
+            f"source and target are the same database: {source} and {target} name one store"
+        )
     # the target is built only once the source is open: a missing source touches nothing
     async with (
         open_backend(source, env=env, create=False) as source_backend,
@@ -396,12 +399,11 @@ async def migrate_backend(
     )
 
 
-def _same_database(a: BackendURL, b: BackendURL) -> bool:
-    """True when two URLs name one database (private in-memory databases never do)."""
-    if a.scheme != b.scheme:
-        return False
-    if a.database in (None, ":memory:") and a.host is None:
-        return False  # memory:// and sqlite:///:memory: are private to each backend
-    if a.scheme == "sqlite" and a.database and b.database:
-        return os.path.realpath(a.database) == os.path.realpath(b.database)
-    return (a.username, a.host, a.port, a.database) == (b.username, b.host, b.port, b.database)
+def same_store(a: BackendURL, b: BackendURL, registry: BackendRegistry | None = None) -> bool:
+    """True when two URLs name one store: the same backend, and its ``same_store`` hook (see
+    :class:`~eventsource.spi.EventStoreSpec`) says so. Private in-memory databases never do."""
+    stores = (registry or get_registry()).event_store_specs()
+    spec_a, spec_b = stores.get(a.scheme.lower()), stores.get(b.scheme.lower())
+    if spec_a is None or spec_b is None or spec_a.name != spec_b.name:
+        return False  # an unknown scheme is reported when it is opened
+    return spec_a.is_same_store(a, b)

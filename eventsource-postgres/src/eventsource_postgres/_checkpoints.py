@@ -10,14 +10,17 @@ from eventsource.spi import (
     CheckpointData,
     CheckpointRepository,
     LagMetrics,
+    OwnershipLostError,
+    ProjectionLease,
     check_checkpoint_update,
     check_event_types,
     check_identifier,
+    check_projection_lease,
     check_projection_name,
     resolve_checkpoint_position,
 )
 
-from ._repository_base import PostgresRepository
+from ._leases import PostgresLeases
 
 __all__ = ["PostgreSQLCheckpointRepository"]
 
@@ -37,8 +40,47 @@ def _data(row: Any) -> CheckpointData:
     )
 
 
-class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
-    """Checkpoints in ``<schema>.checkpoints``; positions are looked up in the events table."""
+def _upsert(s: str, fenced: bool) -> str:
+    """One statement: the position lookup, the upsert (only when the rules of
+    resolve_checkpoint_position accept it) and the never-backwards guard. ``fenced``: also
+    only while the lease row's token is $5, read ``FOR SHARE`` so that an owner taking over
+    waits for this write's commit (or this write sees its new token and writes nothing)."""
+    fence = (
+        f"""fence AS (
+                SELECT token FROM {s}.projection_leases WHERE projection_name = $1 FOR SHARE
+            ), """
+        if fenced
+        else ""
+    )
+    guard = "AND EXISTS (SELECT 1 FROM fence WHERE token = $5::bigint)" if fenced else ""
+    token = ", (SELECT token FROM fence)" if fenced else ""
+    return f"""
+            WITH {fence}stored AS (
+                SELECT global_position FROM {s}.events WHERE event_id = $2
+            ), chosen AS (
+                SELECT coalesce($4::bigint, (SELECT global_position FROM stored)) AS position
+            ), upsert AS (
+                INSERT INTO {s}.checkpoints AS c ({_COLUMNS})
+                SELECT $1, $2, $3, position, 1, now() FROM chosen
+                WHERE position IS NOT NULL AND ($4::bigint IS NULL
+                    OR NOT EXISTS (SELECT 1 FROM stored WHERE global_position <> $4::bigint))
+                    {guard}
+                ON CONFLICT (projection_name) DO UPDATE SET
+                    last_event_id = excluded.last_event_id,
+                    last_event_type = excluded.last_event_type,
+                    global_position = excluded.global_position,
+                    events_processed = c.events_processed + 1,
+                    updated_at = excluded.updated_at
+                WHERE c.global_position IS NULL
+                    OR excluded.global_position >= c.global_position
+            )
+            SELECT (SELECT global_position FROM stored){token}
+            """
+
+
+class PostgreSQLCheckpointRepository(PostgresLeases, CheckpointRepository):
+    """Checkpoints in ``<schema>.checkpoints``, positions looked up in the events table;
+    projection ownership leases in ``<schema>.projection_leases``."""
 
     async def get_checkpoint(self, projection_name: str) -> UUID | None:
         check_projection_name(projection_name)
@@ -66,36 +108,39 @@ class PostgreSQLCheckpointRepository(PostgresRepository, CheckpointRepository):
         check_projection_name(projection_name)
         check_identifier(event_type, "event_type")
         given = check_checkpoint_update(event_id, global_position)
-        # One statement: the position lookup, the upsert (only when the rules of
-        # resolve_checkpoint_position accept it) and the never-backwards guard.
         stored = await self._fetchval(
-            f"""
-            WITH stored AS (
-                SELECT global_position FROM {self._s}.events WHERE event_id = $2
-            ), chosen AS (
-                SELECT coalesce($4::bigint, (SELECT global_position FROM stored)) AS position
-            ), upsert AS (
-                INSERT INTO {self._s}.checkpoints AS c ({_COLUMNS})
-                SELECT $1, $2, $3, position, 1, now() FROM chosen
-                WHERE position IS NOT NULL AND ($4::bigint IS NULL
-                    OR NOT EXISTS (SELECT 1 FROM stored WHERE global_position <> $4::bigint))
-                ON CONFLICT (projection_name) DO UPDATE SET
-                    last_event_id = excluded.last_event_id,
-                    last_event_type = excluded.last_event_type,
-                    global_position = excluded.global_position,
-                    events_processed = c.events_processed + 1,
-                    updated_at = excluded.updated_at
-                WHERE c.global_position IS NULL
-                    OR excluded.global_position >= c.global_position
-            )
-            SELECT global_position FROM stored
-            """,
+            _upsert(self._s, fenced=False),
             projection_name,
             event_id,
             event_type,
             given,
             write=True,
         )
+        resolve_checkpoint_position(projection_name, event_id, given, stored)  # raise if refused
+
+    async def update_checkpoint_fenced(
+        self,
+        lease: ProjectionLease,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        lease = check_projection_lease(lease)
+        projection_name = lease.projection_name
+        check_identifier(event_type, "event_type")
+        given = check_checkpoint_update(event_id, global_position)
+        row = await self._fetchrow(
+            _upsert(self._s, fenced=True),
+            projection_name,
+            event_id,
+            event_type,
+            given,
+            lease.token,
+            write=True,
+        )
+        stored, token = row[0], row[1]
+        if token != lease.token:
+            raise OwnershipLostError(projection_name, lease.token, token)
         resolve_checkpoint_position(projection_name, event_id, given, stored)  # raise if refused
 
     async def reset_checkpoint(self, projection_name: str) -> None:

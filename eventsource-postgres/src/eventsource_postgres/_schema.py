@@ -337,6 +337,20 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: Tables added within a schema version (nothing an older process relies on changes), by name:
+#: created when a store opens a schema that lacks them. Ownership leases of projections.
+_LATER_TABLES = {
+    "projection_leases": """CREATE TABLE IF NOT EXISTS {s}.projection_leases (
+        projection_name text PRIMARY KEY,
+        owner_id text NOT NULL,
+        token bigint NOT NULL,
+        acquired_at timestamptz NOT NULL,
+        renewed_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        released_at timestamptz
+    )""",
+}
+
 #: Indexes added within a schema version (they change nothing an older process relies on), by
 #: name: created when a store opens a schema that lacks them.
 _LATER_INDEXES = {
@@ -346,9 +360,13 @@ _LATER_INDEXES = {
 
 
 async def _ensure_indexes(conn: Any, options: PostgresOptions) -> None:
-    """Create the indexes of :data:`_LATER_INDEXES` the schema lacks (checked in the catalog
+    """Create the tables of :data:`_LATER_TABLES` and the indexes of :data:`_LATER_INDEXES`
+    the schema lacks (checked in the catalog
     first: ``CREATE INDEX IF NOT EXISTS`` would lock the table against writes even then)."""
     s = options.quoted_schema
+    for name, sql in _LATER_TABLES.items():
+        if await conn.fetchval("SELECT to_regclass($1) IS NULL", f"{s}.{name}"):
+            await conn.execute(sql.format(s=s))
     for name, sql in _LATER_INDEXES.items():
         if await conn.fetchval("SELECT to_regclass($1) IS NULL", f"{s}.{name}"):
             await conn.execute(sql.format(s=s))
@@ -403,3 +421,4 @@ async def create_schema(
             "ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, updated_at = now()",
             SCHEMA_VERSION,
         )
+        await _ensure_indexes(conn, options)

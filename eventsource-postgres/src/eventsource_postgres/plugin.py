@@ -7,6 +7,7 @@ repositories and the snapshot store share the store's pool and schema.
 from __future__ import annotations
 
 from eventsource.spi import (
+    BackendURL,
     Capabilities,
     CheckpointRepositorySpec,
     DLQRepositorySpec,
@@ -21,11 +22,12 @@ from eventsource.spi import (
 from ._checkpoints import PostgreSQLCheckpointRepository
 from ._dlq import PostgreSQLDLQRepository
 from ._legacy_upgrade import PostgresLegacyConverter
+from ._options import PostgresOptions
 from ._outbox import PostgreSQLOutboxRepository
 from ._snapshots import PostgreSQLSnapshotStore
 from ._store import PostgreSQLEventStore
 
-__all__ = ["CAPABILITIES"]
+__all__ = ["CAPABILITIES", "same_store"]
 
 #: What the PostgreSQL backend can do.
 CAPABILITIES = Capabilities(
@@ -34,7 +36,31 @@ CAPABILITIES = Capabilities(
     parallel_writers=True,
     transactional_outbox=True,
     live_notifications=True,
+    projection_leases=True,
 )
+
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _where(url: BackendURL) -> tuple[str, int, str | None, str]:
+    """Server, port, database and schema a ``postgresql://`` URL names, defaults filled in
+    as asyncpg fills them (the database defaults to the user's name)."""
+    host = (url.host or "localhost").lower()
+    schema = PostgresOptions.from_url(url).schema
+    return (
+        "localhost" if host in _LOCAL_HOSTS else host,
+        url.port or 5432,
+        url.database or url.username,
+        schema,
+    )
+
+
+def same_store(a: BackendURL, b: BackendURL) -> bool:
+    """Two ``postgresql://`` URLs name one store when host, port, database and schema are the
+    same (user, password and pool options do not pick a store; another schema is another
+    store)."""
+    return _where(a) == _where(b)
 
 
 def _store(store: EventStore) -> PostgreSQLEventStore:
@@ -56,6 +82,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
             schemes=("postgresql", "postgres"),
             capabilities=CAPABILITIES,
             description="PostgreSQL via asyncpg: many writers, LISTEN/NOTIFY, JSONB payloads.",
+            same_store=same_store,
             legacy_converter=PostgresLegacyConverter,
         )
     ]

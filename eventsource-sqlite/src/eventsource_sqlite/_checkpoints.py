@@ -11,15 +11,19 @@ from eventsource.spi import (
     CheckpointData,
     CheckpointRepository,
     LagMetrics,
+    OwnershipLostError,
+    ProjectionLease,
     check_checkpoint_update,
     check_event_types,
     check_identifier,
+    check_projection_lease,
     check_projection_name,
     resolve_checkpoint_position,
 )
 
-from ._base import SQLiteRepository, uuid_or_none
-from ._tx import from_us, now_us, single_write
+from ._base import uuid_or_none
+from ._leases import SQLiteLeases, current_token
+from ._tx import from_us, now_us, single_write, write_transaction
 
 __all__ = ["SQLiteCheckpointRepository"]
 
@@ -57,8 +61,9 @@ def _data(row: tuple[Any, ...]) -> CheckpointData:
     )
 
 
-class SQLiteCheckpointRepository(SQLiteRepository, CheckpointRepository):
-    """Checkpoints in SQLite; see :class:`SQLiteRepository` for connections and transactions."""
+class SQLiteCheckpointRepository(SQLiteLeases, CheckpointRepository):
+    """Checkpoints and projection ownership leases in SQLite; see :class:`SQLiteRepository`
+    for connections and transactions."""
 
     async def get_checkpoint(self, projection_name: str) -> UUID | None:
         check_projection_name(projection_name)
@@ -90,6 +95,31 @@ class SQLiteCheckpointRepository(SQLiteRepository, CheckpointRepository):
             position = resolve_checkpoint_position(projection_name, event_id, given, stored)
             args = (projection_name, key, event_type, position, now_us())
             single_write(conn, _UPSERT, args)
+
+        await self._run(update)
+
+    async def update_checkpoint_fenced(
+        self,
+        lease: ProjectionLease,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        lease = check_projection_lease(lease)
+        projection_name = lease.projection_name
+        check_identifier(event_type, "event_type")
+        given = check_checkpoint_update(event_id, global_position)
+        key = str(event_id)
+
+        def update(conn: sqlite3.Connection) -> None:
+            with write_transaction(conn, self._shared, path=self._path):
+                token = current_token(conn, projection_name)
+                if token != lease.token:
+                    raise OwnershipLostError(projection_name, lease.token, token)
+                row = conn.execute(_EVENT_POSITION, (key,)).fetchone()
+                stored = None if row is None else row[0]
+                position = resolve_checkpoint_position(projection_name, event_id, given, stored)
+                conn.execute(_UPSERT, (projection_name, key, event_type, position, now_us()))
 
         await self._run(update)
 

@@ -13,6 +13,7 @@ import aiosqlite
 
 from eventsource.spi import (
     DomainEvent,
+    OwnershipLostError,
     StorageUnavailableError,
 )
 
@@ -26,10 +27,17 @@ T = TypeVar("T")
 _MEMORY = ":memory:"
 _POSITIONS = """CREATE TABLE IF NOT EXISTS projection_positions (
     projection_name TEXT PRIMARY KEY,
-    global_position INTEGER NOT NULL
+    global_position INTEGER NOT NULL,
+    fence INTEGER NOT NULL DEFAULT 0
 )"""
+_ADD_FENCE = "ALTER TABLE projection_positions ADD COLUMN fence INTEGER NOT NULL DEFAULT 0"
 _GET = "SELECT global_position FROM projection_positions WHERE projection_name = ?"
-_FORGET = "DELETE FROM projection_positions WHERE projection_name = ?"
+_GET_FENCE = "SELECT fence FROM projection_positions WHERE projection_name = ?"
+_SET_FENCE = (
+    "INSERT INTO projection_positions (projection_name, global_position, fence) VALUES (?, 0, ?)"
+    " ON CONFLICT (projection_name) DO UPDATE SET fence = excluded.fence"
+)
+_FORGET = "UPDATE projection_positions SET global_position = 0 WHERE projection_name = ?"
 _SET = (
     "INSERT INTO projection_positions (projection_name, global_position) VALUES (?, ?)"
     " ON CONFLICT (projection_name) DO UPDATE SET global_position = excluded.global_position"
@@ -49,6 +57,11 @@ class SQLiteProjection:
     in :attr:`skipped`. A DLQ replay (``handle_at(event, None)``) applies the event without
     moving the position; :meth:`store_position` passes an event the runner parked;
     :meth:`reset` (before a rebuild) empties the read model with :meth:`clear`.
+
+    Fenced: a runner that owns the projection calls :meth:`fence` with its lease's token
+    before delivering; from then on a change from an owner with a smaller token (a deposed
+    one, in any process) is refused with :class:`OwnershipLostError` inside its transaction,
+    so the read model is never changed by an owner after its successor started.
 
     ``database`` may be the event store's own file (its writers and this one take turns,
     waiting up to ``busy_timeout`` ms; WAL keeps readers out of the way) or another file.
@@ -70,6 +83,7 @@ class SQLiteProjection:
         self.skipped = 0
         self._conn: aiosqlite.Connection | None = None
         self._shared: SharedFile = shared_file(None)
+        self._fence: int | None = None
 
     # -- to override ---------------------------------------------------------------------------
 
@@ -111,6 +125,9 @@ class SQLiteProjection:
                 c.execute("PRAGMA synchronous = NORMAL")  # a commit survives a process crash
             with self._transaction(c):
                 c.execute(_POSITIONS)
+                columns = [row[1] for row in c.execute("PRAGMA table_info(projection_positions)")]
+                if "fence" not in columns:  # a table of an earlier release
+                    c.execute(_ADD_FENCE)
                 self.setup(c)
 
         try:
@@ -139,6 +156,21 @@ class SQLiteProjection:
 
     # -- the PositionTrackingProjection hook ---------------------------------------------------
 
+    async def fence(self, token: int) -> None:
+        """Record ``token`` (a lease's fencing token) as the projection's writer: changes
+        under a smaller token are refused from now on; :class:`OwnershipLostError` when a
+        larger one was recorded already (this owner was deposed)."""
+
+        def fence(c: sqlite3.Connection) -> None:
+            with self._transaction(c):
+                stored = self._stored_fence(c)
+                if stored > token:
+                    raise OwnershipLostError(self.name, token, stored, "the read model is fenced")
+                c.execute(_SET_FENCE, (self.name, token))
+
+        await self._run(fence)
+        self._fence = token
+
     async def load_position(self) -> int:
         """The global position of the last event applied (0 for none)."""
         return await self._run(self._position)
@@ -149,6 +181,7 @@ class SQLiteProjection:
 
         def handle(c: sqlite3.Connection) -> bool:
             with self._transaction(c):
+                self._check_fence(c)
                 if global_position is not None:
                     if global_position <= self._position(c):
                         return False
@@ -165,6 +198,7 @@ class SQLiteProjection:
 
         def store(c: sqlite3.Connection) -> None:
             with self._transaction(c):
+                self._check_fence(c)
                 if global_position > self._position(c):
                     c.execute(_SET, (self.name, global_position))
 
@@ -185,6 +219,18 @@ class SQLiteProjection:
         await self._run(reset)
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _stored_fence(self, c: sqlite3.Connection) -> int:
+        row = c.execute(_GET_FENCE, (self.name,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _check_fence(self, c: sqlite3.Connection) -> None:
+        """Inside the write transaction: refuse the change once a newer owner fenced."""
+        if self._fence is None:
+            return
+        stored = self._stored_fence(c)
+        if stored > self._fence:
+            raise OwnershipLostError(self.name, self._fence, stored, "the read model is fenced")
 
     def _position(self, c: sqlite3.Connection) -> int:
         row = c.execute(_GET, (self.name,)).fetchone()

@@ -22,6 +22,7 @@ from ._legacy import refuse_legacy
 from ._tx import write_transaction
 
 __all__ = [
+    "LATER_TABLES",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "create_tables",
@@ -130,6 +131,20 @@ _V2 = [
         ON aggregate_snapshots (aggregate_type, schema_version)""",
 ]
 
+#: Tables added within schema version 2 (nothing an older process relies on changes), by name:
+#: created when a file that lacks them is opened. Ownership leases of projections.
+LATER_TABLES: dict[str, str] = {
+    "projection_leases": """CREATE TABLE IF NOT EXISTS projection_leases (
+        projection_name TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL,
+        token INTEGER NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        renewed_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        released_at INTEGER
+    )""",
+}
+
 #: Statements that bring a file from version ``n - 1`` to version ``n``.
 MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
 
@@ -173,12 +188,14 @@ def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
     """
     version = stored_schema_version(conn)
     if _check(version, path):
+        _ensure_later_tables(conn)
         return
     if version == 0:  # before taking the write lock: a read-only file is told the same
         refuse_legacy(conn, path)
     with write_transaction(conn):
         version = stored_schema_version(conn)  # again, now that we hold the write lock
         if _check(version, path):
+            _ensure_later_tables(conn)
             return
         if version == 0:  # a conversion may have started meanwhile
             refuse_legacy(conn, path)
@@ -187,10 +204,13 @@ def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
 
 
 def create_tables(conn: sqlite3.Connection, version: int = 0) -> None:
-    """Run the migrations from ``version`` up to :data:`SCHEMA_VERSION` (no version row)."""
+    """Run the migrations from ``version`` up to :data:`SCHEMA_VERSION` (no version row),
+    and create the tables of :data:`LATER_TABLES`."""
     for target in range(version + 1, SCHEMA_VERSION + 1):
         for statement in MIGRATIONS[target]:
             conn.execute(statement)
+    for statement in LATER_TABLES.values():
+        conn.execute(statement)
 
 
 def record_version(conn: sqlite3.Connection) -> None:
@@ -201,3 +221,23 @@ def record_version(conn: sqlite3.Connection) -> None:
         "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
         (SCHEMA_VERSION,),
     )
+
+
+def _ensure_later_tables(conn: sqlite3.Connection) -> None:
+    """Create the tables of :data:`LATER_TABLES` a current file lacks (looked up first, so a
+    file that has them all is not written to)."""
+    missing = [
+        sql
+        for name, sql in LATER_TABLES.items()
+        if conn.execute(f"PRAGMA table_info({name})").fetchone() is None
+    ]
+    if not missing:
+        return
+    try:
+        with write_transaction(conn):
+            for sql in missing:
+                conn.execute(sql)
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+        # a read-only connection: only what reads these tables finds them missing

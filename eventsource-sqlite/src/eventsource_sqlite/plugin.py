@@ -8,6 +8,8 @@ URLs: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory
 
 from __future__ import annotations
 
+import os
+
 from eventsource.spi import (
     BackendURL,
     Capabilities,
@@ -31,7 +33,7 @@ from ._outbox import SQLiteOutboxRepository
 from ._snapshots import SQLiteSnapshotStore
 from ._store import SQLiteEventStore
 
-__all__ = ["OPTIONS", "OPTION_SPECS", "store_from_url"]
+__all__ = ["OPTIONS", "OPTION_SPECS", "same_store", "store_from_url"]
 
 #: The names of the query options a ``sqlite://`` URL may carry (see ``OPTION_SPECS``).
 OPTIONS = frozenset(spec.name for spec in OPTION_SPECS)
@@ -45,6 +47,28 @@ def store_from_url(url: BackendURL) -> SQLiteEventStore:
             f"{url}: a sqlite URL has no host; use sqlite:///relative.db or sqlite:////abs.db"
         )
     return SQLiteEventStore(url.database or ":memory:", **values)
+
+
+def _file(url: BackendURL) -> str | None:
+    """The resolved path of a file URL's database (None for ``:memory:``)."""
+    database = url.database or ":memory:"
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.path.realpath(database)
+
+
+def same_store(a: BackendURL, b: BackendURL) -> bool:
+    """Two ``sqlite://`` URLs name one store when they resolve to one file (``same.db`` and
+    ``./same.db``; a symlink and its target); ``:memory:`` is private to each connection."""
+    path_a, path_b = _file(a), _file(b)
+    if path_a is None or path_b is None:
+        return False
+    if path_a == path_b:
+        return True
+    try:
+        return os.path.samefile(path_a, path_b)
+    except OSError:  # either file not there (yet): different paths, different files
+        return False
 
 
 def _store(store: EventStore) -> SQLiteEventStore:
@@ -69,8 +93,10 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 parallel_writers=False,
                 transactional_outbox=True,
                 live_notifications=False,
+                projection_leases=True,
             ),
             description="One SQLite file (aiosqlite): single writer, concurrent readers (WAL).",
+            same_store=same_store,
             legacy_converter=SQLiteLegacyConverter,
         )
     ]

@@ -1,10 +1,12 @@
-"""``eventsource checkpoints list|reset``."""
+"""``eventsource checkpoints list|owners|reset``."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
 from .._exceptions import EntryNotFoundError
+from ..repositories._leases import ProjectionLease, ProjectionLeases
 from ._context import Commands, Context
 
 __all__ = ["register"]
@@ -26,6 +28,15 @@ def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
         "events processed, and how many events it is behind.",
     )
     listing.set_defaults(handler=run_list)
+    owners = group.add_parser(
+        "owners",
+        parents=[parent],
+        help="who owns each projection (runner leases), since when",
+        description="List each projection's ownership lease: the owning runner, its fencing "
+        "token, since when it owns the projection, and whether the lease is live, expired or "
+        "released.",
+    )
+    owners.set_defaults(handler=run_owners)
     reset = group.add_parser(
         "reset",
         parents=[parent],
@@ -62,6 +73,34 @@ async def run_list(ctx: Context) -> int:
             for d, lag in rows
         ],
         ["PROJECTION", "POSITION", "LAG", "PROCESSED", "LAST TYPE", "LAST EVENT", "UPDATED"],
+    )
+    return 0
+
+
+def _state(lease: ProjectionLease, now: datetime) -> str:
+    if lease.released_at is not None:
+        return "released"
+    return "live" if lease.is_live(now) else "expired"
+
+
+async def run_owners(ctx: Context) -> int:
+    """List the ownership leases (empty on a backend without ``projection_leases``)."""
+    async with ctx.backend() as backend:
+        repo = backend.checkpoints
+        leases = await repo.get_leases() if isinstance(repo, ProjectionLeases) else []
+    now = datetime.now(UTC)
+    if ctx.json:
+        ctx.emit_json([{**lease.to_dict(), "state": _state(lease, now)} for lease in leases])
+        return 0
+    if not leases:
+        ctx.out("No owners.")
+        return 0
+    ctx.table(
+        [
+            (x.projection_name, x.owner_id, _state(x, now), x.token, x.acquired_at, x.expires_at)
+            for x in leases
+        ],
+        ["PROJECTION", "OWNER", "STATE", "TOKEN", "SINCE", "EXPIRES"],
     )
     return 0
 

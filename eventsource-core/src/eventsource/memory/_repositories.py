@@ -27,20 +27,28 @@ from ..spi import (
     OutboxRepository,
     OutboxStats,
     OutboxStatus,
+    OwnershipLostError,
     ProjectionFailureCount,
+    ProjectionLease,
+    ProjectionLeases,
     check_checkpoint_update,
     check_dlq_id,
     check_dlq_status,
     check_event_types,
     check_identifier,
     check_lease,
+    check_lease_request,
     check_limit,
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
+    check_projection_lease,
     check_projection_name,
     check_retry_after,
     check_worker_id,
+    lease_acquired,
+    lease_released,
+    lease_renewed,
     prepare_failed_event,
     resolve_checkpoint_position,
     storable_note,
@@ -66,8 +74,9 @@ def _state_of(source: MemoryEventStore | MemoryState | None) -> MemoryState:
     return source if source is not None else MemoryState()
 
 
-class MemoryCheckpointRepository(CheckpointRepository):
-    """Checkpoints in memory; positions are looked up in the same state's events."""
+class MemoryCheckpointRepository(CheckpointRepository, ProjectionLeases):
+    """Checkpoints and ownership leases in memory; positions are looked up in the same
+    state's events. Leases are decided under the state's lock."""
 
     def __init__(
         self,
@@ -127,6 +136,72 @@ class MemoryCheckpointRepository(CheckpointRepository):
     async def reset_checkpoint(self, projection_name: str) -> None:
         check_projection_name(projection_name)
         self.state.checkpoints.pop(projection_name, None)
+
+    # -- ownership leases --------------------------------------------------------------------
+
+    async def acquire_lease(
+        self,
+        projection_name: str,
+        owner_id: str,
+        ttl: timedelta,
+        *,
+        now: datetime | None = None,
+    ) -> ProjectionLease | None:
+        name, owner, duration, moment = check_lease_request(projection_name, owner_id, ttl, now)
+        with self.state.lock:
+            granted = lease_acquired(
+                self.state.leases.get(name), name, owner, duration, moment or _now()
+            )
+            if granted is not None:
+                self.state.leases[name] = granted
+            return granted
+
+    async def renew_lease(
+        self, lease: ProjectionLease, ttl: timedelta, *, now: datetime | None = None
+    ) -> ProjectionLease | None:
+        lease = check_projection_lease(lease)
+        _, _, duration, moment = check_lease_request(
+            lease.projection_name, lease.owner_id, ttl, now
+        )
+        with self.state.lock:
+            current = self.state.leases.get(lease.projection_name)
+            renewed = lease_renewed(current, lease, duration, moment or _now())
+            if renewed is not None:
+                self.state.leases[lease.projection_name] = renewed
+            return renewed
+
+    async def release_lease(self, lease: ProjectionLease, *, now: datetime | None = None) -> bool:
+        lease = check_projection_lease(lease)
+        check_lease_request(lease.projection_name, lease.owner_id, timedelta(seconds=1), now)
+        with self.state.lock:
+            current = self.state.leases.get(lease.projection_name)
+            released = lease_released(current, lease, now or _now())
+            if released is None:
+                return False
+            self.state.leases[lease.projection_name] = released
+            return True
+
+    async def get_leases(self) -> list[ProjectionLease]:
+        with self.state.lock:
+            return [self.state.leases[name] for name in sorted(self.state.leases)]
+
+    async def update_checkpoint_fenced(
+        self,
+        lease: ProjectionLease,
+        event_id: UUID,
+        event_type: str,
+        global_position: int | None = None,
+    ) -> None:
+        lease = check_projection_lease(lease)
+        with self.state.lock:  # re-entrant: the check and the write are one step
+            current = self.state.leases.get(lease.projection_name)
+            if current is None or current.token != lease.token:
+                raise OwnershipLostError(
+                    lease.projection_name, lease.token, None if current is None else current.token
+                )
+            await self.update_checkpoint(
+                lease.projection_name, event_id, event_type, global_position
+            )
 
     async def get_lag_metrics(
         self, projection_name: str, event_types: Sequence[str] | None = None

@@ -59,6 +59,8 @@ class MemoryState:
     #: The stored JSON text of each event, by global position: what upcasters read.
     payloads: dict[int, str] = field(default_factory=dict)
     checkpoints: dict[str, Any] = field(default_factory=dict)
+    #: The latest ownership lease of each projection (a ProjectionLease).
+    leases: dict[str, Any] = field(default_factory=dict)
     outbox: dict[UUID, Any] = field(default_factory=dict)
     outbox_not_before: dict[UUID, datetime] = field(default_factory=dict)
     dlq: dict[int, Any] = field(default_factory=dict)

@@ -67,6 +67,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 parallel_writers=False,
                 transactional_outbox=True,
                 live_notifications=True,
+                projection_leases=True,
             ),
             description="In-process memory; for tests and demos. Nothing outlives the process.",
         )

@@ -25,6 +25,7 @@ __all__ = [
     "PublisherSpec",
     "RepositorySpec",
     "SnapshotStoreSpec",
+    "same_url_store",
 ]
 
 RepoT = TypeVar("RepoT")
@@ -41,6 +42,9 @@ class Capabilities:
     - ``transactional_outbox``: ``append_events(..., outbox=True)`` writes the outbox entries in
       the events' transaction.
     - ``live_notifications``: ``wait_for_events`` is woken by writers rather than polling.
+    - ``projection_leases``: the checkpoint repository is also a
+      :class:`~eventsource.repositories.ProjectionLeases` (one owner per projection, fenced
+      checkpoint writes); runners then own their projection by default.
     """
 
     persistent: bool = True
@@ -48,10 +52,20 @@ class Capabilities:
     parallel_writers: bool = True
     transactional_outbox: bool = True
     live_notifications: bool = False
+    projection_leases: bool = False
 
     def enabled(self) -> list[str]:
         """Names of the capabilities that are on."""
         return [name for name in self.__dataclass_fields__ if getattr(self, name)]
+
+
+def same_url_store(a: BackendURL, b: BackendURL) -> bool:
+    """The default ``same_store``: two URLs name one store when user, host, port and database
+    are equal; a URL with neither host nor database (or ``:memory:``) is private, never the
+    same. Options are ignored (they tune a connection, they do not pick a store)."""
+    if a.host is None and a.database in (None, "", ":memory:"):
+        return False
+    return (a.username, a.host, a.port, a.database) == (b.username, b.host, b.port, b.database)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +74,12 @@ class EventStoreSpec:
 
     ``from_url`` returns an unconnected store; the repositories of the same backend are built
     over it once it is connected, so all four roles share its connection or pool.
+
+    ``same_store(a, b)`` tells whether two of its URLs name one store (``eventsource migrate``
+    refuses to copy a store onto itself): the same resolved file, the same server, database
+    and schema. Without it, :func:`same_url_store` compares user, host, port and database.
+    Whether a store exists is the store's :meth:`EventStore.connect_existing`, which raises
+    :class:`StoreNotFoundError` (used by ``open_backend(url, create=False)``).
     ``legacy_converter``, when the backend can convert eventsource-py 0.5.0 databases, builds
     a :class:`~eventsource.spi.LegacyConverter` over such an unconnected store (used by
     ``eventsource upgrade``).
@@ -71,7 +91,12 @@ class EventStoreSpec:
     schemes: tuple[str, ...] = ()
     capabilities: Capabilities = field(default_factory=Capabilities)
     description: str = ""
+    same_store: Callable[[BackendURL, BackendURL], bool] | None = None
     legacy_converter: Callable[[EventStore], LegacyConverter] | None = None
+
+    def is_same_store(self, a: BackendURL, b: BackendURL) -> bool:
+        """Whether ``a`` and ``b`` (URLs of this backend) name one store."""
+        return (self.same_store or same_url_store)(a, b)
 
     @property
     def all_schemes(self) -> tuple[str, ...]:

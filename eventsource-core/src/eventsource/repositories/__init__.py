@@ -1,4 +1,5 @@
-"""Checkpoint, outbox and DLQ contracts, their records, and in-memory implementations.
+"""Checkpoint, outbox and DLQ contracts, projection ownership leases, their records, and
+in-memory implementations.
 
 User API only: the helpers a backend author needs (``check_limit``, ``prepare_failed_event``,
 ``hand_out_claims``, ...) are in :mod:`eventsource.spi`. Backend repositories
@@ -21,6 +22,7 @@ from ._entries import (
     OutboxStatus,
     ProjectionFailureCount,
 )
+from ._leases import ProjectionLease, ProjectionLeases
 
 if TYPE_CHECKING:
     from eventsource_postgres import (
@@ -56,6 +58,8 @@ __all__ = [
     "OutboxStats",
     "OutboxStatus",
     "ProjectionFailureCount",
+    "ProjectionLease",
+    "ProjectionLeases",
 ]
 
 _MEMORY = {"MemoryCheckpointRepository", "MemoryDLQRepository", "MemoryOutboxRepository"}

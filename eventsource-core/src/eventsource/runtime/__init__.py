@@ -3,6 +3,8 @@ outbox relay.
 
 - :class:`ProjectionRunner` / :class:`SubscriptionRunner` catch projections up from their
   checkpoints through ``read_all`` and then follow the store live. Delivery is at-least-once.
+  Each projection has one owner across processes (:class:`Ownership`: a lease with a fencing
+  token; other runners of it stand by and take over).
 - :class:`RetryPolicy` and :class:`FailureMode` decide what happens to a failing event: retried
   with backoff, then parked in the DLQ ("skip") or the projection stops ("stop").
 - :class:`DLQReplayer` replays parked events and resolves them; a stored event that cannot be
@@ -19,6 +21,8 @@ import warnings
 from typing import Any
 
 from .._exceptions import (
+    OwnershipLostError,
+    ProjectionOwnedError,
     ProjectionStoppedError,
     ReplayError,
     UnknownPublisherError,
@@ -26,6 +30,7 @@ from .._exceptions import (
 )
 from ._dlq import DLQReplayer, EventSource, ReplayResult
 from ._metrics import ProjectionStats, RelayStats, RunnerState
+from ._ownership import Ownership
 from ._projection import (
     EventHandler,
     FunctionProjection,
@@ -60,10 +65,13 @@ __all__ = [
     "FailureMode",
     "FunctionProjection",
     "OutboxRelay",
+    "Ownership",
+    "OwnershipLostError",
     "PositionTrackingProjection",
     "ProgressCallback",
     "Projection",
     "ProjectionLike",
+    "ProjectionOwnedError",
     "ProjectionRunner",
     "ProjectionStats",
     "ProjectionStoppedError",

@@ -20,6 +20,7 @@ class RunnerState(enum.StrEnum):
     """Where a projection runner is in its life."""
 
     IDLE = "idle"
+    STANDBY = "standby"
     CATCHING_UP = "catching_up"
     LIVE = "live"
     STOPPING = "stopping"

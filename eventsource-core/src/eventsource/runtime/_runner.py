@@ -12,16 +12,25 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Self
 from uuid import UUID
 
-from .._exceptions import ConfigurationError, EventDecodeError, InvalidStateError, StorageError
+from .._exceptions import (
+    ConfigurationError,
+    EventDecodeError,
+    InvalidStateError,
+    OwnershipLostError,
+    ProjectionOwnedError,
+    StorageError,
+)
 from ..clock import Clock
 from ..plugins._backend import Backend
 from ..repositories._contracts import CheckpointRepository, DLQRepository
 from ..repositories._entries import LagMetrics
+from ..repositories._leases import ProjectionLease, ProjectionLeases
 from ..stores._contract import EventStore
 from ..stores._types import ReadOptions, StoredEvent
 from ._dlq import DLQReplayer, EventSource, ReplayResult
 from ._errors import ProjectionStoppedError
 from ._metrics import ProjectionMetrics, ProjectionStats, RunnerState
+from ._ownership import Ownership, OwnershipKeeper
 from ._projection import PositionTrackingProjection, ProjectionLike, check_projection
 from ._retry import Backoff, FailureMode, RetryPolicy
 from ._undecodable import UndecodableEvent
@@ -92,6 +101,17 @@ class ProjectionRunner(BackgroundWorker):
     the system clock; see :mod:`eventsource.clock`). Start, stop, :meth:`request_stop` and
     the one-run-at-a-time guard (:class:`~eventsource.WorkerBusyError`) are
     :class:`BackgroundWorker`'s.
+
+    **One owner per projection** (``ownership``, on by default over a backend with the
+    ``projection_leases`` capability): the runner acquires its projection's lease before
+    reading; a second runner of the same projection, in any process, stands by
+    (:attr:`RunnerState.STANDBY`) and takes over, from the checkpoint, when the owner stops,
+    crashes or loses its connection (see :class:`Ownership` for the timing). Checkpoints are
+    fenced by the lease: a deposed owner's are refused, and it goes back to standby.
+    ``ownership=False`` runs without a lease (one process only). The lease is kept on
+    ``clock`` too (under the system clock, expiry is judged by the backend's own clock).
+    :meth:`catch_up` and :meth:`rebuild` wait for the lease no longer than a crashed owner's
+    takes to run out, and raise :class:`ProjectionOwnedError` while another owner keeps it.
     """
 
     def __init__(
@@ -108,6 +128,7 @@ class ProjectionRunner(BackgroundWorker):
         storage_retries: int | None = None,
         storage_backoff: Backoff | None = None,
         clock: Clock | None = None,
+        ownership: Ownership | bool = True,
     ) -> None:
         super().__init__(clock=clock)
         self.projection = check_projection(projection)
@@ -135,6 +156,9 @@ class ProjectionRunner(BackgroundWorker):
         self._pending_count = 0
         self._last_flush = self.clock.monotonic()
         self._position_changed = asyncio.Condition()
+        self._owner = _keeper(self.projection.name, checkpoints, ownership, self.clock)
+        if self._owner is not None:
+            self._owner.on_error = self._count_storage_error
 
     @classmethod
     def from_backend(cls, projection: ProjectionLike, backend: Backend, **options: Any) -> Self:
@@ -166,6 +190,20 @@ class ProjectionRunner(BackgroundWorker):
         """Counters, position, lag and throughput (see :class:`ProjectionStats`)."""
         return self.metrics.snapshot()
 
+    @property
+    def lease(self) -> ProjectionLease | None:
+        """The ownership lease this runner holds now (None: standby, stopped, or no leases)."""
+        return None if self._owner is None else self._owner.lease
+
+    @property
+    def owner_id(self) -> str | None:
+        """The name this runner holds its lease under (None without ownership)."""
+        return None if self._owner is None else self._owner.owner_id
+
+    def _count_storage_error(self, exc: StorageError) -> None:
+        self.metrics.record_error(exc)
+        self.metrics.storage_errors += 1
+
     async def lag(self) -> LagMetrics | None:
         """The checkpoint repository's lag metrics for this projection's event types."""
         return await self.checkpoints.get_lag_metrics(self.name, self._types)
@@ -187,12 +225,19 @@ class ProjectionRunner(BackgroundWorker):
         if pending is None or self._tracking:
             return
         try:
-            await self.checkpoints.update_checkpoint(
-                self.name,
-                pending.event_id,
-                pending.event_type,
-                global_position=pending.global_position,
-            )
+            if self._owner is not None:
+                await self._owner.write_checkpoint(
+                    pending.event_id, pending.event_type, pending.global_position
+                )
+            else:
+                await self.checkpoints.update_checkpoint(
+                    self.name,
+                    pending.event_id,
+                    pending.event_type,
+                    global_position=pending.global_position,
+                )
+        except OwnershipLostError:
+            raise  # the successor delivers these events again from its checkpoint
         except BaseException:
             if self._pending is None:
                 self._pending = pending  # keep it to retry on the next flush
@@ -233,6 +278,8 @@ class ProjectionRunner(BackgroundWorker):
             attempt += 1
             try:
                 await self._call(stored)
+            except OwnershipLostError:
+                raise  # a fenced read model refused the change: not the handler's failure
             except Exception as exc:
                 self.metrics.record_error(exc)
                 if attempt < policy.max_attempts:
@@ -343,6 +390,8 @@ class ProjectionRunner(BackgroundWorker):
                     if self._stop.is_set():
                         complete = False
                         break
+                    if self._owner is not None:
+                        self._owner.check()  # deliver nothing once the lease is lost
                     ok = await self._deliver(stored)
                     await self._advance(stored)
                     handled += ok
@@ -372,11 +421,12 @@ class ProjectionRunner(BackgroundWorker):
         ``progress`` (sync or async) is called every ``every`` events and once at the end.
         """
         self._enter()
+        total = 0
         try:
+            await self._own_now()
             await self._load_position()
             self.metrics.state = RunnerState.CATCHING_UP
             target = await self.store.get_global_position()
-            total = 0
             while not self._stop.is_set():
                 handled = await self._pass(progress, every)
                 total += handled
@@ -412,7 +462,50 @@ class ProjectionRunner(BackgroundWorker):
             self.metrics.state = RunnerState.FAILED
             raise
 
+    async def _own_now(self) -> None:
+        """Take the lease for a catch-up or rebuild, waiting at most as long as a crashed
+        owner's lease takes to run out (``ttl + standby_poll``); refused while another
+        owner keeps its lease live."""
+        owner = self._owner
+        if owner is None or owner.held:
+            return
+        patience = owner.ownership.ttl + owner.ownership.standby_poll
+        lease = await owner.acquire_within(patience, self._stop)
+        if lease is None and self._stop.is_set():
+            raise _Abandoned  # stopped while waiting for the lease
+        if lease is None:
+            current = await owner.current_owner()
+            holder = "another owner" if current is None else current.owner_id
+            since = None if current is None else current.acquired_at
+            raise ProjectionOwnedError(self.name, holder, since)
+        await self._fence(lease)
+
+    async def _fence(self, lease: ProjectionLease) -> None:
+        """Tell a projection that fences its own writes (``fence(token)``) the new token."""
+        fence = getattr(self.projection, "fence", None)
+        if fence is not None:
+            await _maybe_await(fence(lease.token))
+
     async def _follow(self) -> None:
+        """Own the projection (standing by until granted) and follow it while owned."""
+        owner = self._owner
+        if owner is None:
+            await self._follow_owned()
+            return
+        while not self._stop.is_set():
+            self.metrics.state = RunnerState.STANDBY
+            lease = await owner.acquire(self._stop)
+            if lease is None:
+                break
+            try:
+                await self._fence(lease)
+                await self._follow_owned()
+            except OwnershipLostError as exc:
+                log.warning("projection %r: standing by again: %s", self.name, exc)
+                self._pending, self._pending_count = None, 0
+                await owner.release()
+
+    async def _follow_owned(self) -> None:
         """Catch up and follow until stopped, riding out storage errors with backoff."""
         failures = 0
         loaded = False
@@ -428,7 +521,8 @@ class ProjectionRunner(BackgroundWorker):
                     break
                 self.metrics.state = RunnerState.LIVE
                 while not await self._wait_for_events() and not self._stop.is_set():
-                    pass  # timed out with nothing new: keep waiting without re-reading
+                    if self._owner is not None:
+                        self._owner.check()  # woken by a lost lease: stand by again
             except StorageError as exc:
                 failures += 1
                 if self.storage_retries is not None and failures > self.storage_retries:
@@ -443,23 +537,33 @@ class ProjectionRunner(BackgroundWorker):
 
     async def _leave(self) -> None:
         try:
-            await self._flush()
+            try:
+                await self._flush()
+            except OwnershipLostError as exc:  # the successor delivers them again
+                log.warning("projection %r: last checkpoint refused: %s", self.name, exc)
         finally:
-            await super()._leave()
-            await self._notify()
+            try:
+                if self._owner is not None:
+                    await self._owner.release()
+            finally:
+                await super()._leave()
+                await self._notify()
 
     async def _wait_for_events(self) -> bool:
         waiter = asyncio.ensure_future(
             self.store.wait_for_events(self.metrics.scanned, self.wait_timeout)
         )
         stopper = asyncio.ensure_future(self._stop.wait())
+        wakers = {waiter, stopper}
+        if self._owner is not None:
+            wakers.add(asyncio.ensure_future(self._owner.lost.wait()))
         try:
-            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(wakers, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (waiter, stopper):
+            for task in wakers:
                 if not task.done():
                     task.cancel()
-            await asyncio.gather(waiter, stopper, return_exceptions=True)
+            await asyncio.gather(*wakers, return_exceptions=True)
         if not waiter.done() or waiter.cancelled():
             return False
         error = waiter.exception()
@@ -503,10 +607,20 @@ class ProjectionRunner(BackgroundWorker):
             raise InvalidStateError(
                 f"projection {self.name!r} is running: stop it before rebuilding"
             )
-        reset = getattr(self.projection, "reset", None)
-        if reset is not None:
-            await _maybe_await(reset())
-        await self.checkpoints.reset_checkpoint(self.name)
+        self._stop.clear()  # a stop requested before this rebuild does not apply to it
+        try:
+            await self._own_now()  # before anything is reset; catch_up keeps, then releases it
+        except _Abandoned:
+            return 0
+        try:
+            reset = getattr(self.projection, "reset", None)
+            if reset is not None:
+                await _maybe_await(reset())
+            await self.checkpoints.reset_checkpoint(self.name)
+        except BaseException:
+            if self._owner is not None:
+                await self._owner.release()
+            raise
         self.metrics.position = self.metrics.scanned = self.metrics.checkpointed = 0
         return await self.catch_up(progress=progress, every=every)
 
@@ -538,3 +652,25 @@ async def _maybe_await(value: Any) -> None:
 
 async def _call_progress(callback: ProgressCallback, progress: RebuildProgress) -> None:
     await _maybe_await(callback(progress))
+
+
+def _keeper(
+    name: str,
+    checkpoints: CheckpointRepository,
+    ownership: Ownership | bool,
+    clock: Clock,
+) -> OwnershipKeeper | None:
+    """The runner's lease keeper: None with ``ownership=False`` or when the checkpoint
+    repository keeps no leases (a backend without ``projection_leases``)."""
+    if ownership is False:
+        return None
+    if not isinstance(checkpoints, ProjectionLeases):
+        if ownership is not True:
+            raise ConfigurationError(
+                f"projection {name!r}: ownership was configured, but the checkpoint repository "
+                f"{type(checkpoints).__name__} keeps no leases (capability projection_leases)"
+            )
+        log.info("projection %r: no ownership leases on this backend; one runner only", name)
+        return None
+    options = Ownership() if ownership is True else ownership
+    return OwnershipKeeper(checkpoints, name, options, clock)

@@ -12,6 +12,16 @@ A backend author's whole test file::
             url = f"sqlite:///{tmp_path}/kit.db"
             return lambda: open_backend(url)  # each call: a NEW, unopened Backend, SAME storage
 
+An event store alone (or any subset of the four roles) is certified the same way, with
+``event_store_opener`` (a callable giving a new, unconnected EventStore on the same storage)
+instead of ``backend_opener``, and any of ``checkpoints_factory``, ``outbox_factory``,
+``dlq_factory``; tests of a role not under test are skipped, naming the fixture to add::
+
+    class TestMyEventStore(EventStoreConformance):
+        @pytest.fixture
+        def event_store_opener(self, tmp_path):
+            return lambda: MyEventStore(tmp_path / "events.jsonl")
+
 Tests of undecodable rows in the log also need a ``raw_event_writer`` fixture (see
 :data:`RawEventWriter`); without it they are skipped. The mixins can be used on their own;
 :class:`BackendConformance` combines them all (races between writer *processes*,
@@ -28,30 +38,50 @@ from ._conformance import BackendConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._idempotency import IdempotentAppendConformance
+from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._processes import ProcessConcurrencyConformance
+from ._roles import (
+    DEFAULT_READ_CAP,
+    CheckpointsFactory,
+    DLQFactory,
+    EventStoreOpener,
+    OutboxFactory,
+    RoleBackend,
+    RoleOpener,
+    SnapshotsFactory,
+)
 from ._snapshots import SnapshotStoreConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
 
 __all__ = [
+    "DEFAULT_READ_CAP",
     "ArgumentConformance",
     "BackendConformance",
     "BackendOpener",
     "BadInputConformance",
     "CheckpointConformance",
+    "CheckpointsFactory",
     "ConcurrencyConformance",
     "ConformanceBase",
     "DLQConformance",
+    "DLQFactory",
     "EventStoreConformance",
+    "EventStoreOpener",
     "IdempotentAppendConformance",
+    "LeaseConformance",
     "OpeningConformance",
     "OutboxConformance",
+    "OutboxFactory",
     "ProcessConcurrencyConformance",
     "RawEventRow",
     "RawEventWriter",
+    "RoleBackend",
+    "RoleOpener",
     "SnapshotStoreConformance",
+    "SnapshotsFactory",
     "UndecodableEventConformance",
     "ValueDomainConformance",
 ]

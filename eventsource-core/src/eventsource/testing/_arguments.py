@@ -18,12 +18,12 @@ import pytest
 
 from .._exceptions import EntryNotFoundError, InvalidArgumentError
 from ..arguments import MAX_DURATION
-from ..plugins._backend import Backend
 from ..repositories._entries import OutboxStatus
 from ..stores._types import ReadDirection, ReadOptions, stream_id_for
 from ..values import MAX_IDENTIFIER_LENGTH, MAX_POSITION
 from ._base import ConformanceBase, ids, read_all_list, read_stream_list
 from ._events import AGGREGATE_TYPE, noted
+from ._roles import RoleBackend
 
 __all__ = ["ArgumentConformance"]
 
@@ -61,7 +61,7 @@ async def _refused(
 class ArgumentConformance(ConformanceBase):
     """Read and repository arguments: refused alike everywhere, extremes answered alike."""
 
-    async def test_read_positions_beyond_the_end(self, backend: Backend) -> None:
+    async def test_read_positions_beyond_the_end(self, backend: RoleBackend) -> None:
         """Any position from 0 to 2**63 - 1 is valid: past the end of the log or a stream,
         reading forward yields nothing and backward everything (also a stream position past a
         version's 32 bits); ``from_version`` likewise. A position past 2**63 - 1, negative, a
@@ -98,7 +98,7 @@ class ArgumentConformance(ConformanceBase):
             await _refused(InvalidArgumentError, "after_position", store.wait_for_events, bad, 0)
         await _refused(InvalidArgumentError, "timeout", store.wait_for_events, 0, float("nan"))
 
-    async def test_read_ids_and_options_must_be_typed(self, backend: Backend) -> None:
+    async def test_read_ids_and_options_must_be_typed(self, backend: RoleBackend) -> None:
         """An aggregate, event or tenant id given as its string (or as anything but a UUID),
         read options that are not a ReadOptions, a stream id that is not a str and a direction
         that is not a ReadDirection raise InvalidArgumentError naming the argument on every
@@ -143,7 +143,7 @@ class ArgumentConformance(ConformanceBase):
         assert ids(await read_all_list(backend, named)) == every[::-1]
         assert await store.event_exists(every[0]) is True
 
-    async def test_query_names_follow_the_identifier_rules(self, backend: Backend) -> None:
+    async def test_query_names_follow_the_identifier_rules(self, backend: RoleBackend) -> None:
         """An aggregate type, event type or worker id holding a lone surrogate or NUL, empty,
         or over MAX_IDENTIFIER_LENGTH characters raises InvalidArgumentError naming it in
         every query that takes one (get_events, get_events_by_type, get_stream_version,
@@ -184,7 +184,7 @@ class ArgumentConformance(ConformanceBase):
         (claimed,) = await backend.outbox.get_pending_events(worker_id="kit-\u00e9")
         assert claimed.claimed_by == "kit-\u00e9"
 
-    async def test_event_types_must_be_a_list_of_names(self, backend: Backend) -> None:
+    async def test_event_types_must_be_a_list_of_names(self, backend: RoleBackend) -> None:
         """``event_types`` given as one ``str`` raises InvalidArgumentError (it would be read as
         its characters, or matched as a substring) in ReadOptions and get_lag_metrics; a list,
         tuple, set or generator of names filters by those types everywhere, an empty one keeps
@@ -217,7 +217,7 @@ class ArgumentConformance(ConformanceBase):
         for none_of_them in (("Kit",), ("KitItemNote",), ()):
             assert await read_all_list(backend, ReadOptions(event_types=none_of_them)) == []
 
-    async def test_timestamps_must_be_aware(self, backend: Backend) -> None:
+    async def test_timestamps_must_be_aware(self, backend: RoleBackend) -> None:
         """A naive datetime (no backend can know its zone), a string, a date, or an aware
         datetime outside the datetime range in UTC as ``from_timestamp`` / ``to_timestamp``
         raises InvalidArgumentError naming it (ReadOptions, get_events, get_events_by_type); an
@@ -273,7 +273,7 @@ class ArgumentConformance(ConformanceBase):
         )
         assert len(await read_all_list(backend, ends)) == 2
 
-    async def test_repository_ids_must_be_typed(self, backend: Backend) -> None:
+    async def test_repository_ids_must_be_typed(self, backend: RoleBackend) -> None:
         """A DLQ id that is not an int from 1 to 2**63 - 1 (the string "1", a float, a bool,
         0, 2**64) and an outbox id that is not a UUID (its string) raise InvalidArgumentError
         naming it on every method and change nothing; the largest valid DLQ id is simply not
@@ -311,7 +311,7 @@ class ArgumentConformance(ConformanceBase):
         assert await outbox.mark_published_many(ids_given) == 1
         assert (await outbox.get_entry(entry_id)).status is OutboxStatus.PUBLISHED
 
-    async def test_durations_are_bounded(self, backend: Backend) -> None:
+    async def test_durations_are_bounded(self, backend: RoleBackend) -> None:
         """A lease, retry delay or cleanup age that is not a timedelta from 0 to MAX_DURATION
         (1000 years): ``timedelta.max``, ``timedelta.min``, a negative one, a number, raises
         InvalidArgumentError naming it and changes nothing (no claim, no delay, nothing

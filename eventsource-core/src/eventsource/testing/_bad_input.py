@@ -15,7 +15,6 @@ from .._exceptions import (
     SerializationError,
     UnknownEventTypeError,
 )
-from ..plugins._backend import Backend
 from ..stores._types import ReadOptions
 from ._base import ConformanceBase, ids
 from ._events import (
@@ -25,6 +24,7 @@ from ._events import (
     KitUnregisteredEvent,
     noted,
 )
+from ._roles import RoleBackend
 
 __all__ = ["BadInputConformance"]
 
@@ -37,7 +37,7 @@ class BadInputConformance(ConformanceBase):
     """Every kind of bad input to an append raises a subclass of EventStoreError and writes
     nothing; a bad read argument raises InvalidArgumentError."""
 
-    async def test_bad_aggregate_id_and_type(self, backend: Backend) -> None:
+    async def test_bad_aggregate_id_and_type(self, backend: RoleBackend) -> None:
         """A non-UUID aggregate id or an empty / non-string aggregate type raises
         InvalidEventError and writes nothing.
 
@@ -52,7 +52,7 @@ class BadInputConformance(ConformanceBase):
         for bad_type in ("", None, 7):
             await self._refuse(backend, InvalidEventError, aid, bad_type, events, 2)
 
-    async def test_bad_event_lists(self, backend: Backend) -> None:
+    async def test_bad_event_lists(self, backend: RoleBackend) -> None:
         """A bare event instead of a list, or a list holding a non-DomainEvent raises
         InvalidEventError and writes nothing (not even the valid events before it). (An empty
         list is no error: ``test_empty_batch``.)
@@ -66,7 +66,7 @@ class BadInputConformance(ConformanceBase):
         await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, [valid[0], as_dict], 2)
         await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, [valid[0], None], 2)
 
-    async def test_empty_batch(self, backend: Backend) -> None:
+    async def test_empty_batch(self, backend: RoleBackend) -> None:
         """Appending no events succeeds with the stream's current version and writes nothing
         (eventsource-py 0.5.0 did the same).
 
@@ -82,7 +82,7 @@ class BadInputConformance(ConformanceBase):
         assert (result.success, result.new_version) == (True, 0)
         assert await backend.events.get_global_position() == position
 
-    async def test_event_of_another_aggregate(self, backend: Backend) -> None:
+    async def test_event_of_another_aggregate(self, backend: RoleBackend) -> None:
         """An event whose aggregate_id differs from the append's, or whose aggregate_type is
         another type, raises InvalidEventError and writes nothing.
 
@@ -95,7 +95,7 @@ class BadInputConformance(ConformanceBase):
         (other_type,) = noted(aid, 1, aggregate_type=OTHER_AGGREGATE_TYPE)
         await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, [good, other_type], 2)
 
-    async def test_unregistered_event_type(self, backend: Backend) -> None:
+    async def test_unregistered_event_type(self, backend: RoleBackend) -> None:
         """An event whose type the store's registry cannot decode raises UnknownEventTypeError
         (a KeyError) and writes nothing: it could never be read back.
 
@@ -106,7 +106,7 @@ class BadInputConformance(ConformanceBase):
         stray = KitUnregisteredEvent(aggregate_id=aid)
         await self._refuse(backend, UnknownEventTypeError, aid, AGGREGATE_TYPE, [good, stray], 2)
 
-    async def test_duplicate_event_ids(self, backend: Backend) -> None:
+    async def test_duplicate_event_ids(self, backend: RoleBackend) -> None:
         """An event id twice in one batch, or already stored (in this or another stream) in a
         batch that is no retry of a stored append, raises DuplicateEventError and writes
         nothing.
@@ -131,7 +131,7 @@ class BadInputConformance(ConformanceBase):
         )
         assert not await backend.events.event_exists(good.event_id)
 
-    async def test_unserialisable_payload(self, backend: Backend) -> None:
+    async def test_unserialisable_payload(self, backend: RoleBackend) -> None:
         """An event holding a value JSON cannot encode raises SerializationError and writes
         nothing.
 
@@ -144,7 +144,7 @@ class BadInputConformance(ConformanceBase):
         for bad in (bad_payload, bad_metadata):
             await self._refuse(backend, SerializationError, aid, AGGREGATE_TYPE, [good, bad], 2)
 
-    async def test_oversized_payload(self, backend: Backend) -> None:
+    async def test_oversized_payload(self, backend: RoleBackend) -> None:
         """An event whose JSON exceeds the store's ``max_event_bytes`` raises
         PayloadTooLargeError (a SerializationError) and writes nothing, appended or added to
         the store's outbox; an event just under the limit is stored.
@@ -176,7 +176,7 @@ class BadInputConformance(ConformanceBase):
         (back,) = (await store.get_events(aid, AGGREGATE_TYPE, from_version=2)).events
         assert back == fits.with_position(3)
 
-    async def test_bad_expected_version(self, backend: Backend) -> None:
+    async def test_bad_expected_version(self, backend: RoleBackend) -> None:
         """A bool, string, float or out-of-range expected version raises InvalidEventError and
         writes nothing (True is not version 1).
 
@@ -186,7 +186,7 @@ class BadInputConformance(ConformanceBase):
         for bad in (True, False, "2", 2.0, None, -3):
             await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, noted(aid, 1), bad)
 
-    async def test_invalid_read_arguments(self, backend: Backend) -> None:
+    async def test_invalid_read_arguments(self, backend: RoleBackend) -> None:
         """Negative ``limit`` or ``from_position`` (other than -1, 0.5.0's "from the end") in
         ReadOptions, and a malformed stream id passed to read_stream, raise
         InvalidArgumentError.
@@ -208,7 +208,7 @@ class BadInputConformance(ConformanceBase):
         plain = [s.stream_position async for s in backend.events.read_stream(str(aid))]
         assert plain == [1, 2]
 
-    async def test_store_usable_after_refusals(self, backend: Backend) -> None:
+    async def test_store_usable_after_refusals(self, backend: RoleBackend) -> None:
         """After a series of refused appends, the next valid append succeeds at the expected
         version (no half-open transaction or stale lock was left behind).
 

@@ -8,12 +8,12 @@ from uuid import uuid4
 import pytest
 
 from .._exceptions import EntryNotFoundError, InvalidArgumentError
-from ..plugins._backend import Backend
 from ..repositories._checkpoint_positions import MAX_POSITION
 from ..repositories._entries import CheckpointData
 from ..stores._types import StoredEvent
 from ._base import ConformanceBase, read_all_list
 from ._events import AGGREGATE_TYPE, KitItemCreated, noted
+from ._roles import RoleBackend
 
 __all__ = ["CheckpointConformance"]
 
@@ -21,7 +21,7 @@ __all__ = ["CheckpointConformance"]
 class CheckpointConformance(ConformanceBase):
     """Where each projection is: update, read, reset, lag, and never backwards."""
 
-    async def test_checkpoint_update_and_read(self, backend: Backend) -> None:
+    async def test_checkpoint_update_and_read(self, backend: RoleBackend) -> None:
         """update_checkpoint records the event; get_checkpoint, get_checkpoint_data and
         get_position read it back; events_processed counts updates; unknown projections
         read as None.
@@ -52,7 +52,7 @@ class CheckpointConformance(ConformanceBase):
         assert await repo.get_position("kit-p") == stored[1].global_position
         assert await repo.get_checkpoint("kit-other") is None
 
-    async def test_checkpoint_position_looked_up_from_event(self, backend: Backend) -> None:
+    async def test_checkpoint_position_looked_up_from_event(self, backend: RoleBackend) -> None:
         """Without ``global_position``, update_checkpoint finds the event's position in the
         store.
 
@@ -65,7 +65,7 @@ class CheckpointConformance(ConformanceBase):
         assert await backend.checkpoints.get_position("kit-p") == stored[2].global_position
         assert await backend.checkpoints.get_checkpoint("kit-p") == stored[2].event_id
 
-    async def test_checkpoint_never_moves_backwards(self, backend: Backend) -> None:
+    async def test_checkpoint_never_moves_backwards(self, backend: RoleBackend) -> None:
         """An update to a lower global position than the stored one is ignored, whether the
         position is given or looked up.
 
@@ -86,7 +86,7 @@ class CheckpointConformance(ConformanceBase):
         await repo.update_checkpoint("kit-p", top.event_id, top.event_type)
         assert await repo.get_position("kit-p") == top.global_position
 
-    async def test_checkpoint_reset(self, backend: Backend) -> None:
+    async def test_checkpoint_reset(self, backend: RoleBackend) -> None:
         """reset_checkpoint forgets the projection (others keep theirs); a later update starts
         afresh, even at a lower position; resetting an unknown projection is not an error.
 
@@ -110,7 +110,7 @@ class CheckpointConformance(ConformanceBase):
         )
         assert await repo.get_position("kit-a") == stored[0].global_position
 
-    async def test_checkpoint_lag_metrics(self, backend: Backend) -> None:
+    async def test_checkpoint_lag_metrics(self, backend: RoleBackend) -> None:
         """get_lag_metrics counts the relevant events after the checkpoint, names the newest
         one, honours ``event_types``, and is None for a projection without checkpoint.
 
@@ -143,7 +143,7 @@ class CheckpointConformance(ConformanceBase):
         caught_up = await repo.get_lag_metrics("kit-p")
         assert caught_up is not None and caught_up.lag_events == 0
 
-    async def test_get_all_checkpoints(self, backend: Backend) -> None:
+    async def test_get_all_checkpoints(self, backend: RoleBackend) -> None:
         """get_all_checkpoints returns every projection's checkpoint, ordered by name.
 
         Fix: select every row ordered by projection name.
@@ -164,7 +164,7 @@ class CheckpointConformance(ConformanceBase):
         ]
 
     async def _checkpointed_at(
-        self, backend: Backend, *, events: int, index: int
+        self, backend: RoleBackend, *, events: int, index: int
     ) -> tuple[StoredEvent, CheckpointData | None]:
         """Append ``events`` events, checkpoint "kit-p" at the ``index``-th; that event and the
         checkpoint record."""
@@ -175,7 +175,7 @@ class CheckpointConformance(ConformanceBase):
         await repo.update_checkpoint("kit-p", at.event_id, at.event_type, at.global_position)
         return at, await repo.get_checkpoint_data("kit-p")
 
-    async def test_checkpoint_unknown_event_is_refused(self, backend: Backend) -> None:
+    async def test_checkpoint_unknown_event_is_refused(self, backend: RoleBackend) -> None:
         """update_checkpoint with an event id the store does not hold and no
         ``global_position`` raises EntryNotFoundError naming the event and the projection, and
         changes nothing: a checkpoint is never reset to no position (the runner would replay
@@ -195,7 +195,7 @@ class CheckpointConformance(ConformanceBase):
         assert await repo.get_checkpoint_data("kit-new") is None
         assert await repo.get_position("kit-p") == at.global_position
 
-    async def test_checkpoint_bad_arguments_are_refused(self, backend: Backend) -> None:
+    async def test_checkpoint_bad_arguments_are_refused(self, backend: RoleBackend) -> None:
         """A ``global_position`` that is not an int in 1..2**63-1 (a bool, a float, a string,
         0, a negative number, 2**63) or an event id that is not a UUID raises
         InvalidArgumentError (a ValueError) and changes nothing.
@@ -214,7 +214,7 @@ class CheckpointConformance(ConformanceBase):
             await repo.update_checkpoint("kit-p", bad_id, top.event_type)
         assert await repo.get_checkpoint_data("kit-p") == before
 
-    async def test_checkpoint_given_position_must_be_the_events(self, backend: Backend) -> None:
+    async def test_checkpoint_given_position_must_be_the_events(self, backend: RoleBackend) -> None:
         """A ``global_position`` given with an event the store holds at another position raises
         InvalidArgumentError and changes nothing; the event's own position is accepted; a
         position given for an event the store does not hold is recorded as given.

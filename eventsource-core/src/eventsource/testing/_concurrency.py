@@ -12,10 +12,8 @@ import random
 from uuid import UUID, uuid4
 
 from .._exceptions import OptimisticLockError
-from ..plugins._backend import Backend
 from ..stores._types import AppendResult, ExpectedVersion, ReadOptions, StoredEvent
 from ._base import (
-    BackendOpener,
     ConformanceBase,
     ids,
     race,
@@ -23,6 +21,7 @@ from ._base import (
     read_all_list,
 )
 from ._events import AGGREGATE_TYPE, noted
+from ._roles import RoleBackend, RoleOpener
 
 __all__ = ["ConcurrencyConformance"]
 
@@ -34,7 +33,7 @@ class ConcurrencyConformance(ConformanceBase):
     tail_events_per_writer: int = 40
 
     async def test_race_one_winner_per_expected_version(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """N writers append to one stream with the same exact expected version: exactly one
         succeeds, every other gets OptimisticLockError, and the stream holds exactly the
@@ -46,7 +45,7 @@ class ConcurrencyConformance(ConformanceBase):
         """
         aid = uuid4()
         await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 1), 0)
-        async with self.connections(backend_opener, backend) as conns:
+        async with self.connections(kit_opener, backend) as conns:
             batches = [noted(aid, 2, prefix=f"w{i}-") for i in range(len(conns))]
             results = await race(
                 [
@@ -64,7 +63,7 @@ class ConcurrencyConformance(ConformanceBase):
         assert len(await read_all_list(backend)) == 3
 
     async def test_race_one_creator_per_new_stream(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """N writers create the same new stream with ExpectedVersion.NO_STREAM: exactly one
         succeeds and the others get OptimisticLockError.
@@ -73,7 +72,7 @@ class ConcurrencyConformance(ConformanceBase):
         exist yet (there is no row to lock: rely on a unique key or a table/database lock).
         """
         aid = uuid4()
-        async with self.connections(backend_opener, backend) as conns:
+        async with self.connections(kit_opener, backend) as conns:
             batches = [noted(aid, 2, prefix=f"w{i}-") for i in range(len(conns))]
             results = await race(
                 [
@@ -89,7 +88,7 @@ class ConcurrencyConformance(ConformanceBase):
         assert len(await read_all_list(backend)) == 2
 
     async def test_race_any_writers_all_succeed(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """N writers each append k batches to one stream with ExpectedVersion.ANY: all succeed,
         the stream's versions are exactly 1..total, and each writer's events keep their order.
@@ -99,9 +98,9 @@ class ConcurrencyConformance(ConformanceBase):
         """
         aid = uuid4()
         rounds, per_batch = 5, 2
-        async with self.connections(backend_opener, backend) as conns:
+        async with self.connections(kit_opener, backend) as conns:
 
-            async def writer(conn: Backend, index: int) -> list[UUID]:
+            async def writer(conn: RoleBackend, index: int) -> list[UUID]:
                 written: list[UUID] = []
                 for r in range(rounds):
                     batch = noted(aid, per_batch, prefix=f"w{index}-r{r}-")
@@ -128,7 +127,7 @@ class ConcurrencyConformance(ConformanceBase):
                 )
 
     async def test_race_tailing_reader_sees_every_event_once(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """While N writers commit hundreds of events, a reader that tails read_all resuming
         from the last global position it saw ends having seen every event exactly once, in
@@ -142,10 +141,10 @@ class ConcurrencyConformance(ConformanceBase):
         written: set[UUID] = set()
         seen: list[StoredEvent] = []
         done = asyncio.Event()
-        async with self.connections(backend_opener, backend, self.concurrency + 1) as conns:
+        async with self.connections(kit_opener, backend, self.concurrency + 1) as conns:
             reader, writers = conns[0], conns[1:]
 
-            async def write(conn: Backend, index: int) -> None:
+            async def write(conn: RoleBackend, index: int) -> None:
                 rng = random.Random(index)
                 aid = uuid4()
                 version = 0
@@ -195,7 +194,7 @@ class ConcurrencyConformance(ConformanceBase):
         assert ids(await read_all_list(backend)) == seen_ids
 
     async def test_race_outbox_entry_claimed_once(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """N workers claim pending outbox entries concurrently until none are left: no entry
         is handed to two workers, and every entry is handed to one.
@@ -206,9 +205,9 @@ class ConcurrencyConformance(ConformanceBase):
         outbox = backend.outbox
         aid = uuid4()
         added = {await outbox.add_event(e) for e in noted(aid, 40)}
-        async with self.connections(backend_opener, backend) as conns:
+        async with self.connections(kit_opener, backend) as conns:
 
-            async def worker(conn: Backend, index: int) -> list[UUID]:
+            async def worker(conn: RoleBackend, index: int) -> list[UUID]:
                 claimed: list[UUID] = []
                 for _ in range(100):
                     batch = await conn.outbox.get_pending_events(limit=3, worker_id=f"w{index}")
@@ -228,7 +227,7 @@ class ConcurrencyConformance(ConformanceBase):
         assert set(claims) == added
 
     async def test_race_checkpoint_never_moves_backwards(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """N connections update one projection's checkpoint concurrently with shuffled
         positions (some given, some looked up from the event id): a concurrent reader never sees it
@@ -243,12 +242,12 @@ class ConcurrencyConformance(ConformanceBase):
         stored = await read_all_list(backend)
         top = stored[-1]
         rng = random.Random(7)
-        async with self.connections(backend_opener, backend) as conns:
+        async with self.connections(kit_opener, backend) as conns:
             plans = [stored[i :: len(conns)] for i in range(len(conns))]
             for plan in plans:
                 rng.shuffle(plan)
 
-            async def updater(conn: Backend, plan: list[StoredEvent]) -> None:
+            async def updater(conn: RoleBackend, plan: list[StoredEvent]) -> None:
                 for n, item in enumerate(plan):
                     position = item.global_position if n % 2 == 0 else None
                     await conn.checkpoints.update_checkpoint(

@@ -9,6 +9,7 @@ from ._concurrency import ConcurrencyConformance
 from ._dlq import DLQConformance
 from ._event_store import EventStoreConformance
 from ._idempotency import IdempotentAppendConformance
+from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._snapshots import SnapshotStoreConformance
@@ -23,6 +24,7 @@ class BackendConformance(
     IdempotentAppendConformance,
     ConcurrencyConformance,
     CheckpointConformance,
+    LeaseConformance,
     OutboxConformance,
     DLQConformance,
     SnapshotStoreConformance,
@@ -33,4 +35,5 @@ class BackendConformance(
     OpeningConformance,
 ):
     """The whole contract: subclass it and provide the ``backend_opener`` fixture (and, for
-    the tests of undecodable rows, the optional ``raw_event_writer`` fixture)."""
+    the tests of undecodable rows, the optional ``raw_event_writer`` fixture). A backend of
+    fewer roles gives ``event_store_opener`` and the role factories it has instead."""

@@ -10,12 +10,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from .._exceptions import EntryNotFoundError, InvalidArgumentError, SerializationError
-from ..plugins._backend import Backend
 from ..repositories._entries import DLQStatus
 from ..repositories._error_text import MAX_ERROR_MESSAGE_LENGTH, MAX_STACKTRACE_LENGTH
 from ..runtime import DLQReplayer, ReplayError, UndecodableEvent, projection
 from ._base import ConformanceBase
 from ._events import AGGREGATE_TYPE, noted
+from ._roles import RoleBackend
 
 __all__ = ["DLQConformance", "KitProjectionError"]
 
@@ -73,12 +73,12 @@ def _given_error(message: str) -> KitProjectionError:
 class DLQConformance(ConformanceBase):
     """Events a projection could not handle: parking, listing, retrying, resolving."""
 
-    async def _park(self, backend: Backend, projection: str, message: str = "boom") -> int:
+    async def _park(self, backend: RoleBackend, projection: str, message: str = "boom") -> int:
         return await backend.dlq.add_failed_event(
             uuid4(), projection, "KitItemNoted", {"note": message}, _given_error(message)
         )
 
-    async def test_dlq_add_and_get(self, backend: Backend) -> None:
+    async def test_dlq_add_and_get(self, backend: RoleBackend) -> None:
         """add_failed_event stores the event with the error's type, message and traceback;
         get_failed_event_by_id returns it (and None for an unknown id).
 
@@ -105,7 +105,7 @@ class DLQConformance(ConformanceBase):
         assert entry.resolved_at is None and entry.resolution is None
         assert await dlq.get_failed_event_by_id(dlq_id + 10_000) is None
 
-    async def test_dlq_same_event_and_projection_upserts(self, backend: Backend) -> None:
+    async def test_dlq_same_event_and_projection_upserts(self, backend: RoleBackend) -> None:
         """Recording the same event for the same projection again updates the entry (error,
         retry count, status back to failed) and returns the same id; another projection gets
         its own entry.
@@ -128,7 +128,7 @@ class DLQConformance(ConformanceBase):
         assert other != first
         assert len(await dlq.get_failed_events()) == 2
 
-    async def test_dlq_records_the_given_errors_traceback(self, backend: Backend) -> None:
+    async def test_dlq_records_the_given_errors_traceback(self, backend: RoleBackend) -> None:
         """The stored traceback is that of the error passed in, even when another exception
         is being handled at the time of the call; a string error is stored as its message.
 
@@ -151,7 +151,7 @@ class DLQConformance(ConformanceBase):
         text = await backend.dlq.get_failed_event_by_id(text_id)
         assert text is not None and text.error_message == "plain text"
 
-    async def test_dlq_parks_any_error(self, backend: Backend) -> None:
+    async def test_dlq_parks_any_error(self, backend: RoleBackend) -> None:
         """An error whose ``str()`` raises or is no string, whose args hold an object that
         cannot be printed, or whose message is huge still parks: the message falls back to
         ``repr()``, then to the class name, and message and traceback are capped; event_data
@@ -183,7 +183,7 @@ class DLQConformance(ConformanceBase):
             assert "_raised" in entry.error_stacktrace, "the traceback lost its frames"
         assert len(await dlq.get_failed_events(limit=10)) == len(cases)
 
-    async def test_dlq_replay_reports_an_entry_it_cannot_load(self, backend: Backend) -> None:
+    async def test_dlq_replay_reports_an_entry_it_cannot_load(self, backend: RoleBackend) -> None:
         """Replaying a projection's entries from the store gives each entry that names no
         readable event (an aggregate_id that is no UUID, a malformed aggregate type
         or stream id, an event it does not hold) a failed result whose error is a
@@ -228,7 +228,7 @@ class DLQConformance(ConformanceBase):
         assert by_id[good_id].ok, by_id[good_id].error
         assert seen == [stored.event_id]
 
-    async def test_dlq_list_filters_limit_order(self, backend: Backend) -> None:
+    async def test_dlq_list_filters_limit_order(self, backend: RoleBackend) -> None:
         """get_failed_events filters by projection and status, honours ``limit`` and returns the
         oldest failure first.
 
@@ -248,7 +248,7 @@ class DLQConformance(ConformanceBase):
         assert [e.id for e in await dlq.get_failed_events("kit-a", status="resolved")] == [a[1]]
         assert [e.id for e in await dlq.get_failed_events(status="retrying")] == [a[2]]
 
-    async def test_dlq_bad_list_arguments(self, backend: Backend) -> None:
+    async def test_dlq_bad_list_arguments(self, backend: RoleBackend) -> None:
         """get_failed_events with an unknown status, or a limit that is negative or not an
         int, raises InvalidArgumentError (a ValueError) and changes nothing; ``limit=0`` returns
         no entries.
@@ -267,7 +267,7 @@ class DLQConformance(ConformanceBase):
         assert [e.id for e in await dlq.get_failed_events("kit-a")] == [parked]
         assert [e.id for e in await dlq.get_failed_events("kit-a", status="failed")] == [parked]
 
-    async def test_dlq_retrying_and_resolved(self, backend: Backend) -> None:
+    async def test_dlq_retrying_and_resolved(self, backend: RoleBackend) -> None:
         """mark_retrying and mark_resolved move the entry's status; resolving records the note
         and time; unknown ids raise EntryNotFoundError.
 
@@ -290,7 +290,7 @@ class DLQConformance(ConformanceBase):
         with pytest.raises(EntryNotFoundError):
             await dlq.mark_resolved(missing, "nothing")
 
-    async def test_dlq_stats_and_projection_counts(self, backend: Backend) -> None:
+    async def test_dlq_stats_and_projection_counts(self, backend: RoleBackend) -> None:
         """get_failure_stats counts by status; get_projection_failure_counts lists unresolved
         failures per projection, most first.
 
@@ -318,7 +318,7 @@ class DLQConformance(ConformanceBase):
         ]
         assert all(c.oldest_failure is not None for c in counts)
 
-    async def test_dlq_delete_resolved(self, backend: Backend) -> None:
+    async def test_dlq_delete_resolved(self, backend: RoleBackend) -> None:
         """delete_resolved_events deletes only resolved entries older than ``older_than`` and
         returns how many.
 

@@ -10,7 +10,6 @@ from uuid import uuid4
 import pytest
 
 from .._exceptions import DuplicateEventError, OptimisticLockError
-from ..plugins._backend import Backend
 from ..stores._types import (
     AppendResult,
     ExpectedVersion,
@@ -18,7 +17,7 @@ from ..stores._types import (
     ReadOptions,
     stream_id_for,
 )
-from ._base import BackendOpener, ConformanceBase, ids, read_all_list, read_stream_list
+from ._base import ConformanceBase, ids, read_all_list, read_stream_list
 from ._events import (
     AGGREGATE_TYPE,
     OTHER_AGGREGATE_TYPE,
@@ -27,6 +26,7 @@ from ._events import (
     noted,
     rich_event,
 )
+from ._roles import RoleBackend, RoleOpener
 
 __all__ = ["EventStoreConformance"]
 
@@ -37,7 +37,7 @@ T0 = datetime(2023, 6, 1, 12, 0, 0, tzinfo=UTC)
 class EventStoreConformance(ConformanceBase):
     """Appending with optimistic concurrency, and every way of reading events back."""
 
-    async def test_append_to_new_stream(self, backend: Backend) -> None:
+    async def test_append_to_new_stream(self, backend: RoleBackend) -> None:
         """A first append with expected version 0 stores the events at versions 1..n.
 
         Fix: a new stream has version 0; stamp each event's ``aggregate_version`` with its
@@ -57,7 +57,7 @@ class EventStoreConformance(ConformanceBase):
         assert stream.aggregate_type == AGGREGATE_TYPE
         assert await backend.events.get_stream_version(aid, AGGREGATE_TYPE) == 3
 
-    async def test_append_with_exact_expected_version(self, backend: Backend) -> None:
+    async def test_append_with_exact_expected_version(self, backend: RoleBackend) -> None:
         """Appending at the current version succeeds; a stale or future version raises
         OptimisticLockError carrying expected and actual versions, and writes nothing.
 
@@ -78,7 +78,7 @@ class EventStoreConformance(ConformanceBase):
         assert await store.get_stream_version(aid, AGGREGATE_TYPE) == 3
         assert await store.get_global_position() == position
 
-    async def test_expected_version_no_stream(self, backend: Backend) -> None:
+    async def test_expected_version_no_stream(self, backend: RoleBackend) -> None:
         """ExpectedVersion.NO_STREAM succeeds only while the stream has no events.
 
         Fix: NO_STREAM is 0; it must fail with OptimisticLockError once the stream exists.
@@ -92,7 +92,7 @@ class EventStoreConformance(ConformanceBase):
             )
         assert await store.get_stream_version(aid, AGGREGATE_TYPE) == 1
 
-    async def test_expected_version_stream_exists(self, backend: Backend) -> None:
+    async def test_expected_version_stream_exists(self, backend: RoleBackend) -> None:
         """ExpectedVersion.STREAM_EXISTS fails on a new stream and succeeds on an existing one.
 
         Fix: STREAM_EXISTS (-2) requires a current version > 0.
@@ -111,7 +111,7 @@ class EventStoreConformance(ConformanceBase):
         )
         assert result.new_version == 3
 
-    async def test_expected_version_any(self, backend: Backend) -> None:
+    async def test_expected_version_any(self, backend: RoleBackend) -> None:
         """ExpectedVersion.ANY appends at the end of the stream whatever its version.
 
         Fix: ANY (-1) skips the version check but still stamps the next stream positions.
@@ -126,7 +126,7 @@ class EventStoreConformance(ConformanceBase):
         stream = await store.get_events(aid, AGGREGATE_TYPE)
         assert [e.aggregate_version for e in stream.events] == [1, 2, 3, 4]
 
-    async def test_versions_are_stamped_with_stream_positions(self, backend: Backend) -> None:
+    async def test_versions_are_stamped_with_stream_positions(self, backend: RoleBackend) -> None:
         """Whatever ``aggregate_version`` the caller set, the stored event's version is its
         stream position, everywhere it is read back.
 
@@ -145,7 +145,7 @@ class EventStoreConformance(ConformanceBase):
         everything = await read_all_list(backend)
         assert all(s.event.aggregate_version == s.stream_position for s in everything)
 
-    async def test_append_result_fields(self, backend: Backend) -> None:
+    async def test_append_result_fields(self, backend: RoleBackend) -> None:
         """AppendResult reports success, the new version, the number of events written and the
         global position of the last event written.
 
@@ -165,7 +165,7 @@ class EventStoreConformance(ConformanceBase):
         assert results[1].global_position > results[0].global_position
         assert await store.get_global_position() == results[1].global_position
 
-    async def test_round_trip_preserves_every_field(self, backend: Backend) -> None:
+    async def test_round_trip_preserves_every_field(self, backend: RoleBackend) -> None:
         """Every field of an event (ids, UTC datetimes with microseconds, metadata, nested
         payload, unicode) reads back equal from get_events, read_stream, read_all and
         get_events_by_type.
@@ -190,7 +190,7 @@ class EventStoreConformance(ConformanceBase):
         assert logged.event == expected
         assert await store.get_events_by_type(AGGREGATE_TYPE) == [expected]
 
-    async def test_non_utc_timestamps_come_back_as_utc(self, backend: Backend) -> None:
+    async def test_non_utc_timestamps_come_back_as_utc(self, backend: RoleBackend) -> None:
         """An event created with a non-UTC ``occurred_at`` is stored and read back as the same
         instant, in UTC.
 
@@ -205,7 +205,7 @@ class EventStoreConformance(ConformanceBase):
         assert got.occurred_at == local
         assert got.occurred_at.utcoffset() == timedelta(0)
 
-    async def test_get_events_filters(self, backend: Backend) -> None:
+    async def test_get_events_filters(self, backend: RoleBackend) -> None:
         """get_events filters by ``from_version`` (exclusive) and by an inclusive
         ``occurred_at`` window; ``version`` is the stream's version whatever the filters;
         ``aggregate_type=None`` finds the aggregate's events.
@@ -238,7 +238,7 @@ class EventStoreConformance(ConformanceBase):
         other_type = await store.get_events(aid, OTHER_AGGREGATE_TYPE)
         assert other_type.events == [] and other_type.version == 0
 
-    async def test_read_stream_options(self, backend: Backend) -> None:
+    async def test_read_stream_options(self, backend: RoleBackend) -> None:
         """read_stream yields one stream in version order; ``from_position`` is an exclusive
         stream position forward and backward; ``limit`` caps the events; ``event_types``,
         ``tenant_id`` and an inclusive ``occurred_at`` window filter; other streams never appear.
@@ -286,7 +286,7 @@ class EventStoreConformance(ConformanceBase):
         assert await read(event_types=("KitItemCreated",), **window) == [3, 5]
         assert await read_stream_list(backend, stream_id_for(uuid4(), AGGREGATE_TYPE)) == []
 
-    async def test_read_all_global_order_and_positions(self, backend: Backend) -> None:
+    async def test_read_all_global_order_and_positions(self, backend: RoleBackend) -> None:
         """read_all yields every event once, in strictly increasing global position, matching
         append order; positions agree with AppendResult and get_global_position.
 
@@ -307,7 +307,7 @@ class EventStoreConformance(ConformanceBase):
         assert await store.get_global_position() == positions[-1]
         assert [s.stream_position for s in everything] == [1, 2, 1, 2, 3, 4, 3, 4]
 
-    async def test_read_all_options(self, backend: Backend) -> None:
+    async def test_read_all_options(self, backend: RoleBackend) -> None:
         """read_all honours exclusive ``from_position`` forward and backward, ``limit``,
         ``event_types``, ``tenant_id`` and an inclusive ``occurred_at`` window, together.
 
@@ -356,7 +356,7 @@ class EventStoreConformance(ConformanceBase):
             direction=BACKWARD, tenant_id=tenant, event_types=("KitItemCreated",)
         ) == [6, 0]
 
-    async def test_reads_page_beyond_page_size(self, backend: Backend) -> None:
+    async def test_reads_page_beyond_page_size(self, backend: RoleBackend) -> None:
         """With a small ``page_size`` on the store instance, read_all and read_stream still yield
         every event exactly once in order, forward and backward, with limits and resumes.
 
@@ -390,7 +390,7 @@ class EventStoreConformance(ConformanceBase):
         assert [s.stream_position for s in back] == list(range(9, 0, -1))
         assert len((await backend.events.get_events(aid, AGGREGATE_TYPE)).events) == 11
 
-    async def test_get_events_by_type(self, backend: Backend) -> None:
+    async def test_get_events_by_type(self, backend: RoleBackend) -> None:
         """get_events_by_type returns the events of every aggregate of that type in global
         order, filtered by tenant and by ``occurred_at >= from_timestamp``.
 
@@ -412,7 +412,7 @@ class EventStoreConformance(ConformanceBase):
         assert ids(await store.get_events_by_type(AGGREGATE_TYPE, from_timestamp=late)) == ids(eb)
         assert await store.get_events_by_type("KitNoSuchType") == []
 
-    async def test_event_exists_and_positions(self, backend: Backend) -> None:
+    async def test_event_exists_and_positions(self, backend: RoleBackend) -> None:
         """event_exists is True exactly for stored ids; get_stream_version and
         get_global_position are 0 on an empty store and follow appends.
 
@@ -432,7 +432,7 @@ class EventStoreConformance(ConformanceBase):
         assert await store.get_stream_version(aid, AGGREGATE_TYPE) == 2
         assert await store.get_stream_version(aid, OTHER_AGGREGATE_TYPE) == 0
 
-    async def test_atomic_batch_with_stored_duplicate(self, backend: Backend) -> None:
+    async def test_atomic_batch_with_stored_duplicate(self, backend: RoleBackend) -> None:
         """A batch whose LAST event has an id that is already stored raises
         DuplicateEventError and writes none of the batch (not even the events before it).
 
@@ -456,7 +456,7 @@ class EventStoreConformance(ConformanceBase):
         result = await store.append_events(b, AGGREGATE_TYPE, fresh, 0)
         assert result.new_version == 2
 
-    async def test_transactional_outbox(self, backend: Backend) -> None:
+    async def test_transactional_outbox(self, backend: RoleBackend) -> None:
         """append_events(outbox=True) creates one pending outbox entry per event; an append
         that fails (version conflict) with outbox=True creates none.
 
@@ -489,7 +489,7 @@ class EventStoreConformance(ConformanceBase):
         assert (await backend.outbox.get_stats()).pending_count == 3
 
     async def test_events_visible_to_other_connections(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """Events committed on one connection are readable from another at once.
 
@@ -498,14 +498,14 @@ class EventStoreConformance(ConformanceBase):
         self.require(backend, "concurrent_connections")
         aid = uuid4()
         events = noted(aid, 2)
-        async with backend_opener() as other:
+        async with kit_opener() as other:
             await other.events.append_events(aid, AGGREGATE_TYPE, events, 0)
         stream = await backend.events.get_events(aid, AGGREGATE_TYPE)
         assert ids(stream.events) == ids(events)
         assert await backend.events.get_stream_version(aid, AGGREGATE_TYPE) == 2
 
     async def test_events_survive_reopen(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """After every connection is closed, a newly opened backend reads the same events.
 
@@ -516,11 +516,11 @@ class EventStoreConformance(ConformanceBase):
         events = noted(aid, 3)
         await backend.events.append_events(aid, AGGREGATE_TYPE, events, 0)
         await backend.close()
-        async with backend_opener() as reopened:
+        async with kit_opener() as reopened:
             stream = await reopened.events.get_events(aid, AGGREGATE_TYPE)
             assert ids(stream.events) == ids(events)
 
-    async def test_wait_for_events(self, backend: Backend, backend_opener: BackendOpener) -> None:
+    async def test_wait_for_events(self, backend: RoleBackend, kit_opener: RoleOpener) -> None:
         """wait_for_events returns True once another connection appends past the given
         position (well within its timeout), and False after the timeout, not before, when
         nothing arrives.
@@ -537,7 +537,7 @@ class EventStoreConformance(ConformanceBase):
         assert waited >= 0.25, f"timed out after {waited:.2f}s, before its 0.3s timeout"
         aid = uuid4()
         async with contextlib.AsyncExitStack() as stack:
-            writer = await self.other_connection(stack, backend_opener, backend)
+            writer = await self.other_connection(stack, kit_opener, backend)
             waiter = asyncio.ensure_future(store.wait_for_events(0, 60.0))
             await asyncio.sleep(0.05)
             assert not waiter.done(), "wait_for_events returned before any event was written"

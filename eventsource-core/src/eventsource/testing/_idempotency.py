@@ -16,10 +16,10 @@ import pytest
 
 from .._exceptions import DuplicateEventError, OptimisticLockError
 from ..events import DomainEvent
-from ..plugins._backend import Backend
 from ..stores._types import AppendResult, ExpectedVersion
-from ._base import BackendOpener, ConformanceBase, ids, race, raise_unexpected, read_all_list
+from ._base import ConformanceBase, ids, race, raise_unexpected, read_all_list
 from ._events import AGGREGATE_TYPE, OTHER_AGGREGATE_TYPE, noted
+from ._roles import RoleBackend, RoleOpener
 
 __all__ = ["IdempotentAppendConformance"]
 
@@ -33,7 +33,7 @@ class IdempotentAppendConformance(ConformanceBase):
     """Retries of a stored append: the original result, nothing written; any other batch
     holding a stored id: DuplicateEventError, nothing written; raced across connections."""
 
-    async def _stream(self, backend: Backend, expectation: str) -> tuple[UUID, int]:
+    async def _stream(self, backend: RoleBackend, expectation: str) -> tuple[UUID, int]:
         """A stream and the expected version that suits it for ``expectation``."""
         aid = uuid4()
         if expectation == "new":
@@ -45,7 +45,7 @@ class IdempotentAppendConformance(ConformanceBase):
             "exists": ExpectedVersion.STREAM_EXISTS,
         }[expectation]
 
-    async def test_retry_returns_the_original_result(self, backend: Backend) -> None:
+    async def test_retry_returns_the_original_result(self, backend: RoleBackend) -> None:
         """Appending a stored batch again with the same expectation (an exact version,
         NO_STREAM, ANY or STREAM_EXISTS) returns a result equal to the first append's and
         writes nothing: no event, no version, no global position, no outbox entry. The
@@ -72,7 +72,7 @@ class IdempotentAppendConformance(ConformanceBase):
                         f"original {first}. {_FIX}"
                     )
 
-    async def test_retry_after_the_stream_moved_on(self, backend: Backend) -> None:
+    async def test_retry_after_the_stream_moved_on(self, backend: RoleBackend) -> None:
         """After other appends moved the stream on, a retry of an earlier append (same
         expected version, NO_STREAM or ANY) still returns that append's result, not the
         stream's current version, and writes nothing. A retry of the first events of a stored
@@ -102,7 +102,7 @@ class IdempotentAppendConformance(ConformanceBase):
             head = batch[0].event_id
             assert part == AppendResult(True, where[head], positions[head], 1), part
 
-    async def test_same_ids_elsewhere_are_duplicates(self, backend: Backend) -> None:
+    async def test_same_ids_elsewhere_are_duplicates(self, backend: RoleBackend) -> None:
         """A stored batch appended to another stream (another aggregate id or type), or to its
         own stream where this append would put it at other versions (another exact expected
         version, STREAM_EXISTS for a batch that created its stream, the events in another
@@ -131,7 +131,7 @@ class IdempotentAppendConformance(ConformanceBase):
             backend, aid, AGGREGATE_TYPE, batch[::-1], ExpectedVersion.ANY, stored
         )
 
-    async def test_partial_overlap_is_a_duplicate(self, backend: Backend) -> None:
+    async def test_partial_overlap_is_a_duplicate(self, backend: RoleBackend) -> None:
         """A batch of which only some events are stored (the stored batch plus a new event,
         a new event then stored ones, the last stored event then a new one) raises
         DuplicateEventError, whatever the expected version, and writes none of its events,
@@ -158,7 +158,7 @@ class IdempotentAppendConformance(ConformanceBase):
         assert (result.new_version, result.events_written) == (3, 1)
 
     async def test_race_retries_write_once(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """N connections append the same batch at once (as N retries whose first attempt is
         still in flight would), with an exact expected version, NO_STREAM and ANY: exactly one
@@ -170,7 +170,7 @@ class IdempotentAppendConformance(ConformanceBase):
         the append (that would race).
         """
         outbox = self.caps(backend).transactional_outbox
-        async with self.connections(backend_opener, backend) as conns:
+        async with self.connections(kit_opener, backend) as conns:
             for expectation in ("exact", "new", "any"):
                 aid, expected = await self._stream(backend, expectation)
                 before = len(await read_all_list(backend))
@@ -193,7 +193,7 @@ class IdempotentAppendConformance(ConformanceBase):
                 if outbox:
                     assert (await backend.outbox.get_stats()).pending_count == pending + 2
 
-    async def test_race_retries_beside_other_appends(self, backend: Backend) -> None:
+    async def test_race_retries_beside_other_appends(self, backend: RoleBackend) -> None:
         """On ONE connection (where a store may batch concurrent appends into one
         transaction), N tasks appending the same batch race with N fresh appends to other
         streams: the batch is written once and every one of its appends gets the same result,
@@ -228,7 +228,7 @@ class IdempotentAppendConformance(ConformanceBase):
 
     async def _refuse_duplicate(
         self,
-        backend: Backend,
+        backend: RoleBackend,
         aggregate_id: UUID,
         aggregate_type: str,
         events: Sequence[DomainEvent],

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import uuid4
 
 import pytest
 
 from .._exceptions import StoreNotFoundError
-from ..plugins._backend import Backend
 from ._base import BackendOpener, ConformanceBase, ids, read_all_list
 from ._events import AGGREGATE_TYPE, noted
+from ._roles import EventStoreOpener, RoleBackend, RoleOpener, roles_of
 
 __all__ = ["OpeningConformance"]
 
 
-async def _refused(opener: BackendOpener) -> StoreNotFoundError:
+async def _refused(opener: Callable[[], object]) -> StoreNotFoundError:
     """Open a new backend from ``opener`` with create=False; the StoreNotFoundError it raised."""
-    backend = opener()
+    backend = roles_of(opener())
     with pytest.raises(StoreNotFoundError) as caught:
         await backend.open(create=False)
     assert not backend.is_open
@@ -28,7 +29,7 @@ class OpeningConformance(ConformanceBase):
     """``open(create=False)``: an existing store opens; a missing one is refused, not created."""
 
     async def test_open_existing_store_without_create(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """A second backend opened with ``create=False`` on the test's (existing) storage
         opens and reads the events already there.
@@ -40,7 +41,7 @@ class OpeningConformance(ConformanceBase):
         aid = uuid4()
         await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 2), 0)
         expected = ids(await read_all_list(backend))
-        existing = backend_opener()
+        existing = kit_opener()
         await existing.open(create=False)
         try:
             assert existing.is_open
@@ -49,7 +50,7 @@ class OpeningConformance(ConformanceBase):
             await existing.close()
 
     async def test_open_missing_store_without_create(
-        self, missing_store_opener: BackendOpener | None
+        self, missing_store_opener: BackendOpener | EventStoreOpener | None
     ) -> None:
         """``create=False`` on storage that does not exist raises StoreNotFoundError naming
         it (``location``) and creates nothing: a second try is refused alike. Once the store
@@ -68,10 +69,10 @@ class OpeningConformance(ConformanceBase):
         assert first.location, "StoreNotFoundError.location must name the file or schema"
         await _refused(missing_store_opener)  # still missing: the first try created nothing
         aid = uuid4()
-        async with missing_store_opener() as created:
+        async with roles_of(missing_store_opener()) as created:
             await created.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 2), 0)
             expected = ids(await read_all_list(created))
-            existing = missing_store_opener()
+            existing = roles_of(missing_store_opener())
             await existing.open(create=False)
             try:
                 assert ids(await read_all_list(existing)) == expected

@@ -9,10 +9,10 @@ import pytest
 
 from .._exceptions import EntryNotFoundError, InvalidArgumentError
 from ..clock import ManualClock
-from ..plugins._backend import Backend
 from ..repositories._entries import OutboxStatus
 from ._base import ConformanceBase
 from ._events import AGGREGATE_TYPE, noted, rich_event
+from ._roles import RoleBackend
 
 __all__ = ["OutboxConformance"]
 
@@ -22,7 +22,7 @@ SHORT = timedelta(seconds=1)
 PAST = SHORT + timedelta(milliseconds=1)
 
 
-def manual_clock(backend: Backend) -> ManualClock:
+def manual_clock(backend: RoleBackend) -> ManualClock:
     """Put the backend's outbox on a ManualClock (its leases then run out on advance())."""
     clock = ManualClock()
     backend.outbox.clock = clock
@@ -32,7 +32,7 @@ def manual_clock(backend: Backend) -> ManualClock:
 class OutboxConformance(ConformanceBase):
     """Events waiting to be published: adding, claiming, publishing, retrying, failing."""
 
-    async def test_outbox_add_and_get_entry(self, backend: Backend) -> None:
+    async def test_outbox_add_and_get_entry(self, backend: RoleBackend) -> None:
         """add_event returns an id; get_entry returns a pending entry describing the event,
         readable as attributes and as a mapping (``entry["id"]``).
 
@@ -56,7 +56,7 @@ class OutboxConformance(ConformanceBase):
         assert entry.event_data["metadata"] == event.metadata
         assert entry.created_at.tzinfo is not None
 
-    async def test_outbox_claim_publish(self, backend: Backend) -> None:
+    async def test_outbox_claim_publish(self, backend: RoleBackend) -> None:
         """get_pending_events claims up to ``limit`` entries oldest first for the worker;
         claimed entries are not handed out again; mark_published takes an entry out for good.
 
@@ -86,7 +86,7 @@ class OutboxConformance(ConformanceBase):
                 await outbox.get_pending_events(limit=bad)  # type: ignore[arg-type]
         assert (await outbox.get_stats()).claimed_count == 4
 
-    async def test_outbox_mark_published_many(self, backend: Backend) -> None:
+    async def test_outbox_mark_published_many(self, backend: RoleBackend) -> None:
         """mark_published_many marks every known id published and returns how many; unknown
         ids are skipped; the entries are not claimable again.
 
@@ -107,7 +107,7 @@ class OutboxConformance(ConformanceBase):
         stats = await outbox.get_stats()
         assert (stats.pending_count, stats.published_count) == (1, 3)
 
-    async def test_outbox_release_and_retry(self, backend: Backend) -> None:
+    async def test_outbox_release_and_retry(self, backend: RoleBackend) -> None:
         """release gives a claimed entry back: with an error it counts a retry and records the
         error; without, it counts nothing; ``retry_after`` keeps it unclaimable until then.
 
@@ -140,7 +140,7 @@ class OutboxConformance(ConformanceBase):
             f"had moved {PAST} on: got {after}"
         )
 
-    async def test_outbox_expired_lease_is_claimable_again(self, backend: Backend) -> None:
+    async def test_outbox_expired_lease_is_claimable_again(self, backend: RoleBackend) -> None:
         """An entry claimed with a lease that ran out (a crashed worker) is claimable by another
         worker; before it runs out, it is not.
 
@@ -164,7 +164,7 @@ class OutboxConformance(ConformanceBase):
         )
         assert reclaimed[0].claimed_by == "kit-other"
 
-    async def test_outbox_mark_failed(self, backend: Backend) -> None:
+    async def test_outbox_mark_failed(self, backend: RoleBackend) -> None:
         """mark_failed records the error and takes the entry out of the pending set.
 
         Fix: set status 'failed' and the error; never hand failed entries to workers.
@@ -182,7 +182,7 @@ class OutboxConformance(ConformanceBase):
         assert (stats.pending_count, stats.failed_count) == (0, 1)
         assert stats.oldest_pending_at is None
 
-    async def test_outbox_stats_and_cleanup(self, backend: Backend) -> None:
+    async def test_outbox_stats_and_cleanup(self, backend: RoleBackend) -> None:
         """get_stats counts by status with the oldest pending time; cleanup_published deletes
         only published entries older than ``older_than`` and returns how many.
 
@@ -211,7 +211,7 @@ class OutboxConformance(ConformanceBase):
         assert (await outbox.get_entry(ids_[2])).status == OutboxStatus.PENDING
         assert (await outbox.get_stats()).published_count == 0
 
-    async def test_outbox_unknown_entry(self, backend: Backend) -> None:
+    async def test_outbox_unknown_entry(self, backend: RoleBackend) -> None:
         """get_entry, mark_published, release and mark_failed raise EntryNotFoundError for an
         id that is not in the outbox.
 

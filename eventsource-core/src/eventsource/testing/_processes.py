@@ -19,10 +19,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from ..plugins._backend import Backend
 from ..stores._types import ReadOptions, StoredEvent
 from ._base import ConformanceBase, ids, read_all_list
 from ._events import AGGREGATE_TYPE, retry_batch
+from ._roles import RoleBackend
 
 __all__ = ["ProcessConcurrencyConformance"]
 
@@ -73,6 +73,8 @@ def _output(child: subprocess.Popen[str]) -> list[str]:
 class ProcessConcurrencyConformance(ConformanceBase):
     """Races between writer processes (``writer_processes`` of them, 8 by default)."""
 
+    #: Starting processes takes long on a busy machine: at least this long per test.
+    min_timeout = 300.0
     #: How many writer processes each race starts.
     writer_processes: int = 8
     #: Events each process writes in the tailing-reader race.
@@ -92,7 +94,7 @@ class ProcessConcurrencyConformance(ConformanceBase):
         return backend_url
 
     async def test_race_tailing_reader_with_writer_processes(
-        self, backend: Backend, backend_url: str | None
+        self, backend: RoleBackend, backend_url: str | None
     ) -> None:
         """While writer *processes* commit, a reader tailing read_all from the last position
         it saw (and wait_for_events) ends having seen every event exactly once, in strictly
@@ -142,7 +144,7 @@ class ProcessConcurrencyConformance(ConformanceBase):
         assert ids(await read_all_list(backend)) == seen_ids
 
     async def test_race_processes_one_winner_per_expected_version(
-        self, backend: Backend, backend_url: str | None
+        self, backend: RoleBackend, backend_url: str | None
     ) -> None:
         """Writer processes append to one stream expecting versions 0, 1, 2, ... in turn, and
         to a second stream with ANY: every version of the first is won by exactly one process
@@ -171,7 +173,7 @@ class ProcessConcurrencyConformance(ConformanceBase):
         assert [e.aggregate_version for e in others.events] == list(range(1, total + 1))
 
     async def test_race_processes_retries_write_once(
-        self, backend: Backend, backend_url: str | None
+        self, backend: RoleBackend, backend_url: str | None
     ) -> None:
         """Writer processes append the same batches (the same event ids) to one stream, round
         after round, each expecting the version before its round: every append of every

@@ -22,11 +22,11 @@ from .._exceptions import (
 )
 from ..aggregates import AggregateRepository, AggregateRoot
 from ..events import DomainEvent
-from ..plugins._backend import Backend
 from ..snapshots._contract import Snapshot, SnapshotStore
 from ..stores._types import ExpectedVersion
-from ._base import BackendOpener, ConformanceBase, race, raise_unexpected
+from ._base import ConformanceBase, race, raise_unexpected
 from ._events import AGGREGATE_TYPE, OTHER_AGGREGATE_TYPE, KitItemNoted
+from ._roles import RoleBackend, RoleOpener
 
 __all__ = ["KitTally", "KitTallyState", "SnapshotStoreConformance"]
 
@@ -99,14 +99,14 @@ class SnapshotStoreConformance(ConformanceBase):
     as written; and ``AggregateRepository(snapshot_every=...)`` over the backend's store, whose
     ``load`` gives the state a full replay gives whatever the snapshots hold."""
 
-    def snapshots(self, backend: Backend) -> SnapshotStore:
+    def snapshots(self, backend: RoleBackend) -> SnapshotStore:
         """The backend's snapshot store; skips the test when it has none."""
         if not backend.has_snapshots:
             pytest.skip(f"backend {backend.name!r} provides no snapshot store")
         return backend.snapshots
 
     def repository(
-        self, backend: Backend, factory: type[KitTally] = KitTally, **options: Any
+        self, backend: RoleBackend, factory: type[KitTally] = KitTally, **options: Any
     ) -> AggregateRepository[KitTally]:
         """A repository of :class:`KitTally` over the backend's event store."""
         self.snapshots(backend)
@@ -121,7 +121,7 @@ class SnapshotStoreConformance(ConformanceBase):
 
     # -- the store ----------------------------------------------------------------------------
 
-    async def test_snapshot_round_trip(self, backend: Backend) -> None:
+    async def test_snapshot_round_trip(self, backend: RoleBackend) -> None:
         """save_snapshot then get_snapshot returns an equal Snapshot (ids, type, version,
         nested state, schema version, a timezone-aware created_at to the microsecond,
         event_id); snapshot_exists sees it; another aggregate has none.
@@ -145,7 +145,7 @@ class SnapshotStoreConformance(ConformanceBase):
         await store.save_snapshot(bare)
         assert await store.get_snapshot(bare.aggregate_id, AGGREGATE_TYPE) == bare
 
-    async def test_snapshot_never_moves_backwards(self, backend: Backend) -> None:
+    async def test_snapshot_never_moves_backwards(self, backend: RoleBackend) -> None:
         """A newer (or equal) version replaces the stored snapshot; an older one of the same
         schema version changes nothing; one of another schema version replaces it.
 
@@ -165,7 +165,7 @@ class SnapshotStoreConformance(ConformanceBase):
         await store.save_snapshot(other_schema)
         assert await store.get_snapshot(aid, AGGREGATE_TYPE) == other_schema
 
-    async def test_snapshots_are_per_aggregate_type(self, backend: Backend) -> None:
+    async def test_snapshots_are_per_aggregate_type(self, backend: RoleBackend) -> None:
         """One id under two aggregate types holds two independent snapshots.
 
         Fix: key snapshots by (aggregate_id, aggregate_type).
@@ -181,7 +181,7 @@ class SnapshotStoreConformance(ConformanceBase):
         assert await store.delete_snapshot(aid, OTHER_AGGREGATE_TYPE)
         assert await store.get_snapshot(aid, AGGREGATE_TYPE) == mine
 
-    async def test_delete_snapshot(self, backend: Backend) -> None:
+    async def test_delete_snapshot(self, backend: RoleBackend) -> None:
         """delete_snapshot is True when there was one (and it is gone), then False.
 
         Fix: return whether a row was deleted.
@@ -194,7 +194,7 @@ class SnapshotStoreConformance(ConformanceBase):
         assert not await store.snapshot_exists(aid, AGGREGATE_TYPE)
         assert await store.delete_snapshot(aid, AGGREGATE_TYPE) is False
 
-    async def test_delete_snapshots_by_type(self, backend: Backend) -> None:
+    async def test_delete_snapshots_by_type(self, backend: RoleBackend) -> None:
         """delete_snapshots_by_type deletes the type's snapshots (only those below
         ``schema_version_below`` when given), returns how many, and spares other types.
 
@@ -212,7 +212,7 @@ class SnapshotStoreConformance(ConformanceBase):
         assert await store.get_snapshot(new, AGGREGATE_TYPE) is None
         assert await store.get_snapshot(other, OTHER_AGGREGATE_TYPE) is not None
 
-    async def test_bad_snapshot_arguments_change_nothing(self, backend: Backend) -> None:
+    async def test_bad_snapshot_arguments_change_nothing(self, backend: RoleBackend) -> None:
         """Wrong types and out-of-range values raise InvalidArgumentError, a state outside
         the value domain SerializationError, before anything is stored.
 
@@ -247,7 +247,7 @@ class SnapshotStoreConformance(ConformanceBase):
         assert await store.get_snapshot(aid, AGGREGATE_TYPE) == kept
 
     async def test_snapshot_seen_by_another_connection(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """A snapshot saved on one connection is read, equal, on another opened after it.
 
@@ -258,11 +258,11 @@ class SnapshotStoreConformance(ConformanceBase):
         aid = uuid4()
         snapshot = _snapshot(aid, 4, event_id=uuid4())
         await store.save_snapshot(snapshot)
-        async with backend_opener() as other:
+        async with kit_opener() as other:
             assert await other.snapshots.get_snapshot(aid, AGGREGATE_TYPE) == snapshot
 
     async def test_race_snapshot_writers_keep_the_newest(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """Writers on separate connections save versions 1..N of one aggregate's snapshot at
         once, twice over: the stored snapshot is version N, never an older one.
@@ -272,7 +272,7 @@ class SnapshotStoreConformance(ConformanceBase):
         """
         self.snapshots(backend)
         aid = uuid4()
-        async with self.connections(backend_opener, backend) as conns:
+        async with self.connections(kit_opener, backend) as conns:
             for _ in range(2):
                 writes = [
                     conns[i % len(conns)].snapshots.save_snapshot(_snapshot(aid, v))
@@ -284,7 +284,7 @@ class SnapshotStoreConformance(ConformanceBase):
 
     # -- the repository -----------------------------------------------------------------------
 
-    async def test_repository_uses_the_backends_snapshot_store(self, backend: Backend) -> None:
+    async def test_repository_uses_the_backends_snapshot_store(self, backend: RoleBackend) -> None:
         """``AggregateRepository(backend.events, ..., snapshot_every=N)`` finds the backend's
         own snapshot store and snapshots after each save that crosses a multiple of N.
 
@@ -306,7 +306,7 @@ class SnapshotStoreConformance(ConformanceBase):
         loaded = await repo.load(aid)
         assert loaded.version == 4 and loaded.state == tally.state
 
-    async def test_load_starts_from_the_snapshot(self, backend: Backend) -> None:
+    async def test_load_starts_from_the_snapshot(self, backend: RoleBackend) -> None:
         """``load`` applies the snapshot and only the events after it: a planted snapshot
         (valid, of the stream's event at its version) with a marked state shows in the
         result, followed by the later events.
@@ -325,7 +325,7 @@ class SnapshotStoreConformance(ConformanceBase):
         assert loaded.state.notes == ["marked", "n3", "n4"] and loaded.state.score == 9.0
         assert loaded.version == 5
 
-    async def test_load_ignores_unusable_snapshots(self, backend: Backend) -> None:
+    async def test_load_ignores_unusable_snapshots(self, backend: RoleBackend) -> None:
         """A snapshot of another state schema version, of another event at its version, past
         the stream's end, or deleted: ``load`` gives what a full replay gives.
 
@@ -352,7 +352,7 @@ class SnapshotStoreConformance(ConformanceBase):
         await store.delete_snapshot(aid, AGGREGATE_TYPE)
         assert (await repo.load(aid)).state == replay.state
 
-    async def test_failed_snapshot_write_never_fails_the_save(self, backend: Backend) -> None:
+    async def test_failed_snapshot_write_never_fails_the_save(self, backend: RoleBackend) -> None:
         """A state that cannot be snapshotted (NaN: outside the value domain, and unequal to
         itself) fails no save; no snapshot is stored, and ``load`` replays the events.
 
@@ -369,7 +369,7 @@ class SnapshotStoreConformance(ConformanceBase):
         assert loaded.version == 1 and math.isnan(loaded.state.score)
 
     async def test_race_snapshot_write_and_append(
-        self, backend: Backend, backend_opener: BackendOpener
+        self, backend: RoleBackend, kit_opener: RoleOpener
     ) -> None:
         """Savers that snapshot after every save race appenders on other connections: every
         ``load`` during and after the race equals the replay of the stream's first
@@ -382,7 +382,7 @@ class SnapshotStoreConformance(ConformanceBase):
         self.snapshots(backend)
         rounds = 6
         aid = uuid4()
-        async with self.connections(backend_opener, backend, 4) as conns:
+        async with self.connections(kit_opener, backend, 4) as conns:
             saver_repos = [self.repository(c, snapshot_every=1) for c in conns[:2]]
             loader = self.repository(conns[3], snapshot_every=1)
             first = saver_repos[0].create_new(aid)

@@ -22,7 +22,6 @@ import pytest
 
 from .._exceptions import EventDecodeError, SerializationError, UnknownEventTypeError
 from ..events import EventRegistry
-from ..plugins._backend import Backend
 from ..runtime import (
     DLQReplayer,
     FailureMode,
@@ -44,6 +43,7 @@ from ._events import (
     KitUnregisteredEvent,
     noted,
 )
+from ._roles import RoleBackend
 
 __all__ = ["RawEventRow", "RawEventWriter", "UndecodableEventConformance"]
 
@@ -68,7 +68,7 @@ class RawEventRow:
 
 #: Writes a :class:`RawEventRow` into an open backend's log, committed and readable at once,
 #: and returns the global position it got (the next one, as an append would).
-RawEventWriter = Callable[[Backend, RawEventRow], Awaitable[int]]
+RawEventWriter = Callable[[RoleBackend, RawEventRow], Awaitable[int]]
 
 _HOW = (
     "needs the 'raw_event_writer' fixture: return an async function (backend, RawEventRow) -> "
@@ -117,6 +117,17 @@ class _Notes(Projection):
         self.seen.append((getattr(event, "note", None), event.event_id))
 
 
+def _runner(projection: Any, backend: RoleBackend, **options: Any) -> ProjectionRunner:
+    """A runner over the roles under test (store, checkpoints, DLQ)."""
+    return ProjectionRunner(
+        projection,
+        store=backend.events,
+        checkpoints=backend.checkpoints,
+        dlq=backend.dlq,
+        **options,
+    )
+
+
 class UndecodableEventConformance(ConformanceBase):
     """A row in the log that cannot be decoded: readers stop exactly there and say where."""
 
@@ -126,7 +137,7 @@ class UndecodableEventConformance(ConformanceBase):
         pytest.skip(f"{type(self).__qualname__} {_HOW}")
 
     async def _build(
-        self, backend: Backend, writer: RawEventWriter, row_for: Callable[[UUID], RawEventRow]
+        self, backend: RoleBackend, writer: RawEventWriter, row_for: Callable[[UUID], RawEventRow]
     ) -> _Log:
         store = backend.events
         aid, other = uuid4(), uuid4()
@@ -172,7 +183,7 @@ class UndecodableEventConformance(ConformanceBase):
         return got, None
 
     async def test_read_all_stops_at_an_undecodable_event(
-        self, backend: Backend, raw_event_writer: RawEventWriter
+        self, backend: RoleBackend, raw_event_writer: RawEventWriter
     ) -> None:
         """read_all yields every event before a row that cannot be decoded, then raises
         EventDecodeError naming its global position, stream, stream position, event id, type and
@@ -200,7 +211,7 @@ class UndecodableEventConformance(ConformanceBase):
         assert others == []
 
     async def test_reader_resumes_after_an_undecodable_event(
-        self, backend: Backend, raw_event_writer: RawEventWriter
+        self, backend: RoleBackend, raw_event_writer: RawEventWriter
     ) -> None:
         """A reader resuming from the undecodable row's position reads everything after it;
         read_stream stops at the row like read_all (naming the same row) and resumes after
@@ -220,7 +231,7 @@ class UndecodableEventConformance(ConformanceBase):
         assert [(s.stream_position, s.global_position) for s in rest] == [(4, 6)]
 
     async def test_get_events_raises_at_an_undecodable_event(
-        self, backend: Backend, raw_event_writer: RawEventWriter
+        self, backend: RoleBackend, raw_event_writer: RawEventWriter
     ) -> None:
         """get_events and get_events_by_type raise EventDecodeError naming a row of an event
         type no class is registered for (``__cause__`` an UnknownEventTypeError);
@@ -244,7 +255,7 @@ class UndecodableEventConformance(ConformanceBase):
         assert await store.event_exists(log.row.event_id)
 
     async def test_projection_parks_an_undecodable_event(
-        self, backend: Backend, raw_event_writer: RawEventWriter
+        self, backend: RoleBackend, raw_event_writer: RawEventWriter
     ) -> None:
         """A projection with FailureMode.SKIP parks the undecodable event in the DLQ (an
         UndecodableEvent wrapper holding the stored text) and goes on to the end; its checkpoint
@@ -256,7 +267,7 @@ class UndecodableEventConformance(ConformanceBase):
         """
         log = await self._build(backend, raw_event_writer, self._invalid_row)
         notes = _Notes()
-        runner = ProjectionRunner.from_backend(notes, backend, retry=RetryPolicy.no_retry())
+        runner = _runner(notes, backend, retry=RetryPolicy.no_retry())
         assert await runner.catch_up() == 5
         assert [n for n, _ in notes.seen] == ["n0", "n1", "b0", "b1", "c0"]
         assert await backend.checkpoints.get_position(notes.name) == log.total
@@ -281,7 +292,7 @@ class UndecodableEventConformance(ConformanceBase):
         assert await backend.dlq.get_failed_events(notes.name) == []
 
     async def test_projection_stops_at_an_undecodable_event(
-        self, backend: Backend, raw_event_writer: RawEventWriter
+        self, backend: RoleBackend, raw_event_writer: RawEventWriter
     ) -> None:
         """A projection with FailureMode.STOP stops with ProjectionStoppedError at the
         undecodable event (its cause the EventDecodeError), its checkpoint on the event before;
@@ -293,7 +304,7 @@ class UndecodableEventConformance(ConformanceBase):
         log = await self._build(backend, raw_event_writer, self._invalid_row)
         notes = _Notes()
         stop = RetryPolicy(max_attempts=3, on_failure=FailureMode.STOP)
-        runner = ProjectionRunner.from_backend(notes, backend, retry=stop)
+        runner = _runner(notes, backend, retry=stop)
         with pytest.raises(ProjectionStoppedError) as caught:
             await runner.catch_up()
         assert caught.value.global_position == log.position
@@ -303,7 +314,7 @@ class UndecodableEventConformance(ConformanceBase):
         assert await backend.dlq.get_failed_events(notes.name) == []
 
     async def test_projection_parks_a_row_whose_type_is_no_identifier(
-        self, backend: Backend, raw_event_writer: RawEventWriter
+        self, backend: RoleBackend, raw_event_writer: RawEventWriter
     ) -> None:
         """A row whose stored event_type is no valid identifier (here over
         MAX_IDENTIFIER_LENGTH characters, as other writers can store) is parked all the same
@@ -322,7 +333,7 @@ class UndecodableEventConformance(ConformanceBase):
             seen.append(event.event_id)
 
         every = projection("kit.EveryEvent", handler)  # no event_types: it meets every row
-        runner = ProjectionRunner.from_backend(every, backend, retry=RetryPolicy.no_retry())
+        runner = _runner(every, backend, retry=RetryPolicy.no_retry())
         assert await runner.catch_up() == log.total - 1
         assert log.row.event_id not in seen
         assert await backend.checkpoints.get_position(every.name) == log.total

@@ -16,7 +16,6 @@ import pytest
 
 from .._exceptions import InvalidArgumentError, InvalidEventError, SerializationError
 from ..events import DomainEvent
-from ..plugins._backend import Backend
 from ..stores._types import ReadOptions, stream_id_for
 from ..values import MAX_IDENTIFIER_LENGTH, MAX_INT_DIGITS, MAX_NESTING_DEPTH, MAX_VERSION
 from ._base import ConformanceBase, read_all_list, read_stream_list
@@ -31,6 +30,7 @@ from ._events import (
     KitWithComputedField,
     noted,
 )
+from ._roles import RoleBackend
 
 __all__ = ["ValueDomainConformance", "nested"]
 
@@ -106,7 +106,7 @@ def first_difference(sent: Any, back: Any, path: str = "") -> str | None:
 class ValueDomainConformance(ConformanceBase):
     """Portable values round-trip exactly on every read path; the rest is refused, unchanged."""
 
-    async def assert_reads_back(self, backend: Backend, events: list[DomainEvent]) -> None:
+    async def assert_reads_back(self, backend: RoleBackend, events: list[DomainEvent]) -> None:
         """Append ``events`` to a new stream and check every read path returns them exactly."""
         aid = events[0].aggregate_id
         store = backend.events
@@ -137,7 +137,7 @@ class ValueDomainConformance(ConformanceBase):
             difference = first_difference(json.loads(sent.model_dump_json()), dict(data))
             assert difference is None, f"the outbox changed a value: {difference}"
 
-    async def test_portable_strings_round_trip(self, backend: Backend) -> None:
+    async def test_portable_strings_round_trip(self, backend: RoleBackend) -> None:
         """Strings with NUL, control characters, separators, escapes as text, every plane of
         unicode and 100,000 characters are stored and read back unchanged, in typed fields,
         untyped values and metadata, through every read path and the outbox.
@@ -152,7 +152,7 @@ class ValueDomainConformance(ConformanceBase):
         ]
         await self.assert_reads_back(backend, events)
 
-    async def test_portable_numbers_round_trip(self, backend: Backend) -> None:
+    async def test_portable_numbers_round_trip(self, backend: RoleBackend) -> None:
         """Large ints, -0.0, the largest and smallest floats and long decimals read back with
         the same type, value and sign, in typed fields and untyped values.
 
@@ -172,7 +172,7 @@ class ValueDomainConformance(ConformanceBase):
         ]
         await self.assert_reads_back(backend, events)
 
-    async def test_integer_digit_limit(self, backend: Backend) -> None:
+    async def test_integer_digit_limit(self, backend: RoleBackend) -> None:
         """Integers of MAX_INT_DIGITS digits (either sign) read back exactly, in typed fields and
         untyped values; one digit more is refused with SerializationError by the event store
         and the outbox, nothing written (JSON readers cannot parse it back). Digits in a string
@@ -207,7 +207,7 @@ class ValueDomainConformance(ConformanceBase):
                 await backend.outbox.add_event(event)
         assert await backend.outbox.get_stats() == before
 
-    async def test_customised_classes(self, backend: Backend) -> None:
+    async def test_customised_classes(self, backend: RoleBackend) -> None:
         """A class written with camelCase keys (aliases, serialised by alias) and one with a
         computed field are stored and read back exactly, their versions restamped in place
         (-0.0, 1.5e300 and NUL unchanged). A class whose document would not read back (a
@@ -243,7 +243,7 @@ class ValueDomainConformance(ConformanceBase):
             event = KitMeasured.model_construct(aggregate_id=aid, event_type="KitMeasured", **wrong)
             await self._refuse(backend, InvalidEventError, aid, AGGREGATE_TYPE, [event], 2)
 
-    async def test_untyped_values_read_back_as_json(self, backend: Backend) -> None:
+    async def test_untyped_values_read_back_as_json(self, backend: RoleBackend) -> None:
         """A value JSON has no type for (UUID, datetime, Decimal, tuple, set, bytes, an enum)
         put in an untyped field or metadata reads back as its JSON form, on every backend
         alike (memory included), and a caller mutating its event after the append changes
@@ -283,7 +283,7 @@ class ValueDomainConformance(ConformanceBase):
                 first_difference(want, got.metadata)
             )
 
-    async def test_non_finite_floats_are_refused(self, backend: Backend) -> None:
+    async def test_non_finite_floats_are_refused(self, backend: RoleBackend) -> None:
         """NaN, Infinity and -Infinity (in a typed field, an untyped value or metadata) raise
         SerializationError naming the field, and nothing is written: JSON has no token for
         them and stored as null they would never read back.
@@ -312,7 +312,7 @@ class ValueDomainConformance(ConformanceBase):
             with pytest.raises(SerializationError):
                 await backend.outbox.add_event(KitMeasured(aggregate_id=aid, reading=math.inf))
 
-    async def test_non_finite_floats_kept_by_opted_in_classes(self, backend: Backend) -> None:
+    async def test_non_finite_floats_kept_by_opted_in_classes(self, backend: RoleBackend) -> None:
         """A class with ``ser_json_inf_nan="strings"`` stores non-finite values of its typed
         float fields and reads them back as the same floats; one in its untyped field (which
         would come back as a string) is still refused.
@@ -328,7 +328,7 @@ class ValueDomainConformance(ConformanceBase):
         untyped = KitMeasuredKeepingNonFinite(aggregate_id=aid, values=[math.nan])
         await self._refuse(backend, SerializationError, aid, AGGREGATE_TYPE, [untyped], 3)
 
-    async def test_one_nesting_limit(self, backend: Backend) -> None:
+    async def test_one_nesting_limit(self, backend: RoleBackend) -> None:
         """A payload nesting exactly MAX_NESTING_DEPTH deep (the document counts as one) reads
         back on every path; one level deeper is refused with SerializationError, nothing
         written. Readers decode anything the writer accepted.
@@ -347,7 +347,7 @@ class ValueDomainConformance(ConformanceBase):
             event = KitMeasured(aggregate_id=aid, metadata={"m": nested(depth)})
             await self._refuse(backend, SerializationError, aid, AGGREGATE_TYPE, [event], 2)
 
-    async def test_lone_surrogates_are_refused(self, backend: Backend) -> None:
+    async def test_lone_surrogates_are_refused(self, backend: RoleBackend) -> None:
         """A lone surrogate (not unicode text, no UTF-8 form) in a payload string raises
         SerializationError, and in an aggregate type InvalidEventError; nothing is written.
 
@@ -364,7 +364,7 @@ class ValueDomainConformance(ConformanceBase):
             event = KitMeasured(aggregate_id=aid, aggregate_type=bad_type)
             await self._refuse(backend, InvalidEventError, aid, bad_type, [event], 0)
 
-    async def test_identifier_limits(self, backend: Backend) -> None:
+    async def test_identifier_limits(self, backend: RoleBackend) -> None:
         """Aggregate types of MAX_IDENTIFIER_LENGTH characters (also 4-byte ones) are stored
         and read back; longer ones, or ones with NUL, raise InvalidEventError and write
         nothing. Versions beyond 32 bits are refused.
@@ -388,7 +388,7 @@ class ValueDomainConformance(ConformanceBase):
                 backend, InvalidEventError, aid, AGGREGATE_TYPE, noted(aid, 1), bad_version
             )
 
-    async def test_repository_values(self, backend: Backend) -> None:
+    async def test_repository_values(self, backend: RoleBackend) -> None:
         """Projection names follow the identifier rules on checkpoints and the DLQ
         (InvalidArgumentError, nothing stored); DLQ event data is portable JSON
         (SerializationError for NaN, lone surrogates, too deep nesting; NUL and unicode read
