@@ -12,6 +12,7 @@ import pytest
 
 from eventsource import Backend, ConfigurationError, open_backend
 from eventsource.runtime import (
+    DLQReplayer,
     FailureMode,
     Ownership,
     Projection,
@@ -21,6 +22,7 @@ from eventsource.runtime import (
     ShardedRunner,
     current_shard,
     handles,
+    handling_shard,
     shard_of,
 )
 
@@ -141,6 +143,11 @@ async def test_a_parked_event_blocks_no_other_stream(backend: Backend) -> None:
     assert [e.event_type for e in entries] == ["rttest.ItemAdded"]
     for k in set(range(4)) - {bad_shard}:
         assert await backend.dlq.get_failed_events(f"{NAME}#{k}/4") == []
+    projection.poison = frozenset()  # fixed: the shard's entry replays into the projection
+    with handling_shard(Shard(bad_shard, 4)):
+        result = await DLQReplayer(backend.dlq, backend.events).replay(projection, entries[0].id)
+    assert result.ok, result.error
+    assert [n for _, a, n in projection.deliveries if a == bad] == [0, 2, 1]
 
 
 async def test_workers_split_and_rebalance(backend_url: str) -> None:

@@ -54,7 +54,7 @@ from ._publishers import (
 from ._relay import BatchResult, OutboxRelay
 from ._retry import Backoff, FailureMode, RetryPolicy
 from ._runner import ProgressCallback, ProjectionRunner, RebuildProgress
-from ._shards import Shard, ShardedRunner, current_shard, shard_of
+from ._shards import Shard, ShardedRunner, current_shard, handling_shard, shard_of
 from ._subscription import SubscriptionRunner
 from ._undecodable import UndecodableEvent
 from ._worker import BackgroundWorker
@@ -97,6 +97,7 @@ __all__ = [
     "current_shard",
     "get_publisher",
     "handles",
+    "handling_shard",
     "log_publisher",
     "null_publisher",
     "projection",

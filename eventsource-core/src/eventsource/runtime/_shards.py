@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
 from .._exceptions import ConfigurationError
@@ -35,9 +35,13 @@ from ..plugins._backend import Backend
 from ..repositories._contracts import CheckpointRepository, DLQRepository
 from ..repositories._leases import ProjectionLease, ProjectionLeases
 from ..stores._contract import EventStore
+from ._metrics import ProjectionStats
 from ._ownership import Ownership, OwnershipKeeper, default_owner_id
 from ._projection import ProjectionLike
 from ._worker import BackgroundWorker
+
+if TYPE_CHECKING:
+    from ._runner import ProjectionRunner
 
 __all__ = ["Shard", "ShardedRunner", "current_shard", "handling_shard", "shard_of"]
 
@@ -146,7 +150,7 @@ class ShardedRunner(BackgroundWorker):
             raise ConfigurationError(f"rebalance_every must be > 0, got {rebalance_every}")
         self.runner_options = runner_options
         #: The shard runners started here (owning or about to), by shard index.
-        self.runners: dict[int, Any] = {}
+        self.runners: dict[int, ProjectionRunner] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._member: OwnershipKeeper | None = None
         #: Live workers counted at the last rebalance (this one included).
@@ -182,6 +186,10 @@ class ShardedRunner(BackgroundWorker):
         """Every shard's checkpoint (and lease, and DLQ) name."""
         return [Shard(k, self.shards).name_for(self.name) for k in range(self.shards)]
 
+    def stats(self) -> dict[int, ProjectionStats]:
+        """Each running shard runner's :class:`ProjectionStats`, by shard index."""
+        return {k: runner.stats() for k, runner in sorted(self.runners.items())}
+
     def target(self) -> int:
         """How many shards this worker aims for: ``ceil(N / live workers)``."""
         return math.ceil(self.shards / max(1, self.members))
@@ -206,7 +214,7 @@ class ShardedRunner(BackgroundWorker):
 
     async def _rebalance(self) -> None:
         """One round: heartbeat, count members, reap ended runners, then start or stop one."""
-        from ._runner import ProjectionRunner
+        from ._runner import ProjectionRunner  # the runner module imports this one
 
         member = self._member
         assert member is not None
