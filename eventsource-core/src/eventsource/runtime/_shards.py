@@ -9,7 +9,8 @@ checkpoint, owner lease and DLQ entries, spread over worker processes that rebal
   entries under ``p#k/N`` (:meth:`Shard.name_for`). Changing N starts new checkpoints.
 - **Workers**: a :class:`ShardedRunner` runs the shards it owns, one
   :class:`~eventsource.runtime.ProjectionRunner` each. It keeps a membership lease
-  ``p#workers/<owner id>`` alive (the heartbeat); every ``rebalance_every`` seconds it counts
+  ``p#workers/<owner id>`` alive (the heartbeat), taking no shard in its first round; every
+  ``rebalance_every`` seconds it counts
   the live members and aims for ``ceil(N / members)`` shards: under its share it starts
   runners for free shards (no live lease), over it it stops one (a clean stop: checkpoint,
   then release), and a runner left standing by behind another worker's live lease is stopped.
@@ -201,6 +202,11 @@ class ShardedRunner(BackgroundWorker):
             self.leases, member_prefix(self.name) + self.owner_id, self.ownership, self.clock
         )
         try:
+            # Join first, take shards one round later: workers started together see each
+            # other before anyone takes more than its share.
+            await self._member.try_acquire()
+            if await self._pause(self.rebalance_every):
+                return
             while not self._stop.is_set():
                 await self._rebalance()
                 if await self._pause(self.rebalance_every):
