@@ -14,6 +14,7 @@ checkpoint, owner lease and DLQ entries, spread over worker processes that rebal
   the live members and aims for ``ceil(N / members)`` shards: under its share it starts
   runners for free shards (no live lease), over it it stops one (a clean stop: checkpoint,
   then release), and a runner left standing by behind another worker's live lease is stopped.
+  A storage error in a round is logged and the next round tries again.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
-from .._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError, StorageError
 from ..clock import Clock, SystemClock
 from ..plugins._backend import Backend
 from ..repositories._contracts import CheckpointRepository, DLQRepository
@@ -208,7 +209,10 @@ class ShardedRunner(BackgroundWorker):
             if await self._pause(self.rebalance_every):
                 return
             while not self._stop.is_set():
-                await self._rebalance()
+                try:
+                    await self._rebalance()
+                except StorageError as exc:  # the shard runners ride it out on their own
+                    log.warning("sharded projection %r: cannot rebalance: %s", self.name, exc)
                 if await self._pause(self.rebalance_every):
                     break
         finally:
