@@ -35,6 +35,7 @@ SUITES = {
     "snapshots": "bench_snapshots",
     "processes": "bench_processes",
     "shards": "bench_shards",
+    "brokers": "bench_brokers",
 }
 
 

@@ -7,8 +7,9 @@ Our backends are written against the same surface as a third-party one (``events
 and the other public modules), so each import of core they make is checked: no
 ``eventsource._x``, no ``eventsource.pkg._x``, no ``from eventsource.pkg import _x``. Relative
 imports are resolved first, so the in-memory backend (inside core) is held to the same rule,
-except for its own modules. With no PATH, checks the SQLite and PostgreSQL packages and
-``eventsource/memory``. Run by ``scripts/dev.py check``; exits 1 listing each offending import.
+except for its own modules. With no PATH, checks the SQLite and PostgreSQL packages,
+``eventsource/memory`` and ``eventsource/brokers``. Run by ``scripts/dev.py check``; exits 1
+listing each offending import.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ DEFAULT_PATHS = (
     ROOT / "eventsource-sqlite" / "src" / "eventsource_sqlite",
     ROOT / "eventsource-postgres" / "src" / "eventsource_postgres",
     ROOT / "eventsource-core" / "src" / "eventsource" / "memory",
+    ROOT / "eventsource-core" / "src" / "eventsource" / "brokers",
 )
 
 

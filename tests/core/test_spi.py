@@ -148,7 +148,7 @@ def _check(*paths: Path) -> subprocess.CompletedProcess[str]:
 def test_our_backends_import_only_public_modules() -> None:
     result = _check()
     assert result.returncode == 0, result.stderr
-    assert "no private eventsource imports in 3 path(s)" in result.stdout
+    assert "no private eventsource imports in 4 path(s)" in result.stdout
 
 
 def _package(root: Path, dotted: str, source: str) -> Path:

@@ -10,7 +10,12 @@
     │   ├── UnknownBackendError             no installed plugin serves that name or scheme
     │   │   └── BackendNotInstalledError    (also ImportError) a known backend, not installed
     │   ├── UnknownPublisherError           no built-in or plugin publisher has that name
-    │   └── PluginConflictError             two plugins claim one backend or publisher name
+    │   ├── PluginConflictError             two plugins claim one backend or publisher name
+    │   └── BrokerNotInstalledError         (also ImportError) a broker's client is missing
+    │       ├── RabbitMQNotAvailableError   aio-pika: eventsource-core[rabbitmq]
+    │       ├── RedisNotAvailableError      redis: eventsource-core[redis]
+    │       ├── NatsNotAvailableError       nats-py: eventsource-core[nats]
+    │       └── KafkaNotAvailableError      aiokafka: eventsource-core[kafka]
     ├── EventStoreError
     │   ├── OptimisticLockError             expected version != actual version
     │   ├── InvalidEventError               (also InvalidArgumentError) an append's events or
@@ -30,6 +35,9 @@
     │   ├── OwnershipLostError              a write under a lease a newer owner superseded
     │   └── ReplayError                     a parked event that cannot be loaded for replay
     ├── ProjectionStoppedError              a FailureMode.STOP projection gave up on an event
+    ├── BrokerError                         a message broker did not take a message
+    │   ├── BrokerUnavailableError          unreachable, connection lost, no confirm in time
+    │   └── PublishRejectedError            the broker refused it (nack, unroutable, ...)
     ├── SnapshotError                       a snapshot refused or unusable (a cache: load
     │   │                                   replays the events instead)
     │   ├── SnapshotDeserializationError    a stored snapshot that does not decode or verify
@@ -73,6 +81,9 @@ from typing import Any
 __all__ = [
     "AggregateNotFoundError",
     "BackendNotInstalledError",
+    "BrokerError",
+    "BrokerNotInstalledError",
+    "BrokerUnavailableError",
     "ConfigurationError",
     "ConnectionLostError",
     "DatabaseLockedError",
@@ -86,13 +97,18 @@ __all__ = [
     "InvalidBackendURLError",
     "InvalidEventError",
     "InvalidStateError",
+    "KafkaNotAvailableError",
     "LegacySchemaError",
+    "NatsNotAvailableError",
     "OptimisticLockError",
     "OwnershipLostError",
     "PayloadTooLargeError",
     "PluginConflictError",
     "ProjectionOwnedError",
     "ProjectionStoppedError",
+    "PublishRejectedError",
+    "RabbitMQNotAvailableError",
+    "RedisNotAvailableError",
     "ReplayError",
     "RepositoryError",
     "SchemaVersionError",
@@ -182,6 +198,49 @@ class UnknownPublisherError(ConfigurationError):
 
 class PluginConflictError(ConfigurationError):
     """Two plugins registered the same backend name for one role, or one publisher name."""
+
+
+class BrokerNotInstalledError(ConfigurationError, ImportError):
+    """A broker's client library is not installed; the message names the extra to install."""
+
+    #: The broker, the client's import name and the extra that brings it in.
+    broker = ""
+    module = ""
+    extra = ""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.msg = message or (
+            f"the {self.broker} broker needs {self.module!r}: "
+            f"pip install 'eventsource-core[{self.extra}]'"
+        )
+        super().__init__(self.msg)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class RabbitMQNotAvailableError(BrokerNotInstalledError):
+    """aio-pika is not installed (``pip install 'eventsource-core[rabbitmq]'``)."""
+
+    broker, module, extra = "RabbitMQ", "aio_pika", "rabbitmq"
+
+
+class RedisNotAvailableError(BrokerNotInstalledError):
+    """redis-py is not installed (``pip install 'eventsource-core[redis]'``)."""
+
+    broker, module, extra = "Redis", "redis", "redis"
+
+
+class NatsNotAvailableError(BrokerNotInstalledError):
+    """nats-py is not installed (``pip install 'eventsource-core[nats]'``)."""
+
+    broker, module, extra = "NATS", "nats", "nats"
+
+
+class KafkaNotAvailableError(BrokerNotInstalledError):
+    """aiokafka is not installed (``pip install 'eventsource-core[kafka]'``)."""
+
+    broker, module, extra = "Kafka", "aiokafka", "kafka"
 
 
 class EventStoreError(EventSourceError):
@@ -422,6 +481,29 @@ class ProjectionStoppedError(EventSourceError):
             f"projection {projection_name!r} stopped: event {event_type} {event_id}{where} "
             f"failed {attempts} time(s)"
         )
+
+
+class BrokerError(EventSourceError):
+    """A message broker did not take a message; nothing may be counted as published.
+
+    ``broker`` names it (``"rabbitmq"``, ``"redis"``, ``"nats"``, ``"kafka"``) and
+    ``__cause__`` is the client library's error, if any. eventsource-py 0.5.0's
+    ``EventBusError`` is this class (``eventsource.bus.EventBusError``).
+    """
+
+    def __init__(self, message: str, *, broker: str) -> None:
+        self.broker = broker
+        super().__init__(f"{broker}: {message}")
+
+
+class BrokerUnavailableError(BrokerError):
+    """The broker could not be reached, the connection dropped, or no confirm came in time:
+    the message may or may not have arrived, so it is to be published again."""
+
+
+class PublishRejectedError(BrokerError):
+    """The broker answered and refused the message (a negative acknowledgement, an
+    unroutable message, a stream that refused the write)."""
 
 
 class SnapshotError(EventSourceError):

@@ -7,7 +7,7 @@ published. Plugins contribute named factories::
 
     @hookimpl
     def eventsource_publishers():
-        return [PublisherSpec(name="kafka", factory=lambda **options: KafkaPublisher(**options))]
+        return [PublisherSpec(name="sqs", factory=lambda **options: SqsPublisher(**options))]
 
 declared in the ``eventsource.publishers`` entry-point group (or registered with
 ``get_registry().register(module)``); the registry loads them as it loads backends.
