@@ -264,7 +264,12 @@ class DoubleClaimOutbox(MemoryOutboxRepository):
         *,
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        per_aggregate_order: bool = False,
     ) -> list[OutboxEntry]:
+        if per_aggregate_order:  # only the unordered claim is broken
+            return await super().get_pending_events(
+                limit, worker_id=worker_id, lease=lease, per_aggregate_order=per_aggregate_order
+            )
         check_limit(limit)  # only the guarantee under test is broken
         lease = check_lease(lease)
         worker = check_worker_id(worker_id) or f"w-{uuid4().hex[:6]}"
@@ -285,6 +290,21 @@ class DoubleClaimOutbox(MemoryOutboxRepository):
                 self.state.outbox[entry.id] = updated
                 claimed.append(updated)
         return claimed
+
+
+class UnorderedOutbox(MemoryOutboxRepository):
+    """Takes ``per_aggregate_order`` and ignores it: later entries of an aggregate go out
+    beside (and before) earlier ones."""
+
+    async def get_pending_events(
+        self,
+        limit: int = 100,
+        *,
+        worker_id: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        per_aggregate_order: bool = False,
+    ) -> list[OutboxEntry]:
+        return await super().get_pending_events(limit, worker_id=worker_id, lease=lease)
 
 
 class BackwardsCheckpoints(MemoryCheckpointRepository):
@@ -368,6 +388,7 @@ CAPABILITIES = Capabilities(
     transactional_outbox=True,
     live_notifications=False,
     projection_leases=True,
+    outbox_aggregate_order=True,
 )
 
 
@@ -411,6 +432,7 @@ TOYS: dict[str, BackendSpec] = {
     "hanging_append": toy_spec(HangingAppendStore),
     "spinning_append": toy_spec(SpinningAppendStore),
     "double_claim": toy_spec(outbox=DoubleClaimOutbox),
+    "unordered_claims": toy_spec(outbox=UnorderedOutbox),
     "backwards_checkpoints": toy_spec(checkpoints=BackwardsCheckpoints),
     "resetting_checkpoints": toy_spec(checkpoints=ResettingCheckpoints),
     "unfenced_checkpoints": toy_spec(checkpoints=UnfencedCheckpoints),

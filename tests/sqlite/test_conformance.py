@@ -41,6 +41,7 @@ class TestSQLiteMemoryConformance(BackendConformance):
         transactional_outbox=True,
         live_notifications=False,
         projection_leases=True,
+        outbox_aggregate_order=True,
     )
 
     @pytest.fixture

@@ -157,6 +157,7 @@ from .repositories._arguments import (
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
+    check_per_aggregate_order,
     check_retry_after,
     check_worker_id,
 )
@@ -398,6 +399,7 @@ __all__ = [
     "check_outbox_id",
     "check_outbox_ids",
     "check_owner_id",
+    "check_per_aggregate_order",
     "check_position",
     "check_projection_lease",
     "check_projection_name",

@@ -25,6 +25,7 @@ from eventsource.spi import (
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
+    check_per_aggregate_order,
     check_retry_after,
     check_worker_id,
     hand_out_claims,
@@ -42,6 +43,42 @@ _COLUMNS = (
     "id, event_id, event_type, aggregate_id, aggregate_type, tenant_id, event_data, created_at, "
     "status, retry_count, last_error, published_at, claimed_by, claimed_until, seq"
 )
+
+
+def claim_sql(s: str, *, ordered: bool) -> str:
+    """The claim statement on schema ``s`` (parameters: limit, worker, lease, now or NULL).
+
+    Ordered: only the oldest pending entry of its aggregate (``outbox_pending_aggregate_idx``
+    answers the probe). An earlier entry counts as pending unless it is published or failed
+    in the statement's snapshot, so a later one is never taken early.
+    """
+    oldest = (
+        f"""AND NOT EXISTS (
+                SELECT 1 FROM {s}.outbox e
+                WHERE e.aggregate_id = o.aggregate_id AND e.status = 'pending'
+                  AND e.seq < o.seq)"""
+        if ordered
+        else ""
+    )
+    return f"""
+        WITH claimable AS (
+            SELECT o.id FROM {s}.outbox o
+            WHERE o.status = 'pending'
+              AND (o.claimed_until IS NULL
+                   OR o.claimed_until <= coalesce($4::timestamptz, clock_timestamp()))
+              AND (o.not_before IS NULL
+                   OR o.not_before <= coalesce($4::timestamptz, clock_timestamp()))
+              {oldest}
+            ORDER BY o.seq
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE {s}.outbox u
+        SET claimed_by = $2,
+            claimed_until = coalesce($4::timestamptz, clock_timestamp()) + $3::interval
+        FROM claimable WHERE u.id = claimable.id
+        RETURNING {", ".join("u." + c.strip() for c in _COLUMNS.split(","))}
+        """
 
 
 def _entry(row: Any) -> OutboxEntry:
@@ -125,35 +162,16 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
         *,
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        per_aggregate_order: bool = False,
     ) -> list[OutboxEntry]:
         limit = check_limit(limit)
         lease = check_lease(lease)
         worker = check_worker_id(worker_id) or f"worker-{uuid4().hex[:8]}"
+        ordered = check_per_aggregate_order(per_aggregate_order)
         if limit == 0:
             return []
         rows = await self._fetch_write(
-            f"""
-            WITH claimable AS (
-                SELECT id FROM {self._s}.outbox
-                WHERE status = 'pending'
-                  AND (claimed_until IS NULL
-                       OR claimed_until <= coalesce($4::timestamptz, clock_timestamp()))
-                  AND (not_before IS NULL
-                       OR not_before <= coalesce($4::timestamptz, clock_timestamp()))
-                ORDER BY seq
-                LIMIT $1
-                FOR UPDATE SKIP LOCKED
-            )
-            UPDATE {self._s}.outbox o
-            SET claimed_by = $2,
-                claimed_until = coalesce($4::timestamptz, clock_timestamp()) + $3::interval
-            FROM claimable WHERE o.id = claimable.id
-            RETURNING {", ".join("o." + c.strip() for c in _COLUMNS.split(","))}
-            """,
-            limit,
-            worker,
-            lease,
-            self._now(),
+            claim_sql(self._s, ordered=ordered), limit, worker, lease, self._now()
         )
         rows.sort(key=lambda r: r[14])
         return await hand_out_claims(rows, _entry, self.mark_failed)

@@ -83,6 +83,8 @@ CREATE TABLE IF NOT EXISTS {s}.outbox (
     not_before timestamptz
 );
 CREATE INDEX IF NOT EXISTS outbox_pending_idx ON {s}.outbox (seq) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_pending_aggregate_idx
+    ON {s}.outbox (aggregate_id, seq) WHERE status = 'pending';
 CREATE TABLE IF NOT EXISTS {s}.dlq (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_id uuid NOT NULL,
@@ -356,6 +358,9 @@ _LATER_TABLES = {
 _LATER_INDEXES = {
     "events_event_type_idx": "CREATE INDEX IF NOT EXISTS events_event_type_idx"
     " ON {s}.events (event_type, global_position)",
+    # ordered outbox claims: the oldest pending entry of one aggregate
+    "outbox_pending_aggregate_idx": "CREATE INDEX IF NOT EXISTS outbox_pending_aggregate_idx"
+    " ON {s}.outbox (aggregate_id, seq) WHERE status = 'pending'",
 }
 
 

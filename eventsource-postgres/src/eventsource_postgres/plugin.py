@@ -37,6 +37,7 @@ CAPABILITIES = Capabilities(
     transactional_outbox=True,
     live_notifications=True,
     projection_leases=True,
+    outbox_aggregate_order=True,
 )
 
 

@@ -27,6 +27,7 @@ from eventsource.spi import (
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
+    check_per_aggregate_order,
     check_retry_after,
     check_worker_id,
     hand_out_claims,
@@ -65,6 +66,22 @@ WHERE seq IN (
       AND (claimed_until IS NULL OR claimed_until <= ?)
       AND (available_at IS NULL OR available_at <= ?)
     ORDER BY seq LIMIT ?)
+RETURNING {_COLUMNS}
+"""
+# The same, but only the oldest pending entry of each aggregate is claimable (an earlier
+# pending entry of the aggregate, claimed or waiting for its retry, holds the later ones back);
+# the probe for an earlier one uses the outbox_pending_aggregate index.
+_CLAIM_ORDERED = f"""
+UPDATE event_outbox SET claimed_by = ?, claimed_until = ?
+WHERE seq IN (
+    SELECT o.seq FROM event_outbox o
+    WHERE o.status = 'pending'
+      AND (o.claimed_until IS NULL OR o.claimed_until <= ?)
+      AND (o.available_at IS NULL OR o.available_at <= ?)
+      AND NOT EXISTS (
+          SELECT 1 FROM event_outbox e
+          WHERE e.aggregate_id = o.aggregate_id AND e.status = 'pending' AND e.seq < o.seq)
+    ORDER BY o.seq LIMIT ?)
 RETURNING {_COLUMNS}
 """
 
@@ -144,15 +161,17 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         *,
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        per_aggregate_order: bool = False,
     ) -> list[OutboxEntry]:
         limit = check_limit(limit)
         lease = check_lease(lease)
         worker = check_worker_id(worker_id) or f"worker-{uuid.uuid4().hex[:8]}"
+        claim = _CLAIM_ORDERED if check_per_aggregate_order(per_aggregate_order) else _CLAIM
         if limit == 0:
             return []
         now = self._now_us()
         args = (worker, now + _us(lease), now, now, limit)
-        rows, _ = await self._run(lambda c: single_write(c, _CLAIM, args))
+        rows, _ = await self._run(lambda c: single_write(c, claim, args))
         rows.sort(key=lambda row: row[14])
         return await hand_out_claims(rows, _entry, self.mark_failed)
 

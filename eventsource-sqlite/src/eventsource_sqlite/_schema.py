@@ -22,6 +22,7 @@ from ._legacy import refuse_legacy
 from ._tx import write_transaction
 
 __all__ = [
+    "LATER_INDEXES",
     "LATER_TABLES",
     "MIGRATIONS",
     "SCHEMA_VERSION",
@@ -145,6 +146,14 @@ LATER_TABLES: dict[str, str] = {
     )""",
 }
 
+#: Indexes added within schema version 2 (nothing an older process relies on changes), by
+#: name: created when a file that lacks them is opened. Ordered outbox claims: the oldest
+#: pending entry of one aggregate.
+LATER_INDEXES: dict[str, str] = {
+    "outbox_pending_aggregate": """CREATE INDEX IF NOT EXISTS outbox_pending_aggregate
+        ON event_outbox (aggregate_id, seq) WHERE status = 'pending'""",
+}
+
 #: Statements that bring a file from version ``n - 1`` to version ``n``.
 MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
 
@@ -205,11 +214,11 @@ def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
 
 def create_tables(conn: sqlite3.Connection, version: int = 0) -> None:
     """Run the migrations from ``version`` up to :data:`SCHEMA_VERSION` (no version row),
-    and create the tables of :data:`LATER_TABLES`."""
+    and create the tables of :data:`LATER_TABLES` and indexes of :data:`LATER_INDEXES`."""
     for target in range(version + 1, SCHEMA_VERSION + 1):
         for statement in MIGRATIONS[target]:
             conn.execute(statement)
-    for statement in LATER_TABLES.values():
+    for statement in (*LATER_TABLES.values(), *LATER_INDEXES.values()):
         conn.execute(statement)
 
 
@@ -224,12 +233,17 @@ def record_version(conn: sqlite3.Connection) -> None:
 
 
 def _ensure_later_tables(conn: sqlite3.Connection) -> None:
-    """Create the tables of :data:`LATER_TABLES` a current file lacks (looked up first, so a
+    """Create the tables of :data:`LATER_TABLES` and indexes of :data:`LATER_INDEXES` a
+    current file lacks (looked up first, so a
     file that has them all is not written to)."""
     missing = [
         sql
         for name, sql in LATER_TABLES.items()
         if conn.execute(f"PRAGMA table_info({name})").fetchone() is None
+    ] + [
+        sql
+        for name, sql in LATER_INDEXES.items()
+        if conn.execute(f"PRAGMA index_info({name})").fetchone() is None
     ]
     if not missing:
         return

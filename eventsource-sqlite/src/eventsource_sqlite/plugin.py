@@ -94,6 +94,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 transactional_outbox=True,
                 live_notifications=False,
                 projection_leases=True,
+                outbox_aggregate_order=True,
             ),
             description="One SQLite file (aiosqlite): single writer, concurrent readers (WAL).",
             same_store=same_store,

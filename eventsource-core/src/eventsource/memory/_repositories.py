@@ -42,6 +42,7 @@ from ..spi import (
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
+    check_per_aggregate_order,
     check_projection_lease,
     check_projection_name,
     check_retry_after,
@@ -280,18 +281,25 @@ class MemoryOutboxRepository(OutboxRepository):
         *,
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        per_aggregate_order: bool = False,
     ) -> list[OutboxEntry]:
         check_limit(limit)
         lease = check_lease(lease)
         worker = check_worker_id(worker_id) or f"worker-{uuid4().hex[:8]}"
+        ordered = check_per_aggregate_order(per_aggregate_order)
         now = self.clock.now()
         claimed: list[OutboxEntry] = []
+        held: set[UUID] = set()  # aggregates whose oldest pending entry was already seen
         with self.state.lock:
             for entry in self.state.outbox.values():
                 if len(claimed) >= limit:
                     break
                 if entry.status is not OutboxStatus.PENDING:
                     continue
+                if ordered:
+                    if entry.aggregate_id in held:
+                        continue
+                    held.add(entry.aggregate_id)
                 if entry.claimed_until is not None and entry.claimed_until > now:
                     continue
                 if self.state.outbox_not_before.get(entry.id, now) > now:

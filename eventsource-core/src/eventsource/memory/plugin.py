@@ -68,6 +68,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 transactional_outbox=True,
                 live_notifications=True,
                 projection_leases=True,
+                outbox_aggregate_order=True,
             ),
             description="In-process memory; for tests and demos. Nothing outlives the process.",
         )

@@ -45,6 +45,9 @@ class Capabilities:
     - ``projection_leases``: the checkpoint repository is also a
       :class:`~eventsource.repositories.ProjectionLeases` (one owner per projection, fenced
       checkpoint writes); runners then own their projection by default.
+    - ``outbox_aggregate_order``: the outbox takes ``get_pending_events(...,
+      per_aggregate_order=True)`` (one entry per aggregate out at a time, in add order);
+      ``OutboxRelay(..., ordering="aggregate")`` needs it.
     """
 
     persistent: bool = True
@@ -53,6 +56,7 @@ class Capabilities:
     transactional_outbox: bool = True
     live_notifications: bool = False
     projection_leases: bool = False
+    outbox_aggregate_order: bool = False
 
     def enabled(self) -> list[str]:
         """Names of the capabilities that are on."""

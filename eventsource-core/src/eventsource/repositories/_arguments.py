@@ -22,6 +22,7 @@ __all__ = [
     "check_older_than",
     "check_outbox_id",
     "check_outbox_ids",
+    "check_per_aggregate_order",
     "check_retry_after",
     "check_worker_id",
 ]
@@ -52,6 +53,15 @@ def check_worker_id(worker_id: object) -> str | None:
     if worker_id is None or worker_id == "":
         return None
     return check_identifier(worker_id, "worker_id")
+
+
+def check_per_aggregate_order(per_aggregate_order: object) -> bool:
+    """``get_pending_events``' ordering switch: a bool (not 0/1 or a string)."""
+    if not isinstance(per_aggregate_order, bool):
+        raise InvalidArgumentError(
+            f"per_aggregate_order must be a bool, got {type(per_aggregate_order).__name__}"
+        )
+    return per_aggregate_order
 
 
 def check_lease(lease: object) -> timedelta:

@@ -8,6 +8,10 @@ Guarantees (checked by :mod:`eventsource.testing`):
 - **No outbox entry is handed to two workers at once.** ``get_pending_events`` claims the
   entries it returns for a lease; until the lease runs out or the entry is released, no other
   call returns it. A crashed worker's claims come back after their lease.
+- **Ordered claims keep one aggregate in order.** ``get_pending_events(...,
+  per_aggregate_order=True)`` hands out only the oldest pending entry of each aggregate, so
+  two callers never hold entries of one aggregate at once and its entries are published in
+  the order they were added (capability ``outbox_aggregate_order``).
 - **The repositories never commit a caller's transaction.** A repository built over a
   connection the caller is using inside a transaction writes within that transaction. (How a
   caller hands over its connection is backend-specific, so the kit cannot check this one; each
@@ -261,11 +265,24 @@ class OutboxRepository(abc.ABC):
         *,
         worker_id: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        per_aggregate_order: bool = False,
     ) -> list[OutboxEntry]:
         """Claim up to ``limit`` pending entries, oldest first, for ``lease``.
 
         A claimed entry is returned to no other caller until it is published, released, marked
         failed, or its lease runs out.
+
+        With ``per_aggregate_order`` (backends with the ``outbox_aggregate_order``
+        capability; others may refuse the argument), only the **oldest pending entry of each
+        aggregate** (same ``aggregate_id``, in the order the entries were added) can be
+        claimed: an entry is never handed out while an earlier entry of its aggregate is still
+        pending, whether claimed by anyone, released for a retry that is not yet due, or
+        unclaimed. So across all callers at most one entry per aggregate is out at a time,
+        and entries of one aggregate are published in add order, while different aggregates
+        spread over callers. A published or failed entry no longer holds its aggregate back:
+        a retried entry blocks the later ones until it is published or :meth:`mark_failed`
+        (the escape for a stuck aggregate; the later entries then go on without it). Every
+        caller of one outbox must claim with the same setting for the order to hold.
         """
 
     @abc.abstractmethod

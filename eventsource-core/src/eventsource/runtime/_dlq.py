@@ -266,7 +266,9 @@ def _check_replayable(entry: DLQEntry, projection_name: str) -> None:
             f"DLQ entry {entry.id} is already resolved ({entry.resolution!r}); "
             "a resolved entry cannot be replayed"
         )
-    if entry.projection_name != projection_name:
+    if entry.projection_name != projection_name and not entry.projection_name.startswith(
+        f"{projection_name}#"
+    ):  # a shard's entries (``name#k/N``) replay into the projection too
         raise InvalidStateError(
             f"DLQ entry {entry.id} belongs to projection {entry.projection_name!r}, "
             f"not {projection_name!r}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Self
+from typing import Any, Literal, Self
 from uuid import UUID, uuid4
 
 from .._exceptions import ConfigurationError, EventSourceError
@@ -58,6 +58,13 @@ class OutboxRelay(BackgroundWorker):
     is cut off half way. Leases, backoff, polling and the batch deadline are measured on
     ``clock`` (default: the system clock; see :mod:`eventsource.clock`). Start, stop and the
     one-run-at-a-time guard are :class:`BackgroundWorker`'s.
+
+    ``ordering="aggregate"`` publishes the entries of one aggregate in the order they were
+    added, one at a time across every worker and process (claims pass
+    ``per_aggregate_order=True``; the backend needs the ``outbox_aggregate_order``
+    capability, and every relay of the outbox must use it). A failing entry holds its
+    aggregate's later entries back until it is published or marked failed after
+    ``max_attempts``; other aggregates go on.
     """
 
     def __init__(
@@ -75,8 +82,12 @@ class OutboxRelay(BackgroundWorker):
         store: EventStore | None = None,
         publisher_options: dict[str, Any] | None = None,
         clock: Clock | None = None,
+        ordering: Literal["aggregate"] | None = None,
     ) -> None:
         super().__init__(clock=clock)
+        if ordering not in (None, "aggregate"):
+            raise ConfigurationError(f"ordering must be None or 'aggregate', got {ordering!r}")
+        self.ordering = ordering
         if isinstance(publisher, str):
             publisher = get_publisher(publisher, **(publisher_options or {}))
         if not callable(publisher):
@@ -106,6 +117,11 @@ class OutboxRelay(BackgroundWorker):
     @classmethod
     def from_backend(cls, backend: Backend, publisher: Publisher | str, **options: Any) -> Self:
         """A relay over an open backend's outbox, woken early by its store's new events."""
+        if options.get("ordering") and not backend.capabilities.outbox_aggregate_order:
+            raise ConfigurationError(
+                f"ordering={options['ordering']!r}: backend {backend.name!r} cannot order outbox "
+                "claims per aggregate (capability outbox_aggregate_order is off)"
+            )
         options.setdefault("store", backend.events)
         return cls(backend.outbox, publisher, **options)
 
@@ -122,9 +138,17 @@ class OutboxRelay(BackgroundWorker):
         """Claim one batch and publish it; returns what happened."""
         clock = self.clock
         claimed_at = clock.monotonic()
-        entries = await self.outbox.get_pending_events(
-            self.batch_size, worker_id=self.worker_id, lease=self.lease
-        )
+        if self.ordering is None:
+            entries = await self.outbox.get_pending_events(
+                self.batch_size, worker_id=self.worker_id, lease=self.lease
+            )
+        else:
+            entries = await self.outbox.get_pending_events(
+                self.batch_size,
+                worker_id=self.worker_id,
+                lease=self.lease,
+                per_aggregate_order=True,
+            )
         # Publishing stops lease_margin before the claim runs out; the settling writes that
         # follow a publish run outside this deadline, so none is cut off half way.
         deadline = claimed_at + (self.lease - self.lease_margin).total_seconds()

@@ -41,6 +41,7 @@ from ._idempotency import IdempotentAppendConformance
 from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
+from ._outbox_order import OutboxOrderConformance
 from ._processes import ProcessConcurrencyConformance
 from ._roles import (
     DEFAULT_READ_CAP,
@@ -75,6 +76,7 @@ __all__ = [
     "OpeningConformance",
     "OutboxConformance",
     "OutboxFactory",
+    "OutboxOrderConformance",
     "ProcessConcurrencyConformance",
     "RawEventRow",
     "RawEventWriter",

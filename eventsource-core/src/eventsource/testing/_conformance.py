@@ -12,6 +12,7 @@ from ._idempotency import IdempotentAppendConformance
 from ._leases import LeaseConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
+from ._outbox_order import OutboxOrderConformance
 from ._snapshots import SnapshotStoreConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
@@ -26,6 +27,7 @@ class BackendConformance(
     CheckpointConformance,
     LeaseConformance,
     OutboxConformance,
+    OutboxOrderConformance,
     DLQConformance,
     SnapshotStoreConformance,
     BadInputConformance,
