@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -259,6 +260,29 @@ async def test_sqlite_store_properties(tmp_path: object) -> None:
     )
     strict = SQLiteEventStore.with_strict_uuid_detection(":memory:", {"order_id"}, wal_mode=False)
     assert (converted.database, strict.wal_mode) == (":memory:", False)
+
+
+async def test_sqlite_initialize_connects_first(tmp_path: Path) -> None:
+    """0.5.0's ``initialize()`` connected a store that was not connected yet: code that calls
+    it without ``async with`` or ``connect()`` opens the file, creates the schema and appends."""
+    from eventsource.stores.sqlite import SQLiteEventStore
+
+    store = SQLiteEventStore(str(tmp_path / "events.db"))
+    assert not store.is_connected
+    await store.initialize()
+    try:
+        assert store.is_connected
+        aid, _ = await _two(_StoreOnly(store))
+        assert (await store.get_events(aid, T)).version == 2
+    finally:
+        await store.close()
+
+
+class _StoreOnly:
+    """What ``_two`` needs of a backend: its event store."""
+
+    def __init__(self, store: object) -> None:
+        self.events = store
 
 
 def test_publisher_protocol_and_type_converter() -> None:

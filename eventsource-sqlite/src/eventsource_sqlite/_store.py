@@ -308,7 +308,9 @@ class SQLiteEventStore(EventStore):
             await conn.close()
 
     async def initialize(self) -> None:
-        """Create or migrate the schema of all four roles (idempotent); see ``_schema``."""
+        """Create or migrate the schema of every role (idempotent); see ``_schema``. Connects
+        first when the store is not connected yet, as eventsource-py 0.5.0's did."""
+        await self.connect()
         path = self.database
         await run(self.connection, lambda c: ensure_schema(c, path), path)
 
