@@ -120,3 +120,31 @@ def test_declarative_aggregate_rules() -> None:
     assert not lenient.has_uncommitted_events
     assert lenient == CpOrder(lenient.aggregate_id) and lenient != CpOrder(uuid4())
     assert len({lenient, CpOrder(lenient.aggregate_id)}) == 1
+
+
+def test_apply_event_checks_the_next_version(caplog: pytest.LogCaptureFixture) -> None:
+    """0.5.0's ``apply_event``: a new event must carry ``version + 1``, else
+    ``EventVersionError`` with its four attributes (nothing applied, nothing kept); with
+    ``validate_versions = False`` only a warning; replays are not checked."""
+    from eventsource.exceptions import EventVersionError
+
+    aid = uuid4()
+    order = CpOrder(aid)
+    order.apply_event(CpOrderPlaced(aggregate_id=aid, aggregate_version=1, customer="ann"))
+    wrong = CpOrderNoted(aggregate_id=aid, aggregate_version=5, note="n")
+    with pytest.raises(EventVersionError) as raised:
+        order.apply_event(wrong)
+    assert (raised.value.expected_version, raised.value.actual_version) == (2, 5)
+    assert (raised.value.event_id, raised.value.aggregate_id) == (wrong.event_id, aid)
+    assert (order.version, len(order.uncommitted_events)) == (1, 1)
+
+    class Lenient(CpOrder):
+        validate_versions = False
+
+    lenient = Lenient(aid)
+    lenient.apply_event(CpOrderPlaced(aggregate_id=aid, aggregate_version=3, customer="bo"))
+    assert lenient.version == 1 and "validate_versions off" in caplog.text
+
+    replayed = CpOrder(aid)
+    replayed.load_from_history([CpOrderPlaced(aggregate_id=aid, aggregate_version=4, customer="c")])
+    assert replayed.version == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import logging
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
@@ -11,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from ._exceptions import (
+    EventVersionError,
     AggregateNotFoundError,
     InvalidArgumentError,
     InvalidEventError,
@@ -24,6 +26,8 @@ from .stores._contract import EventStore
 from .stores._types import AppendResult, ExpectedVersion
 
 __all__ = ["AggregateRepository", "AggregateRoot"]
+
+_log = logging.getLogger(__name__)
 
 StateT = TypeVar("StateT")
 EventT = TypeVar("EventT", bound=DomainEvent)
@@ -54,6 +58,9 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
     #: The version of the state's shape: bump it when the state class changes, and snapshots
     #: taken before are ignored (replayed from the events) instead of misapplied.
     schema_version: ClassVar[int] = 1
+    #: Whether :meth:`apply_event` refuses a new event that does not carry the aggregate's
+    #: next version (:class:`EventVersionError`); False only logs a warning (0.5.0's switch).
+    validate_versions: ClassVar[bool] = True
 
     def __init__(self, aggregate_id: UUID) -> None:
         self.aggregate_id = aggregate_id
@@ -91,11 +98,25 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
         return self.version + 1
 
     def apply_event(self, event: DomainEvent, is_new: bool = True) -> None:
-        """Apply ``event`` to the state; new events are kept for the next save."""
+        """Apply ``event`` to the state; new events are kept for the next save. A new event
+        must carry the next version (``version + 1``), else :class:`EventVersionError`
+        (see :attr:`validate_versions`); replays (``is_new=False``) are not checked."""
         if event.aggregate_id != self.aggregate_id:
             raise InvalidEventError(
                 f"event {event.event_type!r} is for aggregate {event.aggregate_id}, "
                 f"not {self.aggregate_id}"
+            )
+        if is_new and event.aggregate_version != self.version + 1:
+            if self.validate_versions:
+                raise EventVersionError(
+                    self.version + 1, event.aggregate_version, event.event_id, self.aggregate_id
+                )
+            _log.warning(
+                "event %s for aggregate %s has version %s, expected %s (validate_versions off)",
+                event.event_id,
+                self.aggregate_id,
+                event.aggregate_version,
+                self.version + 1,
             )
         self._apply(event)
         self.version = event.aggregate_version if not is_new else self.version + 1
