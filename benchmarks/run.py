@@ -34,6 +34,7 @@ SUITES = {
     "upcast": "bench_upcast",
     "snapshots": "bench_snapshots",
     "processes": "bench_processes",
+    "shards": "bench_shards",
     "brokers": "bench_brokers",
 }
 

@@ -12,11 +12,13 @@ Backend authors: see :mod:`eventsource.spi`.
 from typing import TYPE_CHECKING
 
 from ._exceptions import (
+    AggregateNotCreatedError,
     AggregateNotFoundError,
     BackendNotInstalledError,
     BrokerError,
     BrokerNotInstalledError,
     BrokerUnavailableError,
+    CheckpointError,
     ConfigurationError,
     ConnectionLostError,
     DatabaseLockedError,
@@ -24,8 +26,10 @@ from ._exceptions import (
     DuplicateEventTypeError,
     EntryNotFoundError,
     EventDecodeError,
+    EventNotFoundError,
     EventSourceError,
     EventStoreError,
+    EventVersionError,
     InvalidArgumentError,
     InvalidBackendURLError,
     InvalidEventError,
@@ -37,6 +41,7 @@ from ._exceptions import (
     OwnershipLostError,
     PayloadTooLargeError,
     PluginConflictError,
+    ProjectionError,
     ProjectionOwnedError,
     ProjectionStoppedError,
     PublishRejectedError,
@@ -54,6 +59,9 @@ from ._exceptions import (
     StorageUnavailableError,
     StoreNotFoundError,
     StreamDeletedError,
+    TenantContextNotSetError,
+    TenantMismatchError,
+    UnhandledEventError,
     UnknownBackendError,
     UnknownEventTypeError,
     UnknownPublisherError,
@@ -105,6 +113,7 @@ InMemorySnapshotStore = MemorySnapshotStore
 
 __all__ = [
     "LIFECYCLE_AGGREGATE_TYPE",
+    "AggregateNotCreatedError",
     "AggregateNotFoundError",
     "AggregateRepository",
     "AggregateRoot",
@@ -115,6 +124,7 @@ __all__ = [
     "BrokerError",
     "BrokerNotInstalledError",
     "BrokerUnavailableError",
+    "CheckpointError",
     "ConfigurationError",
     "ConnectionLostError",
     "DatabaseLockedError",
@@ -123,11 +133,13 @@ __all__ = [
     "DuplicateEventTypeError",
     "EntryNotFoundError",
     "EventDecodeError",
+    "EventNotFoundError",
     "EventRegistry",
     "EventSourceError",
     "EventStore",
     "EventStoreError",
     "EventStream",
+    "EventVersionError",
     "EveryNEvents",
     "ExpectedVersion",
     "InMemoryEventStore",
@@ -145,6 +157,7 @@ __all__ = [
     "OwnershipLostError",
     "PayloadTooLargeError",
     "PluginConflictError",
+    "ProjectionError",
     "ProjectionOwnedError",
     "ProjectionStoppedError",
     "PublishRejectedError",
@@ -171,6 +184,9 @@ __all__ = [
     "StreamDeleted",
     "StreamDeletedError",
     "StreamRestored",
+    "TenantContextNotSetError",
+    "TenantMismatchError",
+    "UnhandledEventError",
     "UnknownBackendError",
     "UnknownEventTypeError",
     "UnknownPublisherError",
@@ -189,8 +205,15 @@ __all__ = [
 
 if not TYPE_CHECKING:  # to a type checker, the names above are the real classes
 
-    def __getattr__(name: str) -> type:
-        """Resolve backend classes (``SQLiteEventStore``, ...) through the plugin registry."""
+    def __getattr__(name: str) -> object:
+        """Resolve backend classes (``SQLiteEventStore``, ...) through the plugin registry,
+        and eventsource-py 0.5.0's other top-level names from :mod:`eventsource.compat`."""
+        from .compat import TOP_LEVEL
+
+        if name in TOP_LEVEL:
+            from . import compat
+
+            return getattr(compat, name)
         from .plugins._manager import resolve_lazy_class
 
         return resolve_lazy_class(__name__, name)

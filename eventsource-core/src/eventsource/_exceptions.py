@@ -26,19 +26,29 @@
     │   │   ├── EventDecodeError            a stored event that cannot be decoded (poison)
     │   │   └── UpcastError                 a stored version no upcaster chain leads from
     │   ├── UnknownEventTypeError           (also KeyError) no class registered for a type
+    │   │                                   (0.5.0's name: EventTypeNotFoundError)
     │   ├── StreamDeletedError              an append to (or restore of) a deleted stream
-    │   └── AggregateNotFoundError          load() of an aggregate with no events
+    │   ├── AggregateNotFoundError          load() of an aggregate with no events
+    │   ├── EventNotFoundError              no event with that id
+    │   ├── EventVersionError               an applied event's version is not the next one
+    │   ├── UnhandledEventError             a DeclarativeAggregate event with no handler
+    │   └── AggregateNotCreatedError        state of an aggregate whose creation event is
+    │                                       missing (requires_creation_event)
     ├── RepositoryError
     │   ├── EntryNotFoundError              (also KeyError) no outbox/DLQ entry with that id
     │   ├── InvalidStateError               an operation the entry's status forbids
     │   │   ├── ProjectionOwnedError        another live owner holds the projection's lease
     │   │   └── WorkerBusyError             a runner or relay started while it runs
     │   ├── OwnershipLostError              a write under a lease a newer owner superseded
-    │   └── ReplayError                     a parked event that cannot be loaded for replay
-    ├── ProjectionStoppedError              a FailureMode.STOP projection gave up on an event
+    │   ├── ReplayError                     a parked event that cannot be loaded for replay
+    │   └── CheckpointError                 a checkpoint operation failed (0.5.0 name)
+    ├── ProjectionError                     a projection failed on an event
+    │   └── ProjectionStoppedError          a FailureMode.STOP projection gave up on an event
     ├── BrokerError                         a message broker did not take a message
     │   ├── BrokerUnavailableError          unreachable, connection lost, no confirm in time
     │   └── PublishRejectedError            the broker refused it (nack, unroutable, ...)
+    ├── TenantContextNotSetError            a tenant required, none set (multitenancy)
+    ├── TenantMismatchError                 events of another tenant than the expected one
     ├── SnapshotError                       a snapshot refused or unusable (a cache: load
     │   │                                   replays the events instead)
     │   ├── SnapshotDeserializationError    a stored snapshot that does not decode or verify
@@ -80,11 +90,13 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AggregateNotCreatedError",
     "AggregateNotFoundError",
     "BackendNotInstalledError",
     "BrokerError",
     "BrokerNotInstalledError",
     "BrokerUnavailableError",
+    "CheckpointError",
     "ConfigurationError",
     "ConnectionLostError",
     "DatabaseLockedError",
@@ -92,8 +104,10 @@ __all__ = [
     "DuplicateEventTypeError",
     "EntryNotFoundError",
     "EventDecodeError",
+    "EventNotFoundError",
     "EventSourceError",
     "EventStoreError",
+    "EventVersionError",
     "InvalidArgumentError",
     "InvalidBackendURLError",
     "InvalidEventError",
@@ -105,6 +119,7 @@ __all__ = [
     "OwnershipLostError",
     "PayloadTooLargeError",
     "PluginConflictError",
+    "ProjectionError",
     "ProjectionOwnedError",
     "ProjectionStoppedError",
     "PublishRejectedError",
@@ -122,6 +137,9 @@ __all__ = [
     "StorageUnavailableError",
     "StoreNotFoundError",
     "StreamDeletedError",
+    "TenantContextNotSetError",
+    "TenantMismatchError",
+    "UnhandledEventError",
     "UnknownBackendError",
     "UnknownEventTypeError",
     "UnknownPublisherError",
@@ -360,6 +378,8 @@ class UnknownEventTypeError(EventStoreError, KeyError):
         self.event_type = event_type
         self.event_version = event_version
         known_names = sorted(set(known))
+        #: The registered types (0.5.0's ``EventTypeNotFoundError.available_types``).
+        self.available_types = known_names
         shown = ", ".join(known_names[:20]) + (" ..." if len(known_names) > 20 else "")
         version = f" version {event_version}" if event_version is not None else ""
         self.message = (
@@ -395,6 +415,59 @@ class AggregateNotFoundError(EventStoreError):
         self.aggregate_type = aggregate_type
         super().__init__(
             f"aggregate {aggregate_type or ''} {aggregate_id} not found".replace("  ", " ")
+        )
+
+
+class EventNotFoundError(EventStoreError):
+    """No stored event has this id."""
+
+    def __init__(self, event_id: Any) -> None:
+        self.event_id = event_id
+        super().__init__(f"event {event_id} not found")
+
+
+class EventVersionError(EventStoreError):
+    """A new event applied to an aggregate does not carry the aggregate's next version."""
+
+    def __init__(
+        self, expected_version: int, actual_version: int, event_id: Any, aggregate_id: Any
+    ) -> None:
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        self.event_id = event_id
+        self.aggregate_id = aggregate_id
+        super().__init__(
+            f"event {event_id} for aggregate {aggregate_id} has version {actual_version}, "
+            f"expected {expected_version}"
+        )
+
+
+class UnhandledEventError(EventStoreError):
+    """A :class:`~eventsource.DeclarativeAggregate` with ``unhandled_event_handling = "error"``
+    got an event none of its ``@handles`` methods takes."""
+
+    def __init__(
+        self, event_type: str, event_id: Any, handler_class: str, available_handlers: list[str]
+    ) -> None:
+        self.event_type = event_type
+        self.event_id = event_id
+        self.handler_class = handler_class
+        self.available_handlers = list(available_handlers)
+        super().__init__(
+            f"{handler_class} has no handler for {event_type} (event {event_id}); "
+            f"handled: {', '.join(self.available_handlers) or 'none'}"
+        )
+
+
+class AggregateNotCreatedError(EventStoreError):
+    """The state of an aggregate that requires a creation event was read before one."""
+
+    def __init__(self, aggregate_class: str, suggestion: str | None = None) -> None:
+        self.aggregate_class = aggregate_class
+        self.suggestion = suggestion
+        super().__init__(
+            f"{aggregate_class} has not been created yet"
+            + (f": {suggestion}" if suggestion else "")
         )
 
 
@@ -471,7 +544,40 @@ class ReplayError(RepositoryError):
         super().__init__(f"DLQ entry {dlq_id} (event {event_id}) cannot be replayed: {reason}")
 
 
-class ProjectionStoppedError(EventSourceError):
+class CheckpointError(RepositoryError):
+    """A checkpoint operation failed (eventsource-py 0.5.0's name; kept for its users)."""
+
+
+class ProjectionError(EventSourceError):
+    """A projection failed on an event."""
+
+    def __init__(self, projection_name: str, event_id: Any, message: str) -> None:
+        self.projection_name = projection_name
+        self.event_id = event_id
+        super().__init__(f"projection {projection_name!r} failed on event {event_id}: {message}")
+
+
+class TenantContextNotSetError(EventSourceError):
+    """A tenant was required (:func:`eventsource.multitenancy.get_required_tenant`), none set."""
+
+    def __init__(self) -> None:
+        super().__init__("no tenant is set in this context: use tenant_scope(tenant_id)")
+
+
+class TenantMismatchError(EventSourceError):
+    """Events carry another tenant than the one expected."""
+
+    def __init__(self, expected: Any, actual: Any, event_ids: Any) -> None:
+        self.expected = expected
+        self.actual = actual
+        self.event_ids = list(event_ids)
+        super().__init__(
+            f"expected tenant {expected}, got {actual} "
+            f"(events {', '.join(map(str, self.event_ids))})"
+        )
+
+
+class ProjectionStoppedError(ProjectionError):
     """A projection with ``FailureMode.STOP`` gave up on an event; ``__cause__`` is the error
     (the handler's, or the :class:`~eventsource.EventDecodeError` of an undecodable event).
 
@@ -494,9 +600,10 @@ class ProjectionStoppedError(EventSourceError):
         self.attempts = attempts
         self.global_position = global_position
         where = f" at global position {global_position}" if global_position is not None else ""
-        super().__init__(
+        EventSourceError.__init__(
+            self,
             f"projection {projection_name!r} stopped: event {event_type} {event_id}{where} "
-            f"failed {attempts} time(s)"
+            f"failed {attempts} time(s)",
         )
 
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import abc
+import logging
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
 
-from ._exceptions import AggregateNotFoundError, InvalidEventError, SnapshotError
+from ._exceptions import (
+    EventVersionError,
+    AggregateNotFoundError,
+    InvalidArgumentError,
+    InvalidEventError,
+    SnapshotError,
+)
 from .events import DomainEvent
 from .snapshots._contract import SnapshotStore
 from .snapshots._repository import Snapshotting
@@ -19,6 +26,8 @@ from .stores._contract import EventStore
 from .stores._types import AppendResult, ExpectedVersion
 
 __all__ = ["AggregateRepository", "AggregateRoot"]
+
+_log = logging.getLogger(__name__)
 
 StateT = TypeVar("StateT")
 EventT = TypeVar("EventT", bound=DomainEvent)
@@ -49,6 +58,9 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
     #: The version of the state's shape: bump it when the state class changes, and snapshots
     #: taken before are ignored (replayed from the events) instead of misapplied.
     schema_version: ClassVar[int] = 1
+    #: Whether :meth:`apply_event` refuses a new event that does not carry the aggregate's
+    #: next version (:class:`EventVersionError`); False only logs a warning (0.5.0's switch).
+    validate_versions: ClassVar[bool] = True
 
     def __init__(self, aggregate_id: UUID) -> None:
         self.aggregate_id = aggregate_id
@@ -86,11 +98,25 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
         return self.version + 1
 
     def apply_event(self, event: DomainEvent, is_new: bool = True) -> None:
-        """Apply ``event`` to the state; new events are kept for the next save."""
+        """Apply ``event`` to the state; new events are kept for the next save. A new event
+        must carry the next version (``version + 1``), else :class:`EventVersionError`
+        (see :attr:`validate_versions`); replays (``is_new=False``) are not checked."""
         if event.aggregate_id != self.aggregate_id:
             raise InvalidEventError(
                 f"event {event.event_type!r} is for aggregate {event.aggregate_id}, "
                 f"not {self.aggregate_id}"
+            )
+        if is_new and event.aggregate_version != self.version + 1:
+            if self.validate_versions:
+                raise EventVersionError(
+                    self.version + 1, event.aggregate_version, event.event_id, self.aggregate_id
+                )
+            _log.warning(
+                "event %s for aggregate %s has version %s, expected %s (validate_versions off)",
+                event.event_id,
+                self.aggregate_id,
+                event.aggregate_version,
+                self.version + 1,
             )
         self._apply(event)
         self.version = event.aggregate_version if not is_new else self.version + 1
@@ -116,6 +142,41 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
     def mark_events_as_committed(self) -> None:
         """Forget the uncommitted events after a successful save."""
         self._uncommitted.clear()
+
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    @property
+    def has_uncommitted_events(self) -> bool:
+        """True when events were raised since the last save."""
+        return bool(self._uncommitted)
+
+    def clear_uncommitted_events(self) -> list[DomainEvent]:
+        """Forget the uncommitted events and return them."""
+        pending, self._uncommitted = self._uncommitted, []
+        return pending
+
+    def create_event(self, event_class: type[EventT], **fields: Any) -> EventT:
+        """:meth:`raise_event`, stamping the current tenant
+        (:func:`eventsource.multitenancy.get_current_tenant`) when one is set."""
+        from .compat._tenancy import get_current_tenant
+
+        tenant = get_current_tenant()
+        if tenant is not None:
+            fields.setdefault("tenant_id", tenant)
+        return self.raise_event(event_class, **fields)
+
+    def _raise_event(self, event: DomainEvent) -> None:
+        """Apply a new event built by the caller (0.5.0's name)."""
+        self.apply_event(event, is_new=True)
+
+    def __eq__(self, other: object) -> bool:
+        """Aggregates of one class are equal when their ids are (0.5.0's identity)."""
+        if not isinstance(other, AggregateRoot):
+            return NotImplemented
+        return type(self) is type(other) and self.aggregate_id == other.aggregate_id
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.aggregate_id))
 
     # -- snapshots -----------------------------------------------------------------------------
 
@@ -170,6 +231,10 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
 class AggregateRepository(Generic[AggregateT]):
     """Loads aggregates from an event store and saves their new events.
 
+    eventsource-py 0.5.0 compatibility: ``aggregate_type`` defaults to the factory's
+    ``aggregate_type``; ``event_publisher`` gets each saved batch after the append;
+    ``tracer`` / ``enable_tracing`` are accepted and unused.
+
     ``aggregate_factory`` builds an empty aggregate from its id (usually the class itself).
     ``save`` appends with the aggregate's loaded version as the expected version, so a
     concurrent save raises :class:`OptimisticLockError`.
@@ -188,17 +253,28 @@ class AggregateRepository(Generic[AggregateT]):
         self,
         event_store: EventStore,
         aggregate_factory: Callable[[UUID], AggregateT],
-        aggregate_type: str,
-        *,
-        snapshot_every: int | None = None,
-        snapshot_strategy: SnapshotStrategy | None = None,
+        aggregate_type: str | None = None,
+        event_publisher: EventPublisherLike | None = None,
         snapshot_store: SnapshotStore | None = None,
         snapshot_threshold: int | None = None,
         snapshot_mode: Literal["sync", "background", "manual"] = "sync",
+        *,
+        snapshot_every: int | None = None,
+        snapshot_strategy: SnapshotStrategy | None = None,
+        tracer: object = None,
+        enable_tracing: bool = True,
     ) -> None:
+        if aggregate_type is None:
+            aggregate_type = getattr(aggregate_factory, "aggregate_type", None)
+            if not isinstance(aggregate_type, str) or aggregate_type in ("", "Unknown"):
+                raise InvalidArgumentError(
+                    "AggregateRepository needs aggregate_type= (or a factory class with an "
+                    "aggregate_type attribute)"
+                )
         self.event_store = event_store
         self.aggregate_factory = aggregate_factory
         self.aggregate_type = aggregate_type
+        self.event_publisher = event_publisher
         self._snapshotting = Snapshotting.configure(
             event_store,
             aggregate_type,
@@ -279,6 +355,8 @@ class AggregateRepository(Generic[AggregateT]):
             expected_version=expected if expected > 0 else ExpectedVersion.NO_STREAM,
         )
         aggregate.mark_events_as_committed()
+        if self.event_publisher is not None:
+            await self.event_publisher.publish(pending)
         if self._snapshotting is not None:
             await self._snapshotting.after_save(aggregate, expected, result.new_version)
         return result
@@ -286,3 +364,28 @@ class AggregateRepository(Generic[AggregateT]):
     async def exists(self, aggregate_id: UUID) -> bool:
         """True when the aggregate has at least one event."""
         return await self.event_store.get_stream_version(aggregate_id, self.aggregate_type) > 0
+
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    async def load_or_create(self, aggregate_id: UUID) -> AggregateT:
+        """:meth:`load`, or a new empty aggregate when it has no events."""
+        try:
+            return await self.load(aggregate_id)
+        except AggregateNotFoundError:
+            return self.aggregate_factory(aggregate_id)
+
+    async def get_or_raise(self, aggregate_id: UUID) -> AggregateT:
+        """:meth:`load` (0.5.0's alias)."""
+        return await self.load(aggregate_id)
+
+    async def get_version(self, aggregate_id: UUID) -> int:
+        """The aggregate's stored version (0 when it has no events)."""
+        return await self.event_store.get_stream_version(aggregate_id, self.aggregate_type)
+
+
+class EventPublisherLike(Protocol):
+    """What ``AggregateRepository(event_publisher=...)`` takes: ``async publish(events)``
+    (:class:`eventsource.stores.EventPublisher`)."""
+
+    async def publish(self, events: list[DomainEvent]) -> None:
+        """Publish events a save stored."""

@@ -12,7 +12,8 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Self
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -36,6 +37,10 @@ from .values import (
     check_no_surrogate_keys,
     check_version,
 )
+
+#: eventsource-py 0.5.0 had ``eventsource.events`` as a package: its submodules
+#: (``eventsource.events.registry``, ``.base``) are found in ``_events_compat``.
+__path__ = [str(Path(__file__).with_name("_events_compat"))]
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -131,6 +136,51 @@ class DomainEvent(BaseModel):
             return self
         return self.model_copy(update={"aggregate_version": aggregate_version})
 
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    #: Accepted for 0.5.0's classes; a differing ``event_type`` is never warned about here.
+    suppress_event_type_warning: ClassVar[bool] = False
+
+    def with_causation(self, causing_event: DomainEvent) -> Self:
+        """A copy caused by ``causing_event`` (its id as causation, its correlation)."""
+        return self.model_copy(
+            update={
+                "causation_id": causing_event.event_id,
+                "correlation_id": causing_event.correlation_id,
+            }
+        )
+
+    def with_metadata(self, **metadata: Any) -> Self:
+        """A copy whose metadata also holds ``metadata``."""
+        return self.model_copy(update={"metadata": {**self.metadata, **metadata}})
+
+    def with_aggregate_version(self, version: int) -> Self:
+        """A copy with ``aggregate_version`` set."""
+        return self.model_copy(update={"aggregate_version": version})
+
+    def to_dict(self) -> dict[str, Any]:
+        """``model_dump(mode="json")``: UUIDs and datetimes as strings."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """``model_validate(data)``."""
+        return cls.model_validate(data)
+
+    def is_caused_by(self, event: DomainEvent) -> bool:
+        """True when ``event`` caused this one."""
+        return self.causation_id == event.event_id
+
+    def is_correlated_with(self, event: DomainEvent) -> bool:
+        """True when both share a correlation id."""
+        return self.correlation_id == event.correlation_id
+
+    def __str__(self) -> str:
+        return (
+            f"{self.event_type}(event_id={self.event_id}, aggregate_id={self.aggregate_id}, "
+            f"version={self.aggregate_version})"
+        )
+
 
 class EventTypeConflictWarning(UserWarning):
     """Two event classes from different modules claim the same stored event type."""
@@ -162,7 +212,12 @@ class EventRegistry:
             self.register(cls)
 
     def register(
-        self, cls: type[DomainEvent], *, replace: bool = False, warn: bool = False
+        self,
+        cls: type[DomainEvent],
+        event_type: str | None = None,
+        *,
+        replace: bool = False,
+        warn: bool = False,
     ) -> type[DomainEvent]:
         """Register ``cls``; usable as a class decorator. Returns ``cls``.
 
@@ -170,11 +225,18 @@ class EventRegistry:
         :class:`DuplicateEventTypeError` (a ValueError) unless ``replace`` is true; with
         ``warn`` a replacement by a class defined in another module emits
         :class:`EventTypeConflictWarning` (two classes claiming one stored type). Anything
-        but a DomainEvent subclass is an :class:`InvalidArgumentError`. Either leaves the
+        but a DomainEvent subclass is an :class:`InvalidArgumentError`, as is an
+        ``event_type`` (0.5.0's argument) other than the class's own. Either leaves the
         registry unchanged.
         """
         if not (isinstance(cls, type) and issubclass(cls, DomainEvent)):
             raise InvalidArgumentError(f"{cls!r:.200} is not a DomainEvent subclass")
+        if event_type is not None and event_type != cls.default_event_type():
+            raise InvalidArgumentError(  # 0.5.0 registered a class under any name
+                f"cannot register {cls.__name__} as {event_type!r}: its event type is "
+                f"{cls.default_event_type()!r}; set `event_type: str = {event_type!r}` in the "
+                "class body instead"
+            )
         event_type = cls.default_event_type()
         version = cls.model_fields["event_version"].default
         version = version if isinstance(version, int) else 1
@@ -222,6 +284,40 @@ class EventRegistry:
 
     def __len__(self) -> int:
         return len(self._latest)
+
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    def __bool__(self) -> bool:
+        return True  # an empty registry is still a registry (0.5.0)
+
+    def get_or_none(self, event_type: str) -> type[DomainEvent] | None:
+        """The newest class registered for ``event_type``, or None."""
+        return self._latest.get(event_type)
+
+    def contains(self, event_type: str) -> bool:
+        """True when a class is registered for ``event_type``."""
+        return event_type in self._latest
+
+    def list_types(self) -> list[str]:
+        """The registered event types, sorted."""
+        return sorted(self._latest)
+
+    def list_classes(self) -> list[type[DomainEvent]]:
+        """The newest class of each registered type, in type-name order."""
+        return [self._latest[name] for name in sorted(self._latest)]
+
+    def unregister(self, event_type: str) -> bool:
+        """Forget every version of ``event_type``; True if it was registered."""
+        with self._lock:
+            for key in [key for key in self._by_key if key[0] == event_type]:
+                del self._by_key[key]
+            return self._latest.pop(event_type, None) is not None
+
+    def clear(self) -> None:
+        """Forget every class (upcasters stay)."""
+        with self._lock:
+            self._by_key.clear()
+            self._latest.clear()
 
     def check_registered(self, event: DomainEvent) -> None:
         """Raise :class:`UnknownEventTypeError` unless ``event`` can be decoded by this registry."""

@@ -257,7 +257,8 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
                                         > coalesce($1::timestamptz, clock_timestamp())),
                    count(*) FILTER (WHERE status = 'published'),
                    count(*) FILTER (WHERE status = 'failed'),
-                   min(created_at) FILTER (WHERE status = 'pending')
+                   min(created_at) FILTER (WHERE status = 'pending'),
+                   coalesce(avg(retry_count) FILTER (WHERE status = 'pending'), 0)
             FROM {self._s}.outbox
             """,
             self._now(),
@@ -268,6 +269,7 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             published_count=row[2],
             failed_count=row[3],
             oldest_pending_at=row[4],
+            avg_retries=float(row[5]),
         )
 
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:

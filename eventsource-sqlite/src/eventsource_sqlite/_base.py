@@ -38,7 +38,12 @@ class SQLiteRepository:
     connection. The first call creates the schema when the file has none.
     """
 
-    def __init__(self, connection: aiosqlite.Connection | SQLiteEventStore) -> None:
+    def __init__(
+        self,
+        connection: aiosqlite.Connection | SQLiteEventStore,
+        tracer: object = None,  # eventsource-py 0.5.0's tracing arguments: accepted, unused
+        enable_tracing: bool = True,
+    ) -> None:
         from ._store import SQLiteEventStore
 
         if isinstance(connection, SQLiteEventStore):

@@ -118,7 +118,12 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
     """
 
     def __init__(
-        self, connection: aiosqlite.Connection | SQLiteEventStore, *, clock: Clock | None = None
+        self,
+        connection: aiosqlite.Connection | SQLiteEventStore,
+        tracer: object = None,  # eventsource-py 0.5.0's tracing arguments: accepted, unused
+        enable_tracing: bool = True,
+        *,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(connection)
         if clock is not None:
@@ -247,7 +252,9 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             "SELECT COALESCE(SUM(status = 'pending'), 0),"
             " COALESCE(SUM(status = 'pending' AND claimed_until > ?), 0),"
             " COALESCE(SUM(status = 'published'), 0), COALESCE(SUM(status = 'failed'), 0),"
-            " MIN(CASE WHEN status = 'pending' THEN created_at END) FROM event_outbox"
+            " MIN(CASE WHEN status = 'pending' THEN created_at END),"
+            " COALESCE(AVG(CASE WHEN status = 'pending' THEN retry_count END), 0)"
+            " FROM event_outbox"
         )
         now = (self._now_us(),)
         row = await self._run(lambda c: c.execute(sql, now).fetchone())
@@ -257,6 +264,7 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             published_count=row[2],
             failed_count=row[3],
             oldest_pending_at=None if row[4] is None else from_us(row[4]),
+            avg_retries=float(row[5]),
         )
 
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:

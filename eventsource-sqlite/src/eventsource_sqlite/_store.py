@@ -107,6 +107,14 @@ class SQLiteEventStore(EventStore):
         synchronous: str | None = None,
         read_only: bool = False,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        # eventsource-py 0.5.0's options, accepted and unused: events decode through their
+        # registered pydantic class, and tracing is not part of this release.
+        tracer: object = None,
+        enable_tracing: bool = True,
+        type_converter: object = None,
+        uuid_fields: set[str] | None = None,
+        string_id_fields: set[str] | None = None,
+        auto_detect_uuid: bool = True,
     ) -> None:
         checked = check_keywords(
             {
@@ -128,11 +136,31 @@ class SQLiteEventStore(EventStore):
         self._connecting = asyncio.Lock()  # two concurrent connect() calls open one connection
         self._shared: SharedFile = shared_file(None)
 
+    @classmethod
+    def with_strict_uuid_detection(
+        cls,
+        database: str | os.PathLike[str],
+        uuid_fields: set[str],
+        *,
+        event_registry: EventRegistry | None = None,
+        wal_mode: bool = True,
+        busy_timeout: int = 5000,
+        enable_tracing: bool = True,
+    ) -> SQLiteEventStore:
+        """eventsource-py 0.5.0's constructor: here the same store (``uuid_fields`` is not
+        needed, events decode through their registered class)."""
+        return cls(database, event_registry, wal_mode, busy_timeout)
+
     def __repr__(self) -> str:
         state = "connected" if self._conn is not None else "not connected"
         return f"<SQLiteEventStore {self.database!r} {state}>"
 
     # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def is_connected(self) -> bool:
+        """True while the store holds a connection (eventsource-py 0.5.0's property)."""
+        return self._conn is not None
 
     @property
     def is_memory(self) -> bool:
@@ -284,7 +312,9 @@ class SQLiteEventStore(EventStore):
             await conn.close()
 
     async def initialize(self) -> None:
-        """Create or migrate the schema of all four roles (idempotent); see ``_schema``."""
+        """Create or migrate the schema of every role (idempotent); see ``_schema``. Connects
+        first when the store is not connected yet, as eventsource-py 0.5.0's did."""
+        await self.connect()
         path = self.database
         await run(self.connection, lambda c: ensure_schema(c, path), path)
 

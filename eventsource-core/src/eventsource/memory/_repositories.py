@@ -79,8 +79,19 @@ class MemoryCheckpointRepository(CheckpointRepository, ProjectionLeases):
     """Checkpoints and ownership leases in memory; positions are looked up in the same
     state's events. Leases are decided under the state's lock."""
 
-    def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
+    def __init__(
+        self,
+        source: MemoryEventStore | MemoryState | None = None,
+        enable_tracing: bool = True,  # eventsource-py 0.5.0's tracing arguments: unused
+        *,
+        tracer: object = None,
+    ) -> None:
         self.state = _state_of(source)
+
+    async def clear(self) -> None:
+        """Forget every checkpoint (eventsource-py 0.5.0's test helper)."""
+        with self.state.lock:
+            self.state.checkpoints.clear()
 
     async def get_checkpoint(self, projection_name: str) -> UUID | None:
         check_projection_name(projection_name)
@@ -235,12 +246,23 @@ class MemoryOutboxRepository(OutboxRepository):
     holds events to the store's ``max_event_bytes``."""
 
     def __init__(
-        self, source: MemoryEventStore | MemoryState | None = None, *, clock: Clock | None = None
+        self,
+        source: MemoryEventStore | MemoryState | None = None,
+        enable_tracing: bool = True,  # eventsource-py 0.5.0's tracing arguments: unused
+        *,
+        tracer: object = None,
+        clock: Clock | None = None,
     ) -> None:
         self.state = _state_of(source)
         if clock is not None:
             self.clock = clock
         self._store = source if isinstance(source, MemoryEventStore) else None
+
+    async def clear(self) -> None:
+        """Forget every entry (eventsource-py 0.5.0's test helper)."""
+        with self.state.lock:
+            self.state.outbox.clear()
+            self.state.outbox_not_before.clear()
 
     @property
     def max_event_bytes(self) -> int:
@@ -375,6 +397,7 @@ class MemoryOutboxRepository(OutboxRepository):
             published_count=sum(1 for e in entries if e.status is OutboxStatus.PUBLISHED),
             failed_count=sum(1 for e in entries if e.status is OutboxStatus.FAILED),
             oldest_pending_at=min((e.created_at for e in pending), default=None),
+            avg_retries=sum(e.retry_count for e in pending) / len(pending) if pending else 0.0,
         )
 
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
@@ -393,8 +416,20 @@ class MemoryOutboxRepository(OutboxRepository):
 class MemoryDLQRepository(DLQRepository):
     """Dead-letter queue in memory."""
 
-    def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
+    def __init__(
+        self,
+        source: MemoryEventStore | MemoryState | None = None,
+        enable_tracing: bool = True,  # eventsource-py 0.5.0's tracing arguments: unused
+        *,
+        tracer: object = None,
+    ) -> None:
         self.state = _state_of(source)
+
+    async def clear(self) -> None:
+        """Forget every entry; ids start at 1 again (eventsource-py 0.5.0's test helper)."""
+        with self.state.lock:
+            self.state.dlq.clear()
+            self.state.next_dlq_id = 1
 
     async def add_failed_event(
         self,

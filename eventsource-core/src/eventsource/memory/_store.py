@@ -113,6 +113,8 @@ class MemoryEventStore(EventStore):
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         name: str | None = None,
         new: bool | None = None,
+        tracer: object = None,  # eventsource-py 0.5.0's tracing arguments: accepted, unused
+        enable_tracing: bool = True,
     ) -> None:
         super().__init__(event_registry=event_registry, max_event_bytes=max_event_bytes)
         self.state = state if state is not None else MemoryState()
@@ -121,6 +123,31 @@ class MemoryEventStore(EventStore):
 
     async def initialize(self) -> None:
         """Nothing to create; present for the contract."""
+
+    # -- eventsource-py 0.5.0's test helpers (docs/migrating-from-eventsource-py.md) -----------
+
+    async def clear(self) -> None:
+        """Forget every event (global positions start at 1 again); repositories keep theirs."""
+        with self.state.lock:
+            self.state.events.clear()
+            self.state.streams.clear()
+            self.state.by_id.clear()
+            self.state.payloads.clear()
+
+    async def get_all_events(self) -> list[DomainEvent]:
+        """Every event, oldest ``occurred_at`` first."""
+        with self.state.lock:
+            stored = list(self.state.events)
+        return sorted((self._current(s).event for s in stored), key=lambda e: e.occurred_at)
+
+    async def get_event_count(self) -> int:
+        """How many events are stored."""
+        return len(self.state.by_id)
+
+    async def get_aggregate_ids(self) -> list[UUID]:
+        """The ids of every aggregate with events, in the order they were first written."""
+        with self.state.lock:
+            return list(dict.fromkeys(aid for aid, _ in self.state.streams))
 
     async def connect_existing(self) -> None:
         """Refuse a database this store brought into being: a private ``memory://`` (always

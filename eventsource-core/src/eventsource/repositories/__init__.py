@@ -64,6 +64,19 @@ __all__ = [
 
 _MEMORY = {"MemoryCheckpointRepository", "MemoryDLQRepository", "MemoryOutboxRepository"}
 
+#: eventsource-py 0.5.0's names of this module, resolved from :mod:`eventsource.compat`.
+_COMPAT = {
+    "CheckpointRepositoryProtocol",
+    "DLQRepositoryProtocol",
+    "OutboxRepositoryProtocol",
+    "InMemoryCheckpointRepository",
+    "InMemoryDLQRepository",
+    "InMemoryOutboxRepository",
+    "EventSourceJSONEncoder",
+    "json_dumps",
+    "json_loads",
+}
+
 #: Backend classes this module resolves on first use.
 _LAZY_CLASSES = (
     "SQLiteCheckpointRepository",
@@ -81,6 +94,10 @@ if not TYPE_CHECKING:
             from ..memory import _repositories
 
             return getattr(_repositories, name)
+        if name in _COMPAT:  # eventsource-py 0.5.0's names (eventsource.compat)
+            from .. import compat
+
+            return getattr(compat, name)
         from ..plugins._manager import resolve_lazy_class
 
         return resolve_lazy_class(__name__, name, _LAZY_CLASSES)

@@ -61,6 +61,7 @@ from ._entries import (
     OutboxStats,
     ProjectionFailureCount,
 )
+from ._legacy_args import accept_legacy_arguments
 
 __all__ = [
     "DEFAULT_LEASE",
@@ -191,6 +192,14 @@ class CheckpointRepository(abc.ABC):
     async def get_all_checkpoints(self) -> list[CheckpointData]:
         """Every projection's checkpoint, by projection name."""
 
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    async def save_position(
+        self, subscription_id: str, position: int, event_id: UUID, event_type: str
+    ) -> None:
+        """:meth:`update_checkpoint` with the event's global position (0.5.0's name)."""
+        await self.update_checkpoint(subscription_id, event_id, event_type, position)
+
 
 def load_stored_document(raw: Any, what: str) -> dict[str, Any]:
     """A stored JSON object (an outbox or DLQ payload column) as a dict.
@@ -320,7 +329,24 @@ class OutboxRepository(abc.ABC):
 
     @abc.abstractmethod
     async def cleanup_published(self, older_than: timedelta = timedelta(days=7)) -> int:
-        """Delete entries published more than ``older_than`` ago; returns how many."""
+        """Delete entries published more than ``older_than`` ago; returns how many.
+
+        Also takes 0.5.0's ``days=N`` (or a plain int), see :mod:`._legacy_args`."""
+
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accept_legacy_arguments(cls)
+
+    async def list_pending_events(self, limit: int = 100) -> list[OutboxEntry]:
+        """:meth:`get_pending_events` (0.5.0's alias; claims them too)."""
+        return await self.get_pending_events(limit)
+
+    async def increment_retry(self, outbox_id: UUID, error: str | None = None) -> None:
+        """Count a failed publish of a claimed entry and give it back as pending: 0.5.0's
+        name for :meth:`release` with an error (one is recorded when none is given)."""
+        await self.release(outbox_id, error if error else "publish failed (no error given)")
 
 
 class DLQRepository(abc.ABC):
@@ -377,4 +403,22 @@ class DLQRepository(abc.ABC):
 
     @abc.abstractmethod
     async def delete_resolved_events(self, older_than: timedelta = timedelta(days=30)) -> int:
-        """Delete entries resolved more than ``older_than`` ago; returns how many."""
+        """Delete entries resolved more than ``older_than`` ago; returns how many.
+
+        Also takes 0.5.0's ``older_than_days=N`` (or a plain int), see :mod:`._legacy_args`."""
+
+    # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        accept_legacy_arguments(cls)  # also mark_resolved(dlq_id, resolved_by=...)
+
+    async def list_failed_events(
+        self, projection_name: str | None = None, status: str = "failed", limit: int = 100
+    ) -> list[DLQEntry]:
+        """:meth:`get_failed_events` (0.5.0's alias)."""
+        return await self.get_failed_events(projection_name, status, limit)
+
+    async def get_failed_event(self, dlq_id: int) -> DLQEntry | None:
+        """:meth:`get_failed_event_by_id` (0.5.0's alias)."""
+        return await self.get_failed_event_by_id(dlq_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +70,16 @@ class RecordMapping:
         return names
 
 
+def _renamed(record: object, old: str, new: str) -> Any:
+    """The value of field ``new``, read under eventsource-py 0.5.0's name ``old``."""
+    warnings.warn(
+        f"{old} is eventsource-py 0.5.0's name: use {type(record).__name__}.{new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return getattr(record, new)
+
+
 class OutboxStatus(enum.StrEnum):
     """Lifecycle of an outbox entry."""
 
@@ -95,6 +106,12 @@ class CheckpointData(RecordMapping):
     global_position: int | None
     events_processed: int
     updated_at: datetime
+
+    @property
+    def last_processed_at(self) -> datetime:
+        """Deprecated: 0.5.0's name of :attr:`updated_at`."""
+        value: datetime = _renamed(self, "CheckpointData.last_processed_at", "updated_at")
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +160,14 @@ class OutboxStats(RecordMapping):
     published_count: int
     failed_count: int
     oldest_pending_at: datetime | None
+    #: The mean retry count of pending entries (eventsource-py 0.5.0's field).
+    avg_retries: float = 0.0
+
+    @property
+    def oldest_pending(self) -> datetime | None:
+        """Deprecated: 0.5.0's name of :attr:`oldest_pending_at`."""
+        value: datetime | None = _renamed(self, "OutboxStats.oldest_pending", "oldest_pending_at")
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +188,12 @@ class DLQEntry(RecordMapping):
     status: DLQStatus = DLQStatus.FAILED
     resolved_at: datetime | None = None
     resolution: str | None = None
+
+    @property
+    def resolved_by(self) -> str | None:
+        """Deprecated: 0.5.0's name of :attr:`resolution`."""
+        value: str | None = _renamed(self, "DLQEntry.resolved_by", "resolution")
+        return value
 
 
 @dataclass(frozen=True, slots=True)

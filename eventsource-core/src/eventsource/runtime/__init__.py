@@ -5,6 +5,9 @@ outbox relay.
   checkpoints through ``read_all`` and then follow the store live. Delivery is at-least-once.
   Each projection has one owner across processes (:class:`Ownership`: a lease with a fencing
   token; other runners of it stand by and take over).
+- :class:`ShardedRunner` splits a projection's streams over N shards (:func:`shard_of`, a
+  CRC-32 of the stream id), each with its own checkpoint, lease and DLQ name, over workers
+  in several processes that rebalance as they join and leave.
 - :class:`RetryPolicy` and :class:`FailureMode` decide what happens to a failing event: retried
   with backoff, then parked in the DLQ ("skip") or the projection stops ("stop").
 - :class:`DLQReplayer` replays parked events and resolves them; a stored event that cannot be
@@ -51,6 +54,7 @@ from ._publishers import (
 from ._relay import BatchResult, OutboxRelay
 from ._retry import Backoff, FailureMode, RetryPolicy
 from ._runner import ProgressCallback, ProjectionRunner, RebuildProgress
+from ._shards import Shard, ShardedRunner, current_shard, handling_shard, shard_of
 from ._subscription import SubscriptionRunner
 from ._undecodable import UndecodableEvent
 from ._worker import BackgroundWorker
@@ -83,16 +87,21 @@ __all__ = [
     "ReplayResult",
     "RetryPolicy",
     "RunnerState",
+    "Shard",
+    "ShardedRunner",
     "SubscriptionRunner",
     "UndecodableEvent",
     "UnknownPublisherError",
     "WorkerBusyError",
     "available_publishers",
+    "current_shard",
     "get_publisher",
     "handles",
+    "handling_shard",
     "log_publisher",
     "null_publisher",
     "projection",
+    "shard_of",
 ]
 
 #: Names kept for one release: ``publisher_hookimpl`` / ``publisher_hookspec`` were second

@@ -16,6 +16,7 @@ from .._exceptions import (
     InvalidStateError,
     ReplayError,
 )
+from ..arguments import check_position
 from ..events import DomainEvent, EventRegistry
 from ..repositories._contracts import DLQRepository
 from ..repositories._entries import DLQEntry, DLQStatus
@@ -146,7 +147,10 @@ class DLQReplayer:
             try:
                 _, aggregate_type = parse_stream_id(poison.stream_id)
                 check_identifier(aggregate_type, "its aggregate type")
-                options = ReadOptions(from_position=poison.stream_position - 1, limit=1)
+                after = check_position(  # -1 would be ReadOptions' "from the end"
+                    poison.stream_position - 1, "ReadOptions.from_position", InvalidArgumentError
+                )
+                options = ReadOptions(from_position=after, limit=1)
                 async for stored in store.read_stream(poison.stream_id, options):
                     if stored.event_id == entry.event_id:
                         return stored.event
@@ -262,7 +266,9 @@ def _check_replayable(entry: DLQEntry, projection_name: str) -> None:
             f"DLQ entry {entry.id} is already resolved ({entry.resolution!r}); "
             "a resolved entry cannot be replayed"
         )
-    if entry.projection_name != projection_name:
+    if entry.projection_name != projection_name and not entry.projection_name.startswith(
+        f"{projection_name}#"
+    ):  # a shard's entries (``name#k/N``) replay into the projection too
         raise InvalidStateError(
             f"DLQ entry {entry.id} belongs to projection {entry.projection_name!r}, "
             f"not {projection_name!r}"

@@ -33,6 +33,7 @@ from ._metrics import ProjectionMetrics, ProjectionStats, RunnerState
 from ._ownership import Ownership, OwnershipKeeper
 from ._projection import PositionTrackingProjection, ProjectionLike, check_projection
 from ._retry import Backoff, FailureMode, RetryPolicy
+from ._shards import Shard, handling_shard
 from ._undecodable import UndecodableEvent
 from ._worker import BackgroundWorker
 
@@ -112,6 +113,10 @@ class ProjectionRunner(BackgroundWorker):
     ``clock`` too (under the system clock, expiry is judged by the backend's own clock).
     :meth:`catch_up` and :meth:`rebuild` wait for the lease no longer than a crashed owner's
     takes to run out, and raise :class:`ProjectionOwnedError` while another owner keeps it.
+
+    ``shard`` (a :class:`Shard`) makes the runner handle only that shard's streams, under the
+    shard's own checkpoint, lease and DLQ name (``name#k/N``); :class:`ShardedRunner` starts
+    one per owned shard. Not for a :class:`PositionTrackingProjection` (one position).
     """
 
     def __init__(
@@ -129,9 +134,12 @@ class ProjectionRunner(BackgroundWorker):
         storage_backoff: Backoff | None = None,
         clock: Clock | None = None,
         ownership: Ownership | bool = True,
+        shard: Shard | None = None,
     ) -> None:
         super().__init__(clock=clock)
         self.projection = check_projection(projection)
+        self.shard = shard
+        self._name = projection.name if shard is None else shard.name_for(projection.name)
         if checkpoint_every < 1:
             raise ConfigurationError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
         if checkpoint_interval < 0 or wait_timeout <= 0:
@@ -149,14 +157,19 @@ class ProjectionRunner(BackgroundWorker):
         self.storage_retries = storage_retries
         self.storage_backoff = storage_backoff or Backoff(initial=0.1, maximum=5.0)
         self._tracking = isinstance(projection, PositionTrackingProjection)
+        if self._tracking and shard is not None:
+            raise ConfigurationError(
+                f"projection {projection.name!r} keeps one position of its own: it cannot be"
+                " sharded"
+            )
         types = projection.event_types
         self._types = None if types is None else tuple(types)
-        self.metrics = ProjectionMetrics(projection.name)
+        self.metrics = ProjectionMetrics(self._name)
         self._pending: StoredEvent | _Mark | None = None
         self._pending_count = 0
         self._last_flush = self.clock.monotonic()
         self._position_changed = asyncio.Condition()
-        self._owner = _keeper(self.projection.name, checkpoints, ownership, self.clock)
+        self._owner = _keeper(self._name, checkpoints, ownership, self.clock)
         if self._owner is not None:
             self._owner.on_error = self._count_storage_error
 
@@ -173,8 +186,8 @@ class ProjectionRunner(BackgroundWorker):
 
     @property
     def name(self) -> str:
-        """The projection's name."""
-        return self.projection.name
+        """The projection's name (a shard's: ``name#k/N``): its checkpoint and lease name."""
+        return self._name
 
     @property
     def position(self) -> int:
@@ -256,6 +269,12 @@ class ProjectionRunner(BackgroundWorker):
             await self._flush()
         await self._notify()
 
+    def _skip(self, stored: StoredEvent) -> None:
+        """Pass over another shard's event: the checkpoint moves past it at the next flush."""
+        self.metrics.position = max(self.metrics.position, stored.global_position)
+        self.metrics.scanned = max(self.metrics.scanned, stored.global_position)
+        self._pending = stored
+
     async def _notify(self) -> None:
         async with self._position_changed:
             self._position_changed.notify_all()
@@ -263,7 +282,10 @@ class ProjectionRunner(BackgroundWorker):
     # -- delivery ----------------------------------------------------------------------------
 
     async def _call(self, stored: StoredEvent) -> None:
-        if self._tracking:
+        if self.shard is not None:
+            with handling_shard(self.shard):
+                await self.projection.handle(stored.event)
+        elif self._tracking:
             await self.projection.handle_at(  # type: ignore[attr-defined]
                 stored.event, stored.global_position
             )
@@ -332,6 +354,10 @@ class ProjectionRunner(BackgroundWorker):
             # A backend that cannot say where the row is (or names one it was not asked to
             # read): reading cannot resume past it.
             raise error
+        if self.shard is not None and not self.shard.holds(_stream_uuid(error.stream_id)):
+            self.metrics.position = max(self.metrics.position, error.global_position)
+            self.metrics.scanned = max(self.metrics.scanned, error.global_position)
+            return  # another shard's stream: that shard parks it
         poison = UndecodableEvent.from_error(error)
         event_id = poison.dlq_event_id
         # The stored type may be no valid identifier (a row written by other means): the
@@ -392,6 +418,9 @@ class ProjectionRunner(BackgroundWorker):
                         break
                     if self._owner is not None:
                         self._owner.check()  # deliver nothing once the lease is lost
+                    if self.shard is not None and not self.shard.holds(stored.event.aggregate_id):
+                        self._skip(stored)  # another shard's stream
+                        continue
                     ok = await self._deliver(stored)
                     await self._advance(stored)
                     handled += ok
@@ -643,6 +672,16 @@ class ProjectionRunner(BackgroundWorker):
         return await self.replayer().replay_all(
             self.projection, resolution=resolution, limit=limit, source=source
         )
+
+
+def _stream_uuid(stream_id: object) -> object:
+    """An undecodable row's aggregate id (``"<uuid>:<type>"`` stream ids) when it has one."""
+    if isinstance(stream_id, str):
+        try:
+            return UUID(stream_id.partition(":")[0])
+        except ValueError:
+            return stream_id
+    return stream_id
 
 
 async def _maybe_await(value: Any) -> None:

@@ -46,6 +46,15 @@ __all__ = [
     "stream_id_for",
 ]
 
+#: eventsource-py 0.5.0's names of this module, resolved from :mod:`eventsource.compat`.
+_COMPAT = {
+    "EventPublisher",
+    "TypeConverter",
+    "DefaultTypeConverter",
+    "DEFAULT_UUID_FIELDS",
+    "DEFAULT_STRING_ID_FIELDS",
+}
+
 #: Backend classes this module resolves on first use.
 _LAZY_CLASSES = ("SQLiteEventStore", "PostgreSQLEventStore")
 
@@ -57,6 +66,10 @@ if not TYPE_CHECKING:
             from ..memory._store import MemoryEventStore
 
             return MemoryEventStore
+        if name in _COMPAT:  # eventsource-py 0.5.0's names (eventsource.compat)
+            from .. import compat
+
+            return getattr(compat, name)
         from ..plugins._manager import resolve_lazy_class
 
         return resolve_lazy_class(__name__, name, _LAZY_CLASSES)

@@ -59,7 +59,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
 from .._exceptions import (
@@ -80,6 +80,7 @@ from ..events import (
 from ..values import check_identifier
 from ._arguments import check_wait
 from ._lifecycle import RetentionPolicy, check_lifecycle_key, retention_before
+from ._legacy_calls import wrap_legacy_calls
 from ._types import (
     AppendResult,
     EventStream,
@@ -89,7 +90,13 @@ from ._types import (
     check_expected_version,
 )
 
-__all__ = ["EventStore", "PreparedEvent", "check_stream_version", "prepare_append", "restamp"]
+__all__ = [
+    "EventStore",
+    "PreparedEvent",
+    "check_stream_version",
+    "prepare_append",
+    "restamp",
+]
 
 
 class EventStore(abc.ABC):
@@ -104,6 +111,10 @@ class EventStore(abc.ABC):
 
     #: Page size used by streaming reads.
     page_size: int = 1000
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        wrap_legacy_calls(cls)  # eventsource-py 0.5.0's empty appends and plain stream ids
 
     def __init__(
         self,
@@ -370,6 +381,9 @@ def prepare_append(
 ) -> tuple[int, list[PreparedEvent]]:
     """Check an append's arguments before any I/O; shared by every backend.
 
+    An empty ``events`` is checked and returns an empty list (the wrapper of
+    :mod:`._legacy_calls` answers an empty append before the backend sees it).
+
     Returns the validated expected version and the events, each stamped with
     ``aggregate_type`` when it had none, with its JSON document. Raises the contract's typed
     errors for bad input. Stream positions are stamped later by :func:`check_stream_version`'s
@@ -381,8 +395,6 @@ def prepare_append(
     expected = check_expected_version(expected_version)
     if isinstance(events, DomainEvent) or not isinstance(events, Sequence):
         raise InvalidEventError("events must be a list of DomainEvent")
-    if not events:
-        raise InvalidEventError("cannot append an empty batch of events")
     prepared: list[PreparedEvent] = []
     seen: set[UUID] = set()
     for event in events:

@@ -87,6 +87,9 @@ class ReadOptions:
     event_types: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.from_position == -1 and not isinstance(self.from_position, bool):
+            # eventsource-py 0.5.0's "from the end": the same as None here
+            object.__setattr__(self, "from_position", None)
         if not isinstance(self.direction, ReadDirection):
             try:
                 object.__setattr__(self, "direction", ReadDirection(self.direction))
@@ -119,8 +122,21 @@ class AppendResult:
 
     success: bool
     new_version: int
-    global_position: int
+    global_position: int = 0
     events_written: int = 0
+    #: Always False from our stores, which raise :class:`OptimisticLockError` instead
+    #: (eventsource-py 0.5.0 compatibility, as are the two constructors below).
+    conflict: bool = False
+
+    @classmethod
+    def successful(cls, new_version: int, global_position: int = 0) -> AppendResult:
+        """A successful result (0.5.0's constructor)."""
+        return cls(True, new_version, global_position)
+
+    @classmethod
+    def conflicted(cls, current_version: int) -> AppendResult:
+        """A conflict result (0.5.0's constructor; no store of ours returns one)."""
+        return cls(False, current_version, 0, conflict=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +159,22 @@ class StoredEvent:
         """The event's type."""
         return self.event.event_type
 
+    @property
+    def aggregate_id(self) -> UUID:
+        """The event's aggregate id."""
+        return self.event.aggregate_id
+
+    @property
+    def aggregate_type(self) -> str:
+        """The event's aggregate type."""
+        return self.event.aggregate_type
+
+    def __str__(self) -> str:
+        return (
+            f"StoredEvent({self.event_type}, stream_pos={self.stream_position}, "
+            f"global_pos={self.global_position})"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EventStream:
@@ -157,6 +189,20 @@ class EventStream:
     def is_empty(self) -> bool:
         """True when the aggregate has no events (in the range read)."""
         return not self.events
+
+    def __post_init__(self) -> None:
+        if self.events is None:  # eventsource-py 0.5.0 took None for no events
+            object.__setattr__(self, "events", [])
+
+    @property
+    def latest_event(self) -> DomainEvent | None:
+        """The last event read, or None."""
+        return self.events[-1] if self.events else None
+
+    @classmethod
+    def empty(cls, aggregate_id: UUID, aggregate_type: str) -> EventStream:
+        """A stream with no events at version 0."""
+        return cls(aggregate_id, aggregate_type)
 
 
 def stream_id_for(aggregate_id: UUID, aggregate_type: str) -> str:

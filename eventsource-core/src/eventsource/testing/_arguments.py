@@ -85,9 +85,11 @@ class ArgumentConformance(ConformanceBase):
         assert ids(await read_all_list(backend, ReadOptions(limit=MAX_POSITION))) == every
         assert await store.wait_for_events(MAX_POSITION, 0) is False
         for bad in BAD_POSITIONS:
-            if bad is not None:
+            if bad is not None and not (bad == -1 and type(bad) is int):
+                # -1 is eventsource-py 0.5.0's "from the end": taken as None
                 with pytest.raises(InvalidArgumentError, match="from_position"):
                     ReadOptions(from_position=bad)
+            if bad is not None:
                 with pytest.raises(InvalidArgumentError, match="limit"):
                     ReadOptions(limit=bad)
             await _refused(
@@ -324,6 +326,8 @@ class ArgumentConformance(ConformanceBase):
             await _refused(
                 InvalidArgumentError, "retry_after", outbox.release, entry_id, retry_after=bad
             )
+            if type(bad) is int:  # eventsource-py 0.5.0's int of days: accepted there
+                continue
             await _refused(InvalidArgumentError, "older_than", outbox.cleanup_published, bad)
             await _refused(InvalidArgumentError, "older_than", dlq.delete_resolved_events, bad)
         entry = await outbox.get_entry(entry_id)

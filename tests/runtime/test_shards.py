@@ -1,0 +1,176 @@
+"""Sharded projections in one process, on every backend: assignment, order, checkpoints,
+parking, rebalancing between two workers."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Callable
+from uuid import UUID, uuid4
+
+import pytest
+
+from eventsource import Backend, ConfigurationError, open_backend
+from eventsource.runtime import (
+    DLQReplayer,
+    FailureMode,
+    Ownership,
+    Projection,
+    ProjectionRunner,
+    RetryPolicy,
+    Shard,
+    ShardedRunner,
+    current_shard,
+    handles,
+    handling_shard,
+    shard_of,
+)
+
+from ._events import RtItemAdded
+
+NAME = "rttest.sharded"
+FAST = Ownership(ttl=1.0, renew_every=0.2, standby_poll=0.05)
+
+
+class Recorder(Projection):
+    """Records (shard, stream, n) of every delivery; fails for the streams in ``poison``."""
+
+    name = NAME
+
+    def __init__(self, poison: frozenset[UUID] = frozenset()) -> None:
+        self.deliveries: list[tuple[int, UUID, int]] = []
+        self.poison = poison
+
+    @handles(RtItemAdded)
+    async def on_item(self, event: RtItemAdded) -> None:
+        shard = current_shard()
+        assert shard is not None
+        await asyncio.sleep(0)
+        if event.aggregate_id in self.poison and event.n == 1:
+            raise RuntimeError("poison")
+        self.deliveries.append((shard.index, event.aggregate_id, event.n))
+
+
+async def append_streams(backend: Backend, streams: list[UUID], per_stream: int) -> int:
+    """``per_stream`` events on each stream, interleaved across streams (n = version)."""
+    for n in range(per_stream):
+        for agg in streams:
+            event = RtItemAdded(aggregate_id=agg, n=n)
+            await backend.events.append_events(agg, "rttest.Cart", [event], expected_version=n)
+    return await backend.events.get_global_position()
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll state other tasks change (a bound against a hang, not a speed check)."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 - the state has no event to wait on
+            await asyncio.sleep(0.01)
+
+
+def test_shard_of_is_a_documented_stable_function() -> None:
+    agg = UUID("12345678-1234-5678-1234-567812345678")
+    assert shard_of(agg, 4) == zlib.crc32(agg.bytes) % 4 == 0  # crc32 = 1773289872
+    assert shard_of(agg, 7) == zlib.crc32(agg.bytes) % 7
+    spread = {shard_of(uuid4(), 4) for _ in range(200)}
+    assert spread == {0, 1, 2, 3}
+    assert Shard(2, 4).name_for("revenue") == "revenue#2/4"
+    with pytest.raises(ConfigurationError):
+        Shard(4, 4)
+    with pytest.raises(ConfigurationError):
+        shard_of(agg, 0)
+
+
+async def test_sharded_runner_keeps_order_per_stream_and_checkpoints_per_shard(
+    backend: Backend,
+) -> None:
+    streams = [uuid4() for _ in range(12)]
+    head = await append_streams(backend, streams, 4)
+    projection = Recorder()
+    worker = ShardedRunner.from_backend(projection, backend, shards=4, ownership=FAST)
+    worker.start()
+    try:
+        await until(lambda: len(projection.deliveries) >= len(streams) * 4)
+        await until(lambda: worker.owned == [0, 1, 2, 3])
+    finally:
+        await worker.stop()
+    assert len(projection.deliveries) == len(streams) * 4  # each event once
+    for agg in streams:
+        mine = [(k, n) for k, a, n in projection.deliveries if a == agg]
+        assert [n for _, n in mine] == [0, 1, 2, 3]  # in order
+        assert {k for k, _ in mine} == {shard_of(agg, 4)}  # by its one shard
+    for name in worker.shard_names():  # every shard checkpointed past everything, on its own
+        assert await backend.checkpoints.get_position(name) == head
+    assert await backend.checkpoints.get_position(NAME) in (None, 0)
+    leases = {lease.projection_name for lease in await backend.checkpoints.get_leases()}
+    assert set(worker.shard_names()) <= leases
+
+
+async def test_shard_checkpoints_are_independent(backend: Backend) -> None:
+    streams = [uuid4() for _ in range(8)]
+    head = await append_streams(backend, streams, 2)
+    projection = Recorder()
+    one = ProjectionRunner.from_backend(projection, backend, shard=Shard(1, 4), ownership=False)
+    assert one.name == f"{NAME}#1/4"
+    await one.catch_up()
+    assert await backend.checkpoints.get_position(f"{NAME}#1/4") == head
+    for k in (0, 2, 3):
+        assert not await backend.checkpoints.get_position(f"{NAME}#{k}/4")
+    assert {a for _, a, _ in projection.deliveries} == {a for a in streams if shard_of(a, 4) == 1}
+
+
+async def test_a_parked_event_blocks_no_other_stream(backend: Backend) -> None:
+    streams = [uuid4() for _ in range(12)]
+    bad = streams[0]
+    bad_shard = shard_of(bad, 4)
+    await append_streams(backend, streams, 3)
+    projection = Recorder(poison=frozenset({bad}))
+    worker = ShardedRunner.from_backend(
+        projection,
+        backend,
+        shards=4,
+        ownership=FAST,
+        retry=RetryPolicy(max_attempts=1, on_failure=FailureMode.SKIP),
+    )
+    worker.start()
+    try:
+        await until(lambda: len(projection.deliveries) >= len(streams) * 3 - 1)
+    finally:
+        await worker.stop()
+    for agg in streams:
+        got = [n for _, a, n in projection.deliveries if a == agg]
+        assert got == ([0, 2] if agg == bad else [0, 1, 2])
+    entries = await backend.dlq.get_failed_events(f"{NAME}#{bad_shard}/4")
+    assert [e.event_type for e in entries] == ["rttest.ItemAdded"]
+    for k in set(range(4)) - {bad_shard}:
+        assert await backend.dlq.get_failed_events(f"{NAME}#{k}/4") == []
+    projection.poison = frozenset()  # fixed: the shard's entry replays into the projection
+    with handling_shard(Shard(bad_shard, 4)):
+        result = await DLQReplayer(backend.dlq, backend.events).replay(projection, entries[0].id)
+    assert result.ok, result.error
+    assert [n for _, a, n in projection.deliveries if a == bad] == [0, 2, 1]
+
+
+async def test_workers_split_and_rebalance(backend_url: str) -> None:
+    async with open_backend(backend_url) as one, open_backend(backend_url) as two:
+        a = ShardedRunner.from_backend(Recorder(), one, shards=4, ownership=Ownership(**_fast("a")))
+        a.start()
+        await until(lambda: a.owned == [0, 1, 2, 3])
+        b = ShardedRunner.from_backend(Recorder(), two, shards=4, ownership=Ownership(**_fast("b")))
+        b.start()
+        await until(lambda: len(a.owned) == 2 and len(b.owned) == 2)
+        assert set(a.owned).isdisjoint(b.owned)
+        await a.stop()  # leaves: b takes everything
+        await until(lambda: b.owned == [0, 1, 2, 3])
+        await b.stop()
+
+
+def _fast(owner: str) -> dict[str, object]:
+    return {"ttl": 1.0, "renew_every": 0.2, "standby_poll": 0.05, "owner_id": owner}
+
+
+async def test_sharding_needs_leases_and_a_plain_projection() -> None:
+    async with open_backend(f"memory://{uuid4().hex}") as backend:
+        with pytest.raises(ConfigurationError):
+            ShardedRunner.from_backend(Recorder(), backend, shards=0)
+        with pytest.raises(ConfigurationError):
+            ShardedRunner.from_backend(Recorder(), backend, shards=2, shard=Shard(0, 2))
