@@ -3,7 +3,9 @@
 Usage: python _owner_child.py URL DIR (log|exact)
 
 Every delivery appends ``n wall_time`` to ``DIR/deliveries-PID.txt`` (line-buffered, so a
-SIGKILL loses no line written). ``exact`` also applies each event exactly once to a read model
+SIGKILL loses no line written). In ``exact`` mode the line is written before the read model's
+transaction: an owner killed between that commit and a line written after it would hide an
+event it applied, which its successor rightly never delivers again. ``exact`` also applies each event exactly once to a read model
 in the store's own database (table ``handled``, primary key ``n``), fenced by the lease token:
 SQLite through ``SQLiteProjection``; PostgreSQL through the small fenced projection below.
 Default ownership settings; the owner id is ``child-PID``. SIGTERM stops the runner gracefully
@@ -71,8 +73,8 @@ def sqlite_exact(database: str, out: TextIO) -> Any:
 
         async def handle_at(self, event: DomainEvent, global_position: int | None) -> None:
             await asyncio.sleep(0.002)
+            _record(out, event)  # before the commit: a SIGKILL after it must not hide a delivery
             await super().handle_at(event, global_position)
-            _record(out, event)
 
     return Exact(database)
 
@@ -122,6 +124,7 @@ class PostgresExact:
 
     async def handle_at(self, event: DomainEvent, global_position: int | None) -> None:
         await asyncio.sleep(0.002)
+        _record(self.out, event)  # before the commit (see sqlite_exact)
         s = f'"{self.schema}"'
         async with self.conn.transaction():
             row = await self.conn.fetchrow(
@@ -143,7 +146,6 @@ class PostgresExact:
                     self.name,
                     global_position,
                 )
-        _record(self.out, event)
 
     async def handle(self, event: DomainEvent) -> None:
         await self.handle_at(event, None)
