@@ -5,9 +5,10 @@ Usage: python _owner_child.py URL DIR (log|exact)
 Every delivery appends ``n wall_time`` to ``DIR/deliveries-PID.txt`` (line-buffered, so a
 SIGKILL loses no line written). In ``exact`` mode the line is written before the read model's
 transaction: an owner killed between that commit and a line written after it would hide an
-event it applied, which its successor rightly never delivers again. ``exact`` also applies each event exactly once to a read model
-in the store's own database (table ``handled``, primary key ``n``), fenced by the lease token:
-SQLite through ``SQLiteProjection``; PostgreSQL through the small fenced projection below.
+event it applied, which its successor rightly never delivers again. ``exact`` also applies
+each event exactly once to a read model in the store's own database (table ``handled``,
+primary key ``n``), fenced by the lease token: SQLite through ``SQLiteProjection``;
+PostgreSQL through the small fenced projection below.
 Default ownership settings; the owner id is ``child-PID``. SIGTERM stops the runner gracefully
 (its lease is released). Prints ``ready`` once the runner is started.
 """

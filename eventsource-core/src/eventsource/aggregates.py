@@ -12,8 +12,8 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from ._exceptions import (
-    EventVersionError,
     AggregateNotFoundError,
+    EventVersionError,
     InvalidArgumentError,
     InvalidEventError,
     SnapshotError,

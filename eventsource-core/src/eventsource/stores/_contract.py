@@ -79,8 +79,8 @@ from ..events import (
 )
 from ..values import check_identifier
 from ._arguments import check_wait
-from ._lifecycle import RetentionPolicy, check_lifecycle_key, retention_before
 from ._legacy_calls import wrap_legacy_calls
+from ._lifecycle import RetentionPolicy, check_lifecycle_key, retention_before
 from ._types import (
     AppendResult,
     EventStream,
