@@ -75,6 +75,9 @@ async def test_a_takeover_waits_for_a_fenced_write_in_flight(
             async with asyncio.timeout(30):  # the takeover blocks on the row lock
                 while True:
                     assert not takeover.done(), "the takeover did not wait for the fenced write"
+                    # pg_stat_activity is read once per transaction unless the snapshot is
+                    # cleared: without this, a first look before the takeover waits is final.
+                    await admin.execute("SELECT pg_stat_clear_snapshot()")
                     waiting = await admin.fetchval(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                         " AND query LIKE $1",
