@@ -48,3 +48,29 @@ def test_checkpoints_owners_lists_live_expired_and_released_leases(
         ("stale", "expired", 1),
         ("totals", "released", 1),
     ]
+
+
+def test_checkpoints_owners_hides_the_heartbeats_of_workers_gone_for_good(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"memory://cli-owners-{uuid4().hex[:10]}"
+    repo = MemoryCheckpointRepository(memory_plugin.store_from_url(parse_url(url)))
+    now = datetime.now(UTC)
+    ttl = timedelta(seconds=3)
+
+    async def fill() -> None:
+        await repo.acquire_lease("p#workers/live", "live", ttl)
+        await repo.acquire_lease("p#workers/late", "late", ttl, now=now - 2 * ttl)  # expired
+        await repo.acquire_lease("p#workers/gone", "gone", ttl, now=now - 10 * ttl)  # stale
+        left = await repo.acquire_lease("p#workers/left", "left", ttl)
+        assert left is not None and await repo.release_lease(left)
+        await repo.acquire_lease("p#0/2", "old", ttl, now=now - 10 * ttl)  # a shard: kept
+
+    asyncio.run(fill())
+    assert main(["--url", url, "--json", "checkpoints", "owners"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(x["projection_name"], x["state"]) for x in data] == [
+        ("p#0/2", "expired"),
+        ("p#workers/late", "expired"),
+        ("p#workers/live", "live"),
+    ]

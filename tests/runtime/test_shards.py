@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Callable
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
 
 from eventsource import Backend, ConfigurationError, open_backend
+from eventsource.clock import ManualClock
 from eventsource.runtime import (
     DLQReplayer,
     FailureMode,
@@ -24,7 +26,10 @@ from eventsource.runtime import (
     handles,
     handling_shard,
     shard_of,
+    stale_heartbeat,
 )
+from eventsource.runtime._shards import STALE_PERIODS
+from eventsource.spi import ProjectionLeases
 
 from ._events import RtItemAdded
 
@@ -174,3 +179,44 @@ async def test_sharding_needs_leases_and_a_plain_projection() -> None:
             ShardedRunner.from_backend(Recorder(), backend, shards=0)
         with pytest.raises(ConfigurationError):
             ShardedRunner.from_backend(Recorder(), backend, shards=2, shard=Shard(0, 2))
+
+
+async def _step(clock: ManualClock, seconds: float, tick: float = 0.25) -> None:
+    """Move the manual clock on in small ticks, letting the workers' tasks run between."""
+    for _ in range(round(seconds / tick)):
+        clock.advance(tick)
+        await asyncio.sleep(0.02)
+
+
+async def test_heartbeats_of_workers_gone_are_ignored_then_deleted(backend: Backend) -> None:
+    """A crashed worker's heartbeat counts while live, is ignored once expired and deleted
+    once stale (STALE_PERIODS lease periods later); a clean stop deletes the worker's own."""
+    clock = ManualClock()
+    repo = backend.checkpoints
+    assert isinstance(repo, ProjectionLeases)
+    ghost_name = f"{NAME}#workers/ghost"
+    ghost = await repo.acquire_lease(ghost_name, "ghost", timedelta(seconds=3), now=clock.now())
+    assert ghost is not None
+    own = Ownership(ttl=3.0, renew_every=1.0, standby_poll=0.5, owner_id="alive")
+    worker = ShardedRunner.from_backend(Recorder(), backend, shards=4, ownership=own, clock=clock)
+    worker.start()
+    try:
+        await _step(clock, 1.0)
+        await until(lambda: worker.members == 2 and len(worker.owned) == 2)
+        await _step(clock, 2.5)  # the ghost's heartbeat expired at 3 s: ignored
+        await until(lambda: worker.members == 1 and worker.owned == [0, 1, 2, 3])
+        assert await repo.get_lease(ghost_name) == ghost, "deleted before it was stale"
+        assert not stale_heartbeat(ghost, clock.now())
+        await _step(clock, 3 * STALE_PERIODS)  # now stale: the next round deletes it
+        assert stale_heartbeat(ghost, clock.now())
+        for _ in range(50):
+            if await repo.get_lease(ghost_name) is None:
+                break
+            await _step(clock, 0.5)
+        assert await repo.get_lease(ghost_name) is None, "a stale heartbeat was kept"
+        mine = await repo.get_lease(f"{NAME}#workers/alive")
+        assert mine is not None and mine.is_live(clock.now())
+    finally:
+        await worker.stop()
+    names = [lease.projection_name for lease in await repo.get_leases()]
+    assert sorted(names) == worker.shard_names(), "a stopped worker's heartbeat was kept"

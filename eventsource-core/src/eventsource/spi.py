@@ -197,6 +197,7 @@ from .repositories._leases import (
     check_owner_id,
     check_projection_lease,
     lease_acquired,
+    lease_forgettable,
     lease_released,
     lease_renewed,
 )
@@ -442,6 +443,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "lease_acquired",
+    "lease_forgettable",
     "lease_released",
     "lease_renewed",
     "legacy_error_type",

@@ -15,6 +15,7 @@ from eventsource.spi import (
     ProjectionLease,
     ProjectionLeases,
     check_lease_request,
+    check_moment,
     check_projection_lease,
 )
 
@@ -123,6 +124,26 @@ class PostgresLeases(PostgresRepository, ProjectionLeases):
             lease.token,
             lease.owner_id,
             moment,
+            write=True,
+        )
+        return row is not None
+
+    async def forget_lease(
+        self, lease: ProjectionLease, *, expired_before: datetime | None = None
+    ) -> bool:
+        lease = check_projection_lease(lease)
+        before = None if expired_before is None else check_moment(expired_before, "expired_before")
+        row = await self._fetchrow(
+            f"""
+            DELETE FROM {self._s}.projection_leases AS l
+            WHERE l.projection_name = $1 AND l.token = $2 AND l.owner_id = $3
+                AND (l.released_at IS NOT NULL OR l.expires_at <= $4::timestamptz)
+            RETURNING l.token
+            """,
+            lease.projection_name,
+            lease.token,
+            lease.owner_id,
+            before,
             write=True,
         )
         return row is not None

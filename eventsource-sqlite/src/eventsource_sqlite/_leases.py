@@ -15,8 +15,10 @@ from eventsource.spi import (
     ProjectionLease,
     ProjectionLeases,
     check_lease_request,
+    check_moment,
     check_projection_lease,
     lease_acquired,
+    lease_forgettable,
     lease_released,
     lease_renewed,
 )
@@ -129,6 +131,24 @@ class SQLiteLeases(SQLiteRepository, ProjectionLeases):
                 return True
 
         return bool(await self._run(release))
+
+    async def forget_lease(
+        self, lease: ProjectionLease, *, expired_before: datetime | None = None
+    ) -> bool:
+        lease = check_projection_lease(lease)
+        before = None if expired_before is None else check_moment(expired_before, "expired_before")
+
+        def forget(conn: sqlite3.Connection) -> bool:
+            with write_transaction(conn, self._shared, path=self._path):
+                if not lease_forgettable(_get(conn, lease.projection_name), lease, before):
+                    return False
+                conn.execute(
+                    "DELETE FROM projection_leases WHERE projection_name = ?",
+                    (lease.projection_name,),
+                )
+                return True
+
+        return bool(await self._run(forget))
 
     async def get_leases(self) -> list[ProjectionLease]:
         def read(conn: sqlite3.Connection) -> list[ProjectionLease]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from .._exceptions import EntryNotFoundError
 from ..repositories._leases import ProjectionLease, ProjectionLeases
+from ..runtime._shards import stale_heartbeat
 from ._context import Commands, Context
 
 __all__ = ["register"]
@@ -84,11 +85,13 @@ def _state(lease: ProjectionLease, now: datetime) -> str:
 
 
 async def run_owners(ctx: Context) -> int:
-    """List the ownership leases (empty on a backend without ``projection_leases``)."""
+    """List the ownership leases (empty on a backend without ``projection_leases``), less
+    the heartbeats of sharded workers gone for good (:func:`stale_heartbeat`)."""
     async with ctx.backend() as backend:
         repo = backend.checkpoints
         leases = await repo.get_leases() if isinstance(repo, ProjectionLeases) else []
     now = datetime.now(UTC)
+    leases = [lease for lease in leases if not stale_heartbeat(lease, now)]
     if ctx.json:
         ctx.emit_json([{**lease.to_dict(), "state": _state(lease, now)} for lease in leases])
         return 0

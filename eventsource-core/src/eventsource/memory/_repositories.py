@@ -39,6 +39,7 @@ from ..spi import (
     check_lease,
     check_lease_request,
     check_limit,
+    check_moment,
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
@@ -48,6 +49,7 @@ from ..spi import (
     check_retry_after,
     check_worker_id,
     lease_acquired,
+    lease_forgettable,
     lease_released,
     lease_renewed,
     prepare_failed_event,
@@ -180,6 +182,18 @@ class MemoryCheckpointRepository(CheckpointRepository, ProjectionLeases):
             if released is None:
                 return False
             self.state.leases[lease.projection_name] = released
+            return True
+
+    async def forget_lease(
+        self, lease: ProjectionLease, *, expired_before: datetime | None = None
+    ) -> bool:
+        lease = check_projection_lease(lease)
+        before = None if expired_before is None else check_moment(expired_before, "expired_before")
+        with self.state.lock:
+            current = self.state.leases.get(lease.projection_name)
+            if not lease_forgettable(current, lease, before):
+                return False
+            del self.state.leases[lease.projection_name]
             return True
 
     async def get_leases(self) -> list[ProjectionLease]:

@@ -153,6 +153,19 @@ def lease_released(
     )
 
 
+def lease_forgettable(
+    current: ProjectionLease | None, lease: ProjectionLease, expired_before: datetime | None
+) -> bool:
+    """True when :meth:`ProjectionLeases.forget_lease` deletes the ``current`` row: it is
+    still ``lease``'s grant (owner and token) and was released, or expired at or before
+    ``expired_before``."""
+    if current is None or current.token != lease.token or current.owner_id != lease.owner_id:
+        return False
+    if current.released_at is not None:
+        return True
+    return expired_before is not None and current.expires_at <= expired_before
+
+
 def _same_grant(current: ProjectionLease | None, lease: ProjectionLease) -> bool:
     return (
         current is not None
@@ -192,6 +205,17 @@ class ProjectionLeases(abc.ABC):
     async def release_lease(self, lease: ProjectionLease, *, now: datetime | None = None) -> bool:
         """Give ``lease`` back at once, so a standby can take over; False when its token was no
         longer current (nothing changed)."""
+
+    @abc.abstractmethod
+    async def forget_lease(
+        self, lease: ProjectionLease, *, expired_before: datetime | None = None
+    ) -> bool:
+        """Delete ``lease``'s row when it is still that grant (owner and token) and was
+        released, or expired at or before ``expired_before``; False (nothing changed) else.
+
+        The token count of the name starts again at 1 afterwards, so this is for leases
+        nothing is fenced by (a sharded runner's worker heartbeats), never a projection's.
+        """
 
     @abc.abstractmethod
     async def get_leases(self) -> list[ProjectionLease]:

@@ -54,7 +54,14 @@ from ._publishers import (
 from ._relay import BatchResult, OutboxRelay
 from ._retry import Backoff, FailureMode, RetryPolicy
 from ._runner import ProgressCallback, ProjectionRunner, RebuildProgress
-from ._shards import Shard, ShardedRunner, current_shard, handling_shard, shard_of
+from ._shards import (
+    Shard,
+    ShardedRunner,
+    current_shard,
+    handling_shard,
+    shard_of,
+    stale_heartbeat,
+)
 from ._subscription import SubscriptionRunner
 from ._undecodable import UndecodableEvent
 from ._worker import BackgroundWorker
@@ -102,6 +109,7 @@ __all__ = [
     "null_publisher",
     "projection",
     "shard_of",
+    "stale_heartbeat",
 ]
 
 #: Names kept for one release: ``publisher_hookimpl`` / ``publisher_hookspec`` were second

@@ -15,6 +15,8 @@ checkpoint, owner lease and DLQ entries, spread over worker processes that rebal
   runners for free shards (no live lease), over it it stops one (a clean stop: checkpoint,
   then release), and a runner left standing by behind another worker's live lease is stopped.
   A storage error in a round is logged and the next round tries again.
+- **Heartbeats** are deleted on a clean stop; a crashed worker's is ignored once expired and
+  deleted by the next rebalance round of another worker once stale (:func:`stale_heartbeat`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import math
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
@@ -45,7 +47,15 @@ from ._worker import BackgroundWorker
 if TYPE_CHECKING:
     from ._runner import ProjectionRunner
 
-__all__ = ["Shard", "ShardedRunner", "current_shard", "handling_shard", "shard_of"]
+__all__ = [
+    "STALE_PERIODS",
+    "Shard",
+    "ShardedRunner",
+    "current_shard",
+    "handling_shard",
+    "shard_of",
+    "stale_heartbeat",
+]
 
 log = logging.getLogger("eventsource.runtime")
 
@@ -102,6 +112,25 @@ class Shard:
 def member_prefix(projection_name: str) -> str:
     """The name prefix of the workers' membership leases."""
     return f"{projection_name}#workers/"
+
+
+#: A worker heartbeat that expired this many lease periods ago (its ``ttl``) is stale.
+STALE_PERIODS = 3
+
+
+def stale_heartbeat(lease: ProjectionLease, at: datetime) -> bool:
+    """True for a sharded runner's worker heartbeat (``p#workers/<owner>``) that was released,
+    or expired more than :data:`STALE_PERIODS` lease periods before ``at``: a worker gone for
+    good. Rebalancing deletes such rows and ``eventsource checkpoints owners`` hides them."""
+    if "#workers/" not in lease.projection_name:
+        return False
+    if lease.released_at is not None:
+        return True
+    return lease.expires_at + STALE_PERIODS * _period(lease) < at
+
+
+def _period(lease: ProjectionLease) -> timedelta:
+    return max(lease.expires_at - lease.renewed_at, timedelta(0))
 
 
 class ShardedRunner(BackgroundWorker):
@@ -217,7 +246,18 @@ class ShardedRunner(BackgroundWorker):
                     break
         finally:
             await asyncio.gather(*(self._stop_shard(k) for k in list(self.runners)))
-            await self._member.release()
+            await self._quit(self._member)
+
+    async def _quit(self, member: OwnershipKeeper) -> None:
+        """Release the heartbeat and delete its row (a clean stop leaves no member behind)."""
+        held = member.lease
+        await member.release()
+        if held is None:
+            return
+        try:
+            await self.leases.forget_lease(held)
+        except StorageError as exc:  # the row goes stale; another worker deletes it
+            log.warning("sharded projection %r: cannot delete its heartbeat: %s", self.name, exc)
 
     def _now(self) -> datetime:
         return datetime.now(UTC) if isinstance(self.clock, SystemClock) else self.clock.now()
@@ -245,6 +285,14 @@ class ShardedRunner(BackgroundWorker):
         }
         members.add(self.owner_id)
         self.members = len(members)
+        for lease in leases:  # workers gone for good: their heartbeat rows are deleted
+            if (
+                lease.projection_name.startswith(prefix)
+                and lease.owner_id != self.owner_id
+                and stale_heartbeat(lease, now)
+            ):
+                before = now - STALE_PERIODS * _period(lease)
+                await self.leases.forget_lease(lease, expired_before=before)
         by_name = {lease.projection_name: lease for lease in leases}
 
         def taken(k: int) -> bool:

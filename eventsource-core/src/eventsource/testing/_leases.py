@@ -210,6 +210,32 @@ class LeaseConformance(ConformanceBase):
         )
         assert written and seen == written[-1]
 
+    async def test_forget_lease_deletes_only_a_gone_grant(self, backend: RoleBackend) -> None:
+        """forget_lease deletes a lease's row only while it is still that grant (owner and
+        token) and was released, or expired at or before ``expired_before``: a live lease,
+        a lease expired later, or one a newer owner took over stays listed.
+
+        Fix: delete in one transaction or statement on the row, under the same condition.
+        """
+        self.require(backend, "projection_leases")
+        repo = _leases(backend)
+        a = await repo.acquire_lease("kit-p", "owner-a", _TTL, now=_T0)
+        assert a is not None
+        assert not await repo.forget_lease(a), "a live lease was forgotten"
+        assert not await repo.forget_lease(a, expired_before=_T0 + _TTL / 2)
+        b = await repo.acquire_lease("kit-p", "owner-b", _TTL, now=_T0 + _TTL)
+        assert b is not None
+        assert not await repo.forget_lease(a, expired_before=_T0 + 9 * _TTL), "a newer grant"
+        assert await repo.forget_lease(b, expired_before=_T0 + 2 * _TTL)
+        assert await repo.get_lease("kit-p") is None
+        c = await repo.acquire_lease("kit-p", "owner-c", _TTL, now=_T0)
+        assert c is not None and await repo.release_lease(c, now=_T0)
+        other = await repo.acquire_lease("kit-q", "owner-c", _TTL, now=_T0)
+        assert other is not None
+        assert await repo.forget_lease(c), "a released lease stays"
+        assert not await repo.forget_lease(c), "forgotten twice"
+        assert [x.projection_name for x in await repo.get_leases()] == ["kit-q"]
+
     async def test_lease_bad_arguments(self, backend: RoleBackend) -> None:
         """A ttl that is not a positive timedelta, an owner id or projection name outside the
         identifier rules, a naive ``now`` or a lease that is no ProjectionLease raise
@@ -230,7 +256,13 @@ class LeaseConformance(ConformanceBase):
         for name, owner, ttl, now in bad:
             with pytest.raises(InvalidArgumentError):
                 await repo.acquire_lease(name, owner, ttl, now=now)
-        for call in (repo.renew_lease("kit-p", _TTL), repo.release_lease(object())):
+        lease = ProjectionLease("kit-p", "owner-a", 1, _T0, _T0, _T0 + _TTL)
+        for call in (
+            repo.renew_lease("kit-p", _TTL),
+            repo.release_lease(object()),
+            repo.forget_lease(object()),
+            repo.forget_lease(lease, expired_before=datetime(2030, 1, 1)),
+        ):
             with pytest.raises(InvalidArgumentError):
                 await call
         assert await repo.get_leases() == []
