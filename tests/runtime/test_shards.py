@@ -220,3 +220,59 @@ async def test_heartbeats_of_workers_gone_are_ignored_then_deleted(backend: Back
         await worker.stop()
     names = [lease.projection_name for lease in await repo.get_leases()]
     assert sorted(names) == worker.shard_names(), "a stopped worker's heartbeat was kept"
+
+
+def _streams_in_shards(shards: list[int], count: int = 4) -> list[UUID]:
+    """One new stream in each of ``shards`` (of ``count``), in that order."""
+    found: list[UUID] = []
+    for k in shards:
+        agg = uuid4()
+        while shard_of(agg, count) != k:
+            agg = uuid4()
+        found.append(agg)
+    return found
+
+
+async def test_replay_all_replays_every_shard_under_its_shard(backend: Backend) -> None:
+    """replay_all of projection p finds the entries its shards parked (p#k/N), hands each
+    to the handler under its own shard, and leaves other projections' entries alone."""
+    bad = _streams_in_shards([1, 3])
+    streams = [*bad, uuid4(), uuid4()]
+    await append_streams(backend, streams, 3)
+    projection = Recorder(poison=frozenset(bad))
+    worker = ShardedRunner.from_backend(
+        projection,
+        backend,
+        shards=4,
+        ownership=FAST,
+        retry=RetryPolicy(max_attempts=1, on_failure=FailureMode.SKIP),
+    )
+    worker.start()
+    try:
+        await until(lambda: len(projection.deliveries) >= len(streams) * 3 - 2)
+    finally:
+        await worker.stop()
+    parked = {e.projection_name for e in await backend.dlq.get_failed_events(limit=100)}
+    assert parked == {f"{NAME}#1/4", f"{NAME}#3/4"}
+    stored = await backend.events.get_events(streams[2], "rttest.Cart")
+    others = [f"{NAME}x#1/4", f"{NAME}#workers/w", f"{NAME}#4/4"]  # not p's shards
+    for name in others:
+        await backend.dlq.add_failed_event(
+            stored.events[0].event_id, name, "rttest.ItemAdded", stored.events[0].to_dict(), "x"
+        )
+    projection.poison = frozenset()  # fixed
+    one = ProjectionRunner.from_backend(projection, backend, shard=Shard(3, 4), ownership=False)
+    only_3 = await one.replay_all()
+    assert [r.ok for r in only_3] == [True], "a shard runner replays its own shard's entries"
+    results = await DLQReplayer(backend.dlq, backend.events).replay_all(projection)
+    assert [r.ok for r in results] == [True], [r.error for r in results]
+    for agg, k in zip(bad, [1, 3], strict=True):
+        assert [(s, n) for s, a, n in projection.deliveries if a == agg] == [
+            (k, 0),
+            (k, 2),
+            (k, 1),
+        ], "replayed under another shard"
+    assert await backend.dlq.get_failed_events(f"{NAME}#1/4") == []
+    left = {e.projection_name for e in await backend.dlq.get_failed_events(limit=100)}
+    assert left == set(others)
+    assert await worker.replay_all() == []

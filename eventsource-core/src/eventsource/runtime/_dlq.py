@@ -24,6 +24,7 @@ from ..stores._contract import EventStore
 from ..stores._types import ReadOptions, parse_stream_id
 from ..values import check_identifier
 from ._projection import PositionTrackingProjection, ProjectionLike
+from ._shards import Shard, handling_shard
 from ._undecodable import UndecodableEvent
 
 __all__ = ["DLQReplayer", "EventSource", "ReplayResult"]
@@ -189,10 +190,11 @@ class DLQReplayer:
         ``error`` is the :class:`EventDecodeError`. An entry whose event cannot be loaded at
         all fails with :class:`ReplayError` as the result's ``error`` and is left as it was.
         A resolved entry, or one of another projection, is refused with
-        :class:`InvalidStateError`.
+        :class:`InvalidStateError`. An entry parked by a shard of ``projection``
+        (``name#k/N``) is handled under that shard (:func:`current_shard` in the handler).
         """
         entry = await self.entry(dlq_id)
-        _check_replayable(entry, projection.name)
+        shard = _check_replayable(entry, projection.name)
         try:
             event = await self.load_event(entry, source)
         except EventDecodeError as exc:
@@ -204,6 +206,9 @@ class DLQReplayer:
         try:
             if isinstance(projection, PositionTrackingProjection):
                 await projection.handle_at(event, None)
+            elif shard is not None:
+                with handling_shard(shard):
+                    await projection.handle(event)
             else:
                 await projection.handle(event)
         except Exception as exc:
@@ -241,10 +246,25 @@ class DLQReplayer:
         resolution: str = "replayed",
         limit: int = 1000,
         source: EventSource = "auto",
+        shard: Shard | None = None,
     ) -> list[ReplayResult]:
-        """Replay up to ``limit`` failed entries of ``projection``, oldest first; each gets
-        its own result (one that fails does not stop the others)."""
-        entries = await self.dlq.get_failed_events(projection.name, status="failed", limit=limit)
+        """Replay up to ``limit`` failed entries of ``projection`` and of its shards
+        (``name#k/N``, each under its shard), oldest first; each gets its own result (one
+        that fails does not stop the others). ``shard``: that shard's entries only."""
+        if shard is not None:
+            names = [shard.name_for(projection.name)]
+        else:
+            names = [projection.name] + [
+                count.projection_name
+                for count in await self.dlq.get_projection_failure_counts()
+                if Shard.parse(count.projection_name, projection.name) is not None
+            ]
+        entries = [
+            entry
+            for name in names
+            for entry in await self.dlq.get_failed_events(name, status="failed", limit=limit)
+        ]
+        entries = sorted(entries, key=lambda e: (e.first_failed_at, e.id))[:limit]
         return [
             await self.replay(projection, entry.id, resolution=resolution, source=source)
             for entry in entries
@@ -260,16 +280,20 @@ class DLQReplayer:
         await self.dlq.mark_resolved(dlq_id, resolution)
 
 
-def _check_replayable(entry: DLQEntry, projection_name: str) -> None:
+def _check_replayable(entry: DLQEntry, projection_name: str) -> Shard | None:
+    """The shard that parked ``entry`` (None: the projection itself); refused when resolved
+    or of another projection."""
     if entry.status is DLQStatus.RESOLVED:
         raise InvalidStateError(
             f"DLQ entry {entry.id} is already resolved ({entry.resolution!r}); "
             "a resolved entry cannot be replayed"
         )
-    if entry.projection_name != projection_name and not entry.projection_name.startswith(
-        f"{projection_name}#"
-    ):  # a shard's entries (``name#k/N``) replay into the projection too
+    if entry.projection_name == projection_name:
+        return None
+    shard = Shard.parse(entry.projection_name, projection_name)
+    if shard is None:  # a shard's entries (``name#k/N``) replay into the projection too
         raise InvalidStateError(
             f"DLQ entry {entry.id} belongs to projection {entry.projection_name!r}, "
             f"not {projection_name!r}"
         )
+    return shard

@@ -668,9 +668,10 @@ class ProjectionRunner(BackgroundWorker):
     async def replay_all(
         self, *, resolution: str = "replayed", limit: int = 1000, source: EventSource = "auto"
     ) -> list[ReplayResult]:
-        """Replay every failed entry of this projection, oldest first."""
+        """Replay every failed entry of this projection (a shard runner's: of its shard;
+        an unsharded one's: of the projection and all its shards), oldest first."""
         return await self.replayer().replay_all(
-            self.projection, resolution=resolution, limit=limit, source=source
+            self.projection, resolution=resolution, limit=limit, source=source, shard=self.shard
         )
 
 

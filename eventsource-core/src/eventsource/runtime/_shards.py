@@ -26,6 +26,7 @@ import contextlib
 import contextvars
 import logging
 import math
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -45,6 +46,7 @@ from ._projection import ProjectionLike
 from ._worker import BackgroundWorker
 
 if TYPE_CHECKING:
+    from ._dlq import EventSource, ReplayResult
     from ._runner import ProjectionRunner
 
 __all__ = [
@@ -86,6 +88,9 @@ def handling_shard(shard: Shard) -> Iterator[None]:
         _CURRENT.reset(token)
 
 
+_SHARD_NAME = re.compile(r"(0|[1-9][0-9]{0,8})/([1-9][0-9]{0,8})")
+
+
 @dataclass(frozen=True, slots=True)
 class Shard:
     """Shard ``index`` of ``count``: the streams with ``shard_of(stream, count) == index``."""
@@ -100,6 +105,15 @@ class Shard:
     def name_for(self, projection_name: str) -> str:
         """``<projection>#<index>/<count>``: the shard's checkpoint, lease and DLQ name."""
         return f"{projection_name}#{self.index}/{self.count}"
+
+    @classmethod
+    def parse(cls, name: str, projection_name: str) -> Shard | None:
+        """The shard named ``name`` (``<projection_name>#<index>/<count>``), else None."""
+        match = _SHARD_NAME.fullmatch(name.removeprefix(f"{projection_name}#"))
+        if match is None or not name.startswith(f"{projection_name}#"):
+            return None
+        index, count = int(match[1]), int(match[2])
+        return cls(index, count) if 0 <= index < count else None
 
     def holds(self, stream_id: object) -> bool:
         """True when ``stream_id`` (a UUID) belongs to this shard; anything else belongs to
@@ -220,6 +234,17 @@ class ShardedRunner(BackgroundWorker):
     def stats(self) -> dict[int, ProjectionStats]:
         """Each running shard runner's :class:`ProjectionStats`, by shard index."""
         return {k: runner.stats() for k, runner in sorted(self.runners.items())}
+
+    async def replay_all(
+        self, *, resolution: str = "replayed", limit: int = 1000, source: EventSource = "auto"
+    ) -> list[ReplayResult]:
+        """Replay the failed entries of every shard, oldest first, each under its shard (see
+        :meth:`DLQReplayer.replay_all`)."""
+        from ._dlq import DLQReplayer
+
+        return await DLQReplayer(self.dlq, self.store).replay_all(
+            self.projection, resolution=resolution, limit=limit, source=source
+        )
 
     def target(self) -> int:
         """How many shards this worker aims for: ``ceil(N / live workers)``."""
