@@ -238,6 +238,13 @@ from .stores._lifecycle import (
     tombstone,
 )
 from .stores._retries import StoredPlace, original_result
+from .stores._shard_reads import (
+    CRC32_UUID_TABLE,
+    CRC32_ZERO_UUID,
+    ShardReads,
+    check_shard,
+    uuid_crc32,
+)
 from .stores._types import (
     AppendResult,
     EventStream,
@@ -268,6 +275,8 @@ CAPABILITY_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Capabilities))
 
 __all__ = [
     "CAPABILITY_NAMES",
+    "CRC32_UUID_TABLE",
+    "CRC32_ZERO_UUID",
     "DEFAULT_LEASE",
     "DEFAULT_MAX_EVENT_BYTES",
     "ENTRY_POINT_GROUP",
@@ -368,6 +377,7 @@ __all__ = [
     "RetentionPolicy",
     "SchemaVersionError",
     "SerializationError",
+    "ShardReads",
     "Snapshot",
     "SnapshotDeserializationError",
     "SnapshotError",
@@ -424,6 +434,7 @@ __all__ = [
     "check_read_options",
     "check_retry_after",
     "check_schema_version_below",
+    "check_shard",
     "check_snapshot_key",
     "check_stream_key",
     "check_stream_version",
@@ -470,5 +481,6 @@ __all__ = [
     "tombstone",
     "unwrap_outbox_data",
     "upgrade_command",
+    "uuid_crc32",
     "version_span",
 ]

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsource.spi import (
+    CRC32_UUID_TABLE,
+    CRC32_ZERO_UUID,
     EventRegistry,
     ReadDirection,
     ReadOptions,
@@ -13,7 +15,7 @@ from eventsource.spi import (
     decode_stored_event,
 )
 
-__all__ = ["STORED_COLUMNS", "STREAM_ID", "decode_stored", "page_query"]
+__all__ = ["STORED_COLUMNS", "STREAM_ID", "decode_stored", "page_query", "shard_of_row"]
 
 #: The stream id of a row, computed by the server.
 STREAM_ID = "aggregate_id::text || ':' || aggregate_type AS stream_id"
@@ -23,6 +25,25 @@ STORED_COLUMNS = (
     "global_position, aggregate_version, stored_at, event_type, event_version, payload, "
     f"{STREAM_ID}, event_id"
 )
+
+
+#: ``zlib.crc32(aggregate_id.bytes)`` in plain SQL (PostgreSQL has no CRC-32 before 18): the
+#: XOR of one table lookup per byte of the UUID (eventsource.spi.CRC32_UUID_TABLE), about
+#: 1 us a row on the server, against tens of us to fetch and decode a row in Python.
+_ROW_CRC32 = (
+    f"({CRC32_ZERO_UUID}::bigint # "
+    + " # ".join(
+        f"(ARRAY[{','.join(map(str, CRC32_UUID_TABLE[256 * j : 256 * j + 256]))}]::bigint[])"
+        f"[get_byte(uuid_send(aggregate_id), {j}) + 1]"
+        for j in range(16)
+    )
+    + ")"
+)
+
+
+def shard_of_row(shards: int) -> str:
+    """SQL of a row's shard (0 .. ``shards`` - 1), as :func:`eventsource.runtime.shard_of`."""
+    return f"({_ROW_CRC32} % {int(shards)})"
 
 
 def page_query(

@@ -35,6 +35,7 @@ from eventsource.spi import (
     PreparedEvent,
     ReadOptions,
     SerializationError,
+    ShardReads,
     StoredEvent,
     StoredPlace,
     StreamDeletedError,
@@ -43,6 +44,7 @@ from eventsource.spi import (
     check_get_events_by_type,
     check_lifecycle_key,
     check_read_options,
+    check_shard,
     check_stream_key,
     check_truncate,
     check_wait,
@@ -63,7 +65,7 @@ from ._existence import require_store
 from ._group_commit import GroupCommit, RunAlone
 from ._listener import Listener
 from ._options import KNOWN_OPTIONS, PostgresOptions
-from ._reads import STREAM_ID, decode_stored, page_query
+from ._reads import STREAM_ID, decode_stored, page_query, shard_of_row
 from ._schema import create_schema
 
 __all__ = ["PostgreSQLEventStore"]
@@ -107,7 +109,7 @@ _NOT_INITIALIZED = (
 )
 
 
-class PostgreSQLEventStore(EventStore):
+class PostgreSQLEventStore(EventStore, ShardReads):
     """Event store in PostgreSQL, on an asyncpg pool shared with the backend's repositories.
 
     ``source`` is a URL (``postgresql://user@host/db?pool_max=20&schema=myapp``), a
@@ -667,6 +669,14 @@ class PostgreSQLEventStore(EventStore):
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
         async for stored in self._paged(check_read_options(options), "global_position", ()):
+            yield stored
+
+    async def read_all_shard(
+        self, shard: int, shards: int, options: ReadOptions | None = None
+    ) -> AsyncIterator[StoredEvent]:
+        index, count = check_shard(shard, shards)
+        base = ((shard_of_row(count), index),)  # evaluated by the server: other rows stay there
+        async for stored in self._paged(check_read_options(options), "global_position", base):
             yield stored
 
     async def _paged(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import threading
+import zlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from ..spi import (
     PreparedEvent,
     ReadDirection,
     ReadOptions,
+    ShardReads,
     StoredEvent,
     StoredPlace,
     StoreNotFoundError,
@@ -37,6 +39,7 @@ from ..spi import (
     check_get_events_by_type,
     check_lifecycle_key,
     check_read_options,
+    check_shard,
     check_stream_key,
     check_stream_version,
     check_truncate,
@@ -98,7 +101,7 @@ def _set_done(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-class MemoryEventStore(EventStore):
+class MemoryEventStore(EventStore, ShardReads):
     """Event store in process memory; ``memory://name`` URLs share one state per name.
 
     ``name`` is the ``memory://NAME`` it was opened by; ``new`` (default: no ``state`` given)
@@ -428,7 +431,19 @@ class MemoryEventStore(EventStore):
             yield self._current(stored)
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
-        options = check_read_options(options)
+        async for stored in self._read_all(check_read_options(options), None):
+            yield stored
+
+    async def read_all_shard(
+        self, shard: int, shards: int, options: ReadOptions | None = None
+    ) -> AsyncIterator[StoredEvent]:
+        wanted = check_shard(shard, shards)
+        async for stored in self._read_all(check_read_options(options), wanted):
+            yield stored
+
+    async def _read_all(
+        self, options: ReadOptions, shard: tuple[int, int] | None
+    ) -> AsyncIterator[StoredEvent]:
         # Page through the log so a long read neither copies it whole nor blocks writers.
         yielded = 0
         forward = options.direction is ReadDirection.FORWARD
@@ -448,6 +463,11 @@ class MemoryEventStore(EventStore):
             removed = self.state.removed
             for stored in page:
                 if stored.global_position in removed or not _matches(stored, options):
+                    continue
+                if (
+                    shard is not None
+                    and zlib.crc32(stored.aggregate_id.bytes) % shard[1] != shard[0]
+                ):
                     continue
                 if options.limit is not None and yielded >= options.limit:
                     return

@@ -50,6 +50,9 @@ class Capabilities:
       ``OutboxRelay(..., ordering="aggregate")`` needs it.
     - ``stream_lifecycle``: ``delete_stream``, ``restore_stream``, ``truncate_stream`` and
       ``scavenge`` work (docs/lifecycle.md); off by default, so a backend opts in.
+    - ``shard_reads``: the event store is also a :class:`~eventsource.spi.ShardReads`
+      (``read_all_shard``: one shard's streams, filtered by the backend); sharded runners use
+      it, and filter ``read_all`` themselves without it.
     """
 
     persistent: bool = True
@@ -60,6 +63,7 @@ class Capabilities:
     projection_leases: bool = False
     outbox_aggregate_order: bool = False
     stream_lifecycle: bool = False
+    shard_reads: bool = False
 
     def enabled(self) -> list[str]:
         """Names of the capabilities that are on."""

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Self
 from uuid import UUID
@@ -26,7 +26,8 @@ from ..repositories._contracts import CheckpointRepository, DLQRepository
 from ..repositories._entries import LagMetrics
 from ..repositories._leases import ProjectionLease, ProjectionLeases
 from ..stores._contract import EventStore
-from ..stores._types import ReadOptions, StoredEvent
+from ..stores._shard_reads import ShardReads
+from ..stores._types import ReadDirection, ReadOptions, StoredEvent
 from ._dlq import DLQReplayer, EventSource, ReplayResult
 from ._errors import ProjectionStoppedError
 from ._metrics import ProjectionMetrics, ProjectionStats, RunnerState
@@ -147,6 +148,8 @@ class ProjectionRunner(BackgroundWorker):
         self.store = store
         self.checkpoints = checkpoints
         self.dlq = dlq
+        #: A shard read through the store's own filter (capability ``shard_reads``).
+        self._shard_reads = shard is not None and isinstance(store, ShardReads)
         own_policy = getattr(projection, "retry_policy", None)
         if retry is None:
             retry = own_policy if isinstance(own_policy, RetryPolicy) else RetryPolicy()
@@ -404,7 +407,7 @@ class ProjectionRunner(BackgroundWorker):
                 types = self.store.event_registry.stored_types(types)
             options = ReadOptions(from_position=self.metrics.scanned, event_types=types)
             poison: EventDecodeError | None = None
-            async with contextlib.aclosing(self.store.read_all(options)) as events:  # type: ignore[type-var]
+            async with contextlib.aclosing(self._read(options)) as events:  # type: ignore[type-var]
                 while True:
                     try:
                         stored = await anext(events)
@@ -435,9 +438,28 @@ class ProjectionRunner(BackgroundWorker):
         if complete:
             # Everything up to ``head`` was readable when the pass began, and was read.
             self.metrics.scanned = max(self.metrics.scanned, head)
+            if self._shard_reads and head > self.metrics.position:
+                await self._pass_to(head)
         await self._flush()
         await self._notify()
         return handled
+
+    def _read(self, options: ReadOptions) -> AsyncIterator[StoredEvent]:
+        """The pass's read: a shard's streams only, filtered by the store when it can."""
+        if self._shard_reads:
+            assert isinstance(self.store, ShardReads) and self.shard is not None
+            return self.store.read_all_shard(self.shard.index, self.shard.count, options)
+        return self.store.read_all(options)
+
+    async def _pass_to(self, head: int) -> None:
+        """After a store-filtered pass: pass over the other shards' events up to ``head``, so
+        the checkpoint reaches the last of them as when they are read and skipped (one row
+        read, backward from ``head``)."""
+        last = ReadOptions(direction=ReadDirection.BACKWARD, from_position=head + 1, limit=1)
+        with contextlib.suppress(EventDecodeError):  # the checkpoint stays where it is
+            async for stored in self.store.read_all(last):
+                if stored.global_position > self.metrics.position:
+                    self._skip(stored)
 
     def _progress(self, handled: int, target: int, done: bool = False) -> RebuildProgress:
         return RebuildProgress(self.name, handled, self.metrics.scanned, target, done)

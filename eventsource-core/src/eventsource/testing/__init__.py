@@ -54,6 +54,7 @@ from ._roles import (
     RoleOpener,
     SnapshotsFactory,
 )
+from ._shard_reads import ShardReadConformance
 from ._snapshots import SnapshotStoreConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
@@ -83,6 +84,7 @@ __all__ = [
     "RawEventWriter",
     "RoleBackend",
     "RoleOpener",
+    "ShardReadConformance",
     "SnapshotStoreConformance",
     "SnapshotsFactory",
     "StreamLifecycleConformance",

@@ -14,6 +14,7 @@ from ._lifecycle import StreamLifecycleConformance
 from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._outbox_order import OutboxOrderConformance
+from ._shard_reads import ShardReadConformance
 from ._snapshots import SnapshotStoreConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
@@ -32,6 +33,7 @@ class BackendConformance(
     DLQConformance,
     SnapshotStoreConformance,
     StreamLifecycleConformance,
+    ShardReadConformance,
     BadInputConformance,
     ArgumentConformance,
     ValueDomainConformance,
