@@ -9,11 +9,13 @@ checkpoint, owner lease and DLQ entries, spread over worker processes that rebal
   entries under ``p#k/N`` (:meth:`Shard.name_for`). Changing N starts new checkpoints.
 - **Workers**: a :class:`ShardedRunner` runs the shards it owns, one
   :class:`~eventsource.runtime.ProjectionRunner` each. It keeps a membership lease
-  ``p#workers/<owner id>`` alive (the heartbeat), taking no shard in its first round; every
-  ``rebalance_every`` seconds it counts
-  the live members and aims for ``ceil(N / members)`` shards: under its share it starts
-  runners for free shards (no live lease), over it it stops one (a clean stop: checkpoint,
-  then release), and a runner left standing by behind another worker's live lease is stopped.
+  ``p#workers/<owner id>`` alive (the heartbeat), taking no shard until the members it sees
+  stop changing (looks 50 ms apart, one round at most); every ``rebalance_every`` seconds it
+  counts the live members and aims for ``ceil(N / members)`` shards: under its share it starts
+  runners for free shards (no live lease; the worker ranked ``r`` of ``M`` by owner id asks
+  for shards ``r, r + M, ...`` first, so workers agreeing on the members do not collide), over
+  it it stops one (a clean stop: checkpoint, then release), and a runner left standing by
+  behind another worker's live lease is stopped.
   A storage error in a round is logged and the next round tries again.
 - **Heartbeats** are deleted on a clean stop; a crashed worker's is ignored once expired and
   deleted by the next rebalance round of another worker once stale (:func:`stale_heartbeat`).
@@ -127,6 +129,9 @@ def member_prefix(projection_name: str) -> str:
     """The name prefix of the workers' membership leases."""
     return f"{projection_name}#workers/"
 
+
+#: Seconds between a joining worker's looks at the members (see ``ShardedRunner._settle``).
+JOIN_LOOK = 0.05
 
 #: A worker heartbeat that expired this many lease periods ago (its ``ttl``) is stale.
 STALE_PERIODS = 3
@@ -257,10 +262,11 @@ class ShardedRunner(BackgroundWorker):
             self.leases, member_prefix(self.name) + self.owner_id, self.ownership, self.clock
         )
         try:
-            # Join first, take shards one round later: workers started together see each
-            # other before anyone takes more than its share.
+            # Join first, take shards once the members seen stop changing (at most one
+            # round later): workers started together see each other before anyone takes
+            # more than its share.
             await self._member.try_acquire()
-            if await self._pause(self.rebalance_every):
+            if await self._settle():
                 return
             while not self._stop.is_set():
                 try:
@@ -284,6 +290,47 @@ class ShardedRunner(BackgroundWorker):
         except StorageError as exc:  # the row goes stale; another worker deletes it
             log.warning("sharded projection %r: cannot delete its heartbeat: %s", self.name, exc)
 
+    async def _settle(self) -> bool:
+        """After joining: wait until two looks ``JOIN_LOOK`` apart see the same live members,
+        ``rebalance_every`` at most; True if a stop was requested meanwhile."""
+        look = min(JOIN_LOOK, self.rebalance_every)
+        waited = 0.0
+        seen: set[str] | None = None
+        while waited < self.rebalance_every:
+            if await self._pause(look):
+                return True
+            waited += look
+            try:
+                members = self._members(await self.leases.get_leases(), self._now())
+            except StorageError:
+                continue
+            if members == seen:
+                return False
+            seen = members
+        return False
+
+    def _members(self, leases: list[ProjectionLease], now: datetime) -> set[str]:
+        """The live workers' owner ids (this one included)."""
+        prefix = member_prefix(self.name)
+        members = {
+            lease.owner_id
+            for lease in leases
+            if lease.projection_name.startswith(prefix) and lease.is_live(now)
+        }
+        members.add(self.owner_id)
+        return members
+
+    def _preferred(self, members: set[str]) -> list[int]:
+        """Every shard, this worker's own first: of ``M`` members sorted by owner id, the one
+        ranked ``r`` prefers shards ``r, r + M, ...``, so workers that see the same members
+        ask for different shards; the rest follow, from an offset of its own."""
+        ranked = sorted(members)
+        rank, count = ranked.index(self.owner_id), len(ranked)
+        mine = list(range(rank, self.shards, count))
+        offset = zlib.crc32(self.owner_id.encode()) % self.shards
+        rest = [(i + offset) % self.shards for i in range(self.shards)]
+        return mine + [k for k in rest if k not in mine]
+
     def _now(self) -> datetime:
         return datetime.now(UTC) if isinstance(self.clock, SystemClock) else self.clock.now()
 
@@ -303,12 +350,7 @@ class ShardedRunner(BackgroundWorker):
         leases = await self.leases.get_leases()
         now = self._now()
         prefix = member_prefix(self.name)
-        members = {
-            lease.owner_id
-            for lease in leases
-            if lease.projection_name.startswith(prefix) and lease.is_live(now)
-        }
-        members.add(self.owner_id)
+        members = self._members(leases, now)
         self.members = len(members)
         for lease in leases:  # workers gone for good: their heartbeat rows are deleted
             if (
@@ -332,12 +374,7 @@ class ShardedRunner(BackgroundWorker):
         if len(owned) > target:
             await self._stop_shard(owned[-1])  # a clean stop: checkpoint, then release
             return
-        offset = zlib.crc32(self.owner_id.encode()) % self.shards
-        free = [
-            k
-            for k in ((i + offset) % self.shards for i in range(self.shards))
-            if k not in self.runners and not taken(k)
-        ]
+        free = [k for k in self._preferred(members) if k not in self.runners and not taken(k)]
         for k in free[: max(0, target - len(self.runners))]:
             shard = Shard(k, self.shards)
             runner = ProjectionRunner(
