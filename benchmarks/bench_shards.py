@@ -5,8 +5,8 @@ Throughput: a projection whose handler does ~2 ms of awaited I/O per event
 with ``--worker``), against one worker process running the projection unsharded (one
 ``ProjectionRunner``). The events (8000 over ``STREAMS`` streams) are stored first; the
 worker processes import and connect, then all start together, and the clock runs from that
-start until every checkpoint reached the head (the sharded workers' first rebalance round,
-0.5 s, included). Medians of ``rounds``; target >= 3x.
+start until every checkpoint reached the head (the sharded workers' joining, ~0.1 s,
+included). Medians of ``rounds``; target >= 3x.
 
 Failover: with 4 workers settled and events arriving, the owner of a shard is SIGKILLed
 (a new worker started each time); failover is the time from the SIGKILL until another live
