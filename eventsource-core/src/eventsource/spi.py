@@ -14,7 +14,9 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   optional :class:`SnapshotStore` (its rows through :func:`encode_snapshot` /
   :func:`decode_snapshot`); and :class:`ProjectionLeases`, which a checkpoint repository
   also subclasses to give runners one owner per projection (capability
-  ``projection_leases``).
+  ``projection_leases``); and :class:`ShardReads`, which an event store also subclasses to
+  filter one shard's streams itself (capability ``shard_reads``; :func:`check_shard`, and
+  :data:`CRC32_UUID_TABLE` to compute the CRC-32 of a UUID in SQL).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
