@@ -422,7 +422,7 @@ async def run_stream(
     ctx: Context,
     stream: Annotated[str, typer.Argument(metavar="STREAM", help="stream id, or the aggregate id")],
     aggregate_type: Annotated[
-        str | None, typer.Argument(metavar="[TYPE]", help="the aggregate type")
+        str | None, typer.Argument(metavar="TYPE", help="the aggregate type")
     ] = None,
 ) -> int:
     """Print one stream with versions and payloads."""
