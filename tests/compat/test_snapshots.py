@@ -62,7 +62,6 @@ async def make_store(
         from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
         from eventsource.snapshots import PostgreSQLSnapshotStore
-
         from eventsource_postgres import PostgreSQLEventStore
 
         await require_postgres()
@@ -73,9 +72,7 @@ async def make_store(
         engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
         session_factory = async_sessionmaker(engine, expire_on_commit=False)
         try:
-            yield lambda: PostgreSQLSnapshotStore(
-                session_factory, tracer=None, enable_tracing=True
-            )
+            yield lambda: PostgreSQLSnapshotStore(session_factory, tracer=None, enable_tracing=True)
         finally:
             await engine.dispose()
             await _pg_execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

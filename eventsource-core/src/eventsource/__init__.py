@@ -86,6 +86,7 @@ from .stores import (
     StoredEvent,
     StreamDeleted,
     StreamRestored,
+    StreamTruncated,
     stream_id_for,
 )
 from .upcasting import Upcaster, upcaster
@@ -184,6 +185,7 @@ __all__ = [
     "StreamDeleted",
     "StreamDeletedError",
     "StreamRestored",
+    "StreamTruncated",
     "TenantContextNotSetError",
     "TenantMismatchError",
     "UnhandledEventError",
