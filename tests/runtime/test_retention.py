@@ -16,11 +16,13 @@ import pytest
 
 from eventsource import (
     LIFECYCLE_AGGREGATE_TYPE,
+    Backend,
     DomainEvent,
     RetentionPolicy,
     StreamTruncated,
     open_backend,
 )
+from eventsource.runtime import Projection, ProjectionRunner, handles
 
 from .conftest import _pg_execute
 
@@ -114,3 +116,41 @@ async def test_a_read_only_sqlite_file_without_the_table_reads_no_policies(
     conn.close()
     async with open_backend(f"sqlite:///{path}?read_only=true") as backend:
         assert await backend.events.load_retention() == {}
+
+
+class SensorCounts(Projection):
+    """How many readings of each sensor are still stored: a truncation subtracts."""
+
+    name = "rttest.sensor_counts"
+
+    def __init__(self) -> None:
+        self.counts: dict[uuid.UUID, int] = {}
+
+    @handles(Reading)
+    async def on_reading(self, event: Reading) -> None:
+        self.counts[event.aggregate_id] = self.counts.get(event.aggregate_id, 0) + 1
+
+    @handles(StreamTruncated)
+    async def on_truncated(self, event: StreamTruncated) -> None:
+        if event.stream_type == "RtSensor":
+            self.counts[event.aggregate_id] -= event.removed
+
+
+async def test_a_running_projection_reacts_to_truncation_and_scavenge(backend: Backend) -> None:
+    store = backend.events
+    first, second = uuid.uuid4(), uuid.uuid4()
+    await store.append_events(first, "RtSensor", _readings(first, 5), 0)
+    await store.append_events(second, "RtSensor", _readings(second, 4), 0)
+    counts = SensorCounts()
+    runner = ProjectionRunner.from_backend(counts, backend)
+    await runner.catch_up()
+    assert counts.counts == {first: 5, second: 4}
+    assert await store.truncate_stream(first, "RtSensor", before=3) == 2
+    await store.save_retention("RtSensor", RetentionPolicy(max_count=1))
+    assert await store.scavenge() == 2 + 3
+    await store.append_events(second, "RtSensor", _readings(second, 1), 4)
+    await runner.catch_up()
+    assert counts.counts == {first: 1, second: 2}
+    for aid in (first, second):
+        stored = await store.get_events(aid, "RtSensor")
+        assert counts.counts[aid] == len(stored.events)
