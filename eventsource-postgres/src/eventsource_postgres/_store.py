@@ -591,6 +591,17 @@ class PostgreSQLEventStore(EventStore):
             )
         )
 
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        if not self._initialized and self.auto_initialize:
+            await self.initialize()
+        rows = await self._source.run(
+            lambda c: c.fetch(
+                f"SELECT event_type, event_version, count(*) FROM {self._s}.events GROUP BY 1, 2"
+            ),
+            retry=True,
+        )
+        return {(r[0], int(r[1])): int(r[2]) for r in rows}
+
     async def _read_retention(self) -> dict[str, RetentionPolicy]:
         if not self._initialized and self.auto_initialize:
             await self.initialize()

@@ -413,6 +413,14 @@ class SQLiteEventStore(EventStore):
         )
         return count
 
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT event_type, event_version, COUNT(*) FROM events GROUP BY 1, 2"
+            ).fetchall()
+        )
+        return {(r[0], int(r[1])): int(r[2]) for r in rows}
+
     async def _read_retention(self) -> dict[str, RetentionPolicy]:
         policies: dict[str, RetentionPolicy] = await self._run(lifecycle.read_retention)
         return policies

@@ -360,6 +360,15 @@ class MemoryEventStore(EventStore):
                 del state.snapshots[key]
             return len(doomed)
 
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        counts: dict[tuple[str, int], int] = {}
+        with self.state.lock:
+            for stream in self.state.streams.values():
+                for stored in stream:
+                    key = (stored.event.event_type, stored.event.event_version)
+                    counts[key] = counts.get(key, 0) + 1
+        return counts
+
     async def _read_retention(self) -> dict[str, RetentionPolicy]:
         with self.state.lock:
             return dict(self.state.retention)

@@ -301,6 +301,14 @@ class EventStore(abc.ABC):
                     )
         return removed
 
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        """How many stored events that reads show there are per stored ``(event_type,
+        event_version)`` (as appended, before any upcaster): what
+        :func:`~eventsource.upcasting.upcast_dry_run` counts. Backends implement it."""
+        raise ConfigurationError(
+            f"{type(self).__name__} cannot count its stored events by type and version"
+        )
+
     async def _read_retention(self) -> dict[str, RetentionPolicy]:
         """The stored retention policies; backends with lifecycle implement it."""
         raise self._no_lifecycle()
