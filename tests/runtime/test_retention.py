@@ -154,3 +154,32 @@ async def test_a_running_projection_reacts_to_truncation_and_scavenge(backend: B
     for aid in (first, second):
         stored = await store.get_events(aid, "RtSensor")
         assert counts.counts[aid] == len(stored.events)
+
+
+async def test_an_upgraded_050_database_stores_policies(backend_url: str) -> None:
+    """``eventsource upgrade`` (here its engine) converts a 0.5.0 database into this
+    release's schema, policies' table included: a policy saves and scavenges right away."""
+    if backend_url.startswith("memory://"):
+        pytest.skip("no 0.5.0 memory databases to convert")
+    from eventsource.legacy import upgrade
+    from legacy_050 import build_postgres, build_sqlite, make_data
+
+    data = make_data(500, seed=3)
+    if backend_url.startswith("sqlite"):
+        path = backend_url.removeprefix("sqlite:///")
+        build_sqlite(path, data)
+    else:
+        schema = backend_url.split("schema=")[1].split("&")[0]
+        await build_postgres(backend_url.split("?")[0], schema, data)
+    await upgrade(backend_url)
+    if backend_url.startswith("sqlite"):
+        with sqlite3.connect(path) as conn:
+            found = conn.execute(
+                "SELECT name FROM sqlite_master WHERE name = 'retention_policies'"
+            ).fetchall()
+        conn.close()
+        assert found == [("retention_policies",)]
+    async with open_backend(backend_url) as backend:
+        assert await backend.events.load_retention() == {}
+        await backend.events.save_retention("Anything", RetentionPolicy(max_count=3))
+        assert await backend.events.load_retention() == {"Anything": RetentionPolicy(max_count=3)}
