@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -65,6 +65,7 @@ from uuid import UUID
 from .._exceptions import (
     ConfigurationError,
     DuplicateEventError,
+    InvalidArgumentError,
     InvalidEventError,
     OptimisticLockError,
 )
@@ -283,13 +284,23 @@ class EventStore(abc.ABC):
         """The retention policies stored in the database, by aggregate type."""
         return dict(sorted((await self._read_retention()).items()))
 
-    async def scavenge(self, *, now: datetime | None = None) -> int:
+    async def scavenge(
+        self, *, now: datetime | None = None, aggregate_types: Iterable[str] | None = None
+    ) -> int:
         """Apply the retention policies (those stored in the database, and over them those of
-        :meth:`set_retention`): truncate every stream of a policy's type to what it keeps (as
-        of ``now``, default the current time), each recorded by a
-        :class:`~eventsource.StreamTruncated`; returns how many events went."""
+        :meth:`set_retention`; only those of ``aggregate_types`` if given): truncate every
+        stream of a policy's type to what it keeps (as of ``now``, default the current time),
+        each recorded by a :class:`~eventsource.StreamTruncated`; returns how many events
+        went."""
         moment = datetime.now(UTC) if now is None else check_moment(now, "now")
+        only = None
+        if aggregate_types is not None:
+            if isinstance(aggregate_types, str) or not isinstance(aggregate_types, Iterable):
+                raise InvalidArgumentError("aggregate_types must be an iterable of type names")
+            only = {check_retention(t, None)[0] for t in aggregate_types}
         policies = {**await self._read_retention(), **self.retention}
+        if only is not None:
+            policies = {t: p for t, p in policies.items() if t in only}
         removed = 0
         for aggregate_type, policy in sorted(policies.items()):
             extents = await self._stream_extents(aggregate_type, policy.cutoff(moment))
