@@ -183,3 +183,17 @@ async def test_an_upgraded_050_database_stores_policies(backend_url: str) -> Non
         assert await backend.events.load_retention() == {}
         await backend.events.save_retention("Anything", RetentionPolicy(max_count=3))
         assert await backend.events.load_retention() == {"Anything": RetentionPolicy(max_count=3)}
+
+
+async def test_a_postgres_store_that_creates_nothing_reads_no_policies(backend_url: str) -> None:
+    if not backend_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's auto_initialize=False")
+    from eventsource_postgres import PostgreSQLEventStore
+
+    async with open_backend(backend_url) as backend:
+        await backend.events.save_retention("RtSensor", RetentionPolicy(max_count=1))
+    schema = backend_url.split("schema=")[1].split("&")[0]
+    await _pg_execute(f'DROP TABLE "{schema}".retention_policies')
+    async with PostgreSQLEventStore(backend_url, auto_initialize=False) as store:
+        assert await store.load_retention() == {}
+        assert await store.scavenge() == 0

@@ -213,7 +213,10 @@ async def truncate_stream(
 
 
 async def read_retention(conn: Any, s: str) -> dict[str, RetentionPolicy]:
-    """The stored retention policies."""
+    """The stored retention policies (none in a schema that lacks their table: one opened
+    without creating what is missing)."""
+    if await conn.fetchval("SELECT to_regclass($1) IS NULL", f"{s}.retention_policies"):
+        return {}
     rows = await conn.fetch(
         f"SELECT aggregate_type, max_age_us, max_count FROM {s}.retention_policies"
     )
