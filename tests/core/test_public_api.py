@@ -29,6 +29,7 @@ INTENDED = {
     "RetentionPolicy",
     "StreamDeleted",
     "StreamRestored",
+    "StreamTruncated",
     # event evolution
     "Upcaster",
     "upcaster",

@@ -101,6 +101,7 @@ if TYPE_CHECKING:
         StoredEvent,
         StreamDeleted,
         StreamRestored,
+        StreamTruncated,
         stream_id_for,
     )
     from .upcasting import Upcaster, upcaster
@@ -133,6 +134,7 @@ _LAZY_NAMES = {
     "StoredEvent": "stores",
     "StreamDeleted": "stores",
     "StreamRestored": "stores",
+    "StreamTruncated": "stores",
     "Upcaster": "upcasting",
     "default_registry": "events",
     "open_backend": "plugins",
@@ -223,6 +225,7 @@ __all__ = [
     "StreamDeleted",
     "StreamDeletedError",
     "StreamRestored",
+    "StreamTruncated",
     "TenantContextNotSetError",
     "TenantMismatchError",
     "UnhandledEventError",

@@ -380,6 +380,29 @@ class EventRegistry:
             and (event_type, event_version) in self._upcasters
         )
 
+    def upcast_steps(self, event_type: str, event_version: int) -> tuple[Upcaster, ...]:
+        """The upcasters a stored ``(event_type, event_version)`` document goes through, in
+        order (empty: none), without running them; :class:`UpcastError` when they loop."""
+        steps: list[Upcaster] = []
+        step = self._upcasters.get((event_type, event_version))
+        while step is not None:
+            if len(steps) >= _MAX_UPCAST_STEPS:
+                raise UpcastError(
+                    f"the upcasters of {event_type!r} loop (more than {_MAX_UPCAST_STEPS} "
+                    f"steps from version {event_version})",
+                    event_type=event_type,
+                    event_version=event_version,
+                )
+            steps.append(step)
+            step = self._upcasters.get((step.to_type, step.to_version))
+        return tuple(steps)
+
+    def check_decodable(self, event_type: str, event_version: int) -> type[DomainEvent]:
+        """The class a document of ``(event_type, event_version)`` that no upcaster starts
+        from decodes into; :class:`UpcastError` for a missing link of a chain,
+        :class:`UnknownEventTypeError` for a type the registry does not know."""
+        return self._class_for(event_type, event_version)
+
     def upcast(
         self, data: dict[str, Any], event_type: str, event_version: int
     ) -> tuple[dict[str, Any], str, int]:

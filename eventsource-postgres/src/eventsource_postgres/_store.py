@@ -34,6 +34,7 @@ from eventsource.spi import (
     OptimisticLockError,
     PreparedEvent,
     ReadOptions,
+    RetentionPolicy,
     SerializationError,
     StoredEvent,
     StoredPlace,
@@ -585,7 +586,35 @@ class PostgreSQLEventStore(EventStore):
         aid, atype, first_kept = check_truncate(aggregate_id, aggregate_type, before)
         key = self.options.lock_key
         return await self._lifecycle(
-            lambda c: lifecycle.truncate_stream(c, self._s, key, aid, atype, first_kept)
+            lambda c: lifecycle.truncate_stream(
+                c, self._s, key, aid, atype, first_kept, self._record
+            )
+        )
+
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        if not self._initialized and self.auto_initialize:
+            await self.initialize()
+        rows = await self._source.run(
+            lambda c: c.fetch(
+                f"SELECT event_type, event_version, count(*) FROM {self._s}.events GROUP BY 1, 2"
+            ),
+            retry=True,
+        )
+        return {(r[0], int(r[1])): int(r[2]) for r in rows}
+
+    async def _read_retention(self) -> dict[str, RetentionPolicy]:
+        if not self._initialized and self.auto_initialize:
+            await self.initialize()
+        policies: dict[str, RetentionPolicy] = await self._source.run(
+            lambda c: lifecycle.read_retention(c, self._s), retry=True
+        )
+        return policies
+
+    async def _write_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
+        if not self._initialized and self.auto_initialize:
+            await self.initialize()
+        await self._source.run(
+            lambda c: lifecycle.write_retention(c, self._s, aggregate_type, policy)
         )
 
     async def _stream_extents(

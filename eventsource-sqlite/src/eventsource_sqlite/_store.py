@@ -28,6 +28,7 @@ from eventsource.spi import (
     PreparedEvent,
     ReadDirection,
     ReadOptions,
+    RetentionPolicy,
     StorageUnavailableError,
     StoredEvent,
     StoredPlace,
@@ -408,9 +409,24 @@ class SQLiteEventStore(EventStore):
     async def truncate_stream(self, aggregate_id: UUID, aggregate_type: str, *, before: int) -> int:
         aid, atype, first_kept = check_truncate(aggregate_id, aggregate_type, before)
         count: int = await self._write(
-            lambda c: lifecycle.truncate_stream(c, aid, atype, first_kept)
+            lambda c: lifecycle.truncate_stream(c, aid, atype, first_kept, self._record)
         )
         return count
+
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT event_type, event_version, COUNT(*) FROM events GROUP BY 1, 2"
+            ).fetchall()
+        )
+        return {(r[0], int(r[1])): int(r[2]) for r in rows}
+
+    async def _read_retention(self) -> dict[str, RetentionPolicy]:
+        policies: dict[str, RetentionPolicy] = await self._run(lifecycle.read_retention)
+        return policies
+
+    async def _write_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
+        await self._write(lambda c: lifecycle.write_retention(c, aggregate_type, policy))
 
     async def _stream_extents(
         self, aggregate_type: str, cutoff: datetime | None
