@@ -1,0 +1,131 @@
+"""``certify(url)``: run the conformance kit against the backend a URL names, and report.
+
+The kit runs in a child pytest process (its own event loop, signals and imports, isolated
+from the caller), each test on fresh storage the backend's ``scratch_storage`` gives beside
+what the URL names: a temporary file, schema or name, removed after the test. The store the
+URL names is never opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._exceptions import ConfigurationError, EventSourceError, StorageUnavailableError
+from ..plugins._url import parse_url
+from ._certify_plugin import URL_VARIABLE, CertifyTarget, resolve_target
+from ._certify_report import CertificationReport
+from ._roles import RoleBackend
+
+__all__ = ["certify"]
+
+_INI = """[pytest]
+asyncio_mode = strict
+asyncio_default_fixture_loop_scope = function
+"""
+
+_MODULE = """from eventsource.testing._certify_target import CertifiedBackend, CertifiedProcesses
+
+
+class TestBackend(CertifiedBackend):
+    pass
+"""
+
+_PROCESSES = """
+
+class TestProcesses(CertifiedProcesses):
+    pass
+"""
+
+_PLUGINS = (
+    "eventsource.pytest_plugin",
+    "pytest_asyncio.plugin",
+    "eventsource.testing._certify_plugin",
+)
+
+
+async def _preflight(target: CertifyTarget) -> None:
+    """Open (and remove) one scratch storage: an unreachable server fails here, once."""
+    async with target.scratch(target.url) as storage:
+        store = target.spec.event_store.from_url(parse_url(storage.url))
+        async with RoleBackend(store, name=target.spec.name):
+            pass
+
+
+def certify(
+    url: str,
+    *,
+    keyword: str | None = None,
+    processes: bool = False,
+    plugins: Sequence[str] = (),
+    timeout: float | None = None,
+    env: dict[str, str] | None = None,
+) -> CertificationReport:
+    """Run the kit against the backend ``url`` names and return the report.
+
+    ``keyword``: a pytest ``-k`` expression selecting tests (``"checkpoint or outbox"``);
+    ``processes``: also run the races between writer processes (seconds more);
+    ``plugins``: module names of plugins to register first (a backend not installed through
+    an entry point); ``timeout``: seconds per kit test (``--eventsource-timeout``); ``env``:
+    extra environment of the child (``PYTHONPATH`` to reach ``plugins``).
+
+    Raises :class:`ConfigurationError` (or a subclass: unknown backend, bad URL) when the URL
+    names no backend that can be certified from a URL, and :class:`StorageUnavailableError`
+    when its scratch storage cannot be opened (the server is down). Failures of the kit are in
+    the report, not raised.
+    """
+    target = resolve_target(url, tuple(plugins))
+    try:
+        asyncio.run(_preflight(target))
+    except EventSourceError as exc:
+        raise StorageUnavailableError(
+            f"cannot open scratch storage for {target.url}: {exc}"
+        ) from exc
+    except OSError as exc:
+        raise StorageUnavailableError(
+            f"cannot open scratch storage for {target.url}: {type(exc).__name__}: {exc}"
+        ) from exc
+    with tempfile.TemporaryDirectory(prefix="eventsource-certify-") as work:
+        root = Path(work)
+        (root / "pytest.ini").write_text(_INI)
+        (root / "test_certify.py").write_text(_MODULE + (_PROCESSES if processes else ""))
+        report_path = root / "report.json"
+        command = [sys.executable, "-m", "pytest", "-c", str(root / "pytest.ini")]
+        command += ["--rootdir", str(root), "-p", "no:cacheprovider", "-q", "--no-header"]
+        for plugin in _PLUGINS:
+            command += ["-p", plugin]
+        command += ["--eventsource-certify-report", str(report_path)]
+        for module in plugins:
+            command += ["--eventsource-certify-plugin", module]
+        if keyword:
+            command += ["-k", keyword]
+        if timeout is not None:
+            command += [f"--eventsource-timeout={timeout:g}"]
+        command.append(str(root / "test_certify.py"))
+        child_env = {
+            **os.environ,
+            **(env or {}),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            URL_VARIABLE: target.url.render(hide_password=False),  # not in argv: ps shows it
+        }
+        done = subprocess.run(
+            command, cwd=root, env=child_env, capture_output=True, text=True, check=False
+        )
+        if not report_path.exists():
+            output = (done.stdout + done.stderr).strip()[-3000:]
+            raise ConfigurationError(
+                f"the kit's run for {target.url} ended (exit {done.returncode}) without a "
+                f"report:\n{output}"
+            )
+        report = CertificationReport.from_dict(json.loads(report_path.read_text()))
+    if not report.tests and not report.errors:
+        raise ConfigurationError(
+            f"no kit test matched -k {keyword!r}" if keyword else "the kit's run collected no test"
+        )
+    return report
