@@ -9,6 +9,7 @@ URL names is never opened.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -17,7 +18,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._exceptions import ConfigurationError, EventSourceError, StorageUnavailableError
+from .._exceptions import (
+    ConfigurationError,
+    EventSourceError,
+    InvalidArgumentError,
+    StorageUnavailableError,
+)
+from ..plugins._manager import get_registry
 from ..plugins._url import parse_url
 from ._certify_plugin import URL_VARIABLE, CertifyTarget, resolve_target
 from ._certify_report import CertificationReport
@@ -43,6 +50,9 @@ class TestProcesses(CertifiedProcesses):
     pass
 """
 
+#: pytest's exit status for a usage error (a bad ``-k`` expression).
+_PYTEST_USAGE_ERROR = 4
+
 _PLUGINS = (
     "eventsource.pytest_plugin",
     "pytest_asyncio.plugin",
@@ -65,24 +75,38 @@ def certify(
     processes: bool = False,
     plugins: Sequence[str] = (),
     timeout: float | None = None,
-    env: dict[str, str] | None = None,
 ) -> CertificationReport:
     """Run the kit against the backend ``url`` names and return the report.
 
     ``keyword``: a pytest ``-k`` expression selecting tests (``"checkpoint or outbox"``);
     ``processes``: also run the races between writer processes (seconds more);
     ``plugins``: module names of plugins to register first (a backend not installed through
-    an entry point); ``timeout``: seconds per kit test (``--eventsource-timeout``); ``env``:
-    extra environment of the child (``PYTHONPATH`` to reach ``plugins``).
+    an entry point; importable here, and in the child, which gets this ``sys.path``);
+    ``timeout``: seconds per kit test (``--eventsource-timeout``).
 
     Raises :class:`ConfigurationError` (or a subclass: unknown backend, bad URL) when the URL
     names no backend that can be certified from a URL, and :class:`StorageUnavailableError`
     when its scratch storage cannot be opened (the server is down). Failures of the kit are in
     the report, not raised.
     """
-    target = resolve_target(url, tuple(plugins))
+    registry = get_registry()
+    before = set(registry.plugin_manager.list_name_plugin())
     try:
-        asyncio.run(_preflight(target))
+        return _certify(url, keyword, processes, tuple(plugins), timeout)
+    finally:
+        for name, _ in registry.plugin_manager.list_name_plugin():
+            if name not in before and name in plugins:
+                registry.unregister(name)
+
+
+def _certify(
+    url: str, keyword: str | None, processes: bool, plugins: tuple[str, ...], timeout: float | None
+) -> CertificationReport:
+    target = resolve_target(url, plugins)
+    try:
+        # in a thread of its own: the caller may be inside a running event loop
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _preflight(target)).result()
     except EventSourceError as exc:
         raise StorageUnavailableError(
             f"cannot open scratch storage for {target.url}: {exc}"
@@ -110,13 +134,18 @@ def certify(
         command.append(str(root / "test_certify.py"))
         child_env = {
             **os.environ,
-            **(env or {}),
+            "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path),
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             URL_VARIABLE: target.url.render(hide_password=False),  # not in argv: ps shows it
         }
         done = subprocess.run(
             command, cwd=root, env=child_env, capture_output=True, text=True, check=False
         )
+        if done.returncode == _PYTEST_USAGE_ERROR:
+            lines = (done.stderr or done.stdout).strip().splitlines()
+            raise InvalidArgumentError(
+                lines[-1] if lines else "the kit's run refused its arguments"
+            )
         if not report_path.exists():
             output = (done.stdout + done.stderr).strip()[-3000:]
             raise ConfigurationError(
@@ -125,7 +154,5 @@ def certify(
             )
         report = CertificationReport.from_dict(json.loads(report_path.read_text()))
     if not report.tests and not report.errors:
-        raise ConfigurationError(
-            f"no kit test matched -k {keyword!r}" if keyword else "the kit's run collected no test"
-        )
+        raise InvalidArgumentError(f"no kit test matches -k {keyword!r}")
     return report

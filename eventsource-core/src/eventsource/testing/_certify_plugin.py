@@ -62,7 +62,9 @@ def resolve_target(url: str, plugins: list[str] | tuple[str, ...] = ()) -> Certi
     """
     registry = get_registry()
     for module_name in plugins:
-        registry.register(importlib.import_module(module_name), name=module_name)
+        module = importlib.import_module(module_name)
+        if not registry.plugin_manager.is_registered(module):
+            registry.register(module, name=module_name)
     parsed = parse_url(url)
     spec = registry.get_backend(parsed.scheme)
     factory = spec.event_store.scratch_storage
@@ -116,6 +118,14 @@ def pytest_runtest_makereport(
     report.user_properties.append(("kit_class", kit_class))  # type: ignore[attr-defined]
     report.user_properties.append(("hint", hint))  # type: ignore[attr-defined]
     return report
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Let ``-k`` select by kit class: ``-k CheckpointConformance``."""
+    for item in items:
+        kit_class, _ = _kit_class(item)
+        if kit_class:
+            item.extra_keyword_matches.add(kit_class)
 
 
 def _crash(report: pytest.TestReport) -> str:
