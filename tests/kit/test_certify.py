@@ -48,8 +48,10 @@ async def _seeded_file(path: Path) -> None:
         await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 2), 0)
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _state(app: Path) -> tuple[str, int, list[str]]:
+    """The file's bytes and mtime, and what its directory holds."""
+    names = sorted(p.name for p in app.parent.iterdir())
+    return hashlib.sha256(app.read_bytes()).hexdigest(), app.stat().st_mtime_ns, names
 
 
 async def test_sqlite_file_is_certified_and_left_untouched(tmp_path: Path) -> None:
@@ -58,14 +60,13 @@ async def test_sqlite_file_is_certified_and_left_untouched(tmp_path: Path) -> No
     opened (same bytes, same mtime)."""
     app = tmp_path / "app.db"
     await _seeded_file(app)
-    before = (_digest(app), app.stat().st_mtime_ns, sorted(p.name for p in tmp_path.iterdir()))
+    before = _state(app)
     report = certify(f"sqlite:///{app}")
     assert report.certified, [f.name for f in report.failures]
     assert report.backend == "sqlite"
     assert report.skips == ()
     assert {t.name.split("[")[0] for t in report.tests} == KIT_TESTS
-    after = (_digest(app), app.stat().st_mtime_ns, sorted(p.name for p in tmp_path.iterdir()))
-    assert after == before
+    assert _state(app) == before
 
 
 def test_sqlite_directory_and_memory(tmp_path: Path) -> None:

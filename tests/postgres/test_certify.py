@@ -23,8 +23,8 @@ async def _count(server: str, sql: str, *args: object) -> int:
 
 
 async def test_certifies_on_schemas_of_its_own(pg_server: str, pg_schema: str) -> None:
-    """A subset of the kit (opening, undecodable rows: raw SQL in the scratch schema) passes; no kit schema
-    is left, and the URL's own schema was never created."""
+    """A subset of the kit (opening; undecodable rows, written by raw SQL in the scratch
+    schema) passes; no kit schema is left, and the URL's own schema was never created."""
     before = await _count(pg_server, _KIT_SCHEMAS)
     url = with_options(pg_server, schema=pg_schema)
     report = certify(url, keyword="OpeningConformance or UndecodableEventConformance")

@@ -42,15 +42,20 @@ async def write_raw(backend: Any, row: RawEventRow) -> int:
     )
 
 
-@contextlib.asynccontextmanager
-async def scratch_storage(url: BackendURL) -> AsyncIterator[ScratchStorage]:
-    """``events.jsonl`` in a fresh directory beside the URL's file (``missing.jsonl`` is never
-    created unless the kit asks); the directory is removed after the test."""
+def _directory(url: BackendURL) -> str:
+    """The directory the URL names, or the one holding the file it names."""
     path = os.path.abspath(url.database or ".")
     where = path if os.path.isdir(path) else os.path.dirname(path)
     if not os.path.isdir(where):
         raise StorageUnavailableError(f"{url}: directory {where!r} does not exist")
-    directory = tempfile.mkdtemp(prefix=".jsonl-kit-", dir=where)
+    return where
+
+
+@contextlib.asynccontextmanager
+async def scratch_storage(url: BackendURL) -> AsyncIterator[ScratchStorage]:
+    """``events.jsonl`` in a fresh directory beside the URL's file (``missing.jsonl`` is never
+    created unless the kit asks); the directory is removed after the test."""
+    directory = tempfile.mkdtemp(prefix=".jsonl-kit-", dir=_directory(url))
 
     def at(name: str) -> str:
         return dataclasses.replace(url, database=os.path.join(directory, name)).render()

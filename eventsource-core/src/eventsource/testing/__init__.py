@@ -27,7 +27,8 @@ Tests of undecodable rows in the log also need a ``raw_event_writer`` fixture (s
 :class:`BackendConformance` combines them all (races between writer *processes*,
 :class:`ProcessConcurrencyConformance`, are kept apart: they take seconds). See
 ``docs/writing-a-backend.md``. :func:`certify` runs the whole kit against a backend URL
-(``eventsource conformance URL``) and returns a :class:`CertificationReport`. Needs pytest and pytest-asyncio (``eventsource-core[testing]``).
+(``eventsource conformance URL``) and returns a :class:`CertificationReport`. Needs pytest and
+pytest-asyncio (``eventsource-core[testing]``).
 """
 
 from ._arguments import ArgumentConformance

@@ -90,7 +90,7 @@ def certify(
     the report, not raised.
     """
     registry = get_registry()
-    before = set(registry.plugin_manager.list_name_plugin())
+    before = {name for name, _ in registry.plugin_manager.list_name_plugin()}
     try:
         return _certify(url, keyword, processes, tuple(plugins), timeout)
     finally:

@@ -147,7 +147,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" or (report.when == "setup" and not report.passed):
         # an xfail has ``wasxfail``; a strict xfail that passed is a plain failure
         outcome = ("xfailed" if report.skipped else "xpassed") if xfail else report.outcome
-        builder.tests.append(KitTest(name, kit_class, outcome, round(report.duration, 4)))  # type: ignore[arg-type]
+        builder.tests.append(KitTest(name, kit_class, outcome, round(report.duration, 4)))
         if report.failed:
             builder.failures.append(
                 KitFailure(name, kit_class, _crash(report), hint, report.longreprtext[-3000:])
