@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "_migrate",
     "_upgrade",
     "_backends",
+    "_conformance",
     "_demo",
 )
 

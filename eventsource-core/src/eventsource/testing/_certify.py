@@ -107,6 +107,8 @@ def _certify(
         # in a thread of its own: the caller may be inside a running event loop
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, _preflight(target)).result()
+    except (ConfigurationError, InvalidArgumentError):
+        raise
     except EventSourceError as exc:
         raise StorageUnavailableError(
             f"cannot open scratch storage for {target.url}: {exc}"

@@ -23,6 +23,8 @@ from ..plugins._manager import BackendSpec, get_registry
 from ..plugins._specs import ScratchStorageFactory
 from ..plugins._url import BackendURL, parse_url
 from ._certify_report import KitFailure, KitSkip, KitTest, ReportBuilder, fix_hint, skip_kind
+from ._conformance import BackendConformance
+from ._processes import ProcessConcurrencyConformance
 
 __all__ = ["URL_VARIABLE", "CertifyTarget", "pytest_addoption", "pytest_configure", "target_of"]
 
@@ -74,6 +76,7 @@ def resolve_target(url: str, plugins: list[str] | tuple[str, ...] = ()) -> Certi
             "no scratch_storage (fresh storage per kit test; see docs/writing-a-backend.md, "
             "'Certifying from a URL'). Run the kit from a test file instead."
         )
+    spec.event_store.from_url(parsed)  # unconnected: a bad host or option is refused here
     return CertifyTarget(parsed, spec, factory)
 
 
@@ -128,11 +131,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.extra_keyword_matches.add(kit_class)
 
 
-def _crash(report: pytest.TestReport) -> str:
+_LOCATION = re.compile(r"^(?P<path>\S+):(?P<line>\d+): \w+")
+
+
+def _crash(report: pytest.TestReport) -> tuple[str, str]:
+    """What failed (the ``E`` lines, else the crash message) and where (``file:line:
+    statement``), from the report's text."""
+    lines = report.longreprtext.splitlines()
+    marks = [i for i, line in enumerate(lines) if line.startswith(">")]
+    start = marks[-1] + 1 if marks else 0
+    errors = [line[1:].strip() for line in lines[start:] if line.startswith("E ")]
     crash = getattr(report.longrepr, "reprcrash", None)
-    message = getattr(crash, "message", None) or report.longreprtext.strip().splitlines()[-1:]
-    text = message if isinstance(message, str) else " ".join(message)
-    return text if len(text) <= 600 else text[:597] + "..."
+    message = "; ".join(errors[:4]) or str(getattr(crash, "message", "") or lines[-1:])
+    where = ""
+    for line in reversed(lines):
+        if found := _LOCATION.match(line):
+            where = f"{found['path'].rsplit('/', 1)[-1]}:{found['line']}"
+            break
+    if marks:
+        where += f": {lines[marks[-1]][1:].strip()}"
+    return _short(message), _short(where)
+
+
+def _short(text: str, limit: int = 600) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -149,19 +171,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         outcome = ("xfailed" if report.skipped else "xpassed") if xfail else report.outcome
         builder.tests.append(KitTest(name, kit_class, outcome, round(report.duration, 4)))
         if report.failed:
-            builder.failures.append(
-                KitFailure(name, kit_class, _crash(report), hint, report.longreprtext[-3000:])
-            )
+            builder.failures.append(_failure(report, name, kit_class, hint))
         elif report.skipped and not xfail:
             reason = _skip_reason(report)
             kind, lacks = skip_kind(reason)
             builder.skips.append(KitSkip(name, kit_class, reason, kind, lacks))
     elif report.when == "teardown" and report.failed:
-        builder.failures.append(
-            KitFailure(
-                name, kit_class, "teardown: " + _crash(report), hint, report.longreprtext[-3000:]
-            )
-        )
+        builder.failures.append(_failure(report, name, kit_class, hint, "teardown: "))
+
+
+def _failure(
+    report: pytest.TestReport, name: str, kit_class: str, hint: str, prefix: str = ""
+) -> KitFailure:
+    message, where = _crash(report)
+    detail = report.longreprtext[-3000:]
+    return KitFailure(name, kit_class, prefix + message, hint, detail, where)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -179,6 +203,12 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 
 _builder: ReportBuilder | None = None
 
+#: Kit classes in the order BackendConformance lists them (the event store first).
+_ORDER = {
+    cls.__name__: i
+    for i, cls in enumerate([*BackendConformance.__mro__, ProcessConcurrencyConformance])
+}
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -194,5 +224,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if path is None or builder is None:
         return
     seconds = time.monotonic() - session.config.stash[_STARTED]
+    for found in (builder.tests, builder.failures, builder.skips):
+        found.sort(key=lambda entry: _ORDER.get(entry.kit_class, len(_ORDER)))
     report = builder.build(seconds)
     Path(path).write_text(json.dumps(report.to_dict(), indent=1))

@@ -60,13 +60,15 @@ class KitTest:
 
 @dataclass(frozen=True, slots=True)
 class KitFailure:
-    """A failed kit test: what went wrong (``message``, ``detail``) and the kit's fix hint."""
+    """A failed kit test: what went wrong (``message``; ``detail``: the end of pytest's
+    report), ``where`` (``file:line: statement`` of the kit) and the kit's fix hint."""
 
     name: str
     kit_class: str
     message: str
     hint: str
     detail: str = ""
+    where: str = ""
 
 
 @dataclass(frozen=True, slots=True)
