@@ -84,6 +84,10 @@ async def run(
     if plugins and "" not in sys.path:
         sys.path.insert(0, "")  # a plugin module in the current directory
     url = ctx.url_from(target)  # a malformed URL fails here, before the kit starts
+    if not plugins:  # an unknown backend too (a --plugin one is registered by certify)
+        from ..plugins._manager import get_registry
+
+        get_registry().get_backend(url.scheme)
     if not ctx.json:
         ctx.err(f"running the conformance kit against {url} ...")
     try:
