@@ -141,7 +141,7 @@ def _certify(
             URL_VARIABLE: target.url.render(hide_password=False),  # not in argv: ps shows it
         }
         done = subprocess.run(
-            command, cwd=root, env=child_env, capture_output=True, text=True, check=False
+            command, cwd=os.getcwd(), env=child_env, capture_output=True, text=True, check=False
         )
         if done.returncode == _PYTEST_USAGE_ERROR:
             lines = (done.stderr or done.stdout).strip().splitlines()
