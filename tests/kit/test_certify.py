@@ -122,3 +122,15 @@ def test_skip_reasons_and_hints_are_read_as_the_kit_writes_them() -> None:
     assert fix_hint("No hint here.") == ""
     for name in KIT_TESTS:  # every kit test has one to report
         assert fix_hint(getattr(BackendConformance, name).__doc__), name
+
+
+@pytest.mark.slow
+def test_processes_race_on_a_sqlite_file(tmp_path: Path) -> None:
+    """With processes=True the races between writer processes run too, their children
+    opening the scratch URL; the directory is left empty."""
+    report = certify(f"sqlite:///{tmp_path}/", processes=True, keyword="TestProcesses")
+    assert report.certified, [(f.name, f.message) for f in report.failures]
+    assert report.by_class() == {
+        "ProcessConcurrencyConformance": {"passed": 3, "failed": 0, "skipped": 0}
+    }
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,12 @@ one dropped after; the schema the URL names is never created or touched."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import asyncpg
 import pytest
 
@@ -11,6 +17,7 @@ from eventsource.testing import certify
 
 from .conftest import with_options
 
+CONSOLE_SCRIPT = Path(sys.executable).with_name("eventsource")
 _KIT_SCHEMAS = "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'eventsource\\_kit\\_%'"
 
 
@@ -51,3 +58,23 @@ def test_an_unreachable_server_is_one_typed_error() -> None:
     """Nothing listens on port 1: one StorageUnavailableError before any test runs."""
     with pytest.raises(StorageUnavailableError, match="scratch storage"):
         certify("postgresql://postgres@127.0.0.1:1/test?connect_timeout=2")
+
+
+async def test_the_console_script_on_postgresql(pg_server: str, tmp_path: Path) -> None:
+    """``eventsource --json conformance postgresql://...`` in a subprocess: exit 0, the
+    report, and no kit schema left behind."""
+    before = await _count(pg_server, _KIT_SCHEMAS)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(CONSOLE_SCRIPT), "--json", "conformance", pg_server, "-k", "OpeningConformance"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["certified"] and report["backend"] == "postgresql"
+    assert report["counts"]["passed"] == 2
+    assert await _count(pg_server, _KIT_SCHEMAS) == before
