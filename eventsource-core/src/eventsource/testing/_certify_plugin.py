@@ -13,6 +13,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,12 +115,12 @@ def _kit_class(item: pytest.Item) -> tuple[str, str]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> object:  # pragma: no cover - trivial
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Carry the kit class and hint on each report."""
     report = yield
     kit_class, hint = _kit_class(item)
-    report.user_properties.append(("kit_class", kit_class))  # type: ignore[attr-defined]
-    report.user_properties.append(("hint", hint))  # type: ignore[attr-defined]
+    report.user_properties.append(("kit_class", kit_class))
+    report.user_properties.append(("hint", hint))
     return report
 
 
