@@ -11,8 +11,6 @@ from eventsource.testing import BackendConformance, certify
 from eventsource.testing._certify_report import fix_hint
 
 PLUGINS = ["eventsource_jsonl.plugin", "broken_jsonl"]
-#: The kit classes the example claims (it does not answer retried appends by their ids).
-CLAIMED = "not IdempotentAppendConformance"
 BROKEN = {
     "test_event_exists_and_positions",
     "test_read_ids_and_options_must_be_typed",
@@ -21,9 +19,9 @@ BROKEN = {
 
 
 def test_the_jsonl_example_is_certified_from_a_url(tmp_path: Path) -> None:
-    """Every claimed kit test passes; the roles it lacks and the capabilities it does not
+    """Every kit test of the event store passes; the roles it lacks and the capabilities it does not
     declare are skipped and named; its temporary directories are gone."""
-    report = certify(f"jsonl:///{tmp_path}/events.jsonl", keyword=CLAIMED, plugins=PLUGINS)
+    report = certify(f"jsonl:///{tmp_path}/events.jsonl", plugins=PLUGINS)
     assert report.certified, [(f.name, f.message) for f in report.failures]
     lacking = {s.lacks for s in report.skips if s.kind == "role"}
     assert lacking == {"checkpoints", "outbox", "dlq", "snapshots"}
@@ -34,7 +32,7 @@ def test_the_jsonl_example_is_certified_from_a_url(tmp_path: Path) -> None:
 def test_a_broken_backend_fails_with_the_kits_hints(tmp_path: Path) -> None:
     """The failures are exactly the tests that rely on event_exists, each with its message
     and the Fix: paragraph of its docstring; the report is not certified."""
-    report = certify(f"brokenjsonl:///{tmp_path}/", keyword=CLAIMED, plugins=PLUGINS)
+    report = certify(f"brokenjsonl:///{tmp_path}/", plugins=PLUGINS)
     assert not report.certified
     assert {f.name for f in report.failures} == BROKEN
     for failure in report.failures:
