@@ -134,3 +134,18 @@ def test_processes_race_on_a_sqlite_file(tmp_path: Path) -> None:
         "ProcessConcurrencyConformance": {"passed": 3, "failed": 0, "skipped": 0}
     }
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_backend_that_never_answers_fails_on_the_timeout() -> None:
+    """A test stuck in the backend fails after --timeout, naming it; the run goes on."""
+    report = certify(
+        "toyhang://",
+        plugins=["hanging_plugin"],
+        keyword="test_event_exists_and_positions or test_append_to_new_stream",
+        timeout=1,
+    )
+    assert not report.certified
+    assert [f.name for f in report.failures] == ["test_event_exists_and_positions"]
+    assert "did not finish within --eventsource-timeout=1s" in report.failures[0].message
+    assert report.failures[0].hint == "answer from committed data only."
+    assert report.count("passed") == 1
