@@ -82,6 +82,7 @@ def test_a_broken_backend_is_not_certified_and_shows_the_fix() -> None:
         (["conformance", "sqlite:///no/such/dir/x.db"], 6, "unavailable"),
         (["conformance", "memory://", "-k", "no_such_kit_test"], 2, "usage"),
         (["conformance", "memory://", "-k", "and ("], 2, "usage"),
+        (["conformance", "memory://", "--plugin", "no_such_plugin_module"], 2, "usage"),
     ],
 )
 def test_errors_are_one_json_line(tmp_path: Path, argv: list[str], code: int, error: str) -> None:

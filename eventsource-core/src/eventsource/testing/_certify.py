@@ -86,8 +86,9 @@ def certify(
 
     Raises :class:`ConfigurationError` (or a subclass: unknown backend, bad URL) when the URL
     names no backend that can be certified from a URL, and :class:`StorageUnavailableError`
-    when its scratch storage cannot be opened (the server is down). Failures of the kit are in
-    the report, not raised.
+    when its scratch storage cannot be opened (the server is down), before any test runs;
+    :class:`InvalidArgumentError` for a ``keyword`` that selects nothing or does not parse, or
+    a plugin module that does not import. Failures of the kit are in the report, not raised.
     """
     registry = get_registry()
     before = {name for name, _ in registry.plugin_manager.list_name_plugin()}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError, InvalidArgumentError
 from ..plugins._manager import BackendSpec, get_registry
 from ..plugins._specs import ScratchStorageFactory
 from ..plugins._url import BackendURL, parse_url
@@ -61,11 +61,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def resolve_target(url: str, plugins: list[str] | tuple[str, ...] = ()) -> CertifyTarget:
     """The backend ``url`` names, with the extra ``plugins`` (module names) registered first.
 
-    Raises :class:`ConfigurationError` when the backend gives no ``scratch_storage``.
+    Raises :class:`InvalidArgumentError` for a plugin module that does not import and
+    :class:`ConfigurationError` when the backend gives no ``scratch_storage``.
     """
     registry = get_registry()
     for module_name in plugins:
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise InvalidArgumentError(
+                f"plugin module {module_name!r} does not import: {type(exc).__name__}: {exc}"
+            ) from exc
         if not registry.plugin_manager.is_registered(module):
             registry.register(module, name=module_name)
     parsed = parse_url(url)
