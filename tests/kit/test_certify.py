@@ -26,9 +26,13 @@ KIT_TESTS = {name for name in dir(BackendConformance) if name.startswith("test_"
 
 def test_memory_is_certified_with_every_kit_test() -> None:
     """memory:// passes every kit test; the one needing persistence is skipped by capability
-    and the undecodable-row tests for want of a raw writer, each saying so."""
-    report = certify("memory://")
+    and the undecodable-row tests for want of a raw writer, each saying so; progress is told
+    as tests finish."""
+    seen: list[tuple[int, int]] = []
+    report = certify("memory://", progress=lambda done, total: seen.append((done, total)))
     assert report.certified, report.failures
+    assert seen[-1] == (len(report.tests), len(report.tests))  # progress, ending at the end
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert report.backend == "memory"
     assert {t.name.split("[")[0] for t in report.tests} == KIT_TESTS
     assert report.count("failed") == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -91,14 +91,16 @@ async def run(
     if not ctx.json:
         ctx.err(f"running the conformance kit against {url} ...")
     try:
-        report = await asyncio.to_thread(
-            certify,
-            url.render(hide_password=False),
-            keyword=keyword,
-            processes=processes,
-            plugins=tuple(plugins or ()),
-            timeout=timeout,
-        )
+        with _Bar(ctx) as bar:
+            report = await asyncio.to_thread(
+                certify,
+                url.render(hide_password=False),
+                keyword=keyword,
+                processes=processes,
+                plugins=tuple(plugins or ()),
+                timeout=timeout,
+                progress=bar.update,
+            )
     except InvalidArgumentError as exc:
         return ctx.error(str(exc), "usage", EXIT_USAGE)
     if ctx.json:
@@ -106,6 +108,47 @@ async def run(
     else:
         render(ctx, report)
     return EXIT_OK if report.certified else EXIT_ERROR
+
+
+class _Bar:
+    """A Rich progress bar of the kit's tests on stderr, when stderr is a terminal."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.progress: Any = None
+        if ctx.json or not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("kit tests"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task = self.progress.add_task("kit", total=None)
+
+    def __enter__(self) -> _Bar:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def update(self, done: int, total: int) -> None:
+        """Called by ``certify`` (from its thread) as tests finish."""
+        if self.progress is not None:
+            self.progress.update(self.task, completed=done, total=total)
 
 
 def render(ctx: Context, report: CertificationReport) -> None:

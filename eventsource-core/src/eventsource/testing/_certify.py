@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .._exceptions import (
@@ -50,6 +50,9 @@ class TestProcesses(CertifiedProcesses):
     pass
 """
 
+#: Seconds between looks at the child's progress.
+_POLL = 0.2
+
 #: pytest's exit status for a usage error (a bad ``-k`` expression).
 _PYTEST_USAGE_ERROR = 4
 
@@ -75,6 +78,7 @@ def certify(
     processes: bool = False,
     plugins: Sequence[str] = (),
     timeout: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CertificationReport:
     """Run the kit against the backend ``url`` names and return the report.
 
@@ -82,7 +86,8 @@ def certify(
     ``processes``: also run the races between writer processes (seconds more);
     ``plugins``: module names of plugins to register first (a backend not installed through
     an entry point; importable here, and in the child, which gets this ``sys.path``);
-    ``timeout``: seconds per kit test (``--eventsource-timeout``).
+    ``timeout``: seconds per kit test (``--eventsource-timeout``); ``progress``: called with
+    ``(tests done, tests in the run)`` as tests finish, in the calling thread.
 
     Raises :class:`ConfigurationError` (or a subclass: unknown backend, bad URL) when the URL
     names no backend that can be certified from a URL, and :class:`StorageUnavailableError`
@@ -93,7 +98,7 @@ def certify(
     registry = get_registry()
     before = {name for name, _ in registry.plugin_manager.list_name_plugin()}
     try:
-        return _certify(url, keyword, processes, tuple(plugins), timeout)
+        return _certify(url, keyword, processes, tuple(plugins), timeout, progress)
     finally:
         for name, _ in registry.plugin_manager.list_name_plugin():
             if name not in before and name in plugins:
@@ -101,7 +106,12 @@ def certify(
 
 
 def _certify(
-    url: str, keyword: str | None, processes: bool, plugins: tuple[str, ...], timeout: float | None
+    url: str,
+    keyword: str | None,
+    processes: bool,
+    plugins: tuple[str, ...],
+    timeout: float | None,
+    progress: Callable[[int, int], None] | None,
 ) -> CertificationReport:
     target = resolve_target(url, plugins)
     try:
@@ -128,6 +138,7 @@ def _certify(
         for plugin in _PLUGINS:
             command += ["-p", plugin]
         command += ["--eventsource-certify-report", str(report_path)]
+        command += ["--eventsource-certify-progress", str(root / "progress")]
         for module in plugins:
             command += ["--eventsource-certify-plugin", module]
         if keyword:
@@ -141,21 +152,63 @@ def _certify(
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             URL_VARIABLE: target.url.render(hide_password=False),  # not in argv: ps shows it
         }
-        done = subprocess.run(
-            command, cwd=os.getcwd(), env=child_env, capture_output=True, text=True, check=False
-        )
-        if done.returncode == _PYTEST_USAGE_ERROR:
-            lines = (done.stderr or done.stdout).strip().splitlines()
+        returncode, output = _run(command, child_env, root, progress)
+        if returncode == _PYTEST_USAGE_ERROR:
+            lines = output.strip().splitlines()
             raise InvalidArgumentError(
                 lines[-1] if lines else "the kit's run refused its arguments"
             )
         if not report_path.exists():
-            output = (done.stdout + done.stderr).strip()[-3000:]
             raise ConfigurationError(
-                f"the kit's run for {target.url} ended (exit {done.returncode}) without a "
-                f"report:\n{output}"
+                f"the kit's run for {target.url} ended (exit {returncode}) without a "
+                f"report:\n{output.strip()[-3000:]}"
             )
         report = CertificationReport.from_dict(json.loads(report_path.read_text()))
     if not report.tests and not report.errors:
         raise InvalidArgumentError(f"no kit test matches -k {keyword!r}")
     return report
+
+
+def _run(
+    command: list[str],
+    env: dict[str, str],
+    root: Path,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[int, str]:
+    """Run the child pytest (its output to a file: no pipe to fill), reporting progress from
+    the lines its plugin appends to ``root/progress``; its exit status and output."""
+    log = root / "output"
+    with log.open("w") as output:
+        child = subprocess.Popen(
+            command, cwd=os.getcwd(), env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            shown = (-1, -1)
+            while True:
+                try:
+                    child.wait(timeout=_POLL)
+                    finished = True
+                except subprocess.TimeoutExpired:
+                    finished = False
+                if progress is not None:
+                    now = _progress_of(root / "progress")
+                    if now != shown and now[1] >= 0:
+                        progress(*now)
+                        shown = now
+                if finished:
+                    break
+        finally:
+            if child.poll() is None:  # interrupted: stop the child, then let it be reaped
+                child.terminate()
+                child.wait()
+    return child.returncode, log.read_text(errors="replace")
+
+
+def _progress_of(path: Path) -> tuple[int, int]:
+    """``(tests done, tests in the run)`` from the progress file (-1 before collection)."""
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return 0, -1
+    total = next((int(line.split()[1]) for line in lines if line.startswith("total ")), -1)
+    return sum(1 for line in lines if line == "done"), total

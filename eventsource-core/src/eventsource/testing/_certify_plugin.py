@@ -53,6 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """The run's options (given by ``certify``, not by people)."""
     group = parser.getgroup("eventsource-certify", "eventsource certification run")
     group.addoption("--eventsource-certify-report", dest="certify_report", default=None)
+    group.addoption("--eventsource-certify-progress", dest="certify_progress", default=None)
     group.addoption(
         "--eventsource-certify-plugin", dest="certify_plugins", action="append", default=[]
     )
@@ -106,6 +107,19 @@ def pytest_configure(config: pytest.Config) -> None:
         capabilities=tuple(target.spec.event_store.capabilities.enabled()),
         selection=config.getoption("keyword") or None,
     )
+
+
+def _progress(config: pytest.Config, line: str) -> None:
+    """Append ``line`` to the progress file ``certify`` watches, if it gave one."""
+    path = config.getoption("certify_progress", None)
+    if path:
+        with open(path, "a", encoding="utf-8") as progress:
+            progress.write(line + "\n")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Say how many tests the run holds."""
+    _progress(session.config, f"total {len(session.items)}")
 
 
 def _kit_class(item: pytest.Item) -> tuple[str, str]:
@@ -169,6 +183,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     builder = _builder
     if builder is None:
         return
+    if report.when == "teardown" and _config is not None:
+        _progress(_config, "done")
     props = dict(report.user_properties)
     kit_class, hint = str(props.get("kit_class", "")), str(props.get("hint", ""))
     name = report.nodeid.split("::")[-1]
@@ -209,6 +225,7 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 
 
 _builder: ReportBuilder | None = None
+_config: pytest.Config | None = None
 
 #: Kit classes in the order BackendConformance lists them (the event store first).
 _ORDER = {
@@ -220,8 +237,9 @@ _ORDER = {
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Make the report reachable from the report hooks (which get no config)."""
-    global _builder
+    global _builder, _config
     _builder = session.config.stash.get(_BUILDER, None)
+    _config = session.config
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
