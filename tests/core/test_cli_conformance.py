@@ -91,3 +91,26 @@ def test_errors_are_one_json_line(tmp_path: Path, argv: list[str], code: int, er
     assert done.returncode == code, done.stdout + done.stderr
     assert done.stdout == ""
     assert json.loads(done.stderr.strip().splitlines()[-1])["code"] == error
+
+
+def test_without_pytest_the_command_says_what_to_install(tmp_path: Path) -> None:
+    """pytest shadowed by a package that fails to import (as if not installed): one error
+    naming the extra to install, exit 1, no traceback."""
+    shadow = tmp_path / "shadow" / "pytest"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ImportError("no pytest here")\n')
+    env = {k: v for k, v in os.environ.items() if k != "EVENTSOURCE_URL"}
+    env["PYTHONPATH"] = str(shadow.parent)
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--json", "conformance", "memory://"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    error = json.loads(done.stderr)
+    assert error["code"] == "kit_not_installed"
+    assert "eventsource-core[testing]" in error["error"]
