@@ -16,6 +16,8 @@ __all__ = [
     "KitFailure",
     "KitSkip",
     "KitTest",
+    "Outcome",
+    "ReportBuilder",
     "SkipKind",
     "fix_hint",
     "skip_kind",
@@ -25,6 +27,8 @@ __all__ = [
 #: provide, or a fixture the storage cannot give (a missing store, a raw row writer).
 SkipKind = Literal["capability", "role", "fixture"]
 
+#: A kit test's outcome (an xfail is a deviation the author declared; a strict xfail that
+#: passed is a failure).
 Outcome = Literal["passed", "failed", "skipped", "xfailed", "xpassed"]
 
 _CAPABILITY = re.compile(r"does not declare capability '(\w+)'")
