@@ -147,6 +147,8 @@ from .plugins._specs import (
     Publisher,
     PublisherSpec,
     RepositorySpec,
+    ScratchStorage,
+    ScratchStorageFactory,
     SnapshotStoreSpec,
     same_url_store,
 )
@@ -371,6 +373,8 @@ __all__ = [
     "RepositorySpec",
     "RetentionPolicy",
     "SchemaVersionError",
+    "ScratchStorage",
+    "ScratchStorageFactory",
     "SerializationError",
     "Snapshot",
     "SnapshotDeserializationError",

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "_migrate",
     "_upgrade",
     "_backends",
+    "_conformance",
     "_demo",
 )
 
