@@ -1,0 +1,234 @@
+"""The Starlette app: routes, the backend's lifespan, the write guard, errors as pages."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .._exceptions import (
+    EntryNotFoundError,
+    EventSourceError,
+    InvalidArgumentError,
+    InvalidStateError,
+)
+from ..migration import CopyingEventRegistry, LenientEventRegistry
+from ..plugins._backend import open_backend
+from ..runtime._dlq import DLQReplayer
+from . import _views
+from ._guard import COOKIE, refusal, token_matches
+from ._html import esc, layout
+from ._sampler import Sampler
+from ._settings import ConsoleSettings
+from ._state import ConsoleState, load_projections
+from ._static import CSS, JS
+
+__all__ = ["create_app"]
+
+#: Scripts and styles only from the console itself: a payload that slipped through
+#: escaping still could not run.
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+_STATUS = (
+    (EntryNotFoundError, 404),
+    (InvalidArgumentError, 400),
+    (InvalidStateError, 409),
+)
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(settings: ConsoleSettings, *, sampler_clock: Any = None) -> Starlette:
+    """The console app for ``settings``; the backend opens (existing stores only) when the
+    app starts and closes when it stops."""
+    projections = load_projections(settings.projections)
+    holder: dict[str, ConsoleState] = {}
+
+    def state() -> ConsoleState:
+        return holder["state"]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_backend(settings.url, create=False) as backend:
+            store = backend.events
+            registry = store.event_registry
+            store.event_registry = CopyingEventRegistry(registry)
+            options = {} if sampler_clock is None else {"clock": sampler_clock}
+            sampler = Sampler(backend, settings.sample_interval, settings.sample_window, **options)
+            holder["state"] = ConsoleState(settings, backend, sampler, registry, projections)
+            sampler.start()
+            try:
+                yield
+            finally:
+                await sampler.stop()
+
+    def html(
+        request: Request, active: str, rendered: _views.Rendered, status: int = 200
+    ) -> Response:
+        return HTMLResponse(_views.page(state(), request, active, rendered), status, _HEADERS)
+
+    def guarded(active: str, view: Callable[[Request], Awaitable[_views.Rendered]]) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return html(request, active, await view(request))
+            except EventSourceError as exc:
+                code = next((c for kind, c in _STATUS if isinstance(exc, kind)), 500)
+                body = f'<p class="error" id="error">{esc(exc)}</p>'
+                return html(request, active, ("Error", body, False), code)
+
+        return endpoint
+
+    async def write(
+        request: Request, action: Callable[[dict[str, Any]], Awaitable[str]]
+    ) -> Response:
+        form = dict(await request.form())
+        reason = refusal(request, form, allow_writes=settings.allow_writes, token=settings.token)
+        if reason is not None:
+            body = f'<p class="error" id="error">{esc(reason)}</p>'
+            return html(request, "", ("Write refused", body, False), 403)
+        try:
+            return RedirectResponse(await action(form), 303, _HEADERS)
+        except EventSourceError as exc:
+            code = next((c for kind, c in _STATUS if isinstance(exc, kind)), 500)
+            body = f'<p class="error" id="error">{esc(exc)}</p>'
+            return html(request, "", ("Error", body, False), code)
+
+    async def resolve(request: Request) -> Response:
+        dlq_id = int(request.path_params["dlq_id"])
+
+        async def act(form: dict[str, Any]) -> str:
+            note = str(form.get("note") or "").strip()
+            if not note:
+                raise InvalidArgumentError("resolving an entry needs a note: what was done")
+            replayer = DLQReplayer(state().backend.dlq, state().backend.events)
+            await replayer.resolve(dlq_id, note)
+            return f"/dlq/{dlq_id}?flash=resolved"
+
+        return await write(request, act)
+
+    async def replay(request: Request) -> Response:
+        dlq_id = int(request.path_params["dlq_id"])
+
+        async def act(form: dict[str, Any]) -> str:
+            current = state()
+            entry = await current.backend.dlq.get_failed_event_by_id(dlq_id)
+            if entry is None:
+                raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
+            projection = current.projection_for(entry.projection_name)
+            if projection is None:
+                raise InvalidStateError(
+                    f"no projection {entry.projection_name!r} loaded: start the console with "
+                    "--projection module:attribute to replay its entries"
+                )
+            replayer = DLQReplayer(
+                current.backend.dlq,
+                current.backend.events,
+                registry=LenientEventRegistry(current.registry),
+            )
+            note = str(form.get("note") or "").strip() or "replayed from the console"
+            result = await replayer.replay(projection, dlq_id, resolution=note)
+            return f"/dlq/{dlq_id}?flash={'replayed' if result.ok else 'replay-failed'}"
+
+        return await write(request, act)
+
+    async def unlock(request: Request) -> Response:
+        if request.method == "GET":
+            return html(request, "", _views.unlock_form(state()))
+        form = dict(await request.form())
+        given = form.get("token")
+        if not settings.allow_writes or not token_matches(settings.token, given):
+            reason = (
+                "this console is read-only"
+                if not settings.allow_writes
+                else "that is not the console's token"
+            )
+            body = f'<p class="error" id="error">{esc(reason)}</p>'
+            return html(request, "", ("Write refused", body, False), 403)
+        response = RedirectResponse("/?flash=unlocked", 303, _HEADERS)
+        response.set_cookie(COOKIE, settings.token, httponly=True, samesite="strict")
+        return response
+
+    async def live(request: Request) -> Response:
+        current = state()
+        store = current.backend.events
+        how = (
+            "notifications"
+            if current.backend.capabilities.live_notifications
+            else f"polling, refreshed every {settings.sample_interval:g} s"
+        )
+
+        async def stream() -> AsyncIterator[str]:
+            yield f"event: hello\ndata: {how}\n\n"
+            position = await store.get_global_position()
+            while True:
+                if await store.wait_for_events(position, settings.sample_interval):
+                    position = await store.get_global_position()
+                    yield f"event: change\ndata: {position}\n\n"
+                else:  # other changes (checkpoints, DLQ, outbox) show at each tick
+                    yield f"event: change\ndata: tick {position}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=_HEADERS)
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name == "console.css":
+            return Response(CSS, media_type="text/css")
+        if name == "console.js":
+            return Response(JS, media_type="text/javascript")
+        return Response("not found", 404)
+
+    async def event_page(request: Request) -> _views.Rendered:
+        return await _views.event(state(), int(request.path_params["position"]))
+
+    async def dlq_page(request: Request) -> _views.Rendered:
+        return await _views.dlq_entry(state(), request, int(request.path_params["dlq_id"]))
+
+    def view(function: Callable[[ConsoleState, Request], Awaitable[_views.Rendered]]) -> Any:
+        async def call(request: Request) -> _views.Rendered:
+            return await function(state(), request)
+
+        return call
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        body = layout("Not found", "<p>No such page.</p>", active="", live=False, banner="")
+        return HTMLResponse(body, 404, _HEADERS)
+
+    # Only the names of this machine, so a page of another site whose name resolves here
+    # (DNS rebinding) cannot read the console; bound elsewhere on purpose, any name.
+    loopback = settings.host in _LOOPBACK
+    hosts = sorted({settings.host, "127.0.0.1", "localhost"}) if loopback else ["*"]
+    routes = [
+        Route("/", guarded("/", view(_views.overview))),
+        Route("/streams", guarded("/streams", view(_views.streams))),
+        Route("/events/{position:int}", guarded("/streams", event_page)),
+        Route("/projections", guarded("/projections", view(_views.projections))),
+        Route("/dlq", guarded("/dlq", view(_views.dlq_list))),
+        Route("/dlq/{dlq_id:int}", guarded("/dlq", dlq_page)),
+        Route("/dlq/{dlq_id:int}/resolve", resolve, methods=["POST"]),
+        Route("/dlq/{dlq_id:int}/replay", replay, methods=["POST"]),
+        Route("/outbox", guarded("/outbox", view(_views.outbox))),
+        Route("/unlock", unlock, methods=["GET", "POST"]),
+        Route("/live", live),
+        Route("/static/{name}", static),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+        exception_handlers={404: not_found},
+    )

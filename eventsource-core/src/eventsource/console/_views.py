@@ -1,0 +1,445 @@
+"""The console's pages, each rendered on the server from the role contracts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+
+from .._exceptions import InvalidArgumentError
+from ..cli._context import to_jsonable
+from ..repositories._entries import DLQEntry, DLQStatus
+from ..repositories._leases import ProjectionLease, ProjectionLeases
+from ..runtime._undecodable import UndecodableEvent
+from ..stores._types import StoredEvent
+from . import _reads
+from ._chart import line_chart
+from ._html import Markup, esc, layout, link, query, table
+from ._state import ConsoleState
+
+__all__ = ["Rendered", "dlq_entry", "dlq_list", "event", "outbox", "overview", "projections"]
+
+#: A page: its title, body markup, and whether the script refreshes it live.
+Rendered = tuple[str, str, bool]
+
+PAGE_SIZE = 50
+
+#: The messages a redirect after a write may show (by code, so nothing is reflected).
+FLASHES = {
+    "resolved": "The entry is resolved.",
+    "replayed": "Replayed: the projection handled the event and the entry is resolved.",
+    "replay-failed": "The replay failed again: the entry is back to failed, its error updated.",
+    "unlocked": "Writes unlocked in this browser.",
+}
+
+
+def banner(state: ConsoleState, request: Request) -> str:
+    """The header's right side: backend, URL (password masked), mode, live state."""
+    backend = state.backend
+    if not state.settings.allow_writes:
+        mode = '<span class="ro">read-only</span>'
+    else:
+        from ._guard import COOKIE, token_matches
+
+        unlocked = token_matches(state.settings.token, request.cookies.get(COOKIE))
+        mode = (
+            '<span class="rw">writes unlocked</span>'
+            if unlocked
+            else '<span class="rw">writes allowed (locked)</span>'
+        )
+    return (
+        f"{esc(backend.name)} {esc(str(backend.url))} | {mode} | "
+        '<span id="live-state">live: connecting</span>'
+    )
+
+
+def page(state: ConsoleState, request: Request, active: str, rendered: Rendered) -> str:
+    """The whole document for a rendered page."""
+    title, body, live = rendered
+    flash = FLASHES.get(request.query_params.get("flash", ""))
+    return layout(title, body, active=active, live=live, banner=banner(state, request), flash=flash)
+
+
+def _int(request: Request, name: str, *, minimum: int = 0) -> int | None:
+    text = request.query_params.get(name)
+    if text in (None, ""):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidArgumentError(f"{name} must be a whole number, got {text!r:.40}") from None
+    if value < minimum:
+        raise InvalidArgumentError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _events_table(events: list[StoredEvent], *, id: str = "events") -> Markup:
+    return table(
+        ["Position", "Stream", "Version", "Type", "Event id", "Occurred"],
+        [
+            (
+                link(f"/events/{e.global_position}", e.global_position),
+                link(query("/streams", stream=e.stream_id), e.stream_id),
+                e.stream_position,
+                link(query("/streams", type=e.event_type), e.event_type),
+                e.event_id,
+                e.event.occurred_at,
+            )
+            for e in events
+        ],
+        id=id,
+    )
+
+
+def _problem(text: str | None) -> str:
+    return f'<p class="error">{esc(text)}</p>' if text else ""
+
+
+async def overview(state: ConsoleState, request: Request) -> Rendered:
+    """The store at a glance."""
+    backend = state.backend
+    position = await backend.events.get_global_position()
+    checkpoints = await backend.checkpoints.get_all_checkpoints()
+    lags = [max(0, position - (c.global_position or 0)) for c in checkpoints]
+    outbox = await backend.outbox.get_stats()
+    dlq = await backend.dlq.get_failure_stats()
+    latest = await _reads.recent(backend.events, before=None, limit=10, event_type=None)
+    cards = [
+        ("global position", position),
+        ("projections", len(checkpoints)),
+        ("largest lag", max(lags) if lags else "-"),
+        ("DLQ open", dlq.total_failed + dlq.total_retrying),
+        ("outbox pending", outbox.pending_count),
+        ("outbox failed", outbox.failed_count),
+    ]
+    body = (
+        '<div class="cards" id="cards">'
+        + "".join(
+            f'<div class="card" data-card="{esc(k)}"><b>{esc(v)}</b>{esc(k)}</div>'
+            for k, v in cards
+        )
+        + "</div>"
+        + f"<p class=muted>capabilities: {esc(', '.join(backend.capabilities.enabled()))}</p>"
+        + "<h2>Latest events</h2>"
+        + _events_table(latest.events)
+        + _problem(latest.problem)
+    )
+    return "Overview", body, True
+
+
+def _search_form(stream: str, event_type: str) -> str:
+    return (
+        '<form class="inline" method="get" action="/streams" id="search">'
+        f'<input name="stream" id="stream" placeholder="stream id or part of it" size="44" '
+        f'value="{esc(stream)}">'
+        f'<input name="type" id="type" placeholder="event type" value="{esc(event_type)}">'
+        '<button type="submit" id="search-button">Search</button></form>'
+    )
+
+
+async def streams(state: ConsoleState, request: Request) -> Rendered:
+    """The stream browser: the newest events (of a type), one stream, or a search."""
+    store = state.backend.events
+    stream_text = request.query_params.get("stream", "").strip()
+    event_type = request.query_params.get("type", "").strip()
+    before = _int(request, "before", minimum=1)
+    body = _search_form(stream_text, event_type)
+    if stream_text and ":" in stream_text:
+        result = await _reads.stream(store, stream_text, limit=1000)
+        events = result.events
+        if event_type:
+            events = [e for e in events if e.event_type == event_type]
+        body += f"<h2>Stream {esc(stream_text)}</h2>" + _events_table(events)
+        return f"Stream {stream_text}", body + _problem(result.problem), False
+    if stream_text:
+        found, scanned = await _reads.find_streams(store, stream_text)
+        body += (
+            f"<h2>Streams matching {esc(stream_text)}</h2>"
+            f"<p class=muted>among the newest {scanned} events</p>"
+            + table(
+                ["Stream"], [(link(query("/streams", stream=s), s),) for s in found], id="found"
+            )
+        )
+        return "Streams", body, False
+    page_ = await _reads.recent(store, before=before, limit=PAGE_SIZE, event_type=event_type)
+    title = f"Events of type {event_type}" if event_type else "Newest events"
+    body += f"<h2>{esc(title)}</h2>" + _events_table(page_.events) + _problem(page_.problem)
+    if len(page_.events) == PAGE_SIZE:
+        older = page_.events[-1].global_position
+        body += link(query("/streams", type=event_type, before=older), "older events", id="older")
+    return "Streams", body, before is None and not page_.problem
+
+
+async def event(state: ConsoleState, position: int) -> Rendered:
+    """One event: where it sits and its JSON document."""
+    from .._exceptions import EntryNotFoundError, EventDecodeError
+
+    try:
+        stored = await _reads.event_at(state.backend.events, position)
+    except EventDecodeError as exc:
+        body = (
+            f'<p class="error">This row cannot be decoded: {esc(exc)}</p>'
+            f'<h2>Stored text</h2><pre id="document">{esc(exc.raw_payload, multiline=True)}</pre>'
+        )
+        return f"Event at {position}", body, False
+    if stored is None:
+        raise EntryNotFoundError(f"no event at global position {position}")
+    fields = [
+        ("global position", stored.global_position),
+        ("stream", link(query("/streams", stream=stored.stream_id), stored.stream_id)),
+        ("stream position", stored.stream_position),
+        ("event type", stored.event_type),
+        ("event id", stored.event_id),
+        ("occurred at", stored.event.occurred_at),
+        ("stored at", stored.stored_at),
+    ]
+    body = (
+        "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in fields) + "</dl>"
+        f'<h2>JSON</h2><pre id="document">'
+        f"{esc(_reads.event_document(stored), multiline=True)}</pre>"
+    )
+    return f"Event {stored.global_position}", body, False
+
+
+def _lease_state(lease: ProjectionLease, now: datetime) -> str:
+    if lease.released_at is not None:
+        return "released"
+    return "live" if lease.is_live(now) else "expired"
+
+
+async def projections(state: ConsoleState, request: Request) -> Rendered:
+    """Every projection's checkpoint, lag and owner, with charts of lag and throughput."""
+    backend = state.backend
+    position = await backend.events.get_global_position()
+    checkpoints = await backend.checkpoints.get_all_checkpoints()
+    repo = backend.checkpoints
+    leases = await repo.get_leases() if isinstance(repo, ProjectionLeases) else []
+    owners = {lease.projection_name: lease for lease in leases}
+    now = datetime.now(UTC)
+    rows = []
+    for c in checkpoints:
+        lease = owners.get(c.projection_name)
+        rows.append(
+            (
+                c.projection_name,
+                c.global_position,
+                max(0, position - (c.global_position or 0)),
+                c.events_processed,
+                None if lease is None else lease.owner_id,
+                None if lease is None else _lease_state(lease, now),
+                c.last_event_type,
+                c.updated_at,
+            )
+        )
+    sampler = state.sampler
+    window = state.settings.sample_window
+    _, store_rate = sampler.series(None)
+    charts = '<div class="charts">' + line_chart("appends/s (store)", store_rate, window) + "</div>"
+    for c in checkpoints:
+        lag, rate = sampler.series(c.projection_name)
+        charts += (
+            f'<h2>{esc(c.projection_name)}</h2><div class="charts">'
+            + line_chart("lag (events)", lag, window)
+            + line_chart("throughput (events/s)", rate, window)
+            + "</div>"
+        )
+    body = (
+        f"<p class=muted>global position {esc(position)}; charts sampled every "
+        f"{esc(state.settings.sample_interval)} s, kept {esc(window / 60)} min (in memory)</p>"
+        + table(
+            [
+                "Projection",
+                "Position",
+                "Lag",
+                "Processed",
+                "Owner",
+                "Lease",
+                "Last type",
+                "Updated",
+            ],
+            rows,
+            id="projections",
+        )
+        + (
+            ""
+            if isinstance(repo, ProjectionLeases)
+            else "<p class=muted>this backend keeps no ownership leases</p>"
+        )
+        + charts
+    )
+    return "Projections", body, True
+
+
+def _dlq_stream(entry: DLQEntry, poison: UndecodableEvent | None) -> str | None:
+    if poison is not None:
+        return poison.stream_id
+    data = entry.event_data
+    aggregate_id, aggregate_type = data.get("aggregate_id"), data.get("aggregate_type")
+    return f"{aggregate_id}:{aggregate_type}" if aggregate_id and aggregate_type else None
+
+
+async def dlq_list(state: ConsoleState, request: Request) -> Rendered:
+    """The DLQ entries of one status (failed by default), of one projection when asked."""
+    status_text = request.query_params.get("status", DLQStatus.FAILED.value)
+    projection = request.query_params.get("projection") or None
+    entries = await state.backend.dlq.get_failed_events(
+        projection_name=projection, status=status_text, limit=200
+    )
+    stats = await state.backend.dlq.get_failure_stats()
+    tabs = " | ".join(
+        link(query("/dlq", status=s.value, projection=projection), f"{s.value}") for s in DLQStatus
+    )
+    rows = [
+        (
+            link(f"/dlq/{e.id}", e.id),
+            e.projection_name,
+            "undecodable" if UndecodableEvent.from_event_data(e.event_data) else "handler",
+            e.event_type,
+            _dlq_stream(e, UndecodableEvent.from_event_data(e.event_data)),
+            e.retry_count,
+            e.last_failed_at,
+            f"{e.error_type}: {e.error_message}"[:160],
+            e.status.value,
+        )
+        for e in entries
+    ]
+    body = (
+        f"<p>{tabs}</p><p class=muted>{esc(stats.total_failed)} failed, "
+        f"{esc(stats.total_retrying)} retrying, {esc(stats.total_resolved)} resolved</p>"
+        + table(
+            [
+                "Id",
+                "Projection",
+                "Kind",
+                "Event type",
+                "Stream",
+                "Retries",
+                "Last failed",
+                "Error",
+                "Status",
+            ],
+            rows,
+            id="dlq",
+        )
+    )
+    return f"DLQ: {status_text}", body, True
+
+
+def _token_field(state: ConsoleState, request: Request) -> str:
+    from ._guard import COOKIE, token_matches
+
+    if token_matches(state.settings.token, request.cookies.get(COOKIE)):
+        return ""
+    return '<input type="password" name="token" placeholder="token" autocomplete="off">'
+
+
+async def dlq_entry(state: ConsoleState, request: Request, dlq_id: int) -> Rendered:
+    """One DLQ entry: its event, error and traceback, and (with writes) replay/resolve."""
+    from .._exceptions import EntryNotFoundError
+
+    entry = await state.backend.dlq.get_failed_event_by_id(dlq_id)
+    if entry is None:
+        raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
+    poison = UndecodableEvent.from_event_data(entry.event_data)
+    fields: list[tuple[str, Any]] = [
+        ("status", entry.status.value),
+        ("projection", entry.projection_name),
+        ("kind", "undecodable event (poison)" if poison else "handler failure"),
+        ("event", f"{entry.event_type} {entry.event_id}"),
+        ("stream", _dlq_stream(entry, poison)),
+        ("retries", entry.retry_count),
+        ("first failed", entry.first_failed_at),
+        ("last failed", entry.last_failed_at),
+        ("error", f"{entry.error_type}: {entry.error_message}"),
+        ("resolved", entry.resolved_at),
+        ("resolution", entry.resolution),
+    ]
+    data = (
+        poison.raw_payload
+        if poison is not None
+        else json.dumps(to_jsonable(entry.event_data), indent=2, sort_keys=True)
+    )
+    body = (
+        '<dl id="entry">'
+        + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in fields)
+        + "</dl>"
+        + _actions(state, request, entry)
+        + f'<h2>Event data</h2><pre id="data">{esc(data, multiline=True)}</pre>'
+        + f"<h2>Traceback</h2><pre>{esc(entry.error_stacktrace or '-', multiline=True)}</pre>"
+    )
+    return f"DLQ entry {entry.id}", body, False
+
+
+def _actions(state: ConsoleState, request: Request, entry: DLQEntry) -> str:
+    if entry.status is DLQStatus.RESOLVED:
+        return ""
+    if not state.settings.allow_writes:
+        return "<p class=muted>read-only console: start it with --allow-writes to act</p>"
+    token = _token_field(state, request)
+    replay = (
+        f'<form class="inline" method="post" action="/dlq/{entry.id}/replay" id="replay">'
+        f'{token}<input name="note" placeholder="note (replayed)">'
+        '<button type="submit">Replay</button></form>'
+        if state.projection_for(entry.projection_name) is not None
+        else "<p class=muted>to replay, start the console with --projection "
+        f"module:attribute for {esc(entry.projection_name)}</p>"
+    )
+    resolve = (
+        f'<form class="inline" method="post" action="/dlq/{entry.id}/resolve" id="resolve">'
+        f'{token}<input name="note" placeholder="what was done" required>'
+        '<button type="submit">Resolve</button></form>'
+    )
+    return f"<h2>Actions</h2>{replay}<br>{resolve}"
+
+
+async def outbox(state: ConsoleState, request: Request) -> Rendered:
+    """Outbox counts and the pending entries."""
+    repo = state.backend.outbox
+    stats = await repo.get_stats()
+    pending = await repo.list_pending_events(limit=100)
+    cards = [
+        ("pending", stats.pending_count),
+        ("claimed", stats.claimed_count),
+        ("published", stats.published_count),
+        ("failed", stats.failed_count),
+        ("oldest pending", stats.oldest_pending_at),
+    ]
+    body = (
+        '<div class="cards" id="outbox-cards">'
+        + "".join(
+            f'<div class="card" data-card="{esc(k)}"><b>{esc(v)}</b>{esc(k)}</div>'
+            for k, v in cards
+        )
+        + "</div><h2>Pending</h2>"
+        + table(
+            ["Entry", "Event type", "Aggregate", "Created", "Retries", "Claimed by", "Last error"],
+            [
+                (
+                    e.id,
+                    e.event_type,
+                    f"{e.aggregate_id}:{e.aggregate_type}",
+                    e.created_at,
+                    e.retry_count,
+                    e.claimed_by,
+                    e.last_error,
+                )
+                for e in pending
+            ],
+            id="outbox",
+        )
+    )
+    return "Outbox", body, True
+
+
+def unlock_form(state: ConsoleState) -> Rendered:
+    """The form that sets the token cookie for this browser."""
+    if not state.settings.allow_writes:
+        return "Unlock writes", "<p>This console is read-only.</p>", False
+    body = (
+        '<form method="post" action="/unlock" id="unlock">'
+        '<input type="password" name="token" id="token" placeholder="token printed at start-up"'
+        ' size="40" autocomplete="off"> <button type="submit">Unlock</button></form>'
+    )
+    return "Unlock writes", body, False
