@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import parse_qs
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -53,6 +54,28 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+#: The largest form body read (a note and a token).
+_MAX_FORM = 64 * 1024
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The urlencoded form fields (the console's forms are nothing else; other bodies, and
+    bodies over 64 KiB, read as no fields)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return {}
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM:
+            return {}
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
+    except ValueError:  # too many fields
+        return {}
+    return {name: values[0] for name, values in fields.items()}
+
+
 def create_app(settings: ConsoleSettings, *, sampler_clock: Any = None) -> Starlette:
     """The console app for ``settings``; the backend opens (existing stores only) when the
     app starts and closes when it stops."""
@@ -96,7 +119,7 @@ def create_app(settings: ConsoleSettings, *, sampler_clock: Any = None) -> Starl
     async def write(
         request: Request, action: Callable[[dict[str, Any]], Awaitable[str]]
     ) -> Response:
-        form = dict(await request.form())
+        form = await _form(request)
         reason = refusal(request, form, allow_writes=settings.allow_writes, token=settings.token)
         if reason is not None:
             body = f'<p class="error" id="error">{esc(reason)}</p>'
@@ -149,7 +172,7 @@ def create_app(settings: ConsoleSettings, *, sampler_clock: Any = None) -> Starl
     async def unlock(request: Request) -> Response:
         if request.method == "GET":
             return html(request, "", _views.unlock_form(state()))
-        form = dict(await request.form())
+        form = await _form(request)
         given = form.get("token")
         if not settings.allow_writes or not token_matches(settings.token, given):
             reason = (

@@ -26,6 +26,20 @@ def startup_lines(settings: ConsoleSettings, port: int) -> list[str]:
     return lines
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, printing the start-up lines once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, lines: list[str]) -> None:
+        super().__init__(config)
+        self.lines = lines
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            for line in self.lines:
+                print(line, flush=True)
+
+
 def serve(settings: ConsoleSettings, **uvicorn_options: Any) -> None:
     """Bind, print the start-up lines, serve until interrupted (Ctrl-C)."""
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
@@ -37,9 +51,7 @@ def serve(settings: ConsoleSettings, **uvicorn_options: Any) -> None:
     options: dict[str, Any] = {"log_level": "warning", "timeout_graceful_shutdown": 2}
     options.update(uvicorn_options)
     config = uvicorn.Config(app, **options)
-    server = uvicorn.Server(config)
-    for line in startup_lines(settings, port):
-        print(line, flush=True)
+    server = _Server(config, startup_lines(settings, port))
     try:
         server.run(sockets=[sock])
     finally:

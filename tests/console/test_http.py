@@ -1,0 +1,183 @@
+"""The console over HTTP, served by a real subprocess over a real SQLite file: pages, the
+write guard (403 without the token, nothing changed), escaping, bad input, live updates."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+
+from eventsource import open_backend
+from eventsource.repositories import DLQStatus
+
+from .conftest import Console
+from .model import HOSTILE, Seeded
+
+
+def fetch(
+    url: str,
+    *,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], str]:
+    """GET (or POST ``data``) without following redirects: status, headers, body."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    body = None if data is None else urllib.parse.urlencode(data).encode()
+    request = urllib.request.Request(url, data=body, headers=headers or {})
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, dict(exc.headers), exc.read().decode()
+
+
+def dlq_status(url: str, dlq_id: int) -> tuple[DLQStatus, str | None]:
+    """The entry's status and resolution, read from the store directly."""
+
+    async def read() -> tuple[DLQStatus, str | None]:
+        async with open_backend(url, create=False) as backend:
+            entry = await backend.dlq.get_failed_event_by_id(dlq_id)
+            assert entry is not None
+            return entry.status, entry.resolution
+
+    return asyncio.run(read())
+
+
+def test_pages_render_and_payloads_show_as_text(
+    sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    url, seeded = sqlite_store
+    console = console_factory(url)
+    assert "read-only" in "".join(console.lines) and console.token is None
+    for path in ("/", "/streams", "/projections", "/dlq", "/outbox"):
+        status, headers, body = fetch(console.url(path))
+        assert status == 200, (path, body)
+        assert "script-src 'self'" in headers["content-security-policy"]
+    _, _, body = fetch(console.url(f"/events/{seeded.hostile_position}"))
+    assert "<script>document" not in body and "<img src=x" not in body
+    assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in body
+    _, _, body = fetch(console.url("/dlq"))
+    assert HOSTILE not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
+    _, _, body = fetch(console.url("/"))
+    assert 'data-card="global position"><b>18</b>' in body
+    _, _, body = fetch(console.url("/projections"))
+    assert "<td>orders</td><td>13</td><td>5</td>" in body  # position, lag
+    assert "<svg" in body and "lag (events)" in body
+
+
+def test_read_only_console_refuses_every_write(
+    sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    url, seeded = sqlite_store
+    console = console_factory(url)
+    dlq_id = seeded.dlq_ids["resolve"]
+    for path in (f"/dlq/{dlq_id}/resolve", f"/dlq/{dlq_id}/replay", "/unlock"):
+        status, _, body = fetch(
+            console.url(path), data={"note": "x", "token": "a" * 24}, headers={}
+        )
+        assert status == 403 and "read-only" in body, path
+    assert dlq_status(url, dlq_id) == (DLQStatus.FAILED, None)
+
+
+def test_writes_need_the_token(
+    sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    url, seeded = sqlite_store
+    console = console_factory(url, allow_writes=True)
+    assert console.token is not None and len(console.token) >= 16
+    dlq_id = seeded.dlq_ids["resolve"]
+    resolve = console.url(f"/dlq/{dlq_id}/resolve")
+    refused = [
+        ({"note": "fixed"}, {}),
+        ({"note": "fixed", "token": console.token[:-1] + "?"}, {}),
+        ({"note": "fixed"}, {"X-Console-Token": "not-the-token-at-all"}),
+        ({"note": "fixed"}, {"Cookie": "es_console_token=guessed-token-value"}),
+        # the right token from another site's page: refused
+        ({"note": "fixed", "token": console.token}, {"Origin": "http://evil.example"}),
+    ]
+    for data, headers in refused:
+        status, _, body = fetch(resolve, data=data, headers=headers)
+        assert status == 403, (data, headers, body)
+    status, _, _ = fetch(console.url("/unlock"), data={"token": "wrong-token-wrong-token"})
+    assert status == 403
+    assert dlq_status(url, dlq_id) == (DLQStatus.FAILED, None)
+    # a note is required: a typed refusal (400) that changes nothing
+    status, _, body = fetch(resolve, data={"note": " "}, headers={"X-Console-Token": console.token})
+    assert status == 400 and "needs a note" in body
+    assert dlq_status(url, dlq_id) == (DLQStatus.FAILED, None)
+    status, headers, _ = fetch(
+        resolve, data={"note": "fixed"}, headers={"X-Console-Token": console.token}
+    )
+    assert status == 303 and headers["location"] == f"/dlq/{dlq_id}?flash=resolved"
+    assert dlq_status(url, dlq_id) == (DLQStatus.RESOLVED, "fixed")
+    # resolving twice is refused (409) and keeps the first note
+    status, _, body = fetch(
+        resolve, data={"note": "again"}, headers={"X-Console-Token": console.token}
+    )
+    assert status == 409 and "already resolved" in body
+    assert dlq_status(url, dlq_id) == (DLQStatus.RESOLVED, "fixed")
+    # the unlock form sets an HttpOnly, SameSite=Strict cookie holding the token
+    status, headers, _ = fetch(console.url("/unlock"), data={"token": console.token})
+    assert status == 303
+    cookie = headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+
+
+def test_bad_input_is_a_typed_error_page(
+    sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    url, _ = sqlite_store
+    console = console_factory(url)
+    cases = {
+        "/streams?before=abc": (400, "whole number"),
+        "/streams?before=0": (400, "before must be"),
+        "/streams?stream=nouuid:Order": (400, "stream id"),
+        "/events/999999": (404, "no event at global position 999999"),
+        "/dlq/424242": (404, "no DLQ entry 424242"),
+        "/dlq?status=lost": (400, "status"),
+        "/nowhere": (404, "No such page"),
+    }
+    for path, (code, text) in cases.items():
+        status, _, body = fetch(console.url(path))
+        assert status == code and text in body, (path, status, body[-400:])
+    # a Host header naming another site (DNS rebinding) is refused
+    status, _, _ = fetch(console.url("/"), headers={"Host": "evil.example"})
+    assert status == 400
+
+
+def test_stream_search_by_id_and_type(
+    sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    url, seeded = sqlite_store
+    console = console_factory(url)
+    _, _, body = fetch(
+        console.url("/streams?" + urllib.parse.urlencode({"stream": seeded.hostile_stream}))
+    )
+    assert body.count('<a href="/events/') == 3
+    part = seeded.hostile_stream[:8]
+    _, _, body = fetch(console.url(f"/streams?stream={part}"))
+    assert seeded.hostile_stream in body and body.count('<tr><td><a href="/streams?stream=') == 1
+    _, _, body = fetch(console.url("/streams?type=consoletest.OrderPlaced"))
+    assert body.count("consoletest.OrderPlaced</a>") == 6
+    assert "consoletest.ItemAdded</a>" not in body
+
+
+def test_live_endpoint_says_how_it_updates(
+    sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    url, _ = sqlite_store
+    console = console_factory(url)
+    with urllib.request.urlopen(console.url("/live"), timeout=10) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.readline() == b"event: hello\n"
+        assert response.readline().startswith(b"data: polling")
+        response.readline()
+        assert response.readline() == b"event: change\n"
