@@ -150,3 +150,39 @@ def browser() -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL server (dropped afterwards); skipped when the
+    server is unreachable, failed under CI=true (as in tests/postgres/conftest.py)."""
+    import uuid
+
+    import asyncpg
+
+    from postgres.conftest import DEFAULT_URL, ENV_VAR, server_url, with_options
+
+    server = server_url()
+
+    async def probe() -> None:
+        conn = await asyncio.wait_for(asyncpg.connect(server), 5)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        message = f"PostgreSQL is not reachable at {server} ({exc}); set {ENV_VAR} ({DEFAULT_URL})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    schema = f"es_console_{uuid.uuid4().hex[:12]}"
+    yield with_options(server, schema=schema, pool_min=1, pool_max=4)
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(server)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from urllib.parse import parse_qs
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,7 +40,7 @@ _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
     "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -198,12 +199,23 @@ def create_app(settings: ConsoleSettings, *, sampler_clock: Any = None) -> Starl
         async def stream() -> AsyncIterator[str]:
             yield f"event: hello\ndata: {how}\n\n"
             position = await store.get_global_position()
-            while True:
-                if await store.wait_for_events(position, settings.sample_interval):
-                    position = await store.get_global_position()
-                    yield f"event: change\ndata: {position}\n\n"
-                else:  # other changes (checkpoints, DLQ, outbox) show at each tick
-                    yield f"event: change\ndata: tick {position}\n\n"
+            closing = asyncio.ensure_future(app.state.closing.wait())
+            try:
+                while True:
+                    waiting = asyncio.ensure_future(
+                        store.wait_for_events(position, settings.sample_interval)
+                    )
+                    await asyncio.wait({waiting, closing}, return_when=asyncio.FIRST_COMPLETED)
+                    if closing.done():  # the server is stopping: end the stream
+                        waiting.cancel()
+                        return
+                    if waiting.result():
+                        position = await store.get_global_position()
+                        yield f"event: change\ndata: {position}\n\n"
+                    else:  # other changes (checkpoints, DLQ, outbox) show at each tick
+                        yield f"event: change\ndata: tick {position}\n\n"
+            finally:
+                closing.cancel()
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers=_HEADERS)
 
@@ -249,9 +261,12 @@ def create_app(settings: ConsoleSettings, *, sampler_clock: Any = None) -> Starl
         Route("/live", live),
         Route("/static/{name}", static),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
         exception_handlers={404: not_found},
     )
+    #: Set by the server when it stops, so open live streams end instead of holding it up.
+    app.state.closing = asyncio.Event()
+    return app

@@ -39,6 +39,10 @@ class _Server(uvicorn.Server):
             for line in self.lines:
                 print(line, flush=True)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.config.app.state.closing.set()  # end the live streams first
+        await super().shutdown(sockets)
+
 
 def serve(settings: ConsoleSettings, **uvicorn_options: Any) -> None:
     """Bind, print the start-up lines, serve until interrupted (Ctrl-C)."""

@@ -1,0 +1,183 @@
+"""The console in a real browser (Debian's headless chromium, driven by selenium): real
+clicks on a console serving a real SQLite file in a subprocess, asserting what the page then
+shows. The run saves the screenshots docs/console.md shows (docs/img/console-*.png)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from eventsource import open_backend
+
+from .conftest import Console
+from .model import HOSTILE, ConsoleItemAdded, Seeded
+
+IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 10) -> Any:
+    """``condition``'s first truthy value; an element replaced meanwhile (live pages swap
+    their content) is looked up again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(
+        driver, timeout, poll_frequency=0.05, ignored_exceptions=[StaleElementReferenceException]
+    )
+    return wait.until(condition)
+
+
+def texts(driver: Any, css: str) -> list[str]:
+    """The visible text of every element matching ``css``, read at one moment."""
+    script = "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)"
+    return list(driver.execute_script(script, css))
+
+
+def text_of(driver: Any, css: str) -> str:
+    """The text of the first element matching ``css`` ("" when there is none)."""
+    found = texts(driver, css)
+    return found[0] if found else ""
+
+
+def click(driver: Any, by: str, value: str) -> None:
+    """Click the element, looking it up again if a live refresh replaced it."""
+
+    def clicked(d: Any) -> bool:
+        d.find_element(by, value).click()
+        return True
+
+    wait_for(driver, clicked)
+
+
+def shot(driver: Any, name: str) -> None:
+    """Save the page as docs/img/console-NAME.png."""
+    IMG.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(IMG / f"console-{name}.png"))
+
+
+def test_browse_search_and_open_an_event(
+    browser: Any, sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, seeded = sqlite_store
+    console = console_factory(url)
+    browser.get(console.url("/"))
+    assert text_of(browser, '[data-card="global position"] b') == "18"
+    wait_for(browser, lambda d: "live: polling" in text_of(d, "#live-state"))
+    shot(browser, "overview")
+    click(browser, By.LINK_TEXT, "Streams")
+    box = wait_for(browser, lambda d: d.find_element(By.ID, "stream"))
+    box.send_keys(seeded.hostile_stream[:8])
+    browser.find_element(By.ID, "search-button").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#found a"))
+    browser.find_element(By.CSS_SELECTOR, "#found a").click()
+    wait_for(browser, lambda d: "Stream " in d.title)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#events tbody tr")
+    assert len(rows) == 3
+    shot(browser, "stream")
+    rows[0].find_element(By.CSS_SELECTOR, "td a").click()  # its first event
+    document = wait_for(browser, lambda d: d.find_element(By.ID, "document"))
+    # the hostile payload shows as text: no script ran, no element was made of it
+    assert HOSTILE in document.text
+    assert browser.title.startswith("Event ") and "pwned" not in browser.title
+    assert not browser.find_elements(By.CSS_SELECTOR, "main script, main img")
+    shot(browser, "event")
+    # search by event type
+    browser.get(console.url("/streams"))
+    browser.find_element(By.ID, "type").send_keys("consoletest.OrderPlaced")
+    browser.find_element(By.ID, "search-button").click()
+    wait_for(browser, lambda d: "Events of type" in text_of(d, "main h2"))
+    assert texts(browser, "#events td:nth-child(4)") == ["consoletest.OrderPlaced"] * 6
+
+
+def test_live_overview_and_projection_chart(
+    browser: Any, sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, _ = sqlite_store
+    console = console_factory(url)
+    browser.get(console.url("/"))
+    wait_for(browser, lambda d: "live:" in text_of(d, "#live-state"))
+
+    async def append() -> None:
+        async with open_backend(url, create=False) as backend:
+            aggregate_id = uuid4()
+            event = ConsoleItemAdded(aggregate_id=aggregate_id, sku="plum")
+            await backend.events.append_events(aggregate_id, "ConsoleOrder", [event], 0)
+
+    asyncio.run(append())  # another process appends: the open page shows it, no reload
+    wait_for(browser, lambda d: text_of(d, '[data-card="global position"] b') == "19")
+    browser.get(console.url("/projections"))
+    cells = texts(browser, "#projections tbody tr:first-child td")
+    assert cells[:3] == ["emails", "18", "1"]
+    # the sampler (every 0.5 s) draws the lag line once it has two samples
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.chart polyline"))
+    shot(browser, "projections")
+
+
+def test_dlq_replay_and_resolve_with_the_token(
+    browser: Any,
+    sqlite_store: tuple[str, Seeded],
+    console_factory: Callable[..., Console],
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    url, seeded = sqlite_store
+    console = console_factory(url, allow_writes=True)
+    assert console.token is not None
+    browser.delete_all_cookies()
+    browser.get(console.url(f"/dlq/{seeded.dlq_ids['replay']}"))
+    # a wrong token in the form is refused and changes nothing
+    form = browser.find_element(By.ID, "replay")
+    form.find_element(By.NAME, "token").send_keys("not-the-right-token")
+    form.find_element(By.TAG_NAME, "button").click()
+    assert "needs the console's token" in wait_for(browser, lambda d: text_of(d, "#error"))
+    assert not console.replay_log.exists()
+    # unlock with the token printed at start-up, then replay
+    browser.get(console.url("/unlock"))
+    browser.find_element(By.ID, "token").send_keys(console.token)
+    browser.find_element(By.CSS_SELECTOR, "#unlock button").click()
+    wait_for(browser, lambda d: "writes unlocked" in text_of(d, ".banner"))
+    browser.get(console.url("/dlq"))
+    shot(browser, "dlq")
+    click(browser, By.LINK_TEXT, str(seeded.dlq_ids["replay"]))
+    form = wait_for(browser, lambda d: d.find_element(By.ID, "replay"))
+    form.find_element(By.NAME, "note").send_keys("handler fixed")
+    form.find_element(By.TAG_NAME, "button").click()
+    assert "Replayed" in wait_for(browser, lambda d: text_of(d, "#flash"))
+    entry = text_of(browser, "#entry")
+    assert "resolved" in entry and "handler fixed" in entry
+    assert "ConsoleOrderPlaced" in console.replay_log.read_text()  # the projection ran
+    # resolve the other entry with a note
+    browser.get(console.url(f"/dlq/{seeded.dlq_ids['resolve']}"))
+    form = browser.find_element(By.ID, "resolve")
+    form.find_element(By.NAME, "note").send_keys("customer name cleaned up")
+    form.find_element(By.TAG_NAME, "button").click()
+    assert "resolved" in wait_for(browser, lambda d: text_of(d, "#flash"))
+    assert "customer name cleaned up" in text_of(browser, "#entry")
+    browser.get(console.url("/dlq?status=resolved"))
+    assert len(texts(browser, "#dlq tbody tr")) == 2
+    browser.delete_all_cookies()
+
+
+@pytest.mark.postgres
+def test_postgres_console_is_live_by_notifications(
+    browser: Any, pg_url: str, console_factory: Callable[..., Console]
+) -> None:
+    from .model import seed
+
+    asyncio.run(seed(pg_url))
+    console = console_factory(pg_url)
+    browser.get(console.url("/"))
+    wait_for(browser, lambda d: "live: notifications" in text_of(d, "#live-state"))
+    assert text_of(browser, '[data-card="global position"] b') == "18"
+    browser.get(console.url("/outbox"))
+    assert text_of(browser, '[data-card="pending"] b') == "2"
+    shot(browser, "outbox")
