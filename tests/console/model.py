@@ -8,6 +8,7 @@ file named by ``$CONSOLE_REPLAY_LOG``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,5 +98,5 @@ class OrdersProjection:
     async def handle(self, event: DomainEvent) -> None:
         """Record the event's id (a line in the log file)."""
         log = Path(os.environ["CONSOLE_REPLAY_LOG"])
-        with log.open("a") as file:
-            file.write(f"{event.event_id} {type(event).__name__}\n")
+        line = f"{event.event_id} {type(event).__name__}\n"
+        await asyncio.to_thread(lambda: log.open("a").write(line) and None)

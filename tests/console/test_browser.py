@@ -117,8 +117,33 @@ def test_live_overview_and_projection_chart(
     browser.get(console.url("/projections"))
     cells = texts(browser, "#projections tbody tr:first-child td")
     assert cells[:3] == ["emails", "18", "1"]
-    # the sampler (every 0.5 s) draws the lag line once it has two samples
-    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.chart polyline"))
+
+    async def work() -> None:
+        """Appends, and "orders" catching up, over a few of the console's samples."""
+        async with open_backend(url, create=False) as backend:
+            for _ in range(8):
+                aggregate_id = uuid4()
+                events = [
+                    ConsoleItemAdded(aggregate_id=aggregate_id, sku="fig", aggregate_version=v)
+                    for v in (1, 2)
+                ]
+                await backend.events.append_events(aggregate_id, "ConsoleOrder", events, 0)
+                stored = [e async for e in backend.events.read_all()]
+                at = await backend.checkpoints.get_position("orders") or 0
+                nxt = stored[min(len(stored), at + 3) - 1]
+                await backend.checkpoints.update_checkpoint(
+                    "orders", nxt.event_id, nxt.event_type, nxt.global_position
+                )
+                await asyncio.sleep(0.3)  # pacing only, so samples fall in between
+
+    asyncio.run(work())
+    # 19 + 16 events; "orders" moved from 13 by 3 each time: 37 > 35, so it caught up
+    wait_for(
+        browser,
+        lambda d: texts(d, "#projections tbody tr:nth-child(2) td")[:3] == ["orders", "35", "0"],
+    )
+    # the sampler (every 0.5 s) has drawn lag and throughput lines
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "svg.chart polyline")) >= 4)
     shot(browser, "projections")
 
 

@@ -1,0 +1,72 @@
+"""The sampler behind the projection charts, on a ManualClock, and the chart it feeds."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+
+from eventsource import open_backend
+from eventsource.clock import ManualClock
+from eventsource.console import ConsoleSettings
+from eventsource.console._chart import line_chart
+from eventsource.console._sampler import Sampler
+from eventsource.exceptions import InvalidArgumentError
+
+from .model import ConsoleItemAdded
+
+
+async def test_lag_and_throughput_between_samples() -> None:
+    clock = ManualClock()
+    async with open_backend(f"memory://sampler-{uuid4().hex[:8]}") as backend:
+        sampler = Sampler(backend, interval=5, window=15, clock=clock)
+        store = backend.events
+
+        async def append(count: int) -> None:
+            aggregate_id = uuid4()
+            events = [
+                ConsoleItemAdded(aggregate_id=aggregate_id, sku="s", aggregate_version=v + 1)
+                for v in range(count)
+            ]
+            await store.append_events(aggregate_id, "ConsoleOrder", events, 0)
+
+        await append(4)
+        first = [e async for e in store.read_all()]
+        await backend.checkpoints.update_checkpoint("p", first[1].event_id, first[1].event_type, 2)
+        await sampler.sample()
+        clock.advance(5)
+        await append(6)  # global 10
+        await backend.checkpoints.update_checkpoint("p", first[3].event_id, first[3].event_type, 4)
+        await sampler.sample()
+        lag, rate = sampler.series("p")
+        assert lag == [(-5.0, 2.0), (0.0, 6.0)]
+        assert rate == [(0.0, 2 / 5)]
+        assert sampler.series(None) == ([], [(0.0, 6 / 5)])
+        assert sampler.series("unknown") == ([], [])
+        for _ in range(5):  # the window keeps 15 s: 4 samples
+            clock.advance(5)
+            await sampler.sample()
+        assert len(sampler.samples) == 4
+
+
+def test_chart_escapes_its_title_and_spans_the_points() -> None:
+    svg = line_chart("<lag>", [(-30.0, 1.0), (-15.0, 4.0), (0.0, 2.0)], window=600)
+    assert "&lt;lag&gt;: 2" in svg and "<lag>" not in svg
+    assert "-30 s" in svg and "<polyline" in svg
+    assert "no data yet" in line_chart("lag", [], window=600)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"port": 70000},
+        {"port": "80"},
+        {"sample_interval": 0},
+        {"sample_interval": 10, "sample_window": 5},
+        {"token": "short"},
+        {"projections": ("no_colon",)},
+    ],
+)
+def test_bad_settings_are_refused(options: dict[str, object]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        ConsoleSettings("memory://", **options)  # type: ignore[arg-type]
