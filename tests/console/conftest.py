@@ -43,12 +43,16 @@ class Console:
         return self.base.rstrip("/") + path
 
 
-def start_console(
-    url: str, tmp: Path, *, allow_writes: bool = False, extra: tuple[str, ...] = ()
-) -> Console:
-    """Start ``python -m eventsource.console`` on a free port; wait for its start-up lines."""
+#: The installed ``eventsource`` command, beside this interpreter.
+COMMAND = Path(sys.executable).with_name("eventsource")
+
+
+def start_console(url: str, tmp: Path, *, allow_writes: bool = False, cli: bool = False) -> Console:
+    """Start ``python -m eventsource.console`` (or, with ``cli``, ``eventsource console``) on
+    a free port; wait for its start-up lines."""
     replay_log = tmp / "replayed.log"
-    argv = [sys.executable, "-m", "eventsource.console", "--url", url, "--port", "0"]
+    program = [str(COMMAND), "console"] if cli else [sys.executable, "-m", "eventsource.console"]
+    argv = [*program, "--url", url, "--port", "0"]
     argv += ["--projection", "console.model:OrdersProjection", "--sample-interval", "0.5"]
     if allow_writes:
         argv.append("--allow-writes")
@@ -58,7 +62,7 @@ def start_console(
         "CONSOLE_REPLAY_LOG": str(replay_log),
     }
     process = subprocess.Popen(
-        [*argv, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
     assert process.stdout is not None
     lines: list[str] = []

@@ -4,15 +4,18 @@ write guard (403 without the token, nothing changed), escaping, bad input, live 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 from eventsource import open_backend
 from eventsource.repositories import DLQStatus
 
-from .conftest import Console
+from .conftest import COMMAND, Console
 from .model import HOSTILE, Seeded
 
 
@@ -91,7 +94,7 @@ def test_writes_need_the_token(
     sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
 ) -> None:
     url, seeded = sqlite_store
-    console = console_factory(url, allow_writes=True)
+    console = console_factory(url, allow_writes=True, cli=True)  # `eventsource console`
     assert console.token is not None and len(console.token) >= 16
     dlq_id = seeded.dlq_ids["resolve"]
     resolve = console.url(f"/dlq/{dlq_id}/resolve")
@@ -181,3 +184,16 @@ def test_live_endpoint_says_how_it_updates(
         assert response.readline().startswith(b"data: polling")
         response.readline()
         assert response.readline() == b"event: change\n"
+
+
+def test_a_missing_store_is_one_line_and_an_exit_code(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing.db'}"
+    for argv, code in (
+        ([str(COMMAND), "console", "--url", url, "--port", "0"], 5),
+        ([sys.executable, "-m", "eventsource.console", "--url", url, "--port", "0"], 1),
+        ([str(COMMAND), "console", "--url", "nope://x", "--port", "0"], 4),
+    ):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        assert done.returncode == code, (argv, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "missing.db").exists()

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "_upgrade",
     "_backends",
     "_demo",
+    "_console",
 )
 
 _HELP = """Inspect and operate an eventsource event store.

@@ -50,9 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from . import serve
 
-        url = str(resolve_url(args.url, os.environ)) if args.url is None else args.url
         settings = ConsoleSettings(
-            url,
+            resolve_url(args.url, os.environ),
             host=args.host,
             port=args.port,
             allow_writes=args.allow_writes,

@@ -22,7 +22,7 @@ from .._exceptions import (
     InvalidStateError,
 )
 from ..migration import CopyingEventRegistry, LenientEventRegistry
-from ..plugins._backend import open_backend
+from ..plugins._backend import Backend, open_backend
 from ..runtime._dlq import DLQReplayer
 from . import _views
 from ._guard import COOKIE, refusal, token_matches
@@ -77,9 +77,12 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
-def create_app(settings: ConsoleSettings, *, sampler_clock: Any = None) -> Starlette:
-    """The console app for ``settings``; the backend opens (existing stores only) when the
-    app starts and closes when it stops."""
+def create_app(
+    settings: ConsoleSettings, *, backend: Backend | None = None, sampler_clock: Any = None
+) -> Starlette:
+    """The console app for ``settings``. It serves ``backend`` when given (opened and closed
+    by the caller); else it opens the store (an existing one only) when the app starts and
+    closes it when it stops."""
     projections = load_projections(settings.projections)
     holder: dict[str, ConsoleState] = {}
 
@@ -88,13 +91,17 @@ def create_app(settings: ConsoleSettings, *, sampler_clock: Any = None) -> Starl
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_backend(settings.url, create=False) as backend:
-            store = backend.events
+        async with contextlib.AsyncExitStack() as stack:
+            opened = backend
+            if opened is None:
+                opened = await stack.enter_async_context(open_backend(settings.url, create=False))
+            store = opened.events
             registry = store.event_registry
             store.event_registry = CopyingEventRegistry(registry)
+            stack.callback(setattr, store, "event_registry", registry)
             options = {} if sampler_clock is None else {"clock": sampler_clock}
-            sampler = Sampler(backend, settings.sample_interval, settings.sample_window, **options)
-            holder["state"] = ConsoleState(settings, backend, sampler, registry, projections)
+            sampler = Sampler(opened, settings.sample_interval, settings.sample_window, **options)
+            holder["state"] = ConsoleState(settings, opened, sampler, registry, projections)
             sampler.start()
             try:
                 yield

@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ..clock import SYSTEM_CLOCK, Clock
+from ..inspection import split_projection_name
 from ..plugins._backend import Backend
 
 __all__ = ["Sample", "Sampler"]
@@ -25,10 +26,19 @@ class Sample:
     global_position: int
     positions: dict[str, int]
 
+    def parts(self, projection: str) -> dict[str, int]:
+        """The checkpoint positions of ``projection``: its own, or its shards' (``p#k/N``)."""
+        return {
+            name: position
+            for name, position in self.positions.items()
+            if split_projection_name(name)[0] == projection
+        }
+
     def lag(self, projection: str) -> int | None:
-        """How many positions ``projection`` was behind, or None when it had no checkpoint."""
-        position = self.positions.get(projection)
-        return None if position is None else max(0, self.global_position - position)
+        """How many positions ``projection`` was behind (its furthest behind shard), or None
+        when it had no checkpoint."""
+        parts = self.parts(projection)
+        return max(0, self.global_position - min(parts.values())) if parts else None
 
 
 class Sampler:
@@ -62,7 +72,8 @@ class Sampler:
 
     def series(self, projection: str | None) -> tuple[list[tuple[float, float]], ...]:
         """``(lag, throughput)`` points ``(seconds before the last sample, value)`` for
-        ``projection``; for None, the store's own append rate as throughput and no lag."""
+        ``projection`` (its shards' summed); for None, the store's own append rate as
+        throughput and no lag."""
         samples = list(self.samples)
         if not samples:
             return [], []
@@ -79,10 +90,10 @@ class Sampler:
             if projection is None:
                 moved = now.global_position - before.global_position
             else:
-                a, b = before.positions.get(projection), now.positions.get(projection)
-                if a is None or b is None:
+                a, b = before.parts(projection), now.parts(projection)
+                if not a or not b:
                     continue
-                moved = max(0, b - a)
+                moved = sum(max(0, b[name] - a.get(name, b[name])) for name in b)
             rate.append((now.at - end, moved / (now.at - before.at)))
         return lag, rate
 

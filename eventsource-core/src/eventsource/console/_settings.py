@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from .._exceptions import InvalidArgumentError
+from ..plugins._url import BackendURL
 
 __all__ = ["ConsoleSettings"]
 
@@ -14,6 +15,7 @@ __all__ = ["ConsoleSettings"]
 class ConsoleSettings:
     """A console's configuration.
 
+    ``url`` is the store's URL (text or a parsed :class:`~eventsource.plugins.BackendURL`).
     ``allow_writes`` turns on the DLQ replay/resolve actions; each of them then needs
     ``token`` (random by default, printed at start-up). ``projections`` names projections to
     import for DLQ replay, as ``module:attribute`` (a projection, or a callable returning
@@ -21,7 +23,7 @@ class ConsoleSettings:
     chart; ``sample_window`` how far back (seconds) the chart goes.
     """
 
-    url: str
+    url: str | BackendURL
     host: str = "127.0.0.1"
     port: int = 8642
     allow_writes: bool = False

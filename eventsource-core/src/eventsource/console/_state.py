@@ -4,12 +4,13 @@ projections it can replay DLQ entries into."""
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
 
 from .._exceptions import ConfigurationError
 from ..events import EventRegistry
 from ..plugins._backend import Backend
-from ..runtime._projection import ProjectionLike
+from ..runtime._projection import ProjectionLike, check_projection
 from ._sampler import Sampler
 from ._settings import ConsoleSettings
 
@@ -36,7 +37,8 @@ class ConsoleState:
 
 
 def load_projections(specs: tuple[str, ...]) -> dict[str, ProjectionLike]:
-    """Import each ``module:attribute`` (a projection, or a callable returning one), by name.
+    """Import each ``module:attribute`` (a projection, its class, or a function returning
+    one), by name, as ``eventsource dlq replay --projection`` does.
 
     Raises :class:`ConfigurationError` naming the spec that cannot be imported or is no
     projection."""
@@ -49,20 +51,8 @@ def load_projections(specs: tuple[str, ...]) -> dict[str, ProjectionLike]:
                 target = getattr(target, part)
         except (ImportError, AttributeError) as exc:
             raise ConfigurationError(f"cannot import projection {spec!r}: {exc}") from exc
-        if not _is_projection(target) and callable(target):
+        if inspect.isclass(target) or (callable(target) and not hasattr(target, "handle")):
             target = target()
-        if not _is_projection(target):
-            raise ConfigurationError(
-                f"{spec!r} is not a projection (an object with a name and async handle())"
-            )
-        projection: ProjectionLike = target  # type: ignore[assignment]
+        projection = check_projection(target)
         found[projection.name] = projection
     return found
-
-
-def _is_projection(value: object) -> bool:
-    return (
-        not isinstance(value, type)
-        and isinstance(getattr(value, "name", None), str)
-        and callable(getattr(value, "handle", None))
-    )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 
 from .._exceptions import InvalidArgumentError
 from ..cli._context import to_jsonable
+from ..inspection import LeaseInfo, inspect_store, projections_overview
 from ..repositories._entries import DLQEntry, DLQStatus
-from ..repositories._leases import ProjectionLease, ProjectionLeases
+from ..repositories._leases import ProjectionLeases
 from ..runtime._undecodable import UndecodableEvent
 from ..stores._types import StoredEvent
 from . import _reads
@@ -25,6 +25,9 @@ __all__ = ["Rendered", "dlq_entry", "dlq_list", "event", "outbox", "overview", "
 Rendered = tuple[str, str, bool]
 
 PAGE_SIZE = 50
+
+#: Up to this many events the overview counts events and streams (it reads them all).
+COUNT_LIMIT = 2000
 
 #: The messages a redirect after a write may show (by code, so nothing is reflected).
 FLASHES = {
@@ -98,21 +101,25 @@ def _problem(text: str | None) -> str:
 
 
 async def overview(state: ConsoleState, request: Request) -> Rendered:
-    """The store at a glance."""
+    """The store at a glance (:func:`eventsource.inspection.inspect_store`)."""
     backend = state.backend
-    position = await backend.events.get_global_position()
-    checkpoints = await backend.checkpoints.get_all_checkpoints()
-    lags = [max(0, position - (c.global_position or 0)) for c in checkpoints]
-    outbox = await backend.outbox.get_stats()
-    dlq = await backend.dlq.get_failure_stats()
+    status = await inspect_store(backend, count_limit=COUNT_LIMIT)
+    store = status.store
+    lags = [p.lag_events for p in status.projections if p.lag_events is not None]
     latest = await _reads.recent(backend.events, before=None, limit=10, event_type=None)
     cards = [
-        ("global position", position),
-        ("projections", len(checkpoints)),
+        ("global position", store.global_position),
+        ("events", store.events if store.events is not None else f"> {COUNT_LIMIT:,}"),
+        ("streams", store.streams if store.streams is not None else "not counted"),
+        ("projections", len(status.projections)),
         ("largest lag", max(lags) if lags else "-"),
-        ("DLQ open", dlq.total_failed + dlq.total_retrying),
-        ("outbox pending", outbox.pending_count),
-        ("outbox failed", outbox.failed_count),
+        ("DLQ open", status.dlq.open),
+        ("outbox pending", status.outbox.pending),
+        ("outbox failed", status.outbox.failed),
+    ]
+    rows = [
+        (link("/projections", p.name), p.position, p.lag_events, p.state, p.dlq_open)
+        for p in status.projections
     ]
     body = (
         '<div class="cards" id="cards">'
@@ -121,7 +128,9 @@ async def overview(state: ConsoleState, request: Request) -> Rendered:
             for k, v in cards
         )
         + "</div>"
-        + f"<p class=muted>capabilities: {esc(', '.join(backend.capabilities.enabled()))}</p>"
+        + f"<p class=muted>capabilities: {esc(', '.join(store.capabilities))}</p>"
+        + "<h2>Projections</h2>"
+        + table(["Projection", "Position", "Lag", "State", "DLQ open"], rows, id="summary")
         + "<h2>Latest events</h2>"
         + _events_table(latest.events)
         + _problem(latest.problem)
@@ -203,48 +212,60 @@ async def event(state: ConsoleState, position: int) -> Rendered:
     return f"Event {stored.global_position}", body, False
 
 
-def _lease_state(lease: ProjectionLease, now: datetime) -> str:
-    if lease.released_at is not None:
-        return "released"
-    return "live" if lease.is_live(now) else "expired"
+def _owners(owners: tuple[LeaseInfo, ...]) -> str:
+    return ", ".join(f"{o.owner_id} (since {o.since:%H:%M:%S})" for o in owners) or "-"
 
 
 async def projections(state: ConsoleState, request: Request) -> Rendered:
-    """Every projection's checkpoint, lag and owner, with charts of lag and throughput."""
+    """Every projection (shards grouped): checkpoint, lag, state, owners, shards, open DLQ
+    entries; with charts of lag and throughput over the last minutes."""
     backend = state.backend
     position = await backend.events.get_global_position()
-    checkpoints = await backend.checkpoints.get_all_checkpoints()
-    repo = backend.checkpoints
-    leases = await repo.get_leases() if isinstance(repo, ProjectionLeases) else []
-    owners = {lease.projection_name: lease for lease in leases}
-    now = datetime.now(UTC)
-    rows = []
-    for c in checkpoints:
-        lease = owners.get(c.projection_name)
-        rows.append(
-            (
-                c.projection_name,
-                c.global_position,
-                max(0, position - (c.global_position or 0)),
-                c.events_processed,
-                None if lease is None else lease.owner_id,
-                None if lease is None else _lease_state(lease, now),
-                c.last_event_type,
-                c.updated_at,
-            )
+    found = await projections_overview(backend.checkpoints, backend.dlq)
+    rows = [
+        (
+            p.name,
+            p.position,
+            p.lag_events,
+            None if p.lag_seconds is None else f"{p.lag_seconds:.1f}",
+            p.events_processed,
+            p.state,
+            _owners(p.owners),
+            len(p.shards) or "-",
+            p.dlq_open,
+            p.updated_at,
         )
+        for p in found
+    ]
+    shards = ""
+    for p in found:
+        if p.shards:
+            shards += f"<h2>Shards of {esc(p.name)}</h2>" + table(
+                ["Shard", "Position", "Lag", "Owner", "Lease"],
+                [
+                    (
+                        s.name,
+                        s.position,
+                        s.lag_events,
+                        None if s.owner is None else s.owner.owner_id,
+                        None if s.owner is None else s.owner.state,
+                    )
+                    for s in p.shards
+                ],
+            )
     sampler = state.sampler
     window = state.settings.sample_window
     _, store_rate = sampler.series(None)
     charts = '<div class="charts">' + line_chart("appends/s (store)", store_rate, window) + "</div>"
-    for c in checkpoints:
-        lag, rate = sampler.series(c.projection_name)
+    for p in found:
+        lag, rate = sampler.series(p.name)
         charts += (
-            f'<h2>{esc(c.projection_name)}</h2><div class="charts">'
+            f'<h2>{esc(p.name)}</h2><div class="charts">'
             + line_chart("lag (events)", lag, window)
             + line_chart("throughput (events/s)", rate, window)
             + "</div>"
         )
+    leases = isinstance(backend.checkpoints, ProjectionLeases)
     body = (
         f"<p class=muted>global position {esc(position)}; charts sampled every "
         f"{esc(state.settings.sample_interval)} s, kept {esc(window / 60)} min (in memory)</p>"
@@ -253,20 +274,19 @@ async def projections(state: ConsoleState, request: Request) -> Rendered:
                 "Projection",
                 "Position",
                 "Lag",
+                "Lag (s)",
                 "Processed",
-                "Owner",
-                "Lease",
-                "Last type",
+                "State",
+                "Owners",
+                "Shards",
+                "DLQ open",
                 "Updated",
             ],
             rows,
             id="projections",
         )
-        + (
-            ""
-            if isinstance(repo, ProjectionLeases)
-            else "<p class=muted>this backend keeps no ownership leases</p>"
-        )
+        + ("" if leases else "<p class=muted>this backend keeps no ownership leases</p>")
+        + shards
         + charts
     )
     return "Projections", body, True
