@@ -5,6 +5,7 @@ shows. The run saves the screenshots docs/console.md shows (docs/img/console-*.p
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from eventsource import open_backend
 from .conftest import Console
 from .model import HOSTILE, ConsoleItemAdded, Seeded
 
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+#: Where the screenshots go: docs/img when $EVENTSOURCE_CONSOLE_SCREENSHOTS=1 (to refresh the
+#: ones docs/console.md shows), else a temporary folder (a test run leaves docs as they are).
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 10) -> Any:
@@ -54,14 +57,27 @@ def click(driver: Any, by: str, value: str) -> None:
     wait_for(driver, clicked)
 
 
-def shot(driver: Any, name: str) -> None:
-    """Save the page as docs/img/console-NAME.png."""
-    IMG.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(IMG / f"console-{name}.png"))
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the screenshots are saved in."""
+    if os.environ.get("EVENTSOURCE_CONSOLE_SCREENSHOTS") == "1":
+        return DOCS_IMG
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def shot(driver: Any, folder: Path, name: str) -> None:
+    """Save the page as FOLDER/console-NAME.png (and check it is a PNG)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"console-{name}.png"
+    driver.save_screenshot(str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_browse_search_and_open_an_event(
-    browser: Any, sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+    browser: Any,
+    screenshots: Path,
+    sqlite_store: tuple[str, Seeded],
+    console_factory: Callable[..., Console],
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -70,7 +86,7 @@ def test_browse_search_and_open_an_event(
     browser.get(console.url("/"))
     assert text_of(browser, '[data-card="global position"] b') == "18"
     wait_for(browser, lambda d: "live: polling" in text_of(d, "#live-state"))
-    shot(browser, "overview")
+    shot(browser, screenshots, "overview")
     click(browser, By.LINK_TEXT, "Streams")
     box = wait_for(browser, lambda d: d.find_element(By.ID, "stream"))
     box.send_keys(seeded.hostile_stream[:8])
@@ -80,14 +96,14 @@ def test_browse_search_and_open_an_event(
     wait_for(browser, lambda d: "Stream " in d.title)
     rows = browser.find_elements(By.CSS_SELECTOR, "#events tbody tr")
     assert len(rows) == 3
-    shot(browser, "stream")
+    shot(browser, screenshots, "stream")
     rows[0].find_element(By.CSS_SELECTOR, "td a").click()  # its first event
     document = wait_for(browser, lambda d: d.find_element(By.ID, "document"))
     # the hostile payload shows as text: no script ran, no element was made of it
     assert HOSTILE in document.text
     assert browser.title.startswith("Event ") and "pwned" not in browser.title
     assert not browser.find_elements(By.CSS_SELECTOR, "main script, main img")
-    shot(browser, "event")
+    shot(browser, screenshots, "event")
     # search by event type
     browser.get(console.url("/streams"))
     browser.find_element(By.ID, "type").send_keys("consoletest.OrderPlaced")
@@ -97,7 +113,10 @@ def test_browse_search_and_open_an_event(
 
 
 def test_live_overview_and_projection_chart(
-    browser: Any, sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+    browser: Any,
+    screenshots: Path,
+    sqlite_store: tuple[str, Seeded],
+    console_factory: Callable[..., Console],
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -144,11 +163,12 @@ def test_live_overview_and_projection_chart(
     )
     # the sampler (every 0.5 s) has drawn lag and throughput lines
     wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "svg.chart polyline")) >= 4)
-    shot(browser, "projections")
+    shot(browser, screenshots, "projections")
 
 
 def test_dlq_replay_and_resolve_with_the_token(
     browser: Any,
+    screenshots: Path,
     sqlite_store: tuple[str, Seeded],
     console_factory: Callable[..., Console],
 ) -> None:
@@ -171,7 +191,7 @@ def test_dlq_replay_and_resolve_with_the_token(
     browser.find_element(By.CSS_SELECTOR, "#unlock button").click()
     wait_for(browser, lambda d: "writes unlocked" in text_of(d, ".banner"))
     browser.get(console.url("/dlq"))
-    shot(browser, "dlq")
+    shot(browser, screenshots, "dlq")
     click(browser, By.LINK_TEXT, str(seeded.dlq_ids["replay"]))
     form = wait_for(browser, lambda d: d.find_element(By.ID, "replay"))
     form.find_element(By.NAME, "note").send_keys("handler fixed")
@@ -194,7 +214,7 @@ def test_dlq_replay_and_resolve_with_the_token(
 
 @pytest.mark.postgres
 def test_postgres_console_is_live_by_notifications(
-    browser: Any, pg_url: str, console_factory: Callable[..., Console]
+    browser: Any, screenshots: Path, pg_url: str, console_factory: Callable[..., Console]
 ) -> None:
     from .model import seed
 
@@ -205,4 +225,5 @@ def test_postgres_console_is_live_by_notifications(
     assert text_of(browser, '[data-card="global position"] b') == "18"
     browser.get(console.url("/outbox"))
     assert text_of(browser, '[data-card="pending"] b') == "2"
-    shot(browser, "outbox")
+    wait_for(browser, lambda d: "live: notifications" in text_of(d, "#live-state"))
+    shot(browser, screenshots, "outbox")

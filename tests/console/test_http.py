@@ -54,6 +54,19 @@ def dlq_status(url: str, dlq_id: int) -> tuple[DLQStatus, str | None]:
     return asyncio.run(read())
 
 
+def outbox_claimable(url: str) -> int:
+    """How many outbox entries a relay could claim now (claimed, then released)."""
+
+    async def claim() -> int:
+        async with open_backend(url, create=False) as backend:
+            claimed = await backend.outbox.get_pending_events(100, worker_id="probe")
+            for entry in claimed:
+                await backend.outbox.release(entry.id)
+            return len(claimed)
+
+    return asyncio.run(claim())
+
+
 def test_pages_render_and_payloads_show_as_text(
     sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
 ) -> None:
@@ -71,6 +84,9 @@ def test_pages_render_and_payloads_show_as_text(
     assert HOSTILE not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
     _, _, body = fetch(console.url("/"))
     assert 'data-card="global position"><b>18</b>' in body
+    _, _, body = fetch(console.url("/outbox"))
+    assert 'data-card="pending"><b>2</b>' in body
+    assert outbox_claimable(url) == 2  # looking claimed nothing: a relay still gets both
     _, _, body = fetch(console.url("/projections"))
     assert "<td>orders</td><td>13</td><td>5</td>" in body  # position, lag
     assert "<svg" in body and "lag (events)" in body

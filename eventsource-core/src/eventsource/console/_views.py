@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from .._exceptions import InvalidArgumentError
 from ..cli._context import to_jsonable
-from ..inspection import LeaseInfo, inspect_store, projections_overview
+from ..inspection import LeaseInfo, inspect_store, outbox_overview, projections_overview
 from ..repositories._entries import DLQEntry, DLQStatus
 from ..repositories._leases import ProjectionLeases
 from ..runtime._undecodable import UndecodableEvent
@@ -415,16 +415,17 @@ def _actions(state: ConsoleState, request: Request, entry: DLQEntry) -> str:
 
 
 async def outbox(state: ConsoleState, request: Request) -> Rendered:
-    """Outbox counts and the pending entries."""
-    repo = state.backend.outbox
-    stats = await repo.get_stats()
-    pending = await repo.list_pending_events(limit=100)
+    """Outbox counts by status (:func:`eventsource.inspection.outbox_overview`).
+
+    Only counts: the outbox contract lists entries only by claiming them
+    (``get_pending_events``), and looking must not take entries from a relay."""
+    found = await outbox_overview(state.backend.outbox)
     cards = [
-        ("pending", stats.pending_count),
-        ("claimed", stats.claimed_count),
-        ("published", stats.published_count),
-        ("failed", stats.failed_count),
-        ("oldest pending", stats.oldest_pending_at),
+        ("pending", found.pending),
+        ("claimed", found.claimed),
+        ("published", found.published),
+        ("failed", found.failed),
+        ("oldest pending", found.oldest_pending_at),
     ]
     body = (
         '<div class="cards" id="outbox-cards">'
@@ -432,23 +433,9 @@ async def outbox(state: ConsoleState, request: Request) -> Rendered:
             f'<div class="card" data-card="{esc(k)}"><b>{esc(v)}</b>{esc(k)}</div>'
             for k, v in cards
         )
-        + "</div><h2>Pending</h2>"
-        + table(
-            ["Entry", "Event type", "Aggregate", "Created", "Retries", "Claimed by", "Last error"],
-            [
-                (
-                    e.id,
-                    e.event_type,
-                    f"{e.aggregate_id}:{e.aggregate_type}",
-                    e.created_at,
-                    e.retry_count,
-                    e.claimed_by,
-                    e.last_error,
-                )
-                for e in pending
-            ],
-            id="outbox",
-        )
+        + "</div><p class=muted>pending counts the claimed entries too (a relay is publishing "
+        "them now). The entries themselves are not listed: the outbox contract lists entries "
+        "only by claiming them, and looking must not take them from a relay.</p>"
     )
     return "Outbox", body, True
 
