@@ -11,12 +11,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from uuid import uuid4
 
 from eventsource import open_backend
 from eventsource.repositories import DLQStatus
 
 from .conftest import COMMAND, Console
-from .model import HOSTILE, Seeded
+from .model import HOSTILE, ConsoleItemAdded, Seeded
 
 
 def fetch(
@@ -158,7 +159,7 @@ def test_bad_input_is_a_typed_error_page(
     cases = {
         "/streams?before=abc": (400, "whole number"),
         "/streams?before=0": (400, "before must be"),
-        "/streams?stream=nouuid:Order": (400, "stream id"),
+        "/streams?after=-1&stream=" + urllib.parse.quote(f"{uuid4()}:Order"): (400, "after must"),
         "/events/999999": (404, "no event at global position 999999"),
         "/dlq/424242": (404, "no DLQ entry 424242"),
         "/dlq?status=lost": (400, "status"),
@@ -187,6 +188,36 @@ def test_stream_search_by_id_and_type(
     _, _, body = fetch(console.url("/streams?type=consoletest.OrderPlaced"))
     assert body.count("consoletest.OrderPlaced</a>") == 6
     assert "consoletest.ItemAdded</a>" not in body
+
+
+def test_a_long_stream_pages_and_a_piece_with_a_colon_is_a_search(
+    sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    url, seeded = sqlite_store
+    aggregate_id = uuid4()
+
+    async def append() -> None:
+        async with open_backend(url, create=False) as backend:
+            events = [
+                ConsoleItemAdded(aggregate_id=aggregate_id, sku=f"s{v}", aggregate_version=v)
+                for v in range(1, 56)
+            ]
+            await backend.events.append_events(aggregate_id, "ConsoleOrder", events, 0)
+
+    asyncio.run(append())
+    console = console_factory(url)
+    stream = f"{aggregate_id}:ConsoleOrder"
+    _, _, body = fetch(console.url("/streams?" + urllib.parse.urlencode({"stream": stream})))
+    assert body.count('<a href="/events/') == 50 and 'id="later"' in body
+    later = urllib.parse.urlencode({"stream": stream, "after": 50})
+    _, _, body = fetch(console.url(f"/streams?{later}"))
+    assert body.count('<a href="/events/') == 5 and 'id="later"' not in body
+    assert "<td>51</td>" in body and "<td>55</td>" in body
+    # "<piece>:Cons" is no stream id: the streams whose id contains it
+    piece = seeded.hostile_stream[24:41]
+    assert ":" in piece
+    _, _, body = fetch(console.url("/streams?" + urllib.parse.urlencode({"stream": piece})))
+    assert "Streams matching" in body and seeded.hostile_stream in body
 
 
 def test_live_endpoint_says_how_it_updates(

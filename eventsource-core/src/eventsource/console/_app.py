@@ -21,6 +21,7 @@ from .._exceptions import (
     InvalidArgumentError,
     InvalidStateError,
 )
+from ..clock import Clock
 from ..migration import CopyingEventRegistry, LenientEventRegistry
 from ..plugins._backend import Backend, open_backend
 from ..runtime._dlq import DLQReplayer
@@ -78,11 +79,11 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def create_app(
-    settings: ConsoleSettings, *, backend: Backend | None = None, sampler_clock: Any = None
+    settings: ConsoleSettings, *, backend: Backend | None = None, sampler_clock: Clock | None = None
 ) -> Starlette:
     """The console app for ``settings``. It serves ``backend`` when given (opened and closed
     by the caller); else it opens the store (an existing one only) when the app starts and
-    closes it when it stops."""
+    closes it when it stops. ``sampler_clock`` is the chart sampler's clock (tests)."""
     projections = load_projections(settings.projections)
     holder: dict[str, ConsoleState] = {}
 

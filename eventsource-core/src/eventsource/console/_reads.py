@@ -55,11 +55,12 @@ async def recent(
     return await _collect(store.read_all(options), Page())
 
 
-async def stream(store: EventStore, stream_id: str, *, limit: int) -> Page:
-    """The first ``limit`` events of ``stream_id`` (``"<uuid>:<type>"``), oldest first;
-    :class:`InvalidArgumentError` for a malformed id."""
+async def stream(store: EventStore, stream_id: str, *, after: int, limit: int) -> Page:
+    """Up to ``limit`` events of ``stream_id`` (``"<uuid>:<type>"``) after version
+    ``after``, oldest first; :class:`InvalidArgumentError` for a malformed id."""
     parse_stream_id(stream_id)
-    return await _collect(store.read_stream(stream_id, ReadOptions(limit=limit)), Page())
+    options = ReadOptions(from_position=after, limit=limit)
+    return await _collect(store.read_stream(stream_id, options), Page())
 
 
 async def find_streams(store: EventStore, text: str, *, limit: int = 100) -> tuple[list[str], int]:

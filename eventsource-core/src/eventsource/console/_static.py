@@ -40,7 +40,7 @@ JS = """
     var main = document.getElementById("main");
     if (main.contains(document.activeElement) && document.activeElement.tagName !== "BODY"
         && document.activeElement.tagName !== "A") return;
-    fetch(location.href, {headers: {"X-Console-Refresh": "1"}}).then(function (r) {
+    fetch(location.href).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (text) {
       if (!text) return;

@@ -13,7 +13,7 @@ from ..inspection import LeaseInfo, inspect_store, outbox_overview, projections_
 from ..repositories._entries import DLQEntry, DLQStatus
 from ..repositories._leases import ProjectionLeases
 from ..runtime._undecodable import UndecodableEvent
-from ..stores._types import StoredEvent
+from ..stores._types import StoredEvent, parse_stream_id
 from . import _reads
 from ._chart import line_chart
 from ._html import Markup, esc, layout, link, query, table
@@ -25,6 +25,9 @@ __all__ = ["Rendered", "dlq_entry", "dlq_list", "event", "outbox", "overview", "
 Rendered = tuple[str, str, bool]
 
 PAGE_SIZE = 50
+
+#: The DLQ list shows at most this many entries (oldest failure first).
+DLQ_LIMIT = 200
 
 #: Up to this many events the overview counts events and streams (it reads them all).
 COUNT_LIMIT = 2000
@@ -138,6 +141,14 @@ async def overview(state: ConsoleState, request: Request) -> Rendered:
     return "Overview", body, True
 
 
+def _is_stream_id(text: str) -> bool:
+    try:
+        parse_stream_id(text)
+    except InvalidArgumentError:
+        return False
+    return True
+
+
 def _search_form(stream: str, event_type: str) -> str:
     return (
         '<form class="inline" method="get" action="/streams" id="search">'
@@ -155,13 +166,22 @@ async def streams(state: ConsoleState, request: Request) -> Rendered:
     event_type = request.query_params.get("type", "").strip()
     before = _int(request, "before", minimum=1)
     body = _search_form(stream_text, event_type)
-    if stream_text and ":" in stream_text:
-        result = await _reads.stream(store, stream_text, limit=1000)
+    if stream_text and _is_stream_id(stream_text):
+        after = _int(request, "after") or 0
+        result = await _reads.stream(store, stream_text, after=after, limit=PAGE_SIZE)
         events = result.events
-        if event_type:
-            events = [e for e in events if e.event_type == event_type]
-        body += f"<h2>Stream {esc(stream_text)}</h2>" + _events_table(events)
-        return f"Stream {stream_text}", body + _problem(result.problem), False
+        shown = [e for e in events if not event_type or e.event_type == event_type]
+        body += (
+            f"<h2>Stream {esc(stream_text)}</h2>" + _events_table(shown) + _problem(result.problem)
+        )
+        if len(events) == PAGE_SIZE:
+            later = events[-1].stream_position
+            body += link(
+                query("/streams", stream=stream_text, type=event_type, after=later),
+                "later events",
+                id="later",
+            )
+        return f"Stream {stream_text}", body, False
     if stream_text:
         found, scanned = await _reads.find_streams(store, stream_text)
         body += (
@@ -305,7 +325,7 @@ async def dlq_list(state: ConsoleState, request: Request) -> Rendered:
     status_text = request.query_params.get("status", DLQStatus.FAILED.value)
     projection = request.query_params.get("projection") or None
     entries = await state.backend.dlq.get_failed_events(
-        projection_name=projection, status=status_text, limit=200
+        projection_name=projection, status=status_text, limit=DLQ_LIMIT
     )
     stats = await state.backend.dlq.get_failure_stats()
     tabs = " | ".join(
@@ -343,6 +363,7 @@ async def dlq_list(state: ConsoleState, request: Request) -> Rendered:
             rows,
             id="dlq",
         )
+        + (f"<p class=muted>the oldest {DLQ_LIMIT} shown</p>" if len(rows) == DLQ_LIMIT else "")
     )
     return f"DLQ: {status_text}", body, True
 
