@@ -244,3 +244,31 @@ def test_a_missing_store_is_one_line_and_an_exit_code(tmp_path: Path) -> None:
         assert done.returncode == code, (argv, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_an_undecodable_row_shows_as_a_note_and_its_stored_text(
+    sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    from eventsource.testing import RawEventRow
+    from raw_events import write_raw_event
+
+    url, _ = sqlite_store
+    payload = '{"not": "an event", "x": "<script>alert(2)</script>"'  # cut short: no JSON
+
+    async def write() -> int:
+        async with open_backend(url, create=False) as backend:
+            row = RawEventRow(uuid4(), "ConsoleOrder", 1, "consoletest.Broken", 1, payload)
+            return await write_raw_event(backend, row)
+
+    position = asyncio.run(write())
+    console = console_factory(url)
+    status, _, body = fetch(console.url("/streams"))  # the newest first: the row stops it
+    assert status == 200 and f"global position {position}" in body and "cannot be decoded" in body
+    assert f'href="/streams?before={position}" id="older"' in body  # the way on past it
+    _, _, body = fetch(console.url(f"/streams?before={position}"))
+    assert body.count('<a href="/events/') == 18 and "cannot be decoded" not in body
+    status, _, body = fetch(console.url(f"/events/{position}"))
+    assert status == 200 and "This row cannot be decoded" in body
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in body and "<script>alert(2)" not in body
+    _, _, body = fetch(console.url(f"/events/{position - 1}"))  # its neighbour still opens
+    assert 'id="document"' in body and "consoletest.ItemAdded" in body

@@ -26,6 +26,8 @@ class Page:
 
     events: list[StoredEvent] = field(default_factory=list)
     problem: str | None = None
+    #: The global position of the undecodable row the read stopped at, when it names one.
+    stopped_at: int | None = None
 
 
 async def _collect(events: AsyncIterator[StoredEvent], page: Page) -> Page:
@@ -34,6 +36,7 @@ async def _collect(events: AsyncIterator[StoredEvent], page: Page) -> Page:
             page.events.append(stored)
     except EventDecodeError as exc:
         where = f"global position {exc.global_position}" if exc.global_position else "a row"
+        page.stopped_at = exc.global_position
         page.problem = (
             f"the event at {where} (stream {exc.stream_id}, type {exc.event_type}) cannot "
             f"be decoded: {exc}"

@@ -195,8 +195,12 @@ async def streams(state: ConsoleState, request: Request) -> Rendered:
     page_ = await _reads.recent(store, before=before, limit=PAGE_SIZE, event_type=event_type)
     title = f"Events of type {event_type}" if event_type else "Newest events"
     body += f"<h2>{esc(title)}</h2>" + _events_table(page_.events) + _problem(page_.problem)
-    if len(page_.events) == PAGE_SIZE:
+    older = None
+    if page_.stopped_at is not None:  # go on past the undecodable row
+        older = page_.stopped_at
+    elif len(page_.events) == PAGE_SIZE:
         older = page_.events[-1].global_position
+    if older is not None and older > 1:
         body += link(query("/streams", type=event_type, before=older), "older events", id="older")
     return "Streams", body, before is None and not page_.problem
 
