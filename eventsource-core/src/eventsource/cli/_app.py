@@ -18,9 +18,11 @@ __all__ = ["COMMAND_MODULES", "build_app"]
 
 #: Every command module, in the order their commands are listed by ``eventsource --help``.
 COMMAND_MODULES = (
+    "_status",
     "_info",
     "_events",
     "_checkpoints",
+    "_projections",
     "_dlq",
     "_outbox",
     "_streams",

@@ -28,6 +28,8 @@ def to_jsonable(value: Any) -> Any:
     """``value`` with records, UUIDs and datetimes turned into JSON types."""
     if hasattr(value, "to_dict"):
         return to_jsonable(value.to_dict())
+    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
+        return {name: to_jsonable(getattr(value, name)) for name in value.__dataclass_fields__}
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
