@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
 from eventsource import DomainEvent, open_backend
+from eventsource.repositories import ProjectionLeases
 
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
 
@@ -46,8 +48,10 @@ class Seeded:
 
 async def seed(url: str, *, orders: int = 6) -> Seeded:
     """Fill the store at ``url``: ``orders`` orders of 3 events, one whose customer is
-    :data:`HOSTILE`; checkpoints "orders" (5 behind) and "emails" (up to date); DLQ entries
-    "replay" and "resolve" of "orders" and one of "emails"; two outbox entries."""
+    :data:`HOSTILE`; checkpoints "orders" (5 behind), "emails" (up to date, owned by
+    worker-a) and the shards "search#0/2" (up to date, owned by worker-b) and "search#1/2"
+    (8 behind); DLQ entries "replay" and "resolve" of "orders" and one of "emails"; two
+    outbox entries."""
     ids: list[UUID] = []
     async with open_backend(url) as backend:
         store = backend.events
@@ -71,6 +75,15 @@ async def seed(url: str, *, orders: int = 6) -> Seeded:
         await backend.checkpoints.update_checkpoint(
             "emails", stored[-1].event_id, stored[-1].event_type, stored[-1].global_position
         )
+        # a sharded projection: two shard checkpoints; "emails" and shard 0 have live owners
+        for shard, event in (("search#0/2", stored[-1]), ("search#1/2", stored[-9])):
+            await backend.checkpoints.update_checkpoint(
+                shard, event.event_id, event.event_type, event.global_position
+            )
+        leases = backend.checkpoints
+        assert isinstance(leases, ProjectionLeases)
+        await leases.acquire_lease("emails", "worker-a", timedelta(hours=1))
+        await leases.acquire_lease("search#0/2", "worker-b", timedelta(hours=1))
         dlq_ids = {}
         for key, projection, event in (
             ("replay", "orders", stored[0]),

@@ -91,6 +91,11 @@ def test_pages_render_and_payloads_show_as_text(
     _, _, body = fetch(console.url("/projections"))
     assert "<td>orders</td><td>13</td><td>5</td>" in body  # position, lag
     assert "<svg" in body and "lag (events)" in body
+    assert "<td>emails</td><td>18</td><td>0</td>" in body and "worker-a (since " in body
+    # the sharded projection: one row (lowest position, largest lag), its shards below
+    assert "<td>search</td><td>10</td><td>8</td>" in body and "Shards of search" in body
+    assert "<td>search#0/2</td><td>18</td><td>0</td><td>worker-b</td><td>running</td>" in body
+    assert "<td>search#1/2</td><td>10</td><td>8</td><td>-</td><td>-</td>" in body
 
 
 def test_read_only_console_refuses_every_write(

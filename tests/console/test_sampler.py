@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from uuid import uuid4
 
 import pytest
@@ -49,6 +51,37 @@ async def test_lag_and_throughput_between_samples() -> None:
         assert len(sampler.samples) == 4
 
 
+async def test_a_sharded_projection_is_charted_as_one() -> None:
+    clock = ManualClock()
+    async with open_backend(f"memory://sampler-{uuid4().hex[:8]}") as backend:
+        sampler = Sampler(backend, interval=1, window=60, clock=clock)
+        aggregate_id = uuid4()
+        events = [
+            ConsoleItemAdded(aggregate_id=aggregate_id, sku="s", aggregate_version=v + 1)
+            for v in range(10)
+        ]
+        await backend.events.append_events(aggregate_id, "ConsoleOrder", events, 0)
+        stored = [e async for e in backend.events.read_all()]
+
+        async def at(shard: str, position: int) -> None:
+            event = stored[position - 1]
+            await backend.checkpoints.update_checkpoint(
+                shard, event.event_id, event.event_type, position
+            )
+
+        await at("p#0/2", 2)
+        await at("p#1/2", 5)
+        await at("other", 1)
+        await sampler.sample()
+        clock.advance(2)
+        await at("p#0/2", 6)
+        await at("p#1/2", 7)
+        await sampler.sample()
+        lag, rate = sampler.series("p")
+        assert lag == [(-2.0, 8.0), (0.0, 4.0)]  # the furthest behind shard: 10-2, 10-6
+        assert rate == [(0.0, (4 + 2) / 2)]  # both shards' progress, per second
+
+
 def test_chart_escapes_its_title_and_spans_the_points() -> None:
     svg = line_chart("<lag>", [(-30.0, 1.0), (-15.0, 4.0), (0.0, 2.0)], window=600)
     assert "&lt;lag&gt;: 2" in svg and "<lag>" not in svg
@@ -70,3 +103,15 @@ def test_chart_escapes_its_title_and_spans_the_points() -> None:
 def test_bad_settings_are_refused(options: dict[str, object]) -> None:
     with pytest.raises(InvalidArgumentError):
         ConsoleSettings("memory://", **options)  # type: ignore[arg-type]
+
+
+def test_importing_the_console_loads_no_web_stack() -> None:
+    """``eventsource.console`` (settings, create_app, serve) imports Starlette and uvicorn
+    only when an app is made, so the core without the extra imports it fine."""
+    code = (
+        "import sys, eventsource.console, eventsource.cli._console; "
+        "print(sorted(m for m in ('starlette', 'uvicorn') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

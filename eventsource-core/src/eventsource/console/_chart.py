@@ -8,7 +8,7 @@ from ._html import esc
 
 __all__ = ["line_chart"]
 
-_W, _H, _PAD = 320, 90, 24
+_W, _H, _PAD = 300, 80, 24
 
 
 def line_chart(

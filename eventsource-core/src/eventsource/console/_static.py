@@ -25,7 +25,9 @@ form.inline{display:inline-flex;gap:.4em;margin:.2em 0}
 input,select,button{font:inherit;padding:.2em .45em}
 .flash{background:#e8f4ea;border:1px solid #9ccea6;padding:.4em .8em}
 .error{background:#fbeaea;border:1px solid #e0a0a0;padding:.4em .8em}
-.chart{background:#fff;border:1px solid #dde1e8;margin:.2em .6em .2em 0}
+.chartrow{display:flex;align-items:center;gap:.6em;margin:.3em 0}
+.chartrow h3{width:10em;font-size:14px;margin:0;overflow-wrap:anywhere}
+.chart{background:#fff;border:1px solid #dde1e8}
 .chart .line{fill:none;stroke:#2f6fde;stroke-width:2}.chart .axis{stroke:#999}
 .chart text{font-size:10px;fill:#555}.chart .t{font-size:11px;fill:#1d2330}
 .muted{color:#777}

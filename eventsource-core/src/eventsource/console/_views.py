@@ -280,11 +280,15 @@ async def projections(state: ConsoleState, request: Request) -> Rendered:
     sampler = state.sampler
     window = state.settings.sample_window
     _, store_rate = sampler.series(None)
-    charts = '<div class="charts">' + line_chart("appends/s (store)", store_rate, window) + "</div>"
+    charts = (
+        '<h2>Over the last minutes</h2><div class="chartrow"><h3>store</h3>'
+        + line_chart("appends/s", store_rate, window)
+        + "</div>"
+    )
     for p in found:
         lag, rate = sampler.series(p.name)
         charts += (
-            f'<h2>{esc(p.name)}</h2><div class="charts">'
+            f'<div class="chartrow"><h3>{esc(p.name)}</h3>'
             + line_chart("lag (events)", lag, window)
             + line_chart("throughput (events/s)", rate, window)
             + "</div>"
@@ -292,7 +296,7 @@ async def projections(state: ConsoleState, request: Request) -> Rendered:
     leases = isinstance(backend.checkpoints, ProjectionLeases)
     body = (
         f"<p class=muted>global position {esc(position)}; charts sampled every "
-        f"{esc(state.settings.sample_interval)} s, kept {esc(window / 60)} min (in memory)</p>"
+        f"{esc(state.settings.sample_interval)} s, kept {window / 60:g} min (in memory)</p>"
         + table(
             [
                 "Projection",
