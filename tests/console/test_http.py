@@ -167,6 +167,10 @@ def test_bad_input_is_a_typed_error_page(
         "/streams?after=-1&stream=" + urllib.parse.quote(f"{uuid4()}:Order"): (400, "after must"),
         "/events/999999": (404, "no event at global position 999999"),
         "/dlq/424242": (404, "no DLQ entry 424242"),
+        f"/events/{2**63}": (400, f"global position must be from 1 to {2**63 - 1}"),
+        f"/dlq/{2**63}": (400, "dlq_id must be from 1"),
+        "/events/0": (400, "global position must be from 1"),
+        "/streams?type=%00": (400, "NUL character"),
         "/dlq?status=lost": (400, "status"),
         "/nowhere": (404, "No such page"),
     }
@@ -277,3 +281,27 @@ def test_an_undecodable_row_shows_as_a_note_and_its_stored_text(
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in body and "<script>alert(2)" not in body
     _, _, body = fetch(console.url(f"/events/{position - 1}"))  # its neighbour still opens
     assert 'id="document"' in body and "consoletest.ItemAdded" in body
+
+
+def test_dlq_of_one_projection_takes_in_its_shards(
+    sqlite_store: tuple[str, Seeded], console_factory: Callable[..., Console]
+) -> None:
+    url, _ = sqlite_store
+
+    async def park() -> int:
+        async with open_backend(url, create=False) as backend:
+            event = [e async for e in backend.events.read_all()][9]
+            data = event.event.model_dump(mode="json")
+            return await backend.dlq.add_failed_event(
+                event.event_id, "search#1/2", event.event_type, data, error="shard failed"
+            )
+
+    shard_entry = asyncio.run(park())
+    console = console_factory(url)
+    _, _, body = fetch(console.url("/dlq?projection=search"))
+    assert "DLQ: failed of search" in body and body.count('<a href="/dlq/') == 1
+    assert f'<a href="/dlq/{shard_entry}">' in body and "search#1/2" in body
+    _, _, body = fetch(console.url("/dlq?projection=orders"))
+    assert body.count('<a href="/dlq/') == 2 and "emails" not in body.split("<tbody>")[1]
+    _, _, body = fetch(console.url("/"))  # the overview links each projection's open entries
+    assert '<a href="/dlq?projection=search">1</a>' in body

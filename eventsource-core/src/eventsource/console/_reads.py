@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import EventDecodeError, InvalidArgumentError
+from ..arguments import check_position
 from ..events import serialize_event
 from ..stores._contract import EventStore
 from ..stores._types import ReadDirection, ReadOptions, StoredEvent, parse_stream_id
@@ -84,8 +85,7 @@ async def event_at(store: EventStore, position: int) -> StoredEvent | None:
     """The event at global ``position``, or None when there is none.
 
     Raises :class:`EventDecodeError` when the row there cannot be decoded."""
-    if position < 1:
-        raise InvalidArgumentError(f"a global position is >= 1, got {position}")
+    check_position(position, "global position", InvalidArgumentError, minimum=1)
     async for stored in store.read_all(ReadOptions(from_position=position - 1, limit=1)):
         return stored if stored.global_position == position else None
     return None

@@ -9,7 +9,13 @@ from starlette.requests import Request
 
 from .._exceptions import InvalidArgumentError
 from ..cli._context import to_jsonable
-from ..inspection import LeaseInfo, inspect_store, outbox_overview, projections_overview
+from ..inspection import (
+    LeaseInfo,
+    inspect_store,
+    outbox_overview,
+    projections_overview,
+    split_projection_name,
+)
 from ..repositories._entries import DLQEntry, DLQStatus
 from ..repositories._leases import ProjectionLeases
 from ..runtime._undecodable import UndecodableEvent
@@ -121,7 +127,13 @@ async def overview(state: ConsoleState, request: Request) -> Rendered:
         ("outbox failed", status.outbox.failed),
     ]
     rows = [
-        (link("/projections", p.name), p.position, p.lag_events, p.state, p.dlq_open)
+        (
+            link("/projections", p.name),
+            p.position,
+            p.lag_events,
+            p.state,
+            link(query("/dlq", projection=p.name), p.dlq_open) if p.dlq_open else 0,
+        )
         for p in status.projections
     ]
     body = (
@@ -256,7 +268,7 @@ async def projections(state: ConsoleState, request: Request) -> Rendered:
             p.state,
             _owners(p.owners),
             len(p.shards) or "-",
-            p.dlq_open,
+            link(query("/dlq", projection=p.name), p.dlq_open) if p.dlq_open else 0,
             p.updated_at,
         )
         for p in found
@@ -332,9 +344,19 @@ async def dlq_list(state: ConsoleState, request: Request) -> Rendered:
     """The DLQ entries of one status (failed by default), of one projection when asked."""
     status_text = request.query_params.get("status", DLQStatus.FAILED.value)
     projection = request.query_params.get("projection") or None
-    entries = await state.backend.dlq.get_failed_events(
-        projection_name=projection, status=status_text, limit=DLQ_LIMIT
-    )
+    dlq = state.backend.dlq
+    if projection is None:
+        entries = await dlq.get_failed_events(status=status_text, limit=DLQ_LIMIT)
+    else:  # the projection's own entries and its shards' (``p#k/N``)
+        names = {projection} | {
+            c.projection_name
+            for c in await state.backend.checkpoints.get_all_checkpoints()
+            if split_projection_name(c.projection_name)[0] == projection
+        }
+        entries = []
+        for name in sorted(names):
+            entries += await dlq.get_failed_events(name, status=status_text, limit=DLQ_LIMIT)
+        entries = sorted(entries, key=lambda e: (e.first_failed_at, e.id))[:DLQ_LIMIT]
     stats = await state.backend.dlq.get_failure_stats()
     tabs = " | ".join(
         link(query("/dlq", status=s.value, projection=projection), f"{s.value}") for s in DLQStatus
@@ -342,7 +364,9 @@ async def dlq_list(state: ConsoleState, request: Request) -> Rendered:
     rows = [
         (
             link(f"/dlq/{e.id}", e.id),
-            e.projection_name,
+            link(
+                query("/dlq", status=status_text, projection=e.projection_name), e.projection_name
+            ),
             "undecodable" if UndecodableEvent.from_event_data(e.event_data) else "handler",
             e.event_type,
             _dlq_stream(e, UndecodableEvent.from_event_data(e.event_data)),
@@ -373,7 +397,8 @@ async def dlq_list(state: ConsoleState, request: Request) -> Rendered:
         )
         + (f"<p class=muted>the oldest {DLQ_LIMIT} shown</p>" if len(rows) == DLQ_LIMIT else "")
     )
-    return f"DLQ: {status_text}", body, True
+    title = f"DLQ: {status_text}" + (f" of {projection}" if projection else "")
+    return title, body, True
 
 
 def _token_field(state: ConsoleState, request: Request) -> str:
