@@ -23,8 +23,9 @@ import pytest
 
 from .model import Seeded, seed
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+#: Debian's browser and driver; $EVENTSOURCE_CHROMIUM / $EVENTSOURCE_CHROMEDRIVER name others.
+CHROMIUM = os.environ.get("EVENTSOURCE_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("EVENTSOURCE_CHROMEDRIVER", "/usr/bin/chromedriver")
 TESTS = Path(__file__).resolve().parent.parent
 
 

@@ -4,6 +4,7 @@ write guard (403 without the token, nothing changed), escaping, bad input, live 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import urllib.error
@@ -305,3 +306,14 @@ def test_dlq_of_one_projection_takes_in_its_shards(
     assert body.count('<a href="/dlq/') == 2 and "emails" not in body.split("<tbody>")[1]
     _, _, body = fetch(console.url("/"))  # the overview links each projection's open entries
     assert '<a href="/dlq?projection=search">1</a>' in body
+
+
+def test_a_missing_browser_fails_the_browser_tests_under_ci() -> None:
+    """Under CI=true a missing chromium is an error naming the apt-get line, not a skip."""
+    test = "tests/console/test_browser.py::test_browse_search_and_open_an_event"
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "CI": "true", "EVENTSOURCE_CHROMIUM": "/nonexistent/chromium"}
+    argv = [sys.executable, "-m", "pytest", test, "-q", "-p", "no:cacheprovider"]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=root, env=env, timeout=120)
+    assert done.returncode == 1 and "1 error" in done.stdout, done.stdout[-2000:]
+    assert "apt-get install -y chromium chromium-driver" in done.stdout
