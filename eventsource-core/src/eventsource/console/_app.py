@@ -114,14 +114,21 @@ def create_app(
     ) -> Response:
         return HTMLResponse(_views.page(state(), request, active, rendered), status, _HEADERS)
 
+    def failed(request: Request, active: str, title: str, reason: object, code: int) -> Response:
+        body = f'<p class="error" id="error">{esc(reason)}</p>'
+        return html(request, active, (title, body, False), code)
+
+    def error(request: Request, active: str, exc: EventSourceError) -> Response:
+        """A library error as a page: 404, 400 or 409 for what the operator asked, else 500."""
+        code = next((c for kind, c in _STATUS if isinstance(exc, kind)), 500)
+        return failed(request, active, "Error", exc, code)
+
     def guarded(active: str, view: Callable[[Request], Awaitable[_views.Rendered]]) -> Handler:
         async def endpoint(request: Request) -> Response:
             try:
                 return html(request, active, await view(request))
             except EventSourceError as exc:
-                code = next((c for kind, c in _STATUS if isinstance(exc, kind)), 500)
-                body = f'<p class="error" id="error">{esc(exc)}</p>'
-                return html(request, active, ("Error", body, False), code)
+                return error(request, active, exc)
 
         return endpoint
 
@@ -131,14 +138,11 @@ def create_app(
         form = await _form(request)
         reason = refusal(request, form, allow_writes=settings.allow_writes, token=settings.token)
         if reason is not None:
-            body = f'<p class="error" id="error">{esc(reason)}</p>'
-            return html(request, "", ("Write refused", body, False), 403)
+            return failed(request, "", "Write refused", reason, 403)
         try:
             return RedirectResponse(await action(form), 303, _HEADERS)
         except EventSourceError as exc:
-            code = next((c for kind, c in _STATUS if isinstance(exc, kind)), 500)
-            body = f'<p class="error" id="error">{esc(exc)}</p>'
-            return html(request, "", ("Error", body, False), code)
+            return error(request, "", exc)
 
     async def resolve(request: Request) -> Response:
         dlq_id = int(request.path_params["dlq_id"])
@@ -189,8 +193,7 @@ def create_app(
                 if not settings.allow_writes
                 else "that is not the console's token"
             )
-            body = f'<p class="error" id="error">{esc(reason)}</p>'
-            return html(request, "", ("Write refused", body, False), 403)
+            return failed(request, "", "Write refused", reason, 403)
         response = RedirectResponse("/?flash=unlocked", 303, _HEADERS)
         response.set_cookie(COOKIE, settings.token, httponly=True, samesite="strict")
         return response
@@ -254,7 +257,7 @@ def create_app(
     # Only the names of this machine, so a page of another site whose name resolves here
     # (DNS rebinding) cannot read the console; bound elsewhere on purpose, any name.
     loopback = settings.host in _LOOPBACK
-    hosts = sorted({settings.host, "127.0.0.1", "localhost"}) if loopback else ["*"]
+    hosts = ["127.0.0.1", "localhost", "[::1]"] if loopback else ["*"]
     routes = [
         Route("/", guarded("/", view(_views.overview))),
         Route("/streams", guarded("/streams", view(_views.streams))),

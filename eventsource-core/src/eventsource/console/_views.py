@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from .._exceptions import InvalidArgumentError
+from .._exceptions import EntryNotFoundError, EventDecodeError, InvalidArgumentError
 from ..cli._context import to_jsonable
 from ..inspection import (
     LeaseInfo,
@@ -22,10 +22,23 @@ from ..runtime._undecodable import UndecodableEvent
 from ..stores._types import StoredEvent, parse_stream_id
 from . import _reads
 from ._chart import line_chart
+from ._guard import COOKIE, token_matches
 from ._html import Markup, esc, layout, link, query, table
 from ._state import ConsoleState
 
-__all__ = ["Rendered", "dlq_entry", "dlq_list", "event", "outbox", "overview", "projections"]
+__all__ = [
+    "Rendered",
+    "banner",
+    "dlq_entry",
+    "dlq_list",
+    "event",
+    "outbox",
+    "overview",
+    "page",
+    "projections",
+    "streams",
+    "unlock_form",
+]
 
 #: A page: its title, body markup, and whether the script refreshes it live.
 Rendered = tuple[str, str, bool]
@@ -53,8 +66,6 @@ def banner(state: ConsoleState, request: Request) -> str:
     if not state.settings.allow_writes:
         mode = '<span class="ro">read-only</span>'
     else:
-        from ._guard import COOKIE, token_matches
-
         unlocked = token_matches(state.settings.token, request.cookies.get(COOKIE))
         mode = (
             '<span class="rw">writes unlocked</span>'
@@ -219,8 +230,6 @@ async def streams(state: ConsoleState, request: Request) -> Rendered:
 
 async def event(state: ConsoleState, position: int) -> Rendered:
     """One event: where it sits and its JSON document."""
-    from .._exceptions import EntryNotFoundError, EventDecodeError
-
     try:
         stored = await _reads.event_at(state.backend.events, position)
     except EventDecodeError as exc:
@@ -402,8 +411,6 @@ async def dlq_list(state: ConsoleState, request: Request) -> Rendered:
 
 
 def _token_field(state: ConsoleState, request: Request) -> str:
-    from ._guard import COOKIE, token_matches
-
     if token_matches(state.settings.token, request.cookies.get(COOKIE)):
         return ""
     return '<input type="password" name="token" placeholder="token" autocomplete="off">'
@@ -411,8 +418,6 @@ def _token_field(state: ConsoleState, request: Request) -> str:
 
 async def dlq_entry(state: ConsoleState, request: Request, dlq_id: int) -> Rendered:
     """One DLQ entry: its event, error and traceback, and (with writes) replay/resolve."""
-    from .._exceptions import EntryNotFoundError
-
     entry = await state.backend.dlq.get_failed_event_by_id(dlq_id)
     if entry is None:
         raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
