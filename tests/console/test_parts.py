@@ -1,4 +1,5 @@
-"""The sampler behind the projection charts, on a ManualClock, and the chart it feeds."""
+"""The console's parts without a server: the sampler (on a ManualClock), the chart, the HTML
+escaping, the settings, and what importing the package loads."""
 
 from __future__ import annotations
 
@@ -115,3 +116,15 @@ def test_importing_the_console_loads_no_web_stack() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_stored_text_is_escaped_for_text_and_attributes() -> None:
+    from eventsource.console._html import esc, link, table
+
+    hostile = "\"'><script>x</script>\u202e\x1b[2J"
+    text = esc(hostile)
+    assert "<" not in text and ">" not in text and '"' not in text and "'" not in text
+    assert "\\u202e" in text and "\\x1b" in text  # bidi and control characters made visible
+    anchor = link(f"/streams?stream={hostile}", hostile)
+    assert anchor.count('"') == 2 and "<script>" not in anchor
+    assert "<script>" not in table(["h"], [(hostile,)]) and esc(None) == "-"
