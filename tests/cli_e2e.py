@@ -104,7 +104,8 @@ def one_line(done: Done) -> str:
 
 
 async def _park(url: str, aggregate_id: UUID) -> tuple[int, int]:
-    """Two DLQ entries: one for the demo's projection, one of cli-proj for the second event."""
+    """Two DLQ entries: one for the demo's projection, one of cli-proj for the second event;
+    a failed outbox entry for the second event."""
     async with open_backend(url, create=False) as backend:
         events = [s async for s in backend.events.read_all()]
         second = events[1]
@@ -119,6 +120,9 @@ async def _park(url: str, aggregate_id: UUID) -> tuple[int, int]:
             RuntimeError("refusing demo.ItemAdded"),
         )
         assert second.aggregate_id == aggregate_id
+        await backend.outbox.add_event(second.event)
+        [claimed] = await backend.outbox.get_pending_events(limit=1)
+        await backend.outbox.mark_failed(claimed.id, "broker said no")
     return first, replay
 
 
@@ -247,7 +251,17 @@ def run_scenario(url: str, tmp_path: Path) -> None:
     assert projections["cli-proj"]["position"] == 3 and projections["cli-proj"]["lag_events"] == 0
     assert projections["cli-proj"]["state"] == "stopped"  # the rebuild released its lease
 
-    # outbox: cleanup, stats
+    # outbox: list failed, retry, list pending, cleanup, stats
+    [failed] = cli("outbox", "list", "--status", "failed", "--json", *u).json()
+    assert (failed["event_type"], failed["last_error"]) == ("demo.ItemAdded", "broker said no")
+    done = cli("outbox", "list", "--status", "failed", *u)
+    assert done.code == 0 and "broker said no" in done.out.splitlines()[1]
+    done = cli("outbox", "retry", failed["id"], *u)
+    assert done.code == 0 and "1 failed outbox entries are pending again" in done.out
+    done = cli("outbox", "retry", failed["id"], *u, "--json")
+    assert done.code == 1 and "not failed" in done.error()["error"]  # refused: pending now
+    [pending] = cli("outbox", "list", "--json", *u).json()
+    assert (pending["id"], pending["retry_count"]) == (failed["id"], 1)
     done = cli("outbox", "cleanup", "--days", "0", "--url", url, "--json")
     assert done.json() == {"deleted": 1, "older_than_days": 0.0}
     assert cli("outbox", "stats", "--json", "--url", url).json()["published_count"] == 0

@@ -36,10 +36,15 @@ COMMAND_MODULES = (
 _HELP = """Inspect and operate an eventsource event store.
 
 The backend URL comes from --url (before or after the command), else $EVENTSOURCE_URL, else
-sqlite:///events.db. Examples: memory://  sqlite:///events.db  postgresql://user@host:5432/app
+sqlite:///events.db.
 
-Exit codes: 0 ok, 1 operational error, 2 usage error, 3 malformed URL, 4 unknown or missing
-backend, 5 no store at the URL, 6 database unreachable or unusable, 130 interrupted."""
+\b
+Examples: memory://  sqlite:///events.db  postgresql://user@host:5432/app
+
+\b
+Exit codes: 0 ok, 1 operational error, 2 usage error, 3 malformed URL,
+            4 unknown or missing backend, 5 no store at the URL,
+            6 database unreachable or unusable, 130 interrupted."""
 
 
 def _version(value: bool) -> None:

@@ -142,7 +142,10 @@ class Context:
         )
         cells = [[_cell(v) for v in row] for row in rows]
         for i, name in enumerate(headers):
-            numeric = bool(rows) and all(isinstance(row[i], int) or row[i] is None for row in rows)
+            column = [row[i] for row in rows]
+            numeric = any(isinstance(v, int) for v in column) and all(
+                isinstance(v, int) or v is None for v in column
+            )
             table.add_column(name, justify="right" if numeric else "left", overflow="fold")
         for row in cells:
             table.add_row(*(Text(c) for c in row))
