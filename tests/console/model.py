@@ -44,6 +44,7 @@ class Seeded:
     hostile_position: int
     global_position: int
     dlq_ids: dict[str, int]
+    failed_outbox: UUID
 
 
 async def seed(url: str, *, orders: int = 6) -> Seeded:
@@ -51,7 +52,7 @@ async def seed(url: str, *, orders: int = 6) -> Seeded:
     :data:`HOSTILE`; checkpoints "orders" (5 behind), "emails" (up to date, owned by
     worker-a) and the shards "search#0/2" (up to date, owned by worker-b) and "search#1/2"
     (8 behind); DLQ entries "replay" and "resolve" of "orders" and one of "emails"; two
-    outbox entries."""
+    pending outbox entries and a failed one."""
     ids: list[UUID] = []
     async with open_backend(url) as backend:
         store = backend.events
@@ -97,9 +98,13 @@ async def seed(url: str, *, orders: int = 6) -> Seeded:
                 event.event.model_dump(mode="json"),
                 error=RuntimeError(f"{projection} handler failed: {HOSTILE}"),
             )
+        failed = await backend.outbox.add_event(stored[2].event)
+        claimed = await backend.outbox.get_pending_events(1, worker_id="seed")
+        assert [e.id for e in claimed] == [failed]
+        await backend.outbox.mark_failed(failed, f"broker refused: {HOSTILE}")
         for event in stored[:2]:
             await backend.outbox.add_event(event.event)
-    return Seeded(ids, hostile.stream_id, hostile.global_position, position, dlq_ids)
+    return Seeded(ids, hostile.stream_id, hostile.global_position, position, dlq_ids, failed)
 
 
 class OrdersProjection:

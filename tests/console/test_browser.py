@@ -209,6 +209,13 @@ def test_dlq_replay_and_resolve_with_the_token(
     assert "customer name cleaned up" in text_of(browser, "#entry")
     browser.get(console.url("/dlq?status=resolved"))
     assert len(texts(browser, "#dlq tbody tr")) == 2
+    # retry the failed outbox entry
+    browser.get(console.url("/outbox?status=failed"))
+    assert texts(browser, "#outbox tbody td:first-child") == [str(seeded.failed_outbox)]
+    click(browser, By.CSS_SELECTOR, "#outbox button")
+    assert "pending" in wait_for(browser, lambda d: text_of(d, "#flash"))
+    assert texts(browser, "#outbox tbody td") == ["nothing here"]
+    assert text_of(browser, '[data-card="pending"] b') == "3"
     browser.delete_all_cookies()
 
 

@@ -87,7 +87,11 @@ def test_pages_render_and_payloads_show_as_text(
     _, _, body = fetch(console.url("/"))
     assert 'data-card="global position"><b>18</b>' in body
     _, _, body = fetch(console.url("/outbox"))
-    assert 'data-card="pending"><b>2</b>' in body
+    assert 'data-card="pending"><b>2</b>' in body and 'data-card="failed"><b>1</b>' in body
+    assert body.split('id="outbox"')[1].count("<tr><td>") == 2
+    _, _, body = fetch(console.url("/outbox?status=failed"))
+    assert str(seeded.failed_outbox) in body and "broker refused: &lt;script&gt;" in body
+    assert "Retry" not in body  # read-only
     assert outbox_claimable(url) == 2  # looking claimed nothing: a relay still gets both
     _, _, body = fetch(console.url("/projections"))
     assert "<td>orders</td><td>13</td><td>5</td>" in body  # position, lag
@@ -150,6 +154,18 @@ def test_writes_need_the_token(
     )
     assert status == 409 and "already resolved" in body
     assert dlq_status(url, dlq_id) == (DLQStatus.RESOLVED, "fixed")
+    # retrying a failed outbox entry: the same guard, then it is pending again
+    retry = console.url(f"/outbox/{seeded.failed_outbox}/retry")
+    assert fetch(retry, data={})[0] == 403
+    assert fetch(retry, data={"token": "wrong-token-wrong-token"})[0] == 403
+    assert outbox_claimable(url) == 2
+    status, headers, _ = fetch(retry, data={"token": console.token})
+    assert status == 303 and headers["location"] == "/outbox?status=failed&flash=retried"
+    assert outbox_claimable(url) == 3
+    status, _, body = fetch(retry, data={"token": console.token})  # no longer failed: 409
+    assert status == 409
+    status, _, body = fetch(console.url("/outbox/nope/retry"), data={"token": console.token})
+    assert status == 400 and "not an outbox entry id" in body
     # the unlock form sets an HttpOnly, SameSite=Strict cookie holding the token
     status, headers, _ = fetch(console.url("/unlock"), data={"token": console.token})
     assert status == 303

@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
         help="serve a local web console over the store",
         description="Serve the web console (store at a glance, stream browser, events' JSON, "
         "projections with lag, owners and charts, the DLQ, the outbox) on 127.0.0.1 until "
-        "Ctrl-C. Read-only unless --allow-writes; then every write (DLQ replay and resolve) "
+        "Ctrl-C. Read-only unless --allow-writes; then every write (DLQ replay and resolve, "
+        "outbox retry) "
         f"needs the token printed at start-up. Needs the console extra: {_INSTALL}.",
     )(run_console)
 
@@ -36,7 +37,9 @@ async def run_console(
     ] = 8642,
     allow_writes: Annotated[
         bool,
-        typer.Option("--allow-writes", help="allow DLQ replay/resolve, each with the token"),
+        typer.Option(
+            "--allow-writes", help="allow DLQ replay/resolve and outbox retry, each with the token"
+        ),
     ] = False,
     projection: Annotated[
         list[str] | None,

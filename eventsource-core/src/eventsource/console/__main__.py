@@ -25,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-writes",
         action="store_true",
-        help="allow DLQ replay/resolve, each with the token printed at start-up",
+        help="allow DLQ replay/resolve and outbox retry, each with the token printed at start-up",
     )
     p.add_argument(
         "--projection",

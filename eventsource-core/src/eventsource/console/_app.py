@@ -1,4 +1,7 @@
-"""The Starlette app: routes, the backend's lifespan, the write guard, errors as pages."""
+"""The Starlette app: routes, the backend's lifespan, the write guard, errors as pages.
+
+The writes (each behind :func:`._guard.refusal`): resolve and replay a DLQ entry, give failed
+outbox entries back as pending."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
+from uuid import UUID
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -182,6 +186,21 @@ def create_app(
 
         return await write(request, act)
 
+    async def retry_outbox(request: Request) -> Response:
+        text = request.path_params.get("outbox_id")
+
+        async def act(form: dict[str, Any]) -> str:
+            outbox_id = None
+            if text is not None:
+                try:
+                    outbox_id = UUID(text)
+                except ValueError:
+                    raise InvalidArgumentError(f"not an outbox entry id: {text!r:.60}") from None
+            await state().backend.outbox.retry_failed(outbox_id)
+            return "/outbox?status=failed&flash=retried"
+
+        return await write(request, act)
+
     async def unlock(request: Request) -> Response:
         if request.method == "GET":
             return html(request, "", _views.unlock_form(state()))
@@ -268,6 +287,8 @@ def create_app(
         Route("/dlq/{dlq_id:int}/resolve", resolve, methods=["POST"]),
         Route("/dlq/{dlq_id:int}/replay", replay, methods=["POST"]),
         Route("/outbox", guarded("/outbox", view(_views.outbox))),
+        Route("/outbox/retry", retry_outbox, methods=["POST"]),
+        Route("/outbox/{outbox_id}/retry", retry_outbox, methods=["POST"]),
         Route("/unlock", unlock, methods=["GET", "POST"]),
         Route("/live", live),
         Route("/static/{name}", static),

@@ -27,7 +27,7 @@ def startup_lines(settings: ConsoleSettings, url: str, port: int) -> list[str]:
         lines.append(f"writes allowed; token: {settings.token}")
         lines.append("  (enter it at /unlock, or send it as the X-Console-Token header)")
     else:
-        lines.append("read-only (start with --allow-writes to replay or resolve DLQ entries)")
+        lines.append("read-only (start with --allow-writes to act on DLQ and outbox entries)")
     return lines
 
 

@@ -16,11 +16,11 @@ class ConsoleSettings:
     """A console's configuration.
 
     ``url`` is the store's URL (text or a parsed :class:`~eventsource.plugins.BackendURL`).
-    ``allow_writes`` turns on the DLQ replay/resolve actions; each of them then needs
-    ``token`` (random by default, printed at start-up). ``projections`` names projections to
-    import for DLQ replay, as ``module:attribute`` (a projection, or a callable returning
-    one). ``sample_interval`` is how often (seconds) lag and throughput are sampled for the
-    chart; ``sample_window`` how far back (seconds) the chart goes.
+    ``allow_writes`` turns on the DLQ replay/resolve and outbox retry actions; each of them
+    then needs ``token`` (random by default, printed at start-up). ``projections`` names
+    projections to import for DLQ replay, as ``module:attribute`` (a projection, its class,
+    or a callable returning one). ``sample_interval`` is how often (seconds) lag and
+    throughput are sampled for the charts; ``sample_window`` how far back (seconds) they go.
     """
 
     url: str | BackendURL

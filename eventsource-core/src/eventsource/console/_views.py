@@ -7,7 +7,12 @@ from typing import Any
 
 from starlette.requests import Request
 
-from .._exceptions import EntryNotFoundError, EventDecodeError, InvalidArgumentError
+from .._exceptions import (
+    ConfigurationError,
+    EntryNotFoundError,
+    EventDecodeError,
+    InvalidArgumentError,
+)
 from ..cli._context import to_jsonable
 from ..inspection import (
     LeaseInfo,
@@ -16,7 +21,8 @@ from ..inspection import (
     projections_overview,
     split_projection_name,
 )
-from ..repositories._entries import DLQEntry, DLQStatus
+from ..repositories._contracts import check_outbox_status
+from ..repositories._entries import DLQEntry, DLQStatus, OutboxStatus
 from ..repositories._leases import ProjectionLeases
 from ..runtime._undecodable import UndecodableEvent
 from ..stores._types import StoredEvent, parse_stream_id
@@ -48,6 +54,9 @@ PAGE_SIZE = 50
 #: The DLQ list shows at most this many entries (oldest failure first).
 DLQ_LIMIT = 200
 
+#: The outbox list shows at most this many entries (oldest first).
+OUTBOX_LIMIT = 200
+
 #: Up to this many events the overview counts events and streams (it reads them all).
 COUNT_LIMIT = 2000
 
@@ -57,6 +66,7 @@ FLASHES = {
     "replayed": "Replayed: the projection handled the event and the entry is resolved.",
     "replay-failed": "The replay failed again: the entry is back to failed, its error updated.",
     "unlocked": "Writes unlocked in this browser.",
+    "retried": "Given back as pending: the relay publishes it again.",
 }
 
 
@@ -474,10 +484,9 @@ def _actions(state: ConsoleState, request: Request, entry: DLQEntry) -> str:
 
 
 async def outbox(state: ConsoleState, request: Request) -> Rendered:
-    """Outbox counts by status (:func:`eventsource.inspection.outbox_overview`).
-
-    Only counts: the outbox contract lists entries only by claiming them
-    (``get_pending_events``), and looking must not take entries from a relay."""
+    """Outbox counts, and the entries of one status (``list_entries``: it claims none, so
+    looking takes nothing from a relay); with writes, failed entries can be retried."""
+    status = check_outbox_status(request.query_params.get("status", OutboxStatus.PENDING.value))
     found = await outbox_overview(state.backend.outbox)
     cards = [
         ("pending", found.pending),
@@ -493,10 +502,50 @@ async def outbox(state: ConsoleState, request: Request) -> Rendered:
             for k, v in cards
         )
         + "</div><p class=muted>pending counts the claimed entries too (a relay is publishing "
-        "them now). The entries themselves are not listed: the outbox contract lists entries "
-        "only by claiming them, and looking must not take them from a relay.</p>"
+        "them now)</p><p>"
+        + " | ".join(link(query("/outbox", status=s.value), s.value) for s in OutboxStatus)
+        + "</p>"
     )
-    return "Outbox", body, True
+    try:
+        entries = await state.backend.outbox.list_entries(status.value, limit=OUTBOX_LIMIT)
+    except ConfigurationError as exc:  # a backend without list_entries: counts only
+        return "Outbox", body + f"<p class=muted>{esc(exc)}</p>", True
+    retry = status is OutboxStatus.FAILED and state.settings.allow_writes
+    token = _token_field(state, request) if retry else ""
+    rows = [
+        (
+            e.id,
+            e.event_type,
+            f"{e.aggregate_id}:{e.aggregate_type}",
+            e.created_at,
+            e.retry_count,
+            e.claimed_by if e.claimed_until is not None else None,
+            e.published_at,
+            e.last_error,
+            *(
+                (
+                    Markup(
+                        f'<form class="inline" method="post" action="/outbox/{esc(e.id)}/retry">'
+                        f'{token}<button type="submit">Retry</button></form>'
+                    ),
+                )
+                if retry
+                else ()
+            ),
+        )
+        for e in entries
+    ]
+    headers = ["Entry", "Event type", "Aggregate", "Created", "Retries", "Claimed by"]
+    headers += ["Published", "Last error", *(["Action"] if retry else [])]
+    body += f"<h2>{esc(status.value.capitalize())}</h2>" + table(headers, rows, id="outbox")
+    if len(rows) == OUTBOX_LIMIT:
+        body += f"<p class=muted>the oldest {OUTBOX_LIMIT} shown</p>"
+    if retry and rows:
+        body += (
+            '<form class="inline" method="post" action="/outbox/retry" id="retry-all">'
+            f'{token}<button type="submit">Retry every failed entry</button></form>'
+        )
+    return f"Outbox: {status.value}", body, True
 
 
 def unlock_form(state: ConsoleState) -> Rendered:
