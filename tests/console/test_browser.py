@@ -17,6 +17,7 @@ from eventsource import open_backend
 
 from .conftest import Console
 from .model import HOSTILE, ConsoleItemAdded, Seeded
+from .test_http import outbox_claimable
 
 #: Where the screenshots go: docs/img when $EVENTSOURCE_CONSOLE_SCREENSHOTS=1 (to refresh the
 #: ones docs/console.md shows), else a temporary folder (a test run leaves docs as they are).
@@ -233,4 +234,6 @@ def test_postgres_console_is_live_by_notifications(
     browser.get(console.url("/outbox"))
     assert text_of(browser, '[data-card="pending"] b') == "2"
     wait_for(browser, lambda d: "live: notifications" in text_of(d, "#live-state"))
+    assert len(texts(browser, "#outbox tbody tr")) == 2
+    assert outbox_claimable(pg_url) == 2  # listed, none claimed
     shot(browser, screenshots, "outbox")
