@@ -333,3 +333,36 @@ def test_a_missing_browser_fails_the_browser_tests_under_ci() -> None:
     done = subprocess.run(argv, capture_output=True, text=True, cwd=root, env=env, timeout=120)
     assert done.returncode == 1 and "1 error" in done.stdout, done.stdout[-2000:]
     assert "apt-get install -y chromium chromium-driver" in done.stdout
+
+
+def test_create_app_opens_the_store_itself_when_served(sqlite_store: tuple[str, Seeded]) -> None:
+    """``create_app(settings)`` as another ASGI server would use it: the app opens the store
+    at start-up and closes it at shutdown (here uvicorn in a thread)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from eventsource.console import ConsoleSettings, create_app
+
+    url, _ = sqlite_store
+    app = create_app(ConsoleSettings(url, sample_interval=0.2))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+    thread.start()
+    try:
+        for _ in range(200):  # until it serves (no clock involved: a readiness poll)
+            if server.started:
+                break
+            time.sleep(0.02)
+        status, _, body = fetch(f"http://127.0.0.1:{port}/")
+        assert status == 200 and 'data-card="global position"><b>18</b>' in body
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+    assert not thread.is_alive()
