@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -128,3 +129,20 @@ def test_stored_text_is_escaped_for_text_and_attributes() -> None:
     anchor = link(f"/streams?stream={hostile}", hostile)
     assert anchor.count('"') == 2 and "<script>" not in anchor
     assert "<script>" not in table(["h"], [(hostile,)]) and esc(None) == "-"
+
+
+def test_without_the_extra_the_command_names_the_pip_line(tmp_path: Path) -> None:
+    """No Starlette installed (its import blocked here): one line naming the extra, exit 1."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    block = "import sys; sys.modules['starlette'] = None; "
+    for code in (
+        block + f"from eventsource.cli import main; sys.exit(main(['console', '--url', {url!r}]))",
+        block
+        + f"from eventsource.console.__main__ import main; sys.exit(main(['--url', {url!r}]))",
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 1, done.stderr
+        assert "pip install 'eventsource-core[console]'" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
