@@ -72,6 +72,7 @@ def start_console(url: str, tmp: Path, *, allow_writes: bool = False, cli: bool 
         line = process.stdout.readline()
         if not line:
             process.wait(10)
+            process.stdout.close()
             raise AssertionError("the console did not start:\n" + "".join(lines))
         lines.append(line)
         if match := re.search(r"(http://127\.0\.0\.1:\d+/)", line):

@@ -81,6 +81,9 @@ def test_pages_render_and_payloads_show_as_text(
         assert "script-src 'self'" in headers["content-security-policy"]
     _, _, body = fetch(console.url(f"/events/{seeded.hostile_position}"))
     assert "<script>document" not in body and "<img src=x" not in body
+    # its stream's first event: a next (version 2), no previous
+    next_link = f'<a href="/events/{seeded.hostile_position + 1}" id="next">next (version 2)</a>'
+    assert next_link in body and 'id="previous"' not in body
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in body
     _, _, body = fetch(console.url("/dlq"))
     assert HOSTILE not in body and "&lt;img src=x onerror=alert(1)&gt;" in body

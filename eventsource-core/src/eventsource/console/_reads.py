@@ -15,7 +15,15 @@ from ..events import serialize_event
 from ..stores._contract import EventStore
 from ..stores._types import ReadDirection, ReadOptions, StoredEvent, parse_stream_id
 
-__all__ = ["Page", "event_at", "event_document", "find_streams", "recent", "stream"]
+__all__ = [
+    "Page",
+    "event_at",
+    "event_document",
+    "find_streams",
+    "neighbours",
+    "recent",
+    "stream",
+]
 
 #: How many of the newest events a search by part of a stream id looks through.
 SEARCH_SCAN = 5000
@@ -95,3 +103,15 @@ def event_document(stored: StoredEvent) -> str:
     """The event's stored JSON document, indented, keys sorted."""
     data: Any = json.loads(serialize_event(stored.event))
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+async def neighbours(
+    store: EventStore, stored: StoredEvent
+) -> tuple[StoredEvent | None, StoredEvent | None]:
+    """The events before and after ``stored`` in its stream (None at either end, or where a
+    row there cannot be decoded)."""
+    version = stored.stream_position
+    options = ReadOptions(from_position=max(0, version - 2), limit=3)
+    page = await _collect(store.read_stream(stored.stream_id, options), Page())
+    around = {e.stream_position: e for e in page.events}
+    return around.get(version - 1), around.get(version + 1)

@@ -259,9 +259,18 @@ async def event(state: ConsoleState, position: int) -> Rendered:
         ("occurred at", stored.event.occurred_at),
         ("stored at", stored.stored_at),
     ]
+    before, after = await _reads.neighbours(state.backend.events, stored)
+    steps = [
+        link(f"/events/{e.global_position}", f"{label} (version {e.stream_position})", id=ident)
+        for e, label, ident in ((before, "previous", "previous"), (after, "next", "next"))
+        if e is not None
+    ]
     body = (
-        "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in fields) + "</dl>"
-        f'<h2>JSON</h2><pre id="document">'
+        "<dl>"
+        + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in fields)
+        + "</dl>"
+        + (f"<p>in this stream: {' | '.join(steps)}</p>" if steps else "")
+        + f'<h2>JSON</h2><pre id="document">'
         f"{esc(_reads.event_document(stored), multiline=True)}</pre>"
     )
     return f"Event {stored.global_position}", body, False
