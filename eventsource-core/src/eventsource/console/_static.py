@@ -40,8 +40,13 @@ JS = """
   function refresh() {
     if (document.body.dataset.live !== "1") return;
     var main = document.getElementById("main");
-    if (main.contains(document.activeElement) && document.activeElement.tagName !== "BODY"
-        && document.activeElement.tagName !== "A") return;
+    var active = document.activeElement;
+    // never while the operator is typing, or has typed something not yet sent
+    if (active && main.contains(active) && active.tagName !== "A") return;
+    var typed = Array.prototype.some.call(main.querySelectorAll("input"), function (i) {
+      return i.value !== i.defaultValue;
+    });
+    if (typed) return;
     fetch(location.href).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (text) {
