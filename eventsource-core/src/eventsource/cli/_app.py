@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "_backends",
     "_conformance",
     "_demo",
+    "_console",
 )
 
 _HELP = """Inspect and operate an eventsource event store.
