@@ -62,6 +62,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from .._event_documents import DocumentRules, rules_for, version_span
 from .._exceptions import (
     ConfigurationError,
     DuplicateEventError,
@@ -70,7 +71,6 @@ from .._exceptions import (
 )
 from .._options import MAX_EVENT_BYTES
 from ..arguments import check_moment
-from .._event_documents import DocumentRules, rules_for, version_span
 from ..events import (
     DEFAULT_MAX_EVENT_BYTES,
     DomainEvent,
