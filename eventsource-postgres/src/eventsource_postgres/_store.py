@@ -308,9 +308,12 @@ class PostgreSQLEventStore(EventStore):
             if event.aggregate_version != first + offset:
                 stamped_from = -1  # never a real version: the function re-stamps every event
                 break
-        # serialize_event made sure every document holds its version where the span finds it
+        # prepare_append found each document's version span (never (0, 0) for a document it
+        # made); a PreparedEvent built elsewhere without one is looked at here
         spans = [
-            version_span(
+            p.version_span
+            if p.version_span[0]
+            else version_span(
                 p.payload, p.event.aggregate_version, rules_for(type(p.event)).version_marker
             )
             for p in prepared

@@ -67,6 +67,13 @@ _MEMORY = ":memory:"
 _STREAM_VERSION = (
     "SELECT MAX(aggregate_version) FROM events WHERE aggregate_id = ? AND aggregate_type = ?"
 )
+#: An append's one look before it writes: the stream's version and its deleted mark (NULL for
+#: a live stream), read together in the append's write transaction.
+_APPEND_STATE = (
+    "SELECT (SELECT MAX(aggregate_version) FROM events"
+    " WHERE aggregate_id = ?1 AND aggregate_type = ?2),"
+    " (SELECT hard FROM stream_lifecycle WHERE aggregate_id = ?1 AND aggregate_type = ?2)"
+)
 _LOAD_STREAM = (
     f"SELECT event_type, event_version, {PAYLOAD}, aggregate_version, global_position, event_id"
     " FROM events WHERE aggregate_id = ? AND aggregate_type = ? ORDER BY aggregate_version"
@@ -345,13 +352,14 @@ class SQLiteEventStore(EventStore):
         def append(conn: sqlite3.Connection) -> AppendResult:
             try:
                 with write_transaction(conn, shared, timeout, path):
-                    mark = lifecycle.deleted_mark(conn, aid, aggregate_type)
-                    if mark is not None:
+                    version, mark = conn.execute(_APPEND_STATE, (aid, aggregate_type)).fetchone()
+                    current = version or 0
+                    if mark is not None:  # deleted: refused, or recreated (rare: read again)
                         if not recreate:
-                            raise StreamDeletedError(aggregate_id, aggregate_type, hard=mark)
+                            raise StreamDeletedError(aggregate_id, aggregate_type, hard=bool(mark))
                         lifecycle.clear_for_recreate(conn, aid, aggregate_type)
-                    row = conn.execute(_STREAM_VERSION, (aid, aggregate_type)).fetchone()
-                    current = row[0] or 0
+                        row = conn.execute(_STREAM_VERSION, (aid, aggregate_type)).fetchone()
+                        current = row[0] or 0
                     check_stream_version(aggregate_id, aggregate_type, expected, current)
                     items = restamp(prepared, current)
                     now = now_us()

@@ -62,6 +62,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from .._event_documents import DocumentRules, rules_for, version_span
 from .._exceptions import (
     ConfigurationError,
     DuplicateEventError,
@@ -76,7 +77,7 @@ from ..events import (
     DomainEvent,
     EventRegistry,
     default_registry,
-    serialize_event,
+    encode_event,
 )
 from ..values import check_identifier
 from ._arguments import check_wait
@@ -409,10 +410,16 @@ class EventStore(abc.ABC):
 
 @dataclass(frozen=True, slots=True)
 class PreparedEvent:
-    """An event checked for appending, with its JSON document."""
+    """An event checked for appending, with its JSON document.
+
+    ``version_span`` is where the digits of the document's top-level ``aggregate_version``
+    are (1-based offset, length), as :func:`~eventsource.spi.version_span` finds them; (0, 0)
+    when not known.
+    """
 
     event: DomainEvent
     payload: str
+    version_span: tuple[int, int] = (0, 0)
 
 
 def prepare_append(
@@ -430,7 +437,8 @@ def prepare_append(
     Returns the validated expected version and the events, each stamped with
     ``aggregate_type`` when it had none, with its JSON document. Raises the contract's typed
     errors for bad input. Stream positions are stamped later by :func:`check_stream_version`'s
-    caller through :func:`restamp`.
+    caller through :func:`restamp`. Each event is checked and encoded once, in one pass; what
+    is the same for the whole batch (the class's document rules) is looked up once.
     """
     if not isinstance(aggregate_id, UUID):
         raise InvalidEventError(f"aggregate_id must be a UUID, got {type(aggregate_id).__name__}")
@@ -439,11 +447,15 @@ def prepare_append(
     if isinstance(events, DomainEvent) or not isinstance(events, Sequence):
         raise InvalidEventError("events must be a list of DomainEvent")
     prepared: list[PreparedEvent] = []
-    seen: set[UUID] = set()
+    seen: set[object] = set()
+    check_registered = store.event_registry.check_registered
+    max_bytes = store.max_event_bytes
+    rules_of: dict[type[DomainEvent], DocumentRules] = {}
     for event in events:
         if not isinstance(event, DomainEvent):
             raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
-        if event.aggregate_id != aggregate_id:
+        owner = event.aggregate_id
+        if owner is not aggregate_id and owner != aggregate_id:
             raise InvalidEventError(
                 f"event {event.event_type!r} belongs to aggregate {event.aggregate_id}, "
                 f"not {aggregate_id}"
@@ -455,11 +467,18 @@ def prepare_append(
                 f"event {event.event_type!r} has aggregate_type {event.aggregate_type!r}, "
                 f"not {aggregate_type!r}"
             )
-        if event.event_id in seen:
-            raise DuplicateEventError(event.event_id)
-        seen.add(event.event_id)
-        store.event_registry.check_registered(event)
-        prepared.append(PreparedEvent(event, serialize_event(event, store.max_event_bytes)))
+        event_id = event.event_id
+        key = event_id.int if isinstance(event_id, UUID) else event_id  # an int hashes in C
+        if key in seen:
+            raise DuplicateEventError(event_id)
+        seen.add(key)
+        check_registered(event)
+        cls = type(event)
+        rules = rules_of.get(cls)
+        if rules is None:
+            rules = rules_of[cls] = rules_for(cls)
+        text, at, length = encode_event(event, max_bytes, rules)
+        prepared.append(PreparedEvent(event, text, (at, length)))
     return expected, prepared
 
 
@@ -479,7 +498,13 @@ def check_stream_version(
 
 def restamp(prepared: list[PreparedEvent], current_version: int) -> list[PreparedEvent]:
     """The events with ``aggregate_version`` set to their stream positions after
-    ``current_version``; re-serialises only the events whose version changes."""
+    ``current_version``; re-serialises only the events whose version changes (``prepared``
+    itself when none does)."""
+    for offset, item in enumerate(prepared, start=current_version + 1):
+        if item.event.aggregate_version != offset:
+            break
+    else:
+        return prepared  # the common case: stamped as the stream stands, nothing to copy
     out: list[PreparedEvent] = []
     for offset, item in enumerate(prepared, start=1):
         version = current_version + offset
@@ -487,5 +512,7 @@ def restamp(prepared: list[PreparedEvent], current_version: int) -> list[Prepare
             out.append(item)
         else:
             event = item.event.with_position(version)
-            out.append(PreparedEvent(event, event.model_dump_json()))
+            text = event.model_dump_json()
+            marker = rules_for(type(event)).version_marker
+            out.append(PreparedEvent(event, text, version_span(text, version, marker)))
     return out
