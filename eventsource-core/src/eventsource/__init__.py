@@ -247,6 +247,10 @@ __all__ = [
 
 if not TYPE_CHECKING:  # to a type checker, the names above are the real classes
 
+    def __dir__() -> list[str]:
+        """The module's names, the lazy ones included before their first use."""
+        return sorted(set(globals()) | set(_LAZY_NAMES) | set(__all__))
+
     def __getattr__(name: str) -> object:
         """Import the names of :data:`_LAZY_NAMES` (and submodules) on first use; resolve
         backend classes (``SQLiteEventStore``, ...) through the plugin registry, and
