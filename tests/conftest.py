@@ -7,11 +7,17 @@ than by whichever test happens to be running when the collector next passes."""
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 
 import pytest
 
 pytest_plugins = ["pytester"]
+
+# Hypothesis loads third-party plugins through entry points when it is first imported; trio's
+# (installed with selenium, for the console's browser tests) registers a PRNG in a way that
+# Hypothesis warns about, and the kit's inner pytest runs turn that warning into errors.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 
 
 def pytest_collection_finish() -> None:
