@@ -244,12 +244,15 @@ async def test_refused_legacy_rows_stop_or_are_skipped_and_listed(
     first = f"sqlite:///{tmp_path / 'legacy.db'}"
     ids = await _legacy_source(first)
     with pytest.raises(SerializationError, match="nests"):
-        await migrate_backend(first, pg_schema_url, batch_size=10)
+        await migrate_backend(first, pg_schema_url, batch_size=10, method="append")
     async with open_backend(pg_schema_url) as backend:
         # a1 and a2; b1 went in one atomic batch with the refused b2
         assert await backend.events.get_global_position() == 2
 
-    report = await migrate_backend(first, pg_schema_url, batch_size=10, on_refused="skip")
+    report = await migrate_backend(
+        first, pg_schema_url, batch_size=10, on_refused="skip", method="append"
+    )
+    assert report.verification is not None and not report.verification.ok
     assert (report.events_copied, report.events_skipped) == (2, 2)  # b1, a3 new; a1, a2 there
     assert [(r.global_position, r.stream_id) for r in report.refused] == [
         (4, f"{ids['b']}:Ledger"),
@@ -271,6 +274,33 @@ async def test_refused_legacy_rows_stop_or_are_skipped_and_listed(
     ]
 
 
+@pytest.mark.postgres
+async def test_bulk_copies_rows_as_stored_and_refuses_only_what_is_not_json(
+    tmp_path: Path, pg_schema_url: str
+) -> None:
+    """The bulk path copies rows as stored: the deeply nested row the append path refuses is
+    a JSON object and goes across exactly; only the row that is not JSON is refused (stop:
+    the copy so far kept; skip: listed, and the rest copied)."""
+    from eventsource import InvalidEventError
+
+    first = f"sqlite:///{tmp_path / 'legacy.db'}"
+    ids = await _legacy_source(first)
+    with pytest.raises(InvalidEventError, match="not a JSON object"):
+        await migrate_backend(first, pg_schema_url, batch_size=4)
+    async with open_backend(pg_schema_url) as backend:
+        assert await backend.events.get_global_position() == 4  # the first batch, whole
+    report = await migrate_backend(first, pg_schema_url, batch_size=2, on_refused="skip")
+    assert [(r.global_position, r.stream_id) for r in report.refused] == [
+        (6, f"{ids['c']}:Ledger")
+    ]
+    assert report.method == "bulk"
+    assert (report.events_copied, report.events_skipped) == (2, 4)  # b3 and a3
+    assert report.verification is not None and not report.verification.ok
+    async with open_backend(pg_schema_url) as backend:
+        rows = await backend.events.export_rows(0, 100)  # type: ignore[attr-defined]
+    assert [r.global_position for r in rows] == [1, 2, 3, 4, 5, 7]
+
+
 async def test_cli_migrate_on_refused_skip_lists_what_was_not_copied(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -288,8 +318,7 @@ async def test_cli_migrate_on_refused_skip_lists_what_was_not_copied(
     )
     out = capsys.readouterr().out
     assert code == 1
-    assert "3 events not copied:" in out
-    assert f"position 4 ({ids['b']}:Ledger): SerializationError" in out
-    assert f"position 6 ({ids['c']}:Ledger)" in out
+    assert "1 events not copied:" in out
+    assert f"position 6 ({ids['c']}:Ledger): InvalidEventError" in out
     async with open_backend(target) as backend:
-        assert await backend.events.get_global_position() == 4
+        assert await backend.events.get_global_position() == 7

@@ -200,6 +200,7 @@ from .repositories._leases import (
     lease_released,
     lease_renewed,
 )
+from .repositories._transfer import CheckpointTransfer, check_import_checkpoints
 from .snapshots._contract import (
     Snapshot,
     SnapshotRecord,
@@ -237,6 +238,14 @@ from .stores._lifecycle import (
     tombstone,
 )
 from .stores._retries import StoredPlace, original_result
+from .stores._transfer import (
+    EventTransfer,
+    RawEvent,
+    StreamMark,
+    check_export_args,
+    check_import_marks,
+    check_import_rows,
+)
 from .stores._types import (
     AppendResult,
     EventStream,
@@ -300,6 +309,7 @@ __all__ = [
     "CheckpointError",
     "CheckpointRepository",
     "CheckpointRepositorySpec",
+    "CheckpointTransfer",
     "ConfigurationError",
     "ConnectionLostError",
     "DLQEntry",
@@ -323,6 +333,7 @@ __all__ = [
     "EventStoreError",
     "EventStoreSpec",
     "EventStream",
+    "EventTransfer",
     "EventVersionError",
     "ExpectedVersion",
     "InvalidArgumentError",
@@ -357,6 +368,7 @@ __all__ = [
     "Publisher",
     "PublisherSpec",
     "RabbitMQNotAvailableError",
+    "RawEvent",
     "ReadDirection",
     "ReadOptions",
     "RecordMapping",
@@ -382,6 +394,7 @@ __all__ = [
     "StoredPlace",
     "StreamDeleted",
     "StreamDeletedError",
+    "StreamMark",
     "StreamRestored",
     "TenantContextNotSetError",
     "TenantMismatchError",
@@ -399,9 +412,13 @@ __all__ = [
     "check_event_id",
     "check_event_types",
     "check_expected_version",
+    "check_export_args",
     "check_get_events",
     "check_get_events_by_type",
     "check_identifier",
+    "check_import_checkpoints",
+    "check_import_marks",
+    "check_import_rows",
     "check_json_text",
     "check_keywords",
     "check_lease",

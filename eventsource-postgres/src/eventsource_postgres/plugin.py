@@ -39,6 +39,7 @@ CAPABILITIES = Capabilities(
     projection_leases=True,
     outbox_aggregate_order=True,
     stream_lifecycle=True,
+    bulk_transfer=True,
 )
 
 

@@ -96,6 +96,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 projection_leases=True,
                 outbox_aggregate_order=True,
                 stream_lifecycle=True,
+                bulk_transfer=True,
             ),
             description="One SQLite file (aiosqlite): single writer, concurrent readers (WAL).",
             same_store=same_store,

@@ -15,6 +15,7 @@ from ..spi import (
     DEFAULT_MAX_EVENT_BYTES,
     CheckpointData,
     CheckpointRepository,
+    CheckpointTransfer,
     DLQEntry,
     DLQRepository,
     DLQStats,
@@ -36,6 +37,7 @@ from ..spi import (
     check_dlq_status,
     check_event_types,
     check_identifier,
+    check_import_checkpoints,
     check_lease,
     check_lease_request,
     check_limit,
@@ -75,7 +77,7 @@ def _state_of(source: MemoryEventStore | MemoryState | None) -> MemoryState:
     return source if source is not None else MemoryState()
 
 
-class MemoryCheckpointRepository(CheckpointRepository, ProjectionLeases):
+class MemoryCheckpointRepository(CheckpointRepository, CheckpointTransfer, ProjectionLeases):
     """Checkpoints and ownership leases in memory; positions are looked up in the same
     state's events. Leases are decided under the state's lock."""
 
@@ -239,6 +241,13 @@ class MemoryCheckpointRepository(CheckpointRepository, ProjectionLeases):
 
     async def get_all_checkpoints(self) -> list[CheckpointData]:
         return [self.state.checkpoints[name] for name in sorted(self.state.checkpoints)]
+
+    async def import_checkpoints(self, rows: Sequence[CheckpointData]) -> int:
+        checked = check_import_checkpoints(rows)
+        with self.state.lock:
+            for row in checked:
+                self.state.checkpoints[row.projection_name] = row
+        return len(checked)
 
 
 class MemoryOutboxRepository(OutboxRepository):

@@ -70,6 +70,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 projection_leases=True,
                 outbox_aggregate_order=True,
                 stream_lifecycle=True,
+                bulk_transfer=True,
             ),
             description="In-process memory; for tests and demos. Nothing outlives the process.",
         )

@@ -50,6 +50,8 @@ class Capabilities:
       ``OutboxRelay(..., ordering="aggregate")`` needs it.
     - ``stream_lifecycle``: ``delete_stream``, ``restore_stream``, ``truncate_stream`` and
       ``scavenge`` work (docs/lifecycle.md); off by default, so a backend opts in.
+    - ``bulk_transfer``: the event store is also an :class:`~eventsource.spi.EventTransfer`
+      (rows exported and imported as stored, for ``eventsource migrate``); off by default.
     """
 
     persistent: bool = True
@@ -60,6 +62,7 @@ class Capabilities:
     projection_leases: bool = False
     outbox_aggregate_order: bool = False
     stream_lifecycle: bool = False
+    bulk_transfer: bool = False
 
     def enabled(self) -> list[str]:
         """Names of the capabilities that are on."""
