@@ -43,6 +43,7 @@ class TestSQLiteMemoryConformance(BackendConformance):
         projection_leases=True,
         outbox_aggregate_order=True,
         stream_lifecycle=True,
+        bulk_transfer=True,
     )
 
     @pytest.fixture

@@ -55,6 +55,7 @@ from ._roles import (
     SnapshotsFactory,
 )
 from ._snapshots import SnapshotStoreConformance
+from ._transfer import BulkTransferConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -64,6 +65,7 @@ __all__ = [
     "BackendConformance",
     "BackendOpener",
     "BadInputConformance",
+    "BulkTransferConformance",
     "CheckpointConformance",
     "CheckpointsFactory",
     "ConcurrencyConformance",

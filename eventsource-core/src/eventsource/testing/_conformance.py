@@ -15,6 +15,7 @@ from ._opening import OpeningConformance
 from ._outbox import OutboxConformance
 from ._outbox_order import OutboxOrderConformance
 from ._snapshots import SnapshotStoreConformance
+from ._transfer import BulkTransferConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -32,6 +33,7 @@ class BackendConformance(
     DLQConformance,
     SnapshotStoreConformance,
     StreamLifecycleConformance,
+    BulkTransferConformance,
     BadInputConformance,
     ArgumentConformance,
     ValueDomainConformance,
