@@ -71,12 +71,17 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def positions(out: str) -> list[int]:
+    """The global positions of an events table (its header lines skipped)."""
+    return [int(line.split()[0]) for line in out.splitlines() if not line.startswith("POSITION")]
+
+
 # -- usage ----------------------------------------------------------------------------------------
 
 
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys)
-    assert code == 2 and "usage: eventsource" in err
+    assert code == 2 and "Usage: eventsource" in err
 
 
 @pytest.mark.parametrize(
@@ -95,7 +100,8 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
 )
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     code, _, err = run(capsys, *argv)
-    assert code == 2 and "usage:" in err and "Traceback" not in err
+    assert code == 2 and "usage" in err.lower() and "Traceback" not in err
+    assert err.count("\n") == 1 or err.startswith("Usage:")  # one line, or a group's help
 
 
 def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,7 +202,7 @@ def test_default_url_is_the_embedded_sqlite_file(
     monkeypatch.delenv("EVENTSOURCE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "info")
-    assert code == 1
+    assert code == 5
     assert "no database at 'events.db'" in err and "init" in err
     assert not (tmp_path / "events.db").exists()
 
@@ -205,13 +211,13 @@ def test_operational_errors_are_one_clean_line_with_password_masked(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = run(capsys, "--url", "postgresql://admin:hunter2@127.0.0.1:1/db", "info")
-    assert code == 1 and out == ""
+    assert code == 6 and out == ""
     assert err.count("\n") == 1 and err.startswith("eventsource: error:")
     assert "hunter2" not in err and "Traceback" not in err
     code, _, err = run(capsys, "--url", "nosuch://x", "info")
-    assert code == 1 and "unknown backend 'nosuch'" in err and "memory" in err
+    assert code == 4 and "unknown backend 'nosuch'" in err and "memory" in err
     code, _, err = run(capsys, "--url", "sqlite:///x.db?bogus=1", "init")
-    assert code == 1 and "bogus" in err
+    assert code == 3 and "bogus" in err
 
 
 def test_init_creates_the_schema_and_is_idempotent(
@@ -234,21 +240,25 @@ def test_tail_defaults_to_the_last_events(capsys: pytest.CaptureFixture[str], db
     db.add_orders(15)  # 30 events
     code, out, _ = run(capsys, "--url", db.url, "events", "tail")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 20
-    assert [int(line.split()[0]) for line in lines] == list(range(11, 31))
+    assert code == 0 and len(lines) == 21
+    assert lines[0].split() == ["POSITION", "STREAM", "VERSION", "TYPE", "EVENT", "ID", "OCCURRED"]
+    assert positions(out) == list(range(11, 31))
     last = db.events()[-1]
-    assert lines[-1].split() == [
+    assert lines[-1].split()[:5] == [
         "30",
         last.stream_id,  # type: ignore[attr-defined]
+        "2",
         "coretest.ItemAdded",
         str(last.event_id),  # type: ignore[attr-defined]
     ]
+    widths = {len(line.split("  coretest.")[0]) for line in lines[1:]}
+    assert len(widths) == 1  # aligned columns
 
 
 def test_tail_from_and_limit_and_json(capsys: pytest.CaptureFixture[str], db: Db) -> None:
     db.add_orders(5)  # 10 events
     code, out, _ = run(capsys, "--url", db.url, "events", "tail", "--from", "3", "--limit", "4")
-    assert code == 0 and [int(x.split()[0]) for x in out.splitlines()] == [4, 5, 6, 7]
+    assert code == 0 and positions(out) == [4, 5, 6, 7]
     code, out, _ = run(capsys, "--url", db.url, "--json", "events", "tail", "--from", "8")
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["global_position"] for r in records] == [9, 10]
@@ -273,8 +283,7 @@ def test_tail_follow_prints_events_appended_by_another_writer(
         follower.join(timeout=20)
     assert not follower.is_alive() and result == [0]
     out, _ = capsys.readouterr()
-    positions = [int(line.split()[0]) for line in out.splitlines()]
-    assert positions == list(range(1, 9))
+    assert positions(out) == list(range(1, 9))
 
 
 def test_tail_decodes_events_whose_classes_are_unknown(
@@ -308,11 +317,14 @@ def test_checkpoints_list_and_reset(capsys: pytest.CaptureFixture[str], db: Db) 
         ("orders", 4),
         ("totals", 0),
     ]
-    code, out, _ = run(capsys, "--url", db.url, "checkpoints", "reset", "orders")
+    code, out, err = run(capsys, "--url", db.url, "checkpoints", "reset", "orders")
+    assert code == 1 and "--yes" in err and out == ""  # no terminal to ask on: refused
+    assert db.run(repo.get_checkpoint("orders")) == events[1].event_id  # type: ignore[attr-defined]
+    code, out, _ = run(capsys, "--url", db.url, "checkpoints", "reset", "orders", "--yes")
     assert code == 0 and "'orders'" in out and "2" in out
     assert db.run(repo.get_checkpoint("orders")) is None
     assert db.run(repo.get_checkpoint("totals")) == events[5].event_id  # type: ignore[attr-defined]
-    code, _, err = run(capsys, "--url", db.url, "checkpoints", "reset", "orders")
+    code, _, err = run(capsys, "--url", db.url, "checkpoints", "reset", "orders", "--yes")
     assert code == 1 and "no checkpoint for projection 'orders'" in err
 
 
@@ -491,7 +503,7 @@ def test_stored_control_characters_are_printed_escaped(
         assert all(s in out for s in shown), (argv, out)
         assert "forged" not in "".join(line[:6] for line in out.splitlines())  # no forged line
     code, out, _ = run(capsys, "--url", sqlite_url, "events", "tail")
-    assert len(out.splitlines()) == 1
+    assert len(out.splitlines()) == 2  # the header and one row
     code, out, _ = run(capsys, "--url", sqlite_url, "--json", "events", "tail")
     assert out.isascii() and code == 0
     record = json.loads(out)
@@ -520,7 +532,8 @@ def test_output_the_terminal_cannot_encode_is_escaped(
     monkeypatch.setattr(sys, "stdout", ascii_out)
     assert main(["--url", sqlite_url, "events", "tail"]) == 0
     ascii_out.seek(0)
-    assert f"{aggregate_id}:Caf\\xe9  coretest.OrderPlaced" in ascii_out.read()
+    row = ascii_out.read().splitlines()[1].split()
+    assert row[1:4] == [f"{aggregate_id}:Caf\\xe9", "1", "coretest.OrderPlaced"]
 
 
 def test_tail_streams_up_to_an_undecodable_row_and_names_it(
@@ -550,7 +563,7 @@ def test_tail_streams_up_to_an_undecodable_row_and_names_it(
         (["events", "tail", "--limit", "4"], []),  # the last 4 start at the row
     ]:
         code, out, err = run(capsys, "--url", sqlite_url, *argv)
-        assert code == 1 and [int(line.split()[0]) for line in out.splitlines()] == printed
+        assert code == 1 and positions(out) == printed
         assert err.count("\n") == 1 and "stored event at global position 4" in err
         assert "cannot be decoded" in err and "events tail --from 4" in err
         assert "Evil\\x1b[2J" in err and "\x1b" not in err
@@ -562,7 +575,7 @@ def test_tail_streams_up_to_an_undecodable_row_and_names_it(
     ]
     for argv in (["--from", "4"], ["--limit", "3"]):
         code, out, err = run(capsys, "--url", sqlite_url, "events", "tail", *argv)
-        assert code == 0 and [int(line.split()[0]) for line in out.splitlines()] == [5, 6, 7]
+        assert code == 0 and positions(out) == [5, 6, 7]
 
 
 # -- migrate --------------------------------------------------------------------------------------
@@ -589,7 +602,7 @@ def test_migrate_refuses_a_missing_sqlite_source(
 ) -> None:
     missing = tmp_path / "nope.db"
     code, _, err = run(capsys, "migrate", "--from", f"sqlite:///{missing}", "--to", "memory://")
-    assert code == 1 and "no database at" in err and not missing.exists()
+    assert code == 5 and "no database at" in err and not missing.exists()
 
 
 # -- demo -----------------------------------------------------------------------------------------
@@ -628,7 +641,7 @@ def test_demo_on_the_default_sqlite_file_reruns_clean(
     assert data["global_position"] == 3 and data["checkpoints"] == 1
     assert data["outbox"]["published_count"] == 1
     code, out, _ = run(capsys, "--url", "sqlite:///eventsource-demo.db", "events", "tail")
-    assert [line.split()[2] for line in out.splitlines()] == [
+    assert [line.split()[3] for line in out.splitlines()[1:]] == [
         "demo.OrderCreated",
         "demo.ItemAdded",
         "demo.OrderShipped",
@@ -666,5 +679,5 @@ def test_console_script(tmp_path: Path, clean_env: dict[str, str]) -> None:
         timeout=60,
         check=False,
     )
-    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.returncode == 4 and "Traceback" not in failed.stderr
     assert failed.stderr.strip().startswith("eventsource: error: unknown backend 'nosuch'")
