@@ -290,9 +290,7 @@ async def test_bulk_copies_rows_as_stored_and_refuses_only_what_is_not_json(
     async with open_backend(pg_schema_url) as backend:
         assert await backend.events.get_global_position() == 4  # the first batch, whole
     report = await migrate_backend(first, pg_schema_url, batch_size=2, on_refused="skip")
-    assert [(r.global_position, r.stream_id) for r in report.refused] == [
-        (6, f"{ids['c']}:Ledger")
-    ]
+    assert [(r.global_position, r.stream_id) for r in report.refused] == [(6, f"{ids['c']}:Ledger")]
     assert report.method == "bulk"
     assert (report.events_copied, report.events_skipped) == (2, 4)  # b3 and a3
     assert report.verification is not None and not report.verification.ok
