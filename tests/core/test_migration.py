@@ -17,6 +17,7 @@ from eventsource import (
     MemoryEventStore,
     StoredEvent,
     StoreNotFoundError,
+    StreamDeletedError,
     open_backend,
 )
 from eventsource.events import EventRegistry, serialize_event
@@ -277,3 +278,89 @@ async def test_a_missing_source_is_refused_and_not_created() -> None:
         await migrate_backend(f"memory://{source}", f"memory://{target}")
     assert caught.value.location == f"memory://{source}"
     assert not named_exists(source) and not named_exists(target)
+
+
+async def _lived_in(url: str) -> tuple[UUID, UUID, UUID]:
+    """A truncated, a soft-deleted and a hard-deleted stream, and a checkpoint."""
+    cut, soft, hard = uuid4(), uuid4(), uuid4()
+    async with open_backend(url) as backend:
+        for aid in (cut, soft, hard):
+            batch: list[DomainEvent] = [CtOrderPlaced(aggregate_id=aid, customer="c")]
+            batch += [CtItemAdded(aggregate_id=aid, sku=f"s{n}") for n in range(3)]
+            await backend.events.append_events(aid, "CtOrder", batch, 0)
+        await backend.events.truncate_stream(cut, "CtOrder", before=3)
+        await backend.events.delete_stream(soft, "CtOrder")
+        await backend.events.delete_stream(hard, "CtOrder", hard=True)
+        last = [s async for s in backend.events.read_all()][-1]
+        await backend.checkpoints.update_checkpoint("proj", last.event_id, last.event_type)
+    return cut, soft, hard
+
+
+async def test_bulk_copies_truncated_and_deleted_streams_and_checkpoints_exactly() -> None:
+    """Memory to memory: a dry run writes nothing; the copy keeps the truncated stream's
+    versions, the soft-deleted rows (restorable), the hard delete's mark, the checkpoint row
+    as it is (processed count and update time) and verifies; reruns change nothing."""
+    source_url, target_url = f"memory://src-{uuid4().hex}", f"memory://dst-{uuid4().hex}"
+    keep = [memory_plugin.store_from_url(parse_url(u)) for u in (source_url, target_url)]
+    cut, soft, hard = await _lived_in(source_url)
+    dry = await migrate_backend(source_url, target_url, dry_run=True)
+    assert dry.dry_run and (dry.events_copied, dry.marks_copied, dry.checkpoints_copied) == (
+        8,
+        2,
+        1,
+    )
+    assert await keep[1].get_global_position() == 0
+    report = await migrate_backend(source_url, target_url, batch_size=3)
+    assert report.method == "bulk" and report.events_copied == 8 and report.marks_copied == 2
+    assert report.verification is not None and report.verification.ok
+    assert report.verification.source_count == 8
+    async with open_backend(target_url) as target, open_backend(source_url) as source:
+        original = await source.checkpoints.get_checkpoint_data("proj")
+        for _ in range(3):
+            again = await migrate_backend(source_url, target_url)
+            assert (again.events_copied, again.events_skipped) == (0, 8)
+        assert await target.checkpoints.get_checkpoint_data("proj") == original
+        events = target.events
+        assert [e.aggregate_version for e in (await events.get_events(cut, "CtOrder")).events] == [
+            3,
+            4,
+        ]
+        assert [s.global_position async for s in events.read_all()] == [
+            s.global_position async for s in source.events.read_all()
+        ]
+        with pytest.raises(StreamDeletedError):
+            await events.append_events(
+                hard, "CtOrder", [CtOrderPlaced(aggregate_id=hard, customer="x")], 0
+            )
+        assert await events.restore_stream(soft, "CtOrder") == 4
+
+
+async def test_append_path_rerun_does_not_add_up_checkpoints() -> None:
+    """Through append_events a checkpoint is set by event id once; reruns leave its processed
+    count and update time as they are (they used to add one each: 1 became 4)."""
+    source_url, target_url = f"memory://src-{uuid4().hex}", f"memory://dst-{uuid4().hex}"
+    keep = [memory_plugin.store_from_url(parse_url(u)) for u in (source_url, target_url)]
+    async with open_backend(source_url) as source:
+        await fill(source.events, streams=3, events=20)
+        last = [s async for s in source.events.read_all()][-1]
+        await source.checkpoints.update_checkpoint("proj", last.event_id, last.event_type)
+    first = await migrate_backend(source_url, target_url, method="append")
+    assert first.method == "append" and first.checkpoints_copied == 1
+    assert first.verification is not None and first.verification.ok
+    async with open_backend(target_url) as target:
+        copied = await target.checkpoints.get_checkpoint_data("proj")
+        for _ in range(3):
+            await migrate_backend(source_url, target_url, method="append")
+        assert await target.checkpoints.get_checkpoint_data("proj") == copied
+    assert copied is not None and copied.events_processed == 1
+    assert await keep[1].get_global_position() == await keep[0].get_global_position()
+
+
+async def test_bad_migration_arguments_are_refused() -> None:
+    with pytest.raises(EventStoreError, match="cannot copy outbox"):
+        await migrate_backend("memory://a", "memory://b", include=["outbox"])
+    with pytest.raises(EventStoreError, match="method"):
+        await migrate_events(MemoryEventStore(), MemoryEventStore(), method="fast")  # type: ignore[arg-type]
+    store = MemoryEventStore()
+    with pytest.raises(EventStoreError, match="same store"):
+        await migrate_events(store, store)

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from eventsource.testing import StreamLifecycleConformance, UndecodableEventConformance
+from eventsource.testing import (
+    BulkTransferConformance,
+    StreamLifecycleConformance,
+    UndecodableEventConformance,
+)
 
 TOYS_SOURCE = (Path(__file__).parent / "broken_toys.py").read_text()
 
@@ -106,6 +110,8 @@ def test_kit_fails_exactly_the_broken_guarantees(kit_project: pytest.Pytester) -
     # missing_store_opener: the test of opening a missing store skips too
     undecodable = {n for n in dir(UndecodableEventConformance) if n.startswith("test_")}
     lifecycle = {n for n in dir(StreamLifecycleConformance) if n.startswith("test_")}
+    # nor bulk transfer (capability bulk_transfer)
+    lifecycle |= {n for n in dir(BulkTransferConformance) if n.startswith("test_")}
     skipped = {t for t in outcomes["sound"]["skipped"] if t.split("[")[0] not in lifecycle}
     assert skipped == {
         "test_events_survive_reopen",

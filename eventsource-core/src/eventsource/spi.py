@@ -15,6 +15,11 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   :func:`decode_snapshot`); and :class:`ProjectionLeases`, which a checkpoint repository
   also subclasses to give runners one owner per projection (capability
   ``projection_leases``).
+- **Bulk transfer** (optional, capability ``bulk_transfer``, what ``eventsource migrate``
+  copies through): :class:`EventTransfer` (rows as :class:`RawEvent`, deleted-stream marks as
+  :class:`StreamMark`) and :class:`CheckpointTransfer`, with their doors
+  (:func:`check_export_args`, :func:`check_import_rows`, :func:`check_import_marks`,
+  :func:`check_import_checkpoints`).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
