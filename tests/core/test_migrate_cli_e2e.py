@@ -186,21 +186,30 @@ async def test_sqlite_file_to_postgres_then_rerun_changes_nothing(
     checkpoint's processed count and update time as they are."""
     source, _, _ = sqlite_urls
     ids = await lived_in_source(source, extra=500)
-    done = await asyncio.to_thread(migrate, source, pg_target, "--batch-size", "100")
+    async with open_backend(source) as backend:
+        entry = await backend.outbox.add_event(Shipped(aggregate_id=ids.plain, parcel="o"))
+        await backend.outbox.mark_failed(entry, "broker down")
+        await backend.dlq.add_failed_event(uuid.uuid4(), "shipping", "e2e.Shipped", {}, "boom")
+    everything = ["--with", "checkpoints,outbox,dlq"]
+    done = await asyncio.to_thread(migrate, source, pg_target, "--batch-size", "100", *everything)
     assert done.returncode == 0, done.stderr
     assert "(bulk copy): 512 events copied, 0 already there" in done.stdout
-    assert "2 deleted-stream marks, 1 checkpoints" in done.stdout
+    assert "2 deleted-stream marks, 1 checkpoints, 1 outbox entries, 1 DLQ entries" in done.stdout
     assert "Verified: 512 events on both sides" in done.stdout
     assert "Traceback" not in done.stderr
     before = await state_of(pg_target)
     for _ in range(2):
-        again = await asyncio.to_thread(migrate, source, pg_target, "--json")
+        again = await asyncio.to_thread(migrate, source, pg_target, "--json", *everything)
         assert again.returncode == 0, again.stderr
         report = json.loads(again.stdout)
         assert (report["events_copied"], report["events_skipped"]) == (0, 512)
+        assert (report["outbox_copied"], report["dlq_copied"]) == (0, 0)
         assert report["verification"]["ok"] is True
     after = await state_of(pg_target)
     assert after == before
+    async with open_backend(pg_target) as backend:
+        assert (await backend.outbox.get_stats()).failed_count == 1
+        assert [e.error_message for e in await backend.dlq.get_failed_events()] == ["boom"]
     assert after["checkpoint"] is not None and after["checkpoint"][2] == 1  # type: ignore[index]
     await check_copy(source, pg_target, ids)
 

@@ -357,10 +357,39 @@ async def test_append_path_rerun_does_not_add_up_checkpoints() -> None:
 
 
 async def test_bad_migration_arguments_are_refused() -> None:
-    with pytest.raises(EventStoreError, match="cannot copy outbox"):
-        await migrate_backend("memory://a", "memory://b", include=["outbox"])
+    with pytest.raises(EventStoreError, match="cannot copy snapshots"):
+        await migrate_backend("memory://a", "memory://b", include=["outbox", "snapshots"])
     with pytest.raises(EventStoreError, match="method"):
         await migrate_events(MemoryEventStore(), MemoryEventStore(), method="fast")  # type: ignore[arg-type]
     store = MemoryEventStore()
     with pytest.raises(EventStoreError, match="same store"):
         await migrate_events(store, store)
+
+
+async def test_outbox_and_dlq_entries_are_copied_once() -> None:
+    """include=("outbox", "dlq"): every entry, with its status, is copied; a rerun adds none,
+    and an entry the target has published since stays published."""
+    source_url, target_url = f"memory://src-{uuid4().hex}", f"memory://dst-{uuid4().hex}"
+    keep = [memory_plugin.store_from_url(parse_url(u)) for u in (source_url, target_url)]
+    async with open_backend(source_url) as source:
+        aid = uuid4()
+        placed = CtOrderPlaced(aggregate_id=aid, customer="c")
+        await source.events.append_events(aid, "CtOrder", [placed], 0, outbox=True)
+        second = await source.outbox.add_event(CtItemAdded(aggregate_id=aid, sku="x"))
+        await source.outbox.mark_failed(second, "no broker")
+        await source.dlq.add_failed_event(placed.event_id, "proj", placed.event_type, {}, "boom")
+    include = ("checkpoints", "outbox", "dlq")
+    dry = await migrate_backend(source_url, target_url, include=include, dry_run=True)
+    assert (dry.outbox_copied, dry.dlq_copied) == (2, 1)
+    report = await migrate_backend(source_url, target_url, include=include)
+    assert (report.outbox_copied, report.dlq_copied) == (2, 1)
+    async with open_backend(target_url) as target:
+        stats = await target.outbox.get_stats()
+        assert (stats.pending_count, stats.failed_count) == (1, 1)
+        (pending,) = await target.outbox.get_pending_events(limit=5)
+        await target.outbox.mark_published(pending.id)
+        again = await migrate_backend(source_url, target_url, include=include)
+        assert (again.outbox_copied, again.dlq_copied) == (0, 0)
+        assert (await target.outbox.get_stats()).published_count == 1
+        assert [e.error_message for e in await target.dlq.get_failed_events()] == ["boom"]
+    del keep

@@ -61,7 +61,7 @@ from .plugins._backend import Backend, open_backend, resolve_url
 from .plugins._manager import BackendRegistry, get_registry
 from .plugins._url import BackendURL
 from .repositories._contracts import CheckpointRepository
-from .repositories._transfer import CheckpointTransfer
+from .repositories._transfer import CheckpointTransfer, DLQTransfer, OutboxTransfer
 from .stores._contract import EventStore
 from .stores._transfer import EventTransfer
 from .stores._types import ReadOptions, StoredEvent
@@ -80,6 +80,7 @@ __all__ = [
     "choose_method",
     "migrate_backend",
     "migrate_checkpoints",
+    "migrate_entries",
     "migrate_events",
     "same_store",
     "verify_copy",
@@ -93,7 +94,7 @@ Method = Literal["auto", "bulk", "append"]
 DEFAULT_BATCH_SIZE = 5000
 
 #: What :func:`migrate_backend` can copy besides the events (``include=``).
-INCLUDABLE: tuple[str, ...] = ("checkpoints",)
+INCLUDABLE: tuple[str, ...] = ("checkpoints", "outbox", "dlq")
 
 
 class GenericEvent(DomainEvent):
@@ -190,6 +191,8 @@ class MigrationReport:
     marks_copied: int = 0
     dry_run: bool = False
     verification: Verification | None = None
+    outbox_copied: int = 0
+    dlq_copied: int = 0
 
     @property
     def events_seen(self) -> int:
@@ -212,6 +215,8 @@ class MigrationReport:
             "last_position": self.last_position,
             "checkpoints_copied": self.checkpoints_copied,
             "marks_copied": self.marks_copied,
+            "outbox_copied": self.outbox_copied,
+            "dlq_copied": self.dlq_copied,
             "method": self.method,
             "dry_run": self.dry_run,
             "verification": None if self.verification is None else self.verification.to_dict(),
@@ -489,20 +494,21 @@ async def migrate_backend(
     progress: ProgressCallback | None = None,
     env: Mapping[str, str] | None = None,
     on_refused: OnRefused = "stop",
-    include: Iterable[str] = INCLUDABLE,
+    include: Iterable[str] = ("checkpoints",),
     method: Method = "auto",
     dry_run: bool = False,
     verify: bool = True,
 ) -> MigrationReport:
     """Open both backends by URL, copy the events (see :func:`migrate_events`), then what
-    ``include`` names (``"checkpoints"``, the default), then verify (``verify``: the
-    report's ``verification``).
+    ``include`` names (``"checkpoints"``, the default; ``"outbox"``, ``"dlq"``: see
+    :func:`migrate_entries`), then verify (``verify``: the report's ``verification``).
 
     The source must exist (it is opened with ``create=False``: a missing one is a
     :class:`StoreNotFoundError` and nothing is created); the target's schema is created if
     needed. A source and target that name one store are refused (:func:`same_store`).
     ``dry_run`` opens the target only if it exists, writes nothing, and reports what a run
-    would copy. Outbox, DLQ and snapshot entries are not copied.
+    would copy. Snapshots are not copied (a cache: the target takes new ones as aggregates
+    are saved).
     """
     _check_args(batch_size, on_refused, method)
     chosen = _check_include(include)
@@ -536,10 +542,45 @@ async def migrate_backend(
                 target_backend.checkpoints,
                 exact=report.method == "bulk",
             )
+        outbox = dlq = 0
+        if "outbox" in chosen:
+            outbox = await migrate_entries(source_backend.outbox, target_backend.outbox)
+        if "dlq" in chosen:
+            dlq = await migrate_entries(source_backend.dlq, target_backend.dlq)
         verification = (
             await verify_copy(source_backend.events, target_backend.events) if verify else None
         )
-    return dataclasses.replace(report, checkpoints_copied=checkpoints, verification=verification)
+    return dataclasses.replace(
+        report,
+        checkpoints_copied=checkpoints,
+        verification=verification,
+        outbox_copied=outbox,
+        dlq_copied=dlq,
+    )
+
+
+def _transfer_of(repository: object, kind: type[OutboxTransfer] | type[DLQTransfer]) -> Any:
+    if not isinstance(repository, kind):
+        role = "outbox" if kind is OutboxTransfer else "DLQ"
+        raise ConfigurationError(
+            f"{type(repository).__name__} has no bulk transfer ({kind.__name__}): its "
+            f"{role} entries cannot be copied; migrate without it in include"
+        )
+    return repository
+
+
+async def migrate_entries(source: object, target: object) -> int:
+    """Copy the outbox (two :class:`~eventsource.spi.OutboxTransfer`) or the DLQ (two
+    :class:`~eventsource.spi.DLQTransfer`) entries the target does not hold yet, every
+    status; returns how many were added (a rerun adds none). Outbox claims are not copied.
+    A repository without it is a :class:`ConfigurationError`."""
+    kind = OutboxTransfer if isinstance(source, OutboxTransfer) else DLQTransfer
+    exporter, importer = _transfer_of(source, kind), _transfer_of(target, kind)
+    if kind is OutboxTransfer:
+        added: int = await importer.import_outbox(await exporter.export_outbox())
+    else:
+        added = await importer.import_dlq(await exporter.export_dlq())
+    return added
 
 
 async def _plan(
@@ -570,6 +611,8 @@ async def _plan_into(
     checkpoints = (
         len(await source.checkpoints.get_all_checkpoints()) if "checkpoints" in chosen else 0
     )
+    outbox = await _pending_entries(source, target, "outbox") if "outbox" in chosen else 0
+    dlq = await _pending_entries(source, target, "dlq") if "dlq" in chosen else 0
     bulk = isinstance(events, EventTransfer) and (
         target is None or choose_method(events, target.events, method) == "bulk"
     )
@@ -582,7 +625,16 @@ async def _plan_into(
             _, total, present = await bulk_plan(events, target.events)
         marks = len(await events.export_marks())
         return MigrationReport(
-            total - present, present, 0, tracker.elapsed, 0, checkpoints, (), "bulk", marks, True
+            total - present,
+            present,
+            0,
+            tracker.elapsed,
+            checkpoints_copied=checkpoints,
+            method="bulk",
+            marks_copied=marks,
+            dry_run=True,
+            outbox_copied=outbox,
+            dlq_copied=dlq,
         )
     copy, there = 0, 0
     async for stored in events.read_all():
@@ -590,7 +642,35 @@ async def _plan_into(
             there += 1
         else:
             copy += 1
-    return MigrationReport(copy, there, 0, tracker.elapsed, 0, checkpoints, (), "append", 0, True)
+    return MigrationReport(
+        copy,
+        there,
+        0,
+        tracker.elapsed,
+        checkpoints_copied=checkpoints,
+        dry_run=True,
+        outbox_copied=outbox,
+        dlq_copied=dlq,
+    )
+
+
+async def _pending_entries(source: Backend, target: Backend | None, role: str) -> int:
+    """Outbox or DLQ entries of ``source`` that ``target`` does not hold (a dry run)."""
+    if role == "outbox":
+        ours = _transfer_of(source.outbox, OutboxTransfer)
+        theirs = None if target is None else _transfer_of(target.outbox, OutboxTransfer)
+        mine = {e.id for e in await ours.export_outbox()}
+        held = set() if theirs is None else {e.id for e in await theirs.export_outbox()}
+    else:
+        ours = _transfer_of(source.dlq, DLQTransfer)
+        theirs = None if target is None else _transfer_of(target.dlq, DLQTransfer)
+        mine = {(e.event_id, e.projection_name) for e in await ours.export_dlq()}
+        held = (
+            set()
+            if theirs is None
+            else {(e.event_id, e.projection_name) for e in await theirs.export_dlq()}
+        )
+    return len(mine - held)
 
 
 def same_store(a: BackendURL, b: BackendURL, registry: BackendRegistry | None = None) -> bool:

@@ -17,9 +17,10 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   ``projection_leases``).
 - **Bulk transfer** (optional, capability ``bulk_transfer``, what ``eventsource migrate``
   copies through): :class:`EventTransfer` (rows as :class:`RawEvent`, deleted-stream marks as
-  :class:`StreamMark`) and :class:`CheckpointTransfer`, with their doors
+  :class:`StreamMark`), :class:`CheckpointTransfer`, :class:`OutboxTransfer` and
+  :class:`DLQTransfer`, with their doors
   (:func:`check_export_args`, :func:`check_import_rows`, :func:`check_import_marks`,
-  :func:`check_import_checkpoints`).
+  :func:`check_import_checkpoints`, :func:`check_import_entries`).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
@@ -205,7 +206,13 @@ from .repositories._leases import (
     lease_released,
     lease_renewed,
 )
-from .repositories._transfer import CheckpointTransfer, check_import_checkpoints
+from .repositories._transfer import (
+    CheckpointTransfer,
+    DLQTransfer,
+    OutboxTransfer,
+    check_import_checkpoints,
+    check_import_entries,
+)
 from .snapshots._contract import (
     Snapshot,
     SnapshotRecord,
@@ -322,6 +329,7 @@ __all__ = [
     "DLQRepositorySpec",
     "DLQStats",
     "DLQStatus",
+    "DLQTransfer",
     "DatabaseLockedError",
     "DocumentRules",
     "DomainEvent",
@@ -359,6 +367,7 @@ __all__ = [
     "OutboxRepositorySpec",
     "OutboxStats",
     "OutboxStatus",
+    "OutboxTransfer",
     "OwnershipLostError",
     "PayloadTooLargeError",
     "PluginConflictError",
@@ -422,6 +431,7 @@ __all__ = [
     "check_get_events_by_type",
     "check_identifier",
     "check_import_checkpoints",
+    "check_import_entries",
     "check_import_marks",
     "check_import_rows",
     "check_json_text",

@@ -4,6 +4,7 @@ imported position is above every one committed before)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,9 @@ import asyncpg
 
 from eventsource.spi import (
     CheckpointData,
+    DLQEntry,
     InvalidEventError,
+    OutboxEntry,
     RawEvent,
     StreamMark,
 )
@@ -23,7 +26,9 @@ __all__ = [
     "export_marks",
     "export_rows",
     "import_checkpoints",
+    "import_dlq",
     "import_marks",
+    "import_outbox",
     "import_rows",
     "transfer_position",
 ]
@@ -174,3 +179,99 @@ async def import_checkpoints(conn: Any, s: str, rows: Sequence[CheckpointData]) 
             ],
         )
     return len(rows)
+
+
+def _shifted(values: str) -> str:
+    """``$2, $3, ...`` as ``$1, $2, ...``."""
+    return ", ".join(
+        part.replace(f"${n + 2}", f"${n + 1}", 1) for n, part in enumerate(values.split(", "))
+    )
+
+
+def _document(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+async def import_outbox(conn: Any, s: str, entries: Sequence[OutboxEntry]) -> int:
+    """Add the entries not held (by id), in order, unclaimed, in one transaction."""
+    async with conn.transaction():
+        before = await conn.fetchval(f"SELECT count(*) FROM {s}.outbox")
+        await conn.executemany(
+            f"INSERT INTO {s}.outbox (id, event_id, event_type, aggregate_id, aggregate_type,"
+            " tenant_id, event_data, created_at, status, retry_count, last_error, published_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8, $9, $10, $11, $12)"
+            " ON CONFLICT (id) DO NOTHING",
+            [
+                (
+                    e.id,
+                    e.event_id,
+                    e.event_type,
+                    e.aggregate_id,
+                    e.aggregate_type,
+                    e.tenant_id,
+                    _document(e.event_data),
+                    e.created_at,
+                    str(e.status.value),
+                    e.retry_count,
+                    e.last_error,
+                    e.published_at,
+                )
+                for e in entries
+            ],
+        )
+        after = await conn.fetchval(f"SELECT count(*) FROM {s}.outbox")
+    return int(after - before)
+
+
+async def import_dlq(conn: Any, s: str, entries: Sequence[DLQEntry]) -> int:
+    """Add the entries not held (by event and projection), with their ids where free, in one
+    transaction; the id sequence then continues past them."""
+    columns = (
+        "event_id, projection_name, event_type, event_data, error_type, error_message,"
+        " error_stacktrace, retry_count, first_failed_at, last_failed_at, status, resolved_at,"
+        " resolution"
+    )
+    values = "$2, $3, $4, $5::json, $6, $7, $8, $9, $10, $11, $12, $13, $14"
+    added = 0
+    async with conn.transaction():
+        for e in entries:
+            if await conn.fetchval(
+                f"SELECT 1 FROM {s}.dlq WHERE event_id = $1 AND projection_name = $2",
+                e.event_id,
+                e.projection_name,
+            ):
+                continue
+            taken = await conn.fetchval(f"SELECT 1 FROM {s}.dlq WHERE id = $1", e.id)
+            args = (
+                e.event_id,
+                e.projection_name,
+                e.event_type,
+                _document(e.event_data),
+                e.error_type,
+                e.error_message,
+                e.error_stacktrace,
+                e.retry_count,
+                e.first_failed_at,
+                e.last_failed_at,
+                str(e.status.value),
+                e.resolved_at,
+                e.resolution,
+            )
+            if taken:
+                await conn.execute(
+                    f"INSERT INTO {s}.dlq ({columns}) VALUES ({_shifted(values)})", *args
+                )
+            else:
+                await conn.execute(
+                    f"INSERT INTO {s}.dlq (id, {columns}) OVERRIDING SYSTEM VALUE"
+                    f" VALUES ($1, {values})",
+                    e.id,
+                    *args,
+                )
+            added += 1
+        await conn.execute(
+            f"SELECT setval(pg_get_serial_sequence($1, 'id'),"
+            f" greatest((SELECT max(id) FROM {s}.dlq), 1))",
+            f"{s}.dlq",
+        )
+    return added

@@ -3,6 +3,7 @@ stored, in the caller's write transaction for imports (serialised with every app
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -10,8 +11,10 @@ from uuid import UUID
 
 from eventsource.spi import (
     CheckpointData,
+    DLQEntry,
     EventDecodeError,
     InvalidEventError,
+    OutboxEntry,
     RawEvent,
     StreamMark,
 )
@@ -24,7 +27,9 @@ __all__ = [
     "export_marks",
     "export_rows",
     "import_checkpoints",
+    "import_dlq",
     "import_marks",
+    "import_outbox",
     "import_rows",
     "transfer_position",
 ]
@@ -201,3 +206,71 @@ def import_checkpoints(conn: sqlite3.Connection, rows: Sequence[CheckpointData])
         ],
     )
     return len(rows)
+
+
+def _document(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def import_outbox(conn: sqlite3.Connection, entries: Sequence[OutboxEntry]) -> int:
+    """Add the entries not held (by id), in order, unclaimed (in the caller's transaction)."""
+    before = conn.total_changes
+    conn.executemany(
+        "INSERT INTO event_outbox (id, event_id, event_type, aggregate_id, aggregate_type,"
+        " tenant_id, event_data, created_at, status, retry_count, last_error, published_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        [
+            (
+                str(e.id),
+                str(e.event_id),
+                e.event_type,
+                str(e.aggregate_id),
+                e.aggregate_type,
+                None if e.tenant_id is None else str(e.tenant_id),
+                _document(e.event_data),
+                to_us(e.created_at),
+                str(e.status.value),
+                e.retry_count,
+                e.last_error,
+                None if e.published_at is None else to_us(e.published_at),
+            )
+            for e in entries
+        ],
+    )
+    return conn.total_changes - before
+
+
+def import_dlq(conn: sqlite3.Connection, entries: Sequence[DLQEntry]) -> int:
+    """Add the entries not held (by event and projection), with their ids where free (in the
+    caller's transaction)."""
+    added = 0
+    for e in entries:
+        key = (str(e.event_id), e.projection_name)
+        if conn.execute(
+            "SELECT 1 FROM dead_letter_queue WHERE event_id = ? AND projection_name = ?", key
+        ).fetchone():
+            continue
+        taken = conn.execute("SELECT 1 FROM dead_letter_queue WHERE id = ?", (e.id,)).fetchone()
+        conn.execute(
+            "INSERT INTO dead_letter_queue (id, event_id, projection_name, event_type,"
+            " event_data, error_type, error_message, error_stacktrace, retry_count,"
+            " first_failed_at, last_failed_at, status, resolved_at, resolution)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                None if taken else e.id,
+                *key,
+                e.event_type,
+                _document(e.event_data),
+                e.error_type,
+                e.error_message,
+                e.error_stacktrace,
+                e.retry_count,
+                to_us(e.first_failed_at),
+                to_us(e.last_failed_at),
+                str(e.status.value),
+                None if e.resolved_at is None else to_us(e.resolved_at),
+                e.resolution,
+            ),
+        )
+        added += 1
+    return added

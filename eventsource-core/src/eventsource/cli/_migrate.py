@@ -43,7 +43,8 @@ def register(app: typer.Typer) -> None:
         help="copy a store to another backend, then verify the copy",
         description="Copy every event from SOURCE to TARGET (ids, stream versions, order and, "
         "between backends with bulk transfer, global positions, times, truncated and deleted "
-        "streams kept), then what --with names (checkpoints by default, copied as they are), "
+        "streams kept), then what --with names (checkpoints by default, copied as they are; "
+        "outbox and DLQ entries on request), "
         "then verify: counts and a checksum over the ordered events of both sides, exit 1 if "
         "they differ. Resumable: rerun after an interruption (even a kill) and nothing is "
         "copied twice. Refuses a TARGET that is the SOURCE. Nothing else may write to the "
@@ -66,7 +67,8 @@ async def run(
         typer.Option(
             "--with",
             metavar="LIST",
-            help="what to copy besides the events, comma-separated: checkpoints, or none",
+            help="what to copy besides the events, comma-separated: checkpoints, outbox, "
+            "dlq; or none",
         ),
     ] = "checkpoints",
     dry_run: Annotated[
@@ -135,7 +137,7 @@ async def run(
     if ctx.json:
         ctx.emit_json({"from": str(source_url), "to": str(target_url), **report.to_dict()})
     else:
-        _describe(ctx, report, str(source_url), str(target_url))
+        _describe(ctx, report, str(source_url), str(target_url), chosen)
     return EXIT_ERROR if failed else EXIT_OK
 
 
@@ -164,20 +166,34 @@ def _pop(items: list[str]) -> str | None:
     return items.pop(0) if items else None
 
 
-def _describe(ctx: Context, report: MigrationReport, source: str, target: str) -> None:
+def _entries(report: MigrationReport, chosen: list[str]) -> str:
+    """ ", 3 outbox entries, 1 DLQ entries" for what was asked for."""
+    text = ""
+    if "outbox" in chosen:
+        text += f", {report.outbox_copied} outbox entries"
+    if "dlq" in chosen:
+        text += f", {report.dlq_copied} DLQ entries"
+    return text
+
+
+def _describe(
+    ctx: Context, report: MigrationReport, source: str, target: str, chosen: list[str]
+) -> None:
     how = f"{report.method} copy"
     if report.dry_run:
         ctx.out(
             f"Dry run {source} -> {target} ({how}): {report.events_copied} events to copy, "
             f"{report.events_skipped} already there, {report.marks_copied} deleted-stream "
-            f"marks, {report.checkpoints_copied} checkpoints. Nothing was written."
+            f"marks, {report.checkpoints_copied} checkpoints{_entries(report, chosen)}. "
+            "Nothing was written."
         )
         return
     ctx.out(
         f"Migrated {source} -> {target} ({how}): {report.events_copied} events copied, "
         f"{report.events_skipped} already there, {report.streams} streams, "
-        f"{report.marks_copied} deleted-stream marks, {report.checkpoints_copied} checkpoints, "
-        f"in {report.elapsed_seconds:.2f}s ({report.rate:,.0f} events/s)."
+        f"{report.marks_copied} deleted-stream marks, {report.checkpoints_copied} checkpoints"
+        f"{_entries(report, chosen)}, in {report.elapsed_seconds:.2f}s "
+        f"({report.rate:,.0f} events/s)."
     )
     if report.refused:
         ctx.out(f"{len(report.refused)} events not copied:")

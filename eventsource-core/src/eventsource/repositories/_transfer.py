@@ -1,23 +1,38 @@
-"""Bulk transfer of checkpoints (part of the capability ``bulk_transfer``).
+"""Bulk transfer of the repositories' rows (part of the capability ``bulk_transfer``).
 
 A migration copies each checkpoint as it is, row for row (position, processed count, update
 time), so a rerun changes nothing: :meth:`CheckpointTransfer.import_checkpoints` replaces the
 target's row of each projection with the given one. Exporting is
 :meth:`CheckpointRepository.get_all_checkpoints`.
+
+Outbox and DLQ entries are exported whole (every status) and imported only where the target
+has no such entry yet (an outbox entry by id; a DLQ entry by event and projection, keeping its
+id when that is free): a rerun writes nothing, and an entry the target's relay has published
+since is never put back to pending. Outbox claims are not copied (a claim belongs to a worker
+of the source); neither is a retry's wait (the entry is due at once in the target).
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from typing import TypeVar
 from uuid import UUID
 
 from .._exceptions import InvalidArgumentError
 from ..arguments import check_moment, check_position
 from ..values import check_identifier
-from ._entries import CheckpointData
+from ._entries import CheckpointData, DLQEntry, OutboxEntry
 
-__all__ = ["CheckpointTransfer", "check_import_checkpoints"]
+EntryT = TypeVar("EntryT", OutboxEntry, DLQEntry)
+
+__all__ = [
+    "CheckpointTransfer",
+    "DLQTransfer",
+    "OutboxTransfer",
+    "check_import_checkpoints",
+    "check_import_entries",
+]
 
 
 class CheckpointTransfer(abc.ABC):
@@ -27,6 +42,46 @@ class CheckpointTransfer(abc.ABC):
     async def import_checkpoints(self, rows: Sequence[CheckpointData]) -> int:
         """Insert or replace each projection's checkpoint with ``rows`` (checked by
         :func:`check_import_checkpoints`), as given, in one transaction; returns how many."""
+
+
+class OutboxTransfer(abc.ABC):
+    """What an outbox repository adds for bulk copies."""
+
+    @abc.abstractmethod
+    async def export_outbox(self) -> list[OutboxEntry]:
+        """Every entry, of every status, oldest first."""
+
+    @abc.abstractmethod
+    async def import_outbox(self, entries: Sequence[OutboxEntry]) -> int:
+        """Add the entries the repository does not hold (by id), in order, unclaimed, in
+        one transaction; returns how many were added."""
+
+
+class DLQTransfer(abc.ABC):
+    """What a DLQ repository adds for bulk copies."""
+
+    @abc.abstractmethod
+    async def export_dlq(self) -> list[DLQEntry]:
+        """Every entry, of every status, by id."""
+
+    @abc.abstractmethod
+    async def import_dlq(self, entries: Sequence[DLQEntry]) -> int:
+        """Add the entries the repository does not hold (by event and projection), with
+        their ids where those are free, in one transaction; returns how many were added."""
+
+
+def check_import_entries(entries: Sequence[EntryT], kind: type[EntryT]) -> list[EntryT]:
+    """The door of :meth:`OutboxTransfer.import_outbox` / :meth:`DLQTransfer.import_dlq`: a
+    list of ``kind``; :class:`InvalidArgumentError` otherwise."""
+    if isinstance(entries, (str, bytes)) or not isinstance(entries, Sequence):
+        raise InvalidArgumentError(f"entries must be a list of {kind.__name__}")
+    for entry in entries:
+        if not isinstance(entry, kind):
+            raise InvalidArgumentError(f"expected a {kind.__name__}, got {type(entry).__name__}")
+        check_identifier(entry.event_type, "event_type", InvalidArgumentError)
+        if not isinstance(entry.event_data, dict):
+            raise InvalidArgumentError(f"{kind.__name__}.event_data must be a dict")
+    return list(entries)
 
 
 def check_import_checkpoints(rows: Sequence[CheckpointData]) -> list[CheckpointData]:

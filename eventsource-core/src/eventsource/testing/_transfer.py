@@ -16,15 +16,18 @@ from uuid import UUID, uuid4
 import pytest
 
 from .._exceptions import InvalidArgumentError, InvalidEventError, StreamDeletedError
-from ..memory._store import MemoryEventStore
+from ..memory._repositories import MemoryDLQRepository, MemoryOutboxRepository
+from ..memory._store import MemoryEventStore, MemoryState
 from ..repositories._entries import CheckpointData
-from ..repositories._transfer import CheckpointTransfer
+from ..repositories._transfer import CheckpointTransfer, DLQTransfer, OutboxTransfer
 from ..stores._transfer import EventTransfer, RawEvent, StreamMark
 from ._base import ConformanceBase, read_all_list
 from ._events import AGGREGATE_TYPE, noted
 from ._roles import RoleBackend
 
 __all__ = ["BulkTransferConformance"]
+
+_MS = timedelta(milliseconds=1)
 
 
 async def _all_rows(store: EventTransfer, page: int = 1000) -> list[RawEvent]:
@@ -210,3 +213,76 @@ class BulkTransferConformance(ConformanceBase):
         assert abs(got.updated_at - row.updated_at) < timedelta(milliseconds=1)
         with pytest.raises(InvalidArgumentError):
             await repo.import_checkpoints([dataclasses.replace(row, events_processed=-1)])
+
+    async def test_outbox_entries_import_once(self, backend: RoleBackend) -> None:
+        """``export_outbox`` gives every entry of every status, oldest first; ``import_outbox``
+        adds the entries not held (by id) with their status, retries, error and times,
+        unclaimed, and a second import adds none. Fix: INSERT ... ON CONFLICT (id) DO NOTHING
+        in export order; never update an entry that is there."""
+        self._transfer(backend)
+        repo = backend.outbox
+        if not isinstance(repo, OutboxTransfer):
+            pytest.skip("the outbox repository is not an OutboxTransfer")
+        aid = uuid4()
+        source = MemoryOutboxRepository(MemoryState())
+        ids = [await source.add_event(e) for e in noted(aid, 3)]
+        await source.mark_published(ids[0])
+        await source.mark_failed(ids[1], "broker said no")
+        await source.get_pending_events(limit=10, worker_id="kit", lease=timedelta(minutes=5))
+        entries = await source.export_outbox()
+        assert await repo.import_outbox(entries) == 3
+        assert await repo.import_outbox(entries) == 0
+        mine = {e.id: e for e in await repo.export_outbox()}
+        for entry in entries:
+            got = mine[entry.id]
+            assert (got.status, got.retry_count, got.last_error, got.event_data) == (
+                entry.status,
+                entry.retry_count,
+                entry.last_error,
+                entry.event_data,
+            )
+            assert got.claimed_by is None and abs(got.created_at - entry.created_at) < _MS
+        assert [e.id for e in await repo.export_outbox() if e.id in set(ids)] == ids
+        pending = await repo.get_pending_events(limit=10)
+        assert [e.id for e in pending if e.id in set(ids)] == [ids[2]]
+        with pytest.raises(InvalidArgumentError):
+            await repo.import_outbox(["not an entry"])  # type: ignore[list-item]
+
+    async def test_dlq_entries_import_once(self, backend: RoleBackend) -> None:
+        """``export_dlq`` gives every entry of every status; ``import_dlq`` adds the entries
+        not held (by event and projection) with their error, retries, status, resolution and
+        times, and a second import adds none; a later failure gets a fresh id. Fix: skip an
+        entry whose (event_id, projection_name) is stored, keep its id when free, and move
+        the id sequence past the imported ids."""
+        self._transfer(backend)
+        repo = backend.dlq
+        if not isinstance(repo, DLQTransfer):
+            pytest.skip("the DLQ repository is not a DLQTransfer")
+        source = MemoryDLQRepository(MemoryState())
+        first = await source.add_failed_event(uuid4(), "kit-p", "KitItemNoted", {"a": 1}, "boom", 3)
+        await source.add_failed_event(uuid4(), "kit-q", "KitItemNoted", {"b": [2]}, "bang")
+        await source.mark_resolved(first, "fixed by hand")
+        entries = await source.export_dlq()
+        assert await repo.import_dlq(entries) == 2
+        assert await repo.import_dlq(entries) == 0
+        mine = {(e.event_id, e.projection_name): e for e in await repo.export_dlq()}
+        for entry in entries:
+            got = mine[(entry.event_id, entry.projection_name)]
+            assert (
+                got.error_message,
+                got.retry_count,
+                got.status,
+                got.resolution,
+                got.event_data,
+            ) == (
+                entry.error_message,
+                entry.retry_count,
+                entry.status,
+                entry.resolution,
+                entry.event_data,
+            )
+            assert abs(got.first_failed_at - entry.first_failed_at) < _MS
+        later = await repo.add_failed_event(uuid4(), "kit-p", "KitItemNoted", {}, "again")
+        assert later not in {e.id for e in mine.values()}
+        with pytest.raises(InvalidArgumentError):
+            await repo.import_dlq("not a list")  # type: ignore[arg-type]
