@@ -91,12 +91,16 @@ async def _import(
     blocked: dict[str, int],
     skip_refused: bool,
 ) -> None:
-    todo = [r for r in rows if r.stream_id not in blocked] if blocked else rows
-    for row in rows:
-        if row.stream_id in blocked:
-            result.refused.append(
-                (row, f"follows refused event at position {blocked[row.stream_id]} of its stream")
-            )
+    todo = rows
+    if blocked:
+        todo = []
+        for row in rows:
+            at = blocked.get(row.stream_id)
+            if at is None:
+                todo.append(row)
+            else:
+                reason = f"follows refused event at position {at} of its stream"
+                result.refused.append((row, reason))
     if not todo:
         return
     try:

@@ -32,6 +32,8 @@ from ..arguments import check_moment, check_position
 from ..values import MAX_VERSION, check_identifier
 
 _decode = json.JSONDecoder().decode
+#: Type names checked already (they repeat in every batch).
+_KNOWN_NAMES: set[str] = set()
 
 __all__ = [
     "EventTransfer",
@@ -131,20 +133,28 @@ def _check_moment(value: object, what: str) -> None:
 
 
 def _check_row(row: object, max_bytes: int) -> RawEvent:
-    if not isinstance(row, RawEvent):
+    if type(row) is not RawEvent and not isinstance(row, RawEvent):
         raise InvalidEventError(f"expected a RawEvent, got {type(row).__name__}")
     if not (isinstance(row.event_id, UUID) and isinstance(row.aggregate_id, UUID)):
         raise InvalidEventError("RawEvent.event_id and aggregate_id must be UUIDs")
     if row.tenant_id is not None and not isinstance(row.tenant_id, UUID):
         raise InvalidEventError("RawEvent.tenant_id must be a UUID or None")
-    check_identifier(row.aggregate_type, "aggregate_type", InvalidEventError)
-    check_identifier(row.event_type, "event_type", InvalidEventError)
-    _check_version(row.aggregate_version, "aggregate_version")
-    _check_version(row.event_version, "event_version")
+    if row.aggregate_type not in _KNOWN_NAMES or row.event_type not in _KNOWN_NAMES:
+        check_identifier(row.aggregate_type, "aggregate_type", InvalidEventError)
+        check_identifier(row.event_type, "event_type", InvalidEventError)
+        if len(_KNOWN_NAMES) < 4096:
+            _KNOWN_NAMES.update((row.aggregate_type, row.event_type))
+    version, kind_version = row.aggregate_version, row.event_version
+    if type(version) is not int or type(kind_version) is not int:
+        _check_version(version, "aggregate_version")
+        _check_version(kind_version, "event_version")
+    if not (0 < version <= MAX_VERSION and 0 < kind_version <= MAX_VERSION):
+        _check_version(version, "aggregate_version")
+        _check_version(kind_version, "event_version")
     _check_moment(row.occurred_at, "occurred_at")
     _check_moment(row.stored_at, "stored_at")
     payload = row.payload
-    if not isinstance(payload, str):
+    if type(payload) is not str:
         raise InvalidEventError("RawEvent.payload must be the JSON text, a str")
     if len(payload) * 4 > max_bytes and len(payload.encode()) > max_bytes:
         raise InvalidEventError(
@@ -154,7 +164,7 @@ def _check_row(row: object, max_bytes: int) -> RawEvent:
         document = _decode(payload)
     except (ValueError, RecursionError):
         document = None
-    if not isinstance(document, dict):
+    if type(document) is not dict:
         raise InvalidEventError(f"event {row.event_id} payload is not a JSON object")
     return row
 
