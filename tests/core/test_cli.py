@@ -113,6 +113,37 @@ def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and out.startswith("eventsource ")
 
 
+def test_help_imports_neither_the_library_nor_rich() -> None:
+    """``eventsource --help`` stays fast: pydantic, pluggy, the backends and Rich are imported
+    only by a command that runs."""
+    heavy = ("pydantic", "pluggy", "eventsource_sqlite", "eventsource_postgres", "rich")
+    program = (
+        "import sys\n"
+        "from eventsource.cli import main\n"
+        "code = main(['--help'])\n"
+        f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "0 []"
+    assert "Exit codes: 0 ok, 1 operational error, 2 usage error, 3 malformed URL," in done.stdout
+
+
+def test_shell_completion_completes_commands(tmp_path: Path) -> None:
+    env = {**os.environ, "_EVENTSOURCE_COMPLETE": "complete_bash", "COMP_CWORD": "2"}
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT)],
+        capture_output=True,
+        text=True,
+        env={**env, "COMP_WORDS": "eventsource checkpoints r"},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.split() == ["reset"]
+
+
 # -- backends -------------------------------------------------------------------------------------
 
 
@@ -682,3 +713,30 @@ def test_console_script(tmp_path: Path, clean_env: dict[str, str]) -> None:
     )
     assert failed.returncode == 4 and "Traceback" not in failed.stderr
     assert failed.stderr.strip().startswith("eventsource: error: unknown backend 'nosuch'")
+
+
+def test_outbox_list_and_retry_on_memory(capsys: pytest.CaptureFixture[str], db: Db) -> None:
+    db.add_orders(2)
+    outbox = MemoryOutboxRepository(db.store)
+    for stored in db.events():
+        db.run(outbox.add_event(stored.event))  # type: ignore[attr-defined]
+    claimed = db.run(outbox.get_pending_events(limit=2))
+    for entry in claimed:  # type: ignore[attr-defined]
+        db.run(outbox.mark_failed(entry.id, "broker said no"))
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "list", "--status", "failed", "--json")
+    failed = json.loads(out)
+    assert code == 0 and [e["last_error"] for e in failed] == ["broker said no"] * 2
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "list", "--limit", "1")
+    assert code == 0 and len(out.splitlines()) == 2 and out.startswith("ID ")
+    code, _, err = run(capsys, "--url", db.url, "outbox", "retry")
+    assert code == 2 and "--all" in err  # neither ID nor --all
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "retry", failed[0]["id"])
+    assert code == 0 and out.startswith("1 failed")
+    code, _, err = run(capsys, "--url", db.url, "outbox", "retry", failed[0]["id"], "--json")
+    assert code == 1 and json.loads(err)["code"] == "error" and "not failed" in err
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "retry", "--all", "--json")
+    assert code == 0 and json.loads(out) == {"retried": 1}
+    assert db.run(outbox.get_stats()).pending_count == 4  # type: ignore[attr-defined]
+    assert db.run(outbox.list_entries("failed")) == []
+    code, _, err = run(capsys, "--url", db.url, "outbox", "list", "--status", "lost")
+    assert code == 2 and "lost" in err

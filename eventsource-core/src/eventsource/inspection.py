@@ -235,7 +235,8 @@ async def projections_overview(
     *,
     now: datetime | None = None,
 ) -> list[ProjectionStatus]:
-    """Every projection that has a checkpoint or a lease, by name, shards grouped."""
+    """Every projection that has a checkpoint, a lease or open DLQ entries, by name, shards
+    grouped."""
     now = now or datetime.now(UTC)
     data = {c.projection_name: c for c in await checkpoints.get_all_checkpoints()}
     leases: dict[str, ProjectionLease] = {}
@@ -246,7 +247,7 @@ async def projections_overview(
     for name in data:
         lag = await checkpoints.get_lag_metrics(name)
         lags[name] = (None, None) if lag is None else (lag.lag_events, lag.lag_seconds)
-    bases = sorted({split_projection_name(n)[0] for n in [*data, *leases]})
+    bases = sorted({split_projection_name(n)[0] for n in [*data, *leases, *open_counts]})
     result = []
     for base in bases:
         result.append(_projection(base, data, leases, lags, open_counts, now))

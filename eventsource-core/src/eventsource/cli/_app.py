@@ -18,9 +18,11 @@ __all__ = ["COMMAND_MODULES", "build_app"]
 
 #: Every command module, in the order their commands are listed by ``eventsource --help``.
 COMMAND_MODULES = (
+    "_status",
     "_info",
     "_events",
     "_checkpoints",
+    "_projections",
     "_dlq",
     "_outbox",
     "_streams",
@@ -33,10 +35,15 @@ COMMAND_MODULES = (
 _HELP = """Inspect and operate an eventsource event store.
 
 The backend URL comes from --url (before or after the command), else $EVENTSOURCE_URL, else
-sqlite:///events.db. Examples: memory://  sqlite:///events.db  postgresql://user@host:5432/app
+sqlite:///events.db.
 
-Exit codes: 0 ok, 1 operational error, 2 usage error, 3 malformed URL, 4 unknown or missing
-backend, 5 no store at the URL, 6 database unreachable or unusable, 130 interrupted."""
+\b
+Examples: memory://  sqlite:///events.db  postgresql://user@host:5432/app
+
+\b
+Exit codes: 0 ok, 1 operational error, 2 usage error, 3 malformed URL,
+            4 unknown or missing backend, 5 no store at the URL,
+            6 database unreachable or unusable, 130 interrupted."""
 
 
 def _version(value: bool) -> None:

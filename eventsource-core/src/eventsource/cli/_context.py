@@ -28,6 +28,8 @@ def to_jsonable(value: Any) -> Any:
     """``value`` with records, UUIDs and datetimes turned into JSON types."""
     if hasattr(value, "to_dict"):
         return to_jsonable(value.to_dict())
+    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
+        return {name: to_jsonable(getattr(value, name)) for name in value.__dataclass_fields__}
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -140,7 +142,10 @@ class Context:
         )
         cells = [[_cell(v) for v in row] for row in rows]
         for i, name in enumerate(headers):
-            numeric = bool(rows) and all(isinstance(row[i], int) or row[i] is None for row in rows)
+            column = [row[i] for row in rows]
+            numeric = any(isinstance(v, int) for v in column) and all(
+                isinstance(v, int) or v is None for v in column
+            )
             table.add_column(name, justify="right" if numeric else "left", overflow="fold")
         for row in cells:
             table.add_row(*(Text(c) for c in row))

@@ -26,9 +26,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         # a group without its command: its help, on stderr, as a usage error
         sys.stderr.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
         return EXIT_USAGE
-    except click.exceptions.UsageError as exc:
-        return _usage_error(exc, json_output="--json" in args)
-    except click.exceptions.ClickException as exc:
+    except click.exceptions.ClickException as exc:  # usage errors, bad parameters
         return _usage_error(exc, json_output="--json" in args)
     except typer.Abort:
         print("eventsource: interrupted", file=sys.stderr, flush=True)
