@@ -317,6 +317,33 @@ def test_tail_follow_prints_events_appended_by_another_writer(
     assert positions(out) == list(range(1, 9))
 
 
+def test_list_filters_and_follows_only_matching_events(
+    capsys: pytest.CaptureFixture[str], db: Db
+) -> None:
+    db.add_orders(2, items=1)  # positions 1..4: placed, item, placed, item
+    code, out, _ = run(capsys, "--url", db.url, "events", "list", "--type", "coretest.ItemAdded")
+    assert code == 0 and positions(out) == [2, 4]
+    code, out, _ = run(capsys, "--url", db.url, "events", "list", "--from", "1", "--limit", "2")
+    assert code == 0 and positions(out) == [2, 3]
+    stream = db.events()[2].stream_id  # type: ignore[attr-defined]
+    code, out, _ = run(capsys, "--url", db.url, "--json", "events", "list", "--stream", stream)
+    assert [json.loads(line)["global_position"] for line in out.splitlines()] == [3, 4]
+    result: list[int] = []
+    argv = ["--url", db.url, "events", "list", "--type", "coretest.OrderPlaced", "--from", "4"]
+    argv += ["--follow", "--idle-timeout", "1.5", "--json"]
+    follower = threading.Thread(target=lambda: result.append(main(argv)))
+    follower.start()
+    try:
+        for _ in range(2):
+            time.sleep(0.2)
+            db.add_orders(1)
+    finally:
+        follower.join(timeout=20)
+    assert not follower.is_alive() and result == [0]
+    out, _ = capsys.readouterr()
+    assert [json.loads(line)["global_position"] for line in out.splitlines()] == [5, 7]
+
+
 def test_tail_decodes_events_whose_classes_are_unknown(
     capsys: pytest.CaptureFixture[str], db: Db
 ) -> None:

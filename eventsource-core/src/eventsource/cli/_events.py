@@ -139,7 +139,7 @@ def _decode_failure(ctx: Context, exc: EventDecodeError, again: str) -> int:
     description="List events in global order: by stream, type, tenant, time and position. "
     "--from N starts after global position N, --to N stops at N; --since/--until bound the "
     "events' time (ISO 8601, UTC when no zone is given). At most --limit events (20); "
-    "--follow keeps printing new ones that match.",
+    "--follow then keeps printing the new ones that match (not with --to).",
 )
 async def run_list(
     ctx: Context,
@@ -191,21 +191,25 @@ async def run_list(
     wanted = _stream_filter(stream)
     printer = _Printer(ctx)
     shown = 0
+    if follow and to_position is not None:
+        raise typer.BadParameter("--follow goes on past any position", param_hint="--to")
     async with ctx.backend() as backend:
         store = ctx.lenient(backend).events
         position = from_position or 0
+        head = await store.get_global_position()
         try:
             async for stored in store.read_all(options):
-                position = stored.global_position
-                if to_position is not None and position > to_position:
+                if to_position is not None and stored.global_position > to_position:
                     break
                 if shown >= limit:
                     break
+                position = stored.global_position
                 if wanted(stored):
                     printer.add(stored)
                     shown += 1
             printer.flush()
-            if follow:
+            if follow:  # then the events stored from now on
+                position = max(position, head)
                 await _follow(store, options, position, idle_timeout, printer, wanted)
         except EventDecodeError as exc:
             printer.flush()
@@ -300,11 +304,15 @@ async def _follow(
     while True:
         wait = 1.0 if idle is None else max(0.0, min(1.0, last_seen + idle - loop.time()))
         if await store.wait_for_events(position, wait):
+            # everything up to the head is readable now: read it, then go on after the head
+            # (a filter may leave the newest events out, so the last one read is not it)
+            head = await store.get_global_position()
             async for stored in store.read_all(replace(options, from_position=position)):
                 if wanted(stored):
                     printer.add(stored)
                 position = stored.global_position
             printer.flush()
+            position = max(position, head)
             last_seen = loop.time()
         elif idle is not None and loop.time() - last_seen >= idle:
             return
