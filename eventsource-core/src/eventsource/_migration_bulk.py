@@ -27,7 +27,7 @@ class BulkResult:
     refused: list[tuple[RawEvent, str]] = field(default_factory=list)
     marks: int = 0
     last_position: int = 0
-    streams: set[tuple[object, str]] = field(default_factory=set)
+    streams: set[tuple[int, str]] = field(default_factory=set)
 
 
 async def bulk_plan(source: EventTransfer, target: EventTransfer) -> tuple[int, int, int]:
@@ -111,7 +111,7 @@ async def _import(
         await _one_by_one(target, todo, result, blocked)
         return
     result.copied += len(todo)
-    result.streams.update((r.aggregate_id, r.aggregate_type) for r in todo)
+    result.streams.update((r.aggregate_id.int, r.aggregate_type) for r in todo)
 
 
 async def _one_by_one(
@@ -131,4 +131,4 @@ async def _one_by_one(
             result.refused.append((row, f"{type(exc).__name__}: {exc}"))
             continue
         result.copied += 1
-        result.streams.add((row.aggregate_id, row.aggregate_type))
+        result.streams.add((row.aggregate_id.int, row.aggregate_type))

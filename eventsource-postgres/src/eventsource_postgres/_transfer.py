@@ -130,10 +130,15 @@ async def import_rows(
                 await conn.execute(
                     "SELECT pg_notify($1, $2)", channel, str(rows[-1].global_position)
                 )
-    except (asyncpg.UniqueViolationError, asyncpg.DataError) as exc:
+    except asyncpg.UniqueViolationError as exc:
         raise InvalidEventError(
-            f"the rows conflict with stored events or are refused (an event id or stream "
-            f"version is taken, or a value does not fit): {exc}"
+            f"the rows conflict with stored events (an event id or stream version is taken): "
+            f"{exc}"
+        ) from exc
+    except asyncpg.DataError as exc:
+        raise InvalidEventError(
+            f"a row is refused: its payload is not a JSON object, or a value does not fit: "
+            f"{exc}"
         ) from exc
     return len(rows)
 
