@@ -329,3 +329,29 @@ async def test_sigkill_half_way_then_resume(
         await conn.close()
     assert counts["n"] == counts["ids"] == total - 4  # 4 soft-deleted rows are kept aside
     await check_copy(source, pg_target, ids)
+
+
+async def test_append_path_progress_and_its_limit(sqlite_urls: tuple[str, str, Path]) -> None:
+    """--method append: positions numbered anew, verified; its total is not known upfront,
+    so progress is a line every few seconds and the last, not one a batch. A truncated
+    stream cannot be appended (it does not start at version 1): exit 1, the error named."""
+    source, target, folder = sqlite_urls
+    async with open_backend(source) as backend:
+        await backend.events.import_rows(rows_after(0, 400))  # type: ignore[attr-defined]
+    done = await asyncio.to_thread(
+        migrate, source, target, "--method", "append", "--batch-size", "10"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(append copy): 400 events copied" in done.stdout
+    assert "Verified: 400 events on both sides" in done.stdout
+    lines = done.stderr.splitlines()
+    assert 1 <= len(lines) <= 4, lines  # 40 batches
+    assert lines[-1].startswith("eventsource: 400/? events, ")
+
+    lived = f"sqlite:///{folder / 'lived.db'}"
+    await lived_in_source(lived)
+    refused = await asyncio.to_thread(
+        migrate, lived, f"sqlite:///{folder / 'lived-copy.db'}", "--method", "append"
+    )
+    assert refused.returncode == 1
+    assert "OptimisticLockError" in refused.stderr or "version" in refused.stderr

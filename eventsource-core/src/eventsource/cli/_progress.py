@@ -1,6 +1,6 @@
 """A migration's progress on stderr: a Rich progress bar (done/total, rate, ETA) on a
-terminal; elsewhere a few plain lines (about every tenth of the total, at most one per
-``every`` seconds, and the last), never one per batch."""
+terminal; elsewhere a few plain lines (about every tenth of the total, or every ``every``
+seconds when the total is not known, and the last), never one per batch."""
 
 from __future__ import annotations
 
@@ -106,9 +106,12 @@ class ProgressDisplay:
             )
             return
         now = time.monotonic()
-        tenth = max(1, (step.total or 0) // 10)
+        # a tenth of a known total; without one (the append path), only every `every` seconds
+        tenth = max(1, step.total // 10) if step.total is not None else None
         finished = step.total is not None and step.done >= step.total
-        due = step.done - self._shown_done >= tenth or now - self._shown_at >= self.every
+        due = (tenth is not None and step.done - self._shown_done >= tenth) or (
+            now - self._shown_at >= self.every
+        )
         if (self._shown_done < 0 or finished or due) and step.done != self._shown_done:
             self._line(step)
             self._shown_at = now
