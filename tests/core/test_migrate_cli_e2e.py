@@ -24,6 +24,7 @@ import asyncpg
 import pytest
 
 from eventsource import DomainEvent, open_backend
+from eventsource.snapshots import Snapshot
 from eventsource.spi import RawEvent, get_registry
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("eventsource")
@@ -190,11 +191,15 @@ async def test_sqlite_file_to_postgres_then_rerun_changes_nothing(
         entry = await backend.outbox.add_event(Shipped(aggregate_id=ids.plain, parcel="o"))
         await backend.outbox.mark_failed(entry, "broker down")
         await backend.dlq.add_failed_event(uuid.uuid4(), "shipping", "e2e.Shipped", {}, "boom")
-    everything = ["--with", "checkpoints,outbox,dlq"]
+        await backend.snapshots.save_snapshot(Snapshot(ids.plain, "Parcel", 4, {"parcels": 4}))
+    everything = ["--with", "checkpoints,outbox,dlq,snapshots"]
     done = await asyncio.to_thread(migrate, source, pg_target, "--batch-size", "100", *everything)
     assert done.returncode == 0, done.stderr
     assert "(bulk copy): 512 events copied, 0 already there" in done.stdout
-    assert "2 deleted-stream marks, 1 checkpoints, 1 outbox entries, 1 DLQ entries" in done.stdout
+    assert (
+        "2 deleted-stream marks, 1 checkpoints, 1 outbox entries, 1 DLQ entries, 1 snapshots"
+        in done.stdout
+    )
     assert "Verified: 512 events on both sides" in done.stdout
     assert "Traceback" not in done.stderr
     before = await state_of(pg_target)
@@ -210,6 +215,8 @@ async def test_sqlite_file_to_postgres_then_rerun_changes_nothing(
     async with open_backend(pg_target) as backend:
         assert (await backend.outbox.get_stats()).failed_count == 1
         assert [e.error_message for e in await backend.dlq.get_failed_events()] == ["boom"]
+        snapshot = await backend.snapshots.get_snapshot(ids.plain, "Parcel")
+        assert snapshot is not None and snapshot.state == {"parcels": 4}
     assert after["checkpoint"] is not None and after["checkpoint"][2] == 1  # type: ignore[index]
     await check_copy(source, pg_target, ids)
 

@@ -357,8 +357,8 @@ async def test_append_path_rerun_does_not_add_up_checkpoints() -> None:
 
 
 async def test_bad_migration_arguments_are_refused() -> None:
-    with pytest.raises(EventStoreError, match="cannot copy snapshots"):
-        await migrate_backend("memory://a", "memory://b", include=["outbox", "snapshots"])
+    with pytest.raises(EventStoreError, match="cannot copy projections"):
+        await migrate_backend("memory://a", "memory://b", include=["outbox", "projections"])
     with pytest.raises(EventStoreError, match="method"):
         await migrate_events(MemoryEventStore(), MemoryEventStore(), method="fast")  # type: ignore[arg-type]
     store = MemoryEventStore()
@@ -392,4 +392,31 @@ async def test_outbox_and_dlq_entries_are_copied_once() -> None:
         assert (again.outbox_copied, again.dlq_copied) == (0, 0)
         assert (await target.outbox.get_stats()).published_count == 1
         assert [e.error_message for e in await target.dlq.get_failed_events()] == ["boom"]
+    del keep
+
+
+async def test_snapshots_are_copied_and_never_moved_backwards() -> None:
+    """include=("snapshots",): each snapshot is saved into the target; a newer one the target
+    took since stays on a rerun."""
+    from eventsource.snapshots import Snapshot
+
+    source_url, target_url = f"memory://src-{uuid4().hex}", f"memory://dst-{uuid4().hex}"
+    keep = [memory_plugin.store_from_url(parse_url(u)) for u in (source_url, target_url)]
+    aid = uuid4()
+    async with open_backend(source_url) as source:
+        await source.events.append_events(
+            aid, "CtOrder", [CtOrderPlaced(aggregate_id=aid, customer="c")], 0
+        )
+        await source.snapshots.save_snapshot(Snapshot(aid, "CtOrder", 1, {"n": 1}))
+    dry = await migrate_backend(source_url, target_url, include=["snapshots"], dry_run=True)
+    assert dry.snapshots_copied == 1
+    report = await migrate_backend(source_url, target_url, include=["snapshots"])
+    assert report.snapshots_copied == 1 and report.checkpoints_copied == 0
+    async with open_backend(target_url) as target:
+        copied = await target.snapshots.get_snapshot(aid, "CtOrder")
+        assert copied is not None and (copied.version, copied.state) == (1, {"n": 1})
+        await target.snapshots.save_snapshot(Snapshot(aid, "CtOrder", 5, {"n": 5}))
+        await migrate_backend(source_url, target_url, include=["snapshots"])
+        newer = await target.snapshots.get_snapshot(aid, "CtOrder")
+        assert newer is not None and newer.version == 5
     del keep

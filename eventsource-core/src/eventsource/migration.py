@@ -61,7 +61,13 @@ from .plugins._backend import Backend, open_backend, resolve_url
 from .plugins._manager import BackendRegistry, get_registry
 from .plugins._url import BackendURL
 from .repositories._contracts import CheckpointRepository
-from .repositories._transfer import CheckpointTransfer, DLQTransfer, OutboxTransfer
+from .repositories._transfer import (
+    CheckpointTransfer,
+    DLQTransfer,
+    OutboxTransfer,
+    SnapshotTransfer,
+)
+from .snapshots._contract import SnapshotStore
 from .stores._contract import EventStore
 from .stores._transfer import EventTransfer
 from .stores._types import ReadOptions, StoredEvent
@@ -82,6 +88,7 @@ __all__ = [
     "migrate_checkpoints",
     "migrate_entries",
     "migrate_events",
+    "migrate_snapshots",
     "same_store",
     "verify_copy",
 ]
@@ -94,7 +101,7 @@ Method = Literal["auto", "bulk", "append"]
 DEFAULT_BATCH_SIZE = 5000
 
 #: What :func:`migrate_backend` can copy besides the events (``include=``).
-INCLUDABLE: tuple[str, ...] = ("checkpoints", "outbox", "dlq")
+INCLUDABLE: tuple[str, ...] = ("checkpoints", "outbox", "dlq", "snapshots")
 
 
 class GenericEvent(DomainEvent):
@@ -193,6 +200,7 @@ class MigrationReport:
     verification: Verification | None = None
     outbox_copied: int = 0
     dlq_copied: int = 0
+    snapshots_copied: int = 0
 
     @property
     def events_seen(self) -> int:
@@ -217,6 +225,7 @@ class MigrationReport:
             "marks_copied": self.marks_copied,
             "outbox_copied": self.outbox_copied,
             "dlq_copied": self.dlq_copied,
+            "snapshots_copied": self.snapshots_copied,
             "method": self.method,
             "dry_run": self.dry_run,
             "verification": None if self.verification is None else self.verification.to_dict(),
@@ -501,14 +510,14 @@ async def migrate_backend(
 ) -> MigrationReport:
     """Open both backends by URL, copy the events (see :func:`migrate_events`), then what
     ``include`` names (``"checkpoints"``, the default; ``"outbox"``, ``"dlq"``: see
-    :func:`migrate_entries`), then verify (``verify``: the report's ``verification``).
+    :func:`migrate_entries`; ``"snapshots"``: see :func:`migrate_snapshots`), then verify
+    (``verify``: the report's ``verification``).
 
     The source must exist (it is opened with ``create=False``: a missing one is a
     :class:`StoreNotFoundError` and nothing is created); the target's schema is created if
     needed. A source and target that name one store are refused (:func:`same_store`).
     ``dry_run`` opens the target only if it exists, writes nothing, and reports what a run
-    would copy. Snapshots are not copied (a cache: the target takes new ones as aggregates
-    are saved).
+    would copy.
     """
     _check_args(batch_size, on_refused, method)
     chosen = _check_include(include)
@@ -547,6 +556,9 @@ async def migrate_backend(
             outbox = await migrate_entries(source_backend.outbox, target_backend.outbox)
         if "dlq" in chosen:
             dlq = await migrate_entries(source_backend.dlq, target_backend.dlq)
+        snapshots = 0
+        if "snapshots" in chosen:
+            snapshots = await migrate_snapshots(source_backend.snapshots, target_backend.snapshots)
         verification = (
             await verify_copy(source_backend.events, target_backend.events) if verify else None
         )
@@ -556,7 +568,24 @@ async def migrate_backend(
         verification=verification,
         outbox_copied=outbox,
         dlq_copied=dlq,
+        snapshots_copied=snapshots,
     )
+
+
+async def migrate_snapshots(source: SnapshotStore, target: SnapshotStore) -> int:
+    """Save every snapshot of ``source`` (a :class:`~eventsource.spi.SnapshotTransfer`) into
+    ``target`` with ``save_snapshot``, which keeps a newer one it has and none of a deleted
+    stream; returns how many were offered. A source without it is a
+    :class:`ConfigurationError`."""
+    if not isinstance(source, SnapshotTransfer):
+        raise ConfigurationError(
+            f"{type(source).__name__} has no bulk transfer (SnapshotTransfer): its snapshots "
+            "cannot be copied; migrate without snapshots in include"
+        )
+    snapshots = await source.export_snapshots()
+    for snapshot in snapshots:
+        await target.save_snapshot(snapshot)
+    return len(snapshots)
 
 
 def _transfer_of(repository: object, kind: type[OutboxTransfer] | type[DLQTransfer]) -> Any:
@@ -613,6 +642,12 @@ async def _plan_into(
     )
     outbox = await _pending_entries(source, target, "outbox") if "outbox" in chosen else 0
     dlq = await _pending_entries(source, target, "dlq") if "dlq" in chosen else 0
+    snapshots = 0
+    if "snapshots" in chosen:
+        exporter = source.snapshots
+        if not isinstance(exporter, SnapshotTransfer):
+            raise ConfigurationError(f"{type(exporter).__name__} has no SnapshotTransfer")
+        snapshots = len(await exporter.export_snapshots())
     bulk = isinstance(events, EventTransfer) and (
         target is None or choose_method(events, target.events, method) == "bulk"
     )
@@ -635,6 +670,7 @@ async def _plan_into(
             dry_run=True,
             outbox_copied=outbox,
             dlq_copied=dlq,
+            snapshots_copied=snapshots,
         )
     copy, there = 0, 0
     async for stored in events.read_all():
@@ -651,6 +687,7 @@ async def _plan_into(
         dry_run=True,
         outbox_copied=outbox,
         dlq_copied=dlq,
+        snapshots_copied=snapshots,
     )
 
 

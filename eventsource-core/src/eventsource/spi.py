@@ -17,8 +17,8 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   ``projection_leases``).
 - **Bulk transfer** (optional, capability ``bulk_transfer``, what ``eventsource migrate``
   copies through): :class:`EventTransfer` (rows as :class:`RawEvent`, deleted-stream marks as
-  :class:`StreamMark`), :class:`CheckpointTransfer`, :class:`OutboxTransfer` and
-  :class:`DLQTransfer`, with their doors
+  :class:`StreamMark`), :class:`CheckpointTransfer`, :class:`OutboxTransfer`,
+  :class:`DLQTransfer` and :class:`SnapshotTransfer`, with their doors
   (:func:`check_export_args`, :func:`check_import_rows`, :func:`check_import_marks`,
   :func:`check_import_checkpoints`, :func:`check_import_entries`).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
@@ -211,6 +211,7 @@ from .repositories._transfer import (
     CheckpointTransfer,
     DLQTransfer,
     OutboxTransfer,
+    SnapshotTransfer,
     check_import_checkpoints,
     check_import_entries,
 )
@@ -402,6 +403,7 @@ __all__ = [
     "SnapshotSchemaVersionError",
     "SnapshotStore",
     "SnapshotStoreSpec",
+    "SnapshotTransfer",
     "StorageError",
     "StorageUnavailableError",
     "StoreNotFoundError",

@@ -132,13 +132,11 @@ async def import_rows(
                 )
     except asyncpg.UniqueViolationError as exc:
         raise InvalidEventError(
-            f"the rows conflict with stored events (an event id or stream version is taken): "
-            f"{exc}"
+            f"the rows conflict with stored events (an event id or stream version is taken): {exc}"
         ) from exc
     except asyncpg.DataError as exc:
         raise InvalidEventError(
-            f"a row is refused: its payload is not a JSON object, or a value does not fit: "
-            f"{exc}"
+            f"a row is refused: its payload is not a JSON object, or a value does not fit: {exc}"
         ) from exc
     return len(rows)
 

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         description="Copy every event from SOURCE to TARGET (ids, stream versions, order and, "
         "between backends with bulk transfer, global positions, times, truncated and deleted "
         "streams kept), then what --with names (checkpoints by default, copied as they are; "
-        "outbox and DLQ entries on request), "
+        "outbox and DLQ entries and snapshots on request), "
         "then verify: counts and a checksum over the ordered events of both sides, exit 1 if "
         "they differ. Resumable: rerun after an interruption (even a kill) and nothing is "
         "copied twice. Refuses a TARGET that is the SOURCE. Nothing else may write to the "
@@ -68,7 +68,7 @@ async def run(
             "--with",
             metavar="LIST",
             help="what to copy besides the events, comma-separated: checkpoints, outbox, "
-            "dlq; or none",
+            "dlq, snapshots; or none",
         ),
     ] = "checkpoints",
     dry_run: Annotated[
@@ -173,6 +173,8 @@ def _entries(report: MigrationReport, chosen: list[str]) -> str:
         text += f", {report.outbox_copied} outbox entries"
     if "dlq" in chosen:
         text += f", {report.dlq_copied} DLQ entries"
+    if "snapshots" in chosen:
+        text += f", {report.snapshots_copied} snapshots"
     return text
 
 

@@ -10,6 +10,10 @@ has no such entry yet (an outbox entry by id; a DLQ entry by event and projectio
 id when that is free): a rerun writes nothing, and an entry the target's relay has published
 since is never put back to pending. Outbox claims are not copied (a claim belongs to a worker
 of the source); neither is a retry's wait (the entry is due at once in the target).
+
+Snapshots are exported whole (:meth:`SnapshotTransfer.export_snapshots`, rows that no longer
+decode left out: a snapshot is a cache) and imported through the contract's own
+``save_snapshot``, which never moves a snapshot backwards and keeps none of a deleted stream.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from uuid import UUID
 
 from .._exceptions import InvalidArgumentError
 from ..arguments import check_moment, check_position
+from ..snapshots._contract import Snapshot
 from ..values import check_identifier
 from ._entries import CheckpointData, DLQEntry, OutboxEntry
 
@@ -30,6 +35,7 @@ __all__ = [
     "CheckpointTransfer",
     "DLQTransfer",
     "OutboxTransfer",
+    "SnapshotTransfer",
     "check_import_checkpoints",
     "check_import_entries",
 ]
@@ -68,6 +74,14 @@ class DLQTransfer(abc.ABC):
     async def import_dlq(self, entries: Sequence[DLQEntry]) -> int:
         """Add the entries the repository does not hold (by event and projection), with
         their ids where those are free, in one transaction; returns how many were added."""
+
+
+class SnapshotTransfer(abc.ABC):
+    """What a snapshot store adds for bulk copies (imports go through ``save_snapshot``)."""
+
+    @abc.abstractmethod
+    async def export_snapshots(self) -> list[Snapshot]:
+        """Every snapshot that decodes, by aggregate type and id."""
 
 
 def check_import_entries(entries: Sequence[EntryT], kind: type[EntryT]) -> list[EntryT]:
