@@ -362,3 +362,51 @@ async def test_append_path_progress_and_its_limit(sqlite_urls: tuple[str, str, P
     )
     assert refused.returncode == 1
     assert "OptimisticLockError" in refused.stderr or "version" in refused.stderr
+
+
+def _on_a_terminal(argv: list[str]) -> tuple[int, str]:
+    """Run ``eventsource migrate`` with a pseudo-terminal as stdin, stdout and stderr; its
+    exit code and everything it showed."""
+    import pty
+    import select
+
+    env = {k: v for k, v in os.environ.items() if k != "EVENTSOURCE_URL"}
+    env["COLUMNS"] = "120"
+    main_fd, child_fd = pty.openpty()
+    child = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "migrate", *argv],
+        stdin=child_fd,
+        stdout=child_fd,
+        stderr=child_fd,
+        env=env,
+        close_fds=True,
+    )
+    os.close(child_fd)
+    shown = b""
+    try:
+        while True:
+            ready, _, _ = select.select([main_fd], [], [], 60)
+            if not ready:
+                break
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(main_fd)
+    return child.wait(timeout=60), shown.decode(errors="replace")
+
+
+async def test_progress_bar_on_a_terminal(sqlite_urls: tuple[str, str, Path]) -> None:
+    """On a terminal the progress is a Rich bar: done/total, rate and ETA, ending full."""
+    source, target, _ = sqlite_urls
+    async with open_backend(source) as backend:
+        await backend.events.import_rows(rows_after(0, 2000))  # type: ignore[attr-defined]
+    code, shown = await asyncio.to_thread(_on_a_terminal, [source, target, "--batch-size", "100"])
+    assert code == 0, shown
+    assert "2000/2000" in shown and "events/s" in shown and "ETA" in shown
+    assert "Verified: 2000 events on both sides" in shown
+    assert "eventsource: 1000/2000 events" not in shown  # the bar, not the plain lines
