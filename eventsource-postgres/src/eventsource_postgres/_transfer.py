@@ -159,7 +159,8 @@ async def import_marks(conn: Any, s: str, lock_key: int, marks: Sequence[StreamM
 
 
 async def import_checkpoints(conn: Any, s: str, rows: Sequence[CheckpointData]) -> int:
-    """Insert or replace each checkpoint row as given, in one transaction."""
+    """Insert or replace each checkpoint row as given, unless the stored one is further
+    along, in one transaction."""
     async with conn.transaction():
         await conn.executemany(
             f"INSERT INTO {s}.checkpoints (projection_name, last_event_id, last_event_type,"
@@ -168,7 +169,9 @@ async def import_checkpoints(conn: Any, s: str, rows: Sequence[CheckpointData]) 
             " last_event_id = excluded.last_event_id,"
             " last_event_type = excluded.last_event_type,"
             " global_position = excluded.global_position,"
-            " events_processed = excluded.events_processed, updated_at = excluded.updated_at",
+            " events_processed = excluded.events_processed, updated_at = excluded.updated_at"
+            f" WHERE {s}.checkpoints.global_position IS NULL"
+            f" OR excluded.global_position >= {s}.checkpoints.global_position",
             [
                 (
                     r.projection_name,

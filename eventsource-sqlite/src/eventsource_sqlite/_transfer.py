@@ -185,14 +185,17 @@ def import_marks(conn: sqlite3.Connection, marks: Sequence[StreamMark]) -> int:
 
 
 def import_checkpoints(conn: sqlite3.Connection, rows: Sequence[CheckpointData]) -> int:
-    """Insert or replace each checkpoint row as given (in the caller's write transaction)."""
+    """Insert or replace each checkpoint row as given, unless the stored one is further along
+    (in the caller's write transaction)."""
     conn.executemany(
         "INSERT INTO projection_checkpoints (projection_name, last_event_id, last_event_type,"
         " global_position, events_processed, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (projection_name) DO UPDATE SET last_event_id = excluded.last_event_id,"
         " last_event_type = excluded.last_event_type,"
         " global_position = excluded.global_position,"
-        " events_processed = excluded.events_processed, updated_at = excluded.updated_at",
+        " events_processed = excluded.events_processed, updated_at = excluded.updated_at"
+        " WHERE projection_checkpoints.global_position IS NULL"
+        " OR excluded.global_position >= projection_checkpoints.global_position",
         [
             (
                 r.projection_name,

@@ -251,7 +251,13 @@ class MemoryCheckpointRepository(CheckpointRepository, CheckpointTransfer, Proje
         checked = check_import_checkpoints(rows)
         with self.state.lock:
             for row in checked:
-                self.state.checkpoints[row.projection_name] = row
+                held = self.state.checkpoints.get(row.projection_name)
+                if (
+                    held is None
+                    or held.global_position is None
+                    or (row.global_position or 0) >= held.global_position
+                ):
+                    self.state.checkpoints[row.projection_name] = row
         return len(checked)
 
 

@@ -2,7 +2,8 @@
 
 A migration copies each checkpoint as it is, row for row (position, processed count, update
 time), so a rerun changes nothing: :meth:`CheckpointTransfer.import_checkpoints` replaces the
-target's row of each projection with the given one. Exporting is
+target's row of each projection with the given one, unless the target's is further along (its
+projection ran on since): a checkpoint never moves backwards. Exporting is
 :meth:`CheckpointRepository.get_all_checkpoints`.
 
 Outbox and DLQ entries are exported whole (every status) and imported only where the target
@@ -47,7 +48,9 @@ class CheckpointTransfer(abc.ABC):
     @abc.abstractmethod
     async def import_checkpoints(self, rows: Sequence[CheckpointData]) -> int:
         """Insert or replace each projection's checkpoint with ``rows`` (checked by
-        :func:`check_import_checkpoints`), as given, in one transaction; returns how many."""
+        :func:`check_import_checkpoints`), as given, in one transaction, except where the
+        stored checkpoint is further along (a checkpoint never moves backwards); returns how
+        many rows were given."""
 
 
 class OutboxTransfer(abc.ABC):

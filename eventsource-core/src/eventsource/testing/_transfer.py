@@ -191,8 +191,9 @@ class BulkTransferConformance(ConformanceBase):
 
     async def test_checkpoints_import_as_given(self, backend: RoleBackend) -> None:
         """``import_checkpoints`` writes each row as given (event, position, processed count,
-        update time) and replaces it on a rerun instead of adding up. Fix: upsert every column
-        from the row; never increment."""
+        update time) and replaces it on a rerun instead of adding up, but never moves a
+        stored checkpoint backwards. Fix: upsert every column from the row unless the stored
+        position is higher; never increment."""
         self._transfer(backend)
         repo = backend.checkpoints
         if not isinstance(repo, CheckpointTransfer):
@@ -218,6 +219,13 @@ class BulkTransferConformance(ConformanceBase):
             41,
         )
         assert abs(got.updated_at - row.updated_at) < timedelta(milliseconds=1)
+        older = dataclasses.replace(row, global_position=1, events_processed=7)
+        assert await repo.import_checkpoints([older]) == 1
+        kept = await repo.get_checkpoint_data(row.projection_name)
+        assert kept is not None and (kept.global_position, kept.events_processed) == (
+            row.global_position,
+            41,
+        ), "a checkpoint further along was moved backwards"
         with pytest.raises(InvalidArgumentError):
             await repo.import_checkpoints([dataclasses.replace(row, events_processed=-1)])
 
