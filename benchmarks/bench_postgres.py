@@ -3,11 +3,14 @@
 W1 2,000 single-event appends to new streams; W2 500 appends of 10 events; W3 load 500 streams
 of 10 with ``get_events``; W4 ``read_all`` over 100,000 events decoded as StoredEvent +
 DomainEvent (raw: keyset pages decoded to DomainEvent; the fetch-only rate is in the note);
+W4m the same read touching only positions, types and ids (no decoding);
 W5 8 concurrent tasks, 2,000 appends (raw: single INSERT, no ordering guarantee), with group
 commit (the default) and, in the same interleaved rounds, a store with ``group_commit=false``.
 Medians of ``rounds``; synchronous_commit=on on both sides. Raw uses a default asyncpg pool, one
-call per operation. Run: ``python benchmarks/bench_postgres.py [--quick] [--rounds N]``; the
-server comes from ``EVENTSOURCE_BENCH_POSTGRES_URL`` (else ``EVENTSOURCE_TEST_POSTGRES_URL``).
+call per operation. A second baseline has no framework (:mod:`_nofw`): plain dicts,
+payloads from the stdlib ``json``, rows as asyncpg records (reads ``json.loads``).
+Run: ``python benchmarks/bench_postgres.py [--quick] [--rounds N]``; the server comes from
+``EVENTSOURCE_BENCH_POSTGRES_URL`` (else ``EVENTSOURCE_TEST_POSTGRES_URL``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import _nofw
 from _report import Row, format_table, median_rate
 from eventsource import DomainEvent, ExpectedVersion, ReadOptions
 from eventsource_postgres import PostgreSQLEventStore
@@ -77,6 +82,32 @@ async def _raw_append(conn: Any, schema: str, events: list[BenchItemAdded]) -> N
     )
 
 
+async def _nf_append(conn: Any, schema: str, docs: list[dict[str, Any]]) -> None:
+    """The same statement, no framework: plain dicts, payloads from the stdlib json."""
+    first = docs[0]
+    dumps = _nofw.dumps
+    await conn.execute(
+        _RAW_INSERT.format(s=schema),
+        uuid.UUID(first["aggregate_id"]),
+        "Cart",
+        [d["event_id"] for d in docs],
+        [d["aggregate_version"] for d in docs],
+        [d["event_type"] for d in docs],
+        [d["event_version"] for d in docs],
+        [d["tenant_id"] for d in docs],
+        [_NOW for _ in docs],
+        [dumps(d) for d in docs],
+    )
+
+
+_NOW = datetime.now(UTC)
+
+
+def _metadata_only(limit: int) -> ReadOptions:
+    """What a reader touching only positions, types and ids passes to read_all."""
+    return ReadOptions(limit=limit)
+
+
 class _Bench:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -116,13 +147,6 @@ async def _interleaved(rounds: int, *runs: Callable[[], Awaitable[int]]) -> list
         for run_, got in zip(runs, rates, strict=True):
             got.append(await median_rate(run_, 1))
     return [sorted(got)[len(got) // 2] for got in rates]
-
-
-async def _pair(
-    rounds: int, ours: Callable[[], Awaitable[int]], raw: Callable[[], Awaitable[int]]
-) -> tuple[float, float]:
-    ours_rate, raw_rate = await _interleaved(rounds, ours, raw)
-    return ours_rate, raw_rate
 
 
 async def run(rounds: int = 3, quick: bool = False) -> list[Row]:
@@ -173,10 +197,15 @@ async def _appends(
             await _raw_append(pool, raw_schema, _events(uuid.uuid4(), 1))
         return n1
 
-    ours, raw = await _pair(rounds, w1_ours, w1_raw)
-    rows.append(
-        Row("postgresql", "W1 append 1 event, new stream", ours, raw, "asyncpg INSERT", target=0.85)
-    )
+    async def w1_nf() -> int:
+        for _ in range(n1):
+            await _nf_append(pool, raw_schema, _nofw.docs(1))
+        return n1
+
+    ours, raw, nf = await _interleaved(rounds, w1_ours, w1_raw, w1_nf)
+    name = "W1 append 1 event, new stream"
+    rows.append(Row("postgresql", name, ours, raw, "asyncpg INSERT", target=0.85))
+    rows.append(Row("postgresql", name, ours, nf, f"asyncpg INSERT, {_nofw.LABEL}"))
     n2 = 500 // scale
 
     async def w2_ours() -> int:
@@ -190,9 +219,16 @@ async def _appends(
             await _raw_append(pool, raw_schema, _events(uuid.uuid4(), 10))
         return n2 * 10
 
-    ours, raw = await _pair(rounds, w2_ours, w2_raw)
+    async def w2_nf() -> int:
+        for _ in range(n2):
+            await _nf_append(pool, raw_schema, _nofw.docs(10))
+        return n2 * 10
+
+    ours, raw, nf = await _interleaved(rounds, w2_ours, w2_raw, w2_nf)
+    name = "W2 append 10 events"
+    rows.append(Row("postgresql", name, ours, raw, "asyncpg INSERT unnest", target=0.85))
     rows.append(
-        Row("postgresql", "W2 append 10 events", ours, raw, "asyncpg INSERT unnest", target=0.85)
+        Row("postgresql", name, ours, nf, f"asyncpg INSERT unnest, {_nofw.LABEL}", target=0.8)
     )
     n5 = 2000 // scale
 
@@ -274,17 +310,23 @@ async def _reads(store: PostgreSQLEventStore, pool: Any, rounds: int, quick: boo
             count += len([registry.deserialize(r[0], r[1], r[2]) for r in got])
         return count
 
-    ours, raw = await _pair(rounds, w3_ours, w3_raw)
-    rows.append(
-        Row(
-            "postgresql",
-            "W3 load 500 streams x 10",
-            ours,
-            raw,
-            "asyncpg SELECT + decode",
-            target=0.8,
-        )
-    )
+    async def w3_nf() -> int:
+        count = 0
+        loads = _nofw.loads
+        for aid in streams:
+            got = await pool.fetch(
+                f"SELECT payload, event_type, event_version FROM {s}.events "
+                "WHERE aggregate_id = $1 AND aggregate_type = $2 ORDER BY aggregate_version",
+                aid,
+                "Cart",
+            )
+            count += len([loads(r[0]) for r in got])
+        return count
+
+    ours, raw, nf = await _interleaved(rounds, w3_ours, w3_raw, w3_nf)
+    name = "W3 load 500 streams x 10"
+    rows.append(Row("postgresql", name, ours, raw, "asyncpg SELECT + decode", target=0.8))
+    rows.append(Row("postgresql", name, ours, nf, f"asyncpg SELECT, {_nofw.LABEL}", target=0.8))
     total = 10_000 if quick else 100_000
     have = await store.get_global_position()
     while have < total:
@@ -299,12 +341,23 @@ async def _reads(store: PostgreSQLEventStore, pool: Any, rounds: int, quick: boo
             count += 1
         return count
 
-    async def w4_raw(decode: bool) -> int:
+    async def w4_meta() -> int:
+        count = 0
+        async for stored in store.read_all(_metadata_only(total)):
+            count += stored.global_position > 0 and bool(stored.event_type)
+            count -= stored.event_id is None
+        return count
+
+    async def w4_raw(decode: bool | None) -> int:
+        """Keyset pages; ``decode`` True: the same decoding, None: json.loads (no framework),
+        False: touch positions, types and ids only."""
         count, last = 0, 0
+        loads = _nofw.loads
         while count < total:
             got = await pool.fetch(
                 f"SELECT global_position, aggregate_version, stored_at, event_type, "
-                f"event_version, payload FROM {s}.events WHERE global_position > $1 "
+                f"event_version, payload, aggregate_id, aggregate_type, event_id "
+                f"FROM {s}.events WHERE global_position > $1 "
                 "ORDER BY global_position LIMIT $2",
                 last,
                 min(1000, total - count),
@@ -314,12 +367,25 @@ async def _reads(store: PostgreSQLEventStore, pool: Any, rounds: int, quick: boo
             if decode:
                 for r in got:
                     registry.deserialize(r[5], r[3], r[4])
+            elif decode is None:
+                for r in got:
+                    loads(r[5])
+            else:
+                for r in got:
+                    count -= r[0] <= 0 or not r[3] or r[8] is None
             count += len(got)
             last = got[-1][0]
         return count
 
-    ours, raw = await _pair(rounds, w4_ours, lambda: w4_raw(True))
-    fetch_only = await median_rate(lambda: w4_raw(False), rounds)
+    ours, raw, nf, meta, nf_meta = await _interleaved(
+        rounds,
+        w4_ours,
+        lambda: w4_raw(True),
+        lambda: w4_raw(None),
+        w4_meta,
+        lambda: w4_raw(False),
+    )
+    fetch_only = nf_meta
     rows.append(
         Row(
             "postgresql",
@@ -329,6 +395,27 @@ async def _reads(store: PostgreSQLEventStore, pool: Any, rounds: int, quick: boo
             "asyncpg keyset pages + decode",
             target=0.5,
             note=f"vs fetch only (no decode, {fetch_only:,.0f}/s): {ours / fetch_only:.2f}",
+        )
+    )
+    rows.append(
+        Row(
+            "postgresql",
+            f"W4 read_all {total:,} decoded",
+            ours,
+            nf,
+            f"asyncpg keyset pages, {_nofw.LABEL}, json.loads",
+            target=0.4,
+        )
+    )
+    rows.append(
+        Row(
+            "postgresql",
+            f"W4m read_all {total:,} metadata",
+            meta,
+            nf_meta,
+            f"asyncpg keyset pages, {_nofw.LABEL}",
+            target=0.8,
+            note="positions, types, ids only",
         )
     )
     return rows

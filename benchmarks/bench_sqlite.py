@@ -9,12 +9,15 @@ COMMIT), serialising the events to JSON. Baselines: plain aiosqlite (one await p
 statement) and stdlib sqlite3 run in ONE thread hop per append
 (``loop.run_in_executor(single_thread_executor, fn)``). Reads decode into the same objects
 (``DomainEvent`` via the class's ``model_validate_json``; ``StoredEvent`` for read_all).
+A second baseline has no framework at all (:mod:`_nofw`): plain dicts, payloads from the
+stdlib ``json``, rows as driver tuples (reads ``json.loads`` the payload).
 Figures are medians of ``rounds`` rounds, ours and raw alternating.
 
 - W1: 2,000 single-event appends, each to a new stream.
 - W2: 500 appends of 10 events, each to a new stream.
 - W3: load 500 streams of 10 events with ``get_events``.
 - W4: ``read_all`` over 100,000 events (10,000 with ``--quick``).
+- W4m: the same read touching only positions, types and ids.
 - W5: 8 concurrent tasks appending 250 single events each through one store.
 """
 
@@ -37,8 +40,9 @@ import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _nofw
 from _report import Row, format_table
-from eventsource import DomainEvent, StoredEvent
+from eventsource import DomainEvent, ReadOptions, StoredEvent
 from eventsource_sqlite import SQLiteEventStore
 from eventsource_sqlite._tx import from_us, now_us, to_us
 
@@ -59,6 +63,14 @@ _ALL = (
     "SELECT global_position, aggregate_id, aggregate_type, aggregate_version, event_type,"
     " event_version, stored_at, payload FROM events ORDER BY global_position"
 )
+
+#: The rows a read_all delivers, payload as text (the no-framework reads).
+_ALL_NF = (
+    "SELECT global_position, aggregate_id, aggregate_type, aggregate_version, event_type,"
+    " event_version, stored_at, payload, event_id FROM events ORDER BY global_position"
+)
+#: What a reader touching only positions, types and ids passes to read_all.
+METADATA_ONLY = ReadOptions()
 
 
 class BenchItemAdded(DomainEvent):
@@ -160,6 +172,62 @@ async def _raw_append_aiosqlite(db: aiosqlite.Connection, events: list[DomainEve
     return len(events)
 
 
+def _nf_rows(docs: list[dict[str, Any]], now: int) -> list[tuple[Any, ...]]:
+    """Rows of plain dicts, payloads from the stdlib json (the no-framework baseline)."""
+    dumps = _nofw.dumps
+    return [
+        (
+            d["event_id"],
+            d["aggregate_id"],
+            "Cart",
+            d["aggregate_version"],
+            d["event_type"],
+            1,
+            None,
+            now,
+            now,
+            dumps(d),
+        )
+        for d in docs
+    ]
+
+
+def _nf_append_sync(conn: sqlite3.Connection, docs: list[dict[str, Any]]) -> int:
+    """One append transaction, no framework: sqlite3, plain dicts, json.dumps."""
+    first = docs[0]
+    key = (first["aggregate_id"], "Cart")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = conn.execute(_VERSION, key).fetchone()[0] or 0
+        if current != first["aggregate_version"] - 1:
+            raise RuntimeError("version conflict")
+        conn.executemany(_INSERT, _nf_rows(docs, now_us()))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return len(docs)
+
+
+async def _nf_append_aiosqlite(db: aiosqlite.Connection, docs: list[dict[str, Any]]) -> int:
+    """One append transaction, no framework, with plain aiosqlite."""
+    first = docs[0]
+    key = (first["aggregate_id"], "Cart")
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        async with db.execute(_VERSION, key) as cursor:
+            row = await cursor.fetchone()
+        current = (row[0] if row else 0) or 0
+        if current != first["aggregate_version"] - 1:
+            raise RuntimeError("version conflict")
+        await db.executemany(_INSERT, _nf_rows(docs, now_us()))
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise
+    return len(docs)
+
+
 # -- timing --------------------------------------------------------------------------------------
 
 
@@ -248,6 +316,43 @@ def _aiosqlite_append(directory: Path, batches_of: Callable[[], list[list[Domain
     return setup
 
 
+def _nf_one_hop_append(directory: Path, appends: int, size: int) -> Setup:
+    async def setup() -> tuple[Work, Callable[[], Awaitable[None]]]:
+        conn = _raw_connect(await _fresh(directory, "nfhop"))
+        pool = ThreadPoolExecutor(max_workers=1)
+        loop = asyncio.get_running_loop()
+        batches = [_nofw.docs(size) for _ in range(appends)]
+
+        async def work() -> int:
+            for batch in batches:
+                await loop.run_in_executor(pool, _nf_append_sync, conn, batch)
+            return appends * size
+
+        async def teardown() -> None:
+            pool.shutdown()
+            conn.close()
+
+        return work, teardown
+
+    return setup
+
+
+def _nf_aiosqlite_append(directory: Path, appends: int, size: int) -> Setup:
+    async def setup() -> tuple[Work, Callable[[], Awaitable[None]]]:
+        db = await aiosqlite.connect(await _fresh(directory, "nfaio"), isolation_level=None)
+        await db.execute("PRAGMA synchronous = NORMAL")
+        batches = [_nofw.docs(size) for _ in range(appends)]
+
+        async def work() -> int:
+            for batch in batches:
+                await _nf_append_aiosqlite(db, batch)
+            return appends * size
+
+        return work, db.close
+
+    return setup
+
+
 async def _append_rows(
     directory: Path, rounds: int, workload: str, appends: int, size: int
 ) -> list[Row]:
@@ -260,11 +365,24 @@ async def _append_rows(
             "ours": _ours_append(directory, batches),
             "hop": _one_hop_append(directory, batches),
             "aio": _aiosqlite_append(directory, batches),
+            "nfhop": _nf_one_hop_append(directory, appends, size),
+            "nfaio": _nf_aiosqlite_append(directory, appends, size),
         },
     )
+    # the issue's target against the no-framework baseline: W2 only
+    nf_target = 0.8 if size > 1 else None
     return [
         Row(BACKEND, workload, rates["ours"], rates["hop"], "sqlite3, 1 hop", target=0.8),
         Row(BACKEND, workload, rates["ours"], rates["aio"], "aiosqlite"),
+        Row(
+            BACKEND,
+            workload,
+            rates["ours"],
+            rates["nfhop"],
+            f"sqlite3, 1 hop, {_nofw.LABEL}",
+            target=nf_target,
+        ),
+        Row(BACKEND, workload, rates["ours"], rates["nfaio"], f"aiosqlite, {_nofw.LABEL}"),
     ]
 
 
@@ -305,16 +423,54 @@ async def _w3(directory: Path, rounds: int, streams: int) -> list[Row]:
 
         return work, db.close
 
-    rates = await _compare(rounds, {"ours": ours, "raw": raw})
+    async def nf_aio() -> tuple[Work, Callable[[], Awaitable[None]]]:
+        db = await aiosqlite.connect(path)
+        loads = _nofw.loads
+
+        async def work() -> int:
+            total = 0
+            for aid in ids:
+                rows = await db.execute_fetchall(_STREAM, (str(aid), "Cart"))
+                total += len([loads(r[2]) for r in rows])
+            return total
+
+        return work, db.close
+
+    async def nf_hop() -> tuple[Work, Callable[[], Awaitable[None]]]:
+        conn = _raw_connect(path)
+        pool = ThreadPoolExecutor(max_workers=1)
+        loop = asyncio.get_running_loop()
+        loads = _nofw.loads
+
+        def fetch(key: tuple[str, str]) -> list[Any]:
+            return conn.execute(_STREAM, key).fetchall()
+
+        async def work() -> int:
+            total = 0
+            for aid in ids:
+                rows = await loop.run_in_executor(pool, fetch, (str(aid), "Cart"))
+                total += len([loads(r[2]) for r in rows])
+            return total
+
+        async def teardown() -> None:
+            pool.shutdown()
+            conn.close()
+
+        return work, teardown
+
+    rates = await _compare(rounds, {"ours": ours, "raw": raw, "nfaio": nf_aio, "nfhop": nf_hop})
+    name = "W3 load 10-event streams"
     return [
+        Row(BACKEND, name, rates["ours"], rates["raw"], "aiosqlite", target=0.8),
         Row(
             BACKEND,
-            "W3 load 10-event streams",
+            name,
             rates["ours"],
-            rates["raw"],
-            "aiosqlite",
+            rates["nfhop"],
+            f"sqlite3, 1 hop, {_nofw.LABEL}",
             target=0.8,
-        )
+        ),
+        Row(BACKEND, name, rates["ours"], rates["nfaio"], f"aiosqlite, {_nofw.LABEL}"),
     ]
 
 
@@ -366,7 +522,45 @@ async def _w4(directory: Path, rounds: int, total: int) -> list[Row]:
 
         return work, teardown
 
-    rates = await _compare(rounds, {"ours": ours, "raw": raw})
+    async def ours_meta() -> tuple[Work, Callable[[], Awaitable[None]]]:
+        store = SQLiteEventStore(path)
+        await store.connect()
+
+        async def work() -> int:
+            count = 0
+            async for stored in store.read_all(METADATA_ONLY):
+                count += stored.global_position > 0 and bool(stored.event_type)
+                count -= stored.event_id is None
+            return count
+
+        return work, store.close
+
+    def nf(decode: bool) -> Setup:
+        async def setup() -> tuple[Work, Callable[[], Awaitable[None]]]:
+            db = _raw_connect(path)
+            loads = _nofw.loads
+
+            async def work() -> int:
+                count = 0
+                for row in db.execute(_ALL_NF):
+                    if decode:
+                        loads(row[7])
+                    count += row[0] > 0 and bool(row[4])
+                    count -= row[8] is None
+                return count
+
+            async def teardown() -> None:
+                db.close()
+
+            return work, teardown
+
+        return setup
+
+    rates = await _compare(
+        rounds,
+        {"ours": ours, "raw": raw, "nf": nf(True), "meta": ours_meta, "nfmeta": nf(False)},
+    )
+    nf_label = f"sqlite3 rows, {_nofw.LABEL}"
     return [
         Row(
             BACKEND,
@@ -375,7 +569,24 @@ async def _w4(directory: Path, rounds: int, total: int) -> list[Row]:
             rates["raw"],
             "sqlite3 rows decoded",
             target=0.5,
-        )
+        ),
+        Row(
+            BACKEND,
+            f"W4 read_all {total:,}",
+            rates["ours"],
+            rates["nf"],
+            f"{nf_label}, json.loads",
+            target=0.4,
+        ),
+        Row(
+            BACKEND,
+            f"W4m read_all {total:,} metadata",
+            rates["meta"],
+            rates["nfmeta"],
+            nf_label,
+            target=0.8,
+            note="positions, types, ids only",
+        ),
     ]
 
 

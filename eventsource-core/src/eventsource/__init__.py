@@ -101,6 +101,7 @@ if TYPE_CHECKING:
         StoredEvent,
         StreamDeleted,
         StreamRestored,
+        StreamTruncated,
         stream_id_for,
     )
     from .upcasting import Upcaster, upcaster
@@ -133,6 +134,7 @@ _LAZY_NAMES = {
     "StoredEvent": "stores",
     "StreamDeleted": "stores",
     "StreamRestored": "stores",
+    "StreamTruncated": "stores",
     "Upcaster": "upcasting",
     "default_registry": "events",
     "open_backend": "plugins",
@@ -223,6 +225,7 @@ __all__ = [
     "StreamDeleted",
     "StreamDeletedError",
     "StreamRestored",
+    "StreamTruncated",
     "TenantContextNotSetError",
     "TenantMismatchError",
     "UnhandledEventError",
@@ -243,6 +246,10 @@ __all__ = [
 
 
 if not TYPE_CHECKING:  # to a type checker, the names above are the real classes
+
+    def __dir__() -> list[str]:
+        """The module's names, the lazy ones included before their first use."""
+        return sorted(set(globals()) | set(_LAZY_NAMES) | set(__all__))
 
     def __getattr__(name: str) -> object:
         """Import the names of :data:`_LAZY_NAMES` (and submodules) on first use; resolve

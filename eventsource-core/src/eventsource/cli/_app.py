@@ -21,15 +21,19 @@ COMMAND_MODULES = (
     "_status",
     "_info",
     "_events",
+    "_upcast",
     "_checkpoints",
     "_projections",
     "_dlq",
     "_outbox",
     "_streams",
+    "_retention",
     "_migrate",
     "_upgrade",
     "_backends",
+    "_conformance",
     "_demo",
+    "_console",
 )
 
 _HELP = """Inspect and operate an eventsource event store.

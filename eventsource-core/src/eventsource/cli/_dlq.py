@@ -215,9 +215,7 @@ async def run_replay(
     projection: Annotated[
         str, typer.Option("--projection", metavar="MODULE:ATTR", help=PROJECTION_HELP)
     ],
-    dlq_id: Annotated[
-        int | None, typer.Argument(metavar="[ID]", help="the entry (or --all)")
-    ] = None,
+    dlq_id: Annotated[int | None, typer.Argument(metavar="ID", help="the entry (or --all)")] = None,
     all_entries: Annotated[
         bool, typer.Option("--all", help="every failed entry of the projection")
     ] = False,

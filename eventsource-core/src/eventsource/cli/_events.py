@@ -198,7 +198,7 @@ async def run_list(
         position = from_position or 0
         head = await store.get_global_position()
         try:
-            async for stored in store.read_all(options):
+            async for stored in _matching(store, options, stream):
                 if to_position is not None and stored.global_position > to_position:
                     break
                 if shown >= limit:
@@ -217,6 +217,27 @@ async def run_list(
     if not ctx.json and not shown and not follow:
         ctx.out("No events.")
     return 0
+
+
+def _matching(
+    store: EventStore, options: ReadOptions, stream: str | None
+) -> AsyncIterator[StoredEvent]:
+    """The events to list: of one stream when a whole stream id is given (read through
+    ``read_stream``, not the whole log), else of the log."""
+    if stream is not None and ":" in stream:
+        return _of_stream(store, stream, options)
+    return store.read_all(options)
+
+
+async def _of_stream(
+    store: EventStore, stream_id: str, options: ReadOptions
+) -> AsyncIterator[StoredEvent]:
+    from dataclasses import replace
+
+    after = options.from_position or 0  # a global position; read_stream's is a version
+    async for stored in store.read_stream(stream_id, replace(options, from_position=None)):
+        if stored.global_position > after:
+            yield stored
 
 
 def _stream_filter(stream: str | None) -> Callable[[StoredEvent], bool]:
@@ -422,7 +443,7 @@ async def run_stream(
     ctx: Context,
     stream: Annotated[str, typer.Argument(metavar="STREAM", help="stream id, or the aggregate id")],
     aggregate_type: Annotated[
-        str | None, typer.Argument(metavar="[TYPE]", help="the aggregate type")
+        str | None, typer.Argument(metavar="TYPE", help="the aggregate type")
     ] = None,
 ) -> int:
     """Print one stream with versions and payloads."""

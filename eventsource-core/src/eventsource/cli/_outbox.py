@@ -106,7 +106,7 @@ async def run_list(
 async def run_retry(
     ctx: Context,
     outbox_id: Annotated[
-        UUID | None, typer.Argument(metavar="[ID]", help="the entry (or --all)")
+        UUID | None, typer.Argument(metavar="ID", help="the entry (or --all)")
     ] = None,
     all_entries: Annotated[bool, typer.Option("--all", help="every failed entry")] = False,
 ) -> int:

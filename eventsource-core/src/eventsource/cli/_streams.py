@@ -74,13 +74,17 @@ async def run_truncate(
 @command(
     group,
     "scavenge",
-    help="apply a retention policy to every stream of a type",
-    description="Truncate every stream of TYPE to its last --max-count events and/or the "
-    "events of the last --max-age days (by occurred_at); a stream's last event stays.",
+    help="apply retention policies (stored ones, or one given here)",
+    description="Truncate streams to what the retention policies keep; a stream's last event "
+    "stays. Without arguments: every policy stored in the database ('streams retention "
+    "set'). With TYPE: only TYPE's stored policy, or the one --max-count (its last N events) "
+    "and/or --max-age (the events of the last DAYS days, by occurred_at) give.",
 )
 async def run_scavenge(
     ctx: Context,
-    aggregate_type: AggregateType,
+    aggregate_type: Annotated[
+        str | None, typer.Argument(metavar="[TYPE]", help="only this aggregate type")
+    ] = None,
     max_count: Annotated[
         int | None, typer.Option("--max-count", callback=at_least(1), metavar="N")
     ] = None,
@@ -88,14 +92,19 @@ async def run_scavenge(
         float | None, typer.Option("--max-age", callback=more_than(0), metavar="DAYS")
     ] = None,
 ) -> int:
-    """Apply one retention policy now."""
+    """Apply retention policies now."""
     from ..stores._lifecycle import RetentionPolicy
 
-    if max_count is None and max_age is None:
-        return ctx.error("give --max-count and/or --max-age", "usage", EXIT_USAGE)
-    age = None if max_age is None else timedelta(days=max_age)
+    given = max_count is not None or max_age is not None
+    if aggregate_type is None and given:
+        return ctx.error("--max-count and --max-age need a TYPE", "usage", EXIT_USAGE)
     async with ctx.backend() as backend:
         store = backend.events
-        store.set_retention(aggregate_type, RetentionPolicy(age, max_count))
-        count = await store.scavenge()
+        if aggregate_type is None:
+            count = await store.scavenge()
+        else:
+            if given:
+                age = None if max_age is None else timedelta(days=max_age)
+                store.set_retention(aggregate_type, RetentionPolicy(age, max_count))
+            count = await store.scavenge(aggregate_types=[aggregate_type])
     return _report(ctx, "removed", count)
