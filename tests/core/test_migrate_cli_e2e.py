@@ -195,19 +195,19 @@ async def test_sqlite_file_to_postgres_then_rerun_changes_nothing(
     everything = ["--with", "checkpoints,outbox,dlq,snapshots"]
     done = await asyncio.to_thread(migrate, source, pg_target, "--batch-size", "100", *everything)
     assert done.returncode == 0, done.stderr
-    assert "(bulk copy): 512 events copied, 0 already there" in done.stdout
+    assert "(bulk copy): 513 events copied, 0 already there" in done.stdout
     assert (
         "2 deleted-stream marks, 1 checkpoints, 1 outbox entries, 1 DLQ entries, 1 snapshots"
         in done.stdout
     )
-    assert "Verified: 512 events on both sides" in done.stdout
+    assert "Verified: 513 events on both sides" in done.stdout
     assert "Traceback" not in done.stderr
     before = await state_of(pg_target)
     for _ in range(2):
         again = await asyncio.to_thread(migrate, source, pg_target, "--json", *everything)
         assert again.returncode == 0, again.stderr
         report = json.loads(again.stdout)
-        assert (report["events_copied"], report["events_skipped"]) == (0, 512)
+        assert (report["events_copied"], report["events_skipped"]) == (0, 513)
         assert (report["outbox_copied"], report["dlq_copied"]) == (0, 0)
         assert report["verification"]["ok"] is True
     after = await state_of(pg_target)
@@ -231,14 +231,14 @@ async def test_sqlite_to_sqlite_dry_run_progress_and_refusals(
     ids = await lived_in_source(source, extra=1000)
     dry = await asyncio.to_thread(migrate, source, target, "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "1012 events to copy, 0 already there, 2 deleted-stream marks" in dry.stdout
+    assert "1013 events to copy, 0 already there, 2 deleted-stream marks" in dry.stdout
     assert not (folder / "copy.db").exists()
 
     done = await asyncio.to_thread(migrate, source, target, "--batch-size", "10")
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert 3 <= len(lines) <= 15, lines  # 102 batches, a few lines
-    assert lines[-1].startswith("eventsource: 1012/1012 events (100%), ")
+    assert lines[-1].startswith("eventsource: 1013/1013 events (100%), ")
     assert "events/s, ETA" in lines[-1]
     again_dry = await asyncio.to_thread(migrate, source, target, "--dry-run", "--json")
     assert again_dry.returncode == 0, again_dry.stderr
@@ -268,7 +268,7 @@ async def test_tampered_target_fails_verification(sqlite_urls: tuple[str, str, P
     tampered = await asyncio.to_thread(migrate, source, target)
     assert tampered.returncode == 1, tampered.stdout
     assert "0 events copied" in tampered.stdout
-    assert "VERIFICATION FAILED: source 62 events" in tampered.stdout
+    assert "VERIFICATION FAILED: source 63 events" in tampered.stdout
     as_json = await asyncio.to_thread(migrate, source, target, "--json")
     assert as_json.returncode == 1
     verification = json.loads(as_json.stdout)["verification"]
@@ -285,7 +285,7 @@ async def test_sigkill_half_way_then_resume(
     the rerun copies the rest, nothing twice, and verification passes."""
     source, _, _ = sqlite_urls
     ids = await lived_in_source(source, extra=60_000)
-    total = 60_012
+    total = 60_013
     env = {k: v for k, v in os.environ.items() if k != "EVENTSOURCE_URL"}
     child = await asyncio.create_subprocess_exec(
         str(CONSOLE_SCRIPT),

@@ -305,20 +305,20 @@ async def test_bulk_copies_truncated_and_deleted_streams_and_checkpoints_exactly
     cut, soft, hard = await _lived_in(source_url)
     dry = await migrate_backend(source_url, target_url, dry_run=True)
     assert dry.dry_run and (dry.events_copied, dry.marks_copied, dry.checkpoints_copied) == (
-        8,
+        9,
         2,
         1,
     )
     assert await keep[1].get_global_position() == 0
     report = await migrate_backend(source_url, target_url, batch_size=3)
-    assert report.method == "bulk" and report.events_copied == 8 and report.marks_copied == 2
+    assert report.method == "bulk" and report.events_copied == 9 and report.marks_copied == 2
     assert report.verification is not None and report.verification.ok
-    assert report.verification.source_count == 8
+    assert report.verification.source_count == 9
     async with open_backend(target_url) as target, open_backend(source_url) as source:
         original = await source.checkpoints.get_checkpoint_data("proj")
         for _ in range(3):
             again = await migrate_backend(source_url, target_url)
-            assert (again.events_copied, again.events_skipped) == (0, 8)
+            assert (again.events_copied, again.events_skipped) == (0, 9)
         assert await target.checkpoints.get_checkpoint_data("proj") == original
         events = target.events
         assert [e.aggregate_version for e in (await events.get_events(cut, "CtOrder")).events] == [

@@ -366,7 +366,7 @@ async def test_lifecycle_survives_memory_sqlite_postgres_sqlite(
     expected = await state(memory)
     for source, target in itertools.pairwise(hops):
         report = await migrate_backend(source, target, batch_size=2)
-        assert report.method == "bulk" and report.events_copied == 7, (source, target)
+        assert report.method == "bulk" and report.events_copied == 8, (source, target)
         assert report.verification is not None and report.verification.ok
         assert await state(target) == expected, target
     async with open_backend(hops[-1]) as backend:
