@@ -36,6 +36,7 @@ SUITES = {
     "processes": "bench_processes",
     "shards": "bench_shards",
     "brokers": "bench_brokers",
+    "migrate": "bench_migrate",
 }
 
 

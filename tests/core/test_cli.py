@@ -648,7 +648,8 @@ def test_migrate_between_memory_databases(capsys: pytest.CaptureFixture[str]) ->
     argv = ["migrate", "--from", source.url, "--to", target.url, "--batch-size", "7"]
     code, out, err = run(capsys, *argv)
     assert code == 0 and "30 events copied" in out and "1 checkpoints" in out
-    assert "events..." in err  # progress goes to stderr
+    assert "30/30 events (100%)" in err  # progress goes to stderr
+    assert "Verified: 30 events on both sides" in out
     assert [s.event_id for s in target.events()] == [s.event_id for s in events]  # type: ignore[attr-defined]
     code, out, _ = run(capsys, "--json", *argv)
     data = json.loads(out)

@@ -7,6 +7,7 @@ The events are of a type this process never registered, as when an operator runs
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import uuid
@@ -244,12 +245,15 @@ async def test_refused_legacy_rows_stop_or_are_skipped_and_listed(
     first = f"sqlite:///{tmp_path / 'legacy.db'}"
     ids = await _legacy_source(first)
     with pytest.raises(SerializationError, match="nests"):
-        await migrate_backend(first, pg_schema_url, batch_size=10)
+        await migrate_backend(first, pg_schema_url, batch_size=10, method="append")
     async with open_backend(pg_schema_url) as backend:
         # a1 and a2; b1 went in one atomic batch with the refused b2
         assert await backend.events.get_global_position() == 2
 
-    report = await migrate_backend(first, pg_schema_url, batch_size=10, on_refused="skip")
+    report = await migrate_backend(
+        first, pg_schema_url, batch_size=10, on_refused="skip", method="append"
+    )
+    assert report.verification is not None and not report.verification.ok
     assert (report.events_copied, report.events_skipped) == (2, 2)  # b1, a3 new; a1, a2 there
     assert [(r.global_position, r.stream_id) for r in report.refused] == [
         (4, f"{ids['b']}:Ledger"),
@@ -271,6 +275,31 @@ async def test_refused_legacy_rows_stop_or_are_skipped_and_listed(
     ]
 
 
+@pytest.mark.postgres
+async def test_bulk_copies_rows_as_stored_and_refuses_only_what_is_not_json(
+    tmp_path: Path, pg_schema_url: str
+) -> None:
+    """The bulk path copies rows as stored: the deeply nested row the append path refuses is
+    a JSON object and goes across exactly; only the row that is not JSON is refused (stop:
+    the copy so far kept; skip: listed, and the rest copied)."""
+    from eventsource import InvalidEventError
+
+    first = f"sqlite:///{tmp_path / 'legacy.db'}"
+    ids = await _legacy_source(first)
+    with pytest.raises(InvalidEventError, match="not a JSON object"):
+        await migrate_backend(first, pg_schema_url, batch_size=4)
+    async with open_backend(pg_schema_url) as backend:
+        assert await backend.events.get_global_position() == 4  # the first batch, whole
+    report = await migrate_backend(first, pg_schema_url, batch_size=2, on_refused="skip")
+    assert [(r.global_position, r.stream_id) for r in report.refused] == [(6, f"{ids['c']}:Ledger")]
+    assert report.method == "bulk"
+    assert (report.events_copied, report.events_skipped) == (2, 4)  # b3 and a3
+    assert report.verification is not None and not report.verification.ok
+    async with open_backend(pg_schema_url) as backend:
+        rows = await backend.events.export_rows(0, 100)  # type: ignore[attr-defined]
+    assert [r.global_position for r in rows] == [1, 2, 3, 4, 5, 7]
+
+
 async def test_cli_migrate_on_refused_skip_lists_what_was_not_copied(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -288,8 +317,59 @@ async def test_cli_migrate_on_refused_skip_lists_what_was_not_copied(
     )
     out = capsys.readouterr().out
     assert code == 1
-    assert "3 events not copied:" in out
-    assert f"position 4 ({ids['b']}:Ledger): SerializationError" in out
-    assert f"position 6 ({ids['c']}:Ledger)" in out
+    assert "1 events not copied:" in out
+    assert f"position 6 ({ids['c']}:Ledger): InvalidEventError" in out
     async with open_backend(target) as backend:
-        assert await backend.events.get_global_position() == 4
+        assert await backend.events.get_global_position() == 7
+
+
+@pytest.mark.postgres
+async def test_lifecycle_survives_memory_sqlite_postgres_sqlite(
+    tmp_path: Path, pg_schema_url: str
+) -> None:
+    """Through every backend and back: a truncated, a soft- and a hard-deleted stream and a
+    checkpoint arrive exactly (rows, positions, marks, checkpoint row), each hop verified."""
+    from eventsource.memory import plugin as memory_plugin
+    from eventsource.plugins import parse_url
+
+    memory = f"memory://mig-{uuid.uuid4().hex}"
+    keep = memory_plugin.store_from_url(parse_url(memory))
+    cut, soft, hard = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with open_backend(memory) as backend:
+        for aid in (cut, soft, hard):
+            batch = [KitMeasured(aggregate_id=aid, aggregate_type="Ledger") for _ in range(4)]
+            await backend.events.append_events(aid, "Ledger", batch, 0)
+        await backend.events.truncate_stream(cut, "Ledger", before=4)
+        await backend.events.delete_stream(soft, "Ledger")
+        await backend.events.delete_stream(hard, "Ledger", hard=True)
+        last = [s async for s in backend.events.read_all()][-1]
+        await backend.checkpoints.update_checkpoint("p", last.event_id, last.event_type)
+
+    async def state(url: str) -> tuple[object, ...]:
+        async with open_backend(url) as backend:
+            rows = await backend.events.export_rows(0, 1000)  # type: ignore[attr-defined]
+            marks = await backend.events.export_marks()  # type: ignore[attr-defined]
+            checkpoint = await backend.checkpoints.get_checkpoint_data("p")
+        return (
+            [(r.global_position, r.event_id, r.aggregate_version, r.deleted) for r in rows],
+            [json.loads(r.payload) for r in rows],
+            [(m.aggregate_id, m.hard) for m in marks],
+            checkpoint,
+        )
+
+    hops = [
+        memory,
+        f"sqlite:///{tmp_path / 'a.db'}",
+        pg_schema_url,
+        f"sqlite:///{tmp_path / 'b.db'}",
+    ]
+    expected = await state(memory)
+    for source, target in itertools.pairwise(hops):
+        report = await migrate_backend(source, target, batch_size=2)
+        assert report.method == "bulk" and report.events_copied == 8, (source, target)
+        assert report.verification is not None and report.verification.ok
+        assert await state(target) == expected, target
+    async with open_backend(hops[-1]) as backend:
+        assert await backend.events.get_stream_version(cut, "Ledger") == 4
+        assert await backend.events.restore_stream(soft, "Ledger") == 4
+    del keep

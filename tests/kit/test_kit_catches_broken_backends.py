@@ -9,6 +9,7 @@ import pytest
 
 from eventsource.testing import (
     ShardReadConformance,
+    BulkTransferConformance,
     StreamLifecycleConformance,
     UndecodableEventConformance,
 )
@@ -111,6 +112,8 @@ def test_kit_fails_exactly_the_broken_guarantees(kit_project: pytest.Pytester) -
     undecodable = {n for n in dir(UndecodableEventConformance) if n.startswith("test_")}
     lifecycle = {n for n in dir(StreamLifecycleConformance) if n.startswith("test_")}
     lifecycle |= {n for n in dir(ShardReadConformance) if n.startswith("test_")}  # opt-in too
+    # nor bulk transfer (capability bulk_transfer)
+    lifecycle |= {n for n in dir(BulkTransferConformance) if n.startswith("test_")}
     skipped = {t for t in outcomes["sound"]["skipped"] if t.split("[")[0] not in lifecycle}
     assert skipped == {
         "test_events_survive_reopen",

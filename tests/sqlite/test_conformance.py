@@ -44,6 +44,7 @@ class TestSQLiteMemoryConformance(BackendConformance):
         outbox_aggregate_order=True,
         stream_lifecycle=True,
         shard_reads=True,
+        bulk_transfer=True,
     )
 
     @pytest.fixture

@@ -17,6 +17,12 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   ``projection_leases``); and :class:`ShardReads`, which an event store also subclasses to
   filter one shard's streams itself (capability ``shard_reads``; :func:`check_shard`, and
   :data:`CRC32_UUID_TABLE` to compute the CRC-32 of a UUID in SQL).
+- **Bulk transfer** (optional, capability ``bulk_transfer``, what ``eventsource migrate``
+  copies through): :class:`EventTransfer` (rows as :class:`RawEvent`, deleted-stream marks as
+  :class:`StreamMark`), :class:`CheckpointTransfer`, :class:`OutboxTransfer`,
+  :class:`DLQTransfer` and :class:`SnapshotTransfer`, with their doors
+  (:func:`check_export_args`, :func:`check_import_rows`, :func:`check_import_marks`,
+  :func:`check_import_checkpoints`, :func:`check_import_entries`).
 - **The records and value types** they return: :class:`AppendResult`, :class:`StoredEvent`,
   :class:`CheckpointData`, :class:`OutboxEntry`, :class:`DLQEntry`, the stats, ...
 - **The shared validation** that makes every backend refuse the same input with the same
@@ -206,6 +212,14 @@ from .repositories._leases import (
     lease_released,
     lease_renewed,
 )
+from .repositories._transfer import (
+    CheckpointTransfer,
+    DLQTransfer,
+    OutboxTransfer,
+    SnapshotTransfer,
+    check_import_checkpoints,
+    check_import_entries,
+)
 from .snapshots._contract import (
     Snapshot,
     SnapshotRecord,
@@ -253,6 +267,14 @@ from .stores._shard_reads import (
     ShardReads,
     check_shard,
     uuid_crc32,
+)
+from .stores._transfer import (
+    EventTransfer,
+    RawEvent,
+    StreamMark,
+    check_export_args,
+    check_import_marks,
+    check_import_rows,
 )
 from .stores._types import (
     AppendResult,
@@ -319,6 +341,7 @@ __all__ = [
     "CheckpointError",
     "CheckpointRepository",
     "CheckpointRepositorySpec",
+    "CheckpointTransfer",
     "ConfigurationError",
     "ConnectionLostError",
     "DLQEntry",
@@ -326,6 +349,7 @@ __all__ = [
     "DLQRepositorySpec",
     "DLQStats",
     "DLQStatus",
+    "DLQTransfer",
     "DatabaseLockedError",
     "DocumentRules",
     "DomainEvent",
@@ -342,6 +366,7 @@ __all__ = [
     "EventStoreError",
     "EventStoreSpec",
     "EventStream",
+    "EventTransfer",
     "EventVersionError",
     "ExpectedVersion",
     "InvalidArgumentError",
@@ -362,6 +387,7 @@ __all__ = [
     "OutboxRepositorySpec",
     "OutboxStats",
     "OutboxStatus",
+    "OutboxTransfer",
     "OwnershipLostError",
     "PayloadTooLargeError",
     "PluginConflictError",
@@ -376,6 +402,7 @@ __all__ = [
     "Publisher",
     "PublisherSpec",
     "RabbitMQNotAvailableError",
+    "RawEvent",
     "ReadDirection",
     "ReadOptions",
     "RecordMapping",
@@ -397,6 +424,7 @@ __all__ = [
     "SnapshotSchemaVersionError",
     "SnapshotStore",
     "SnapshotStoreSpec",
+    "SnapshotTransfer",
     "StorageError",
     "StorageUnavailableError",
     "StoreNotFoundError",
@@ -404,6 +432,7 @@ __all__ = [
     "StoredPlace",
     "StreamDeleted",
     "StreamDeletedError",
+    "StreamMark",
     "StreamRestored",
     "StreamTruncated",
     "TenantContextNotSetError",
@@ -422,9 +451,14 @@ __all__ = [
     "check_event_id",
     "check_event_types",
     "check_expected_version",
+    "check_export_args",
     "check_get_events",
     "check_get_events_by_type",
     "check_identifier",
+    "check_import_checkpoints",
+    "check_import_entries",
+    "check_import_marks",
+    "check_import_rows",
     "check_json_text",
     "check_keywords",
     "check_lease",

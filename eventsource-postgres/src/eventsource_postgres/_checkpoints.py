@@ -9,17 +9,20 @@ from uuid import UUID
 from eventsource.spi import (
     CheckpointData,
     CheckpointRepository,
+    CheckpointTransfer,
     LagMetrics,
     OwnershipLostError,
     ProjectionLease,
     check_checkpoint_update,
     check_event_types,
     check_identifier,
+    check_import_checkpoints,
     check_projection_lease,
     check_projection_name,
     resolve_checkpoint_position,
 )
 
+from . import _transfer as transfer
 from ._leases import PostgresLeases
 
 __all__ = ["PostgreSQLCheckpointRepository"]
@@ -78,7 +81,7 @@ def _upsert(s: str, fenced: bool) -> str:
             """
 
 
-class PostgreSQLCheckpointRepository(PostgresLeases, CheckpointRepository):
+class PostgreSQLCheckpointRepository(PostgresLeases, CheckpointRepository, CheckpointTransfer):
     """Checkpoints in ``<schema>.checkpoints``, positions looked up in the events table;
     projection ownership leases in ``<schema>.projection_leases``."""
 
@@ -192,3 +195,10 @@ class PostgreSQLCheckpointRepository(PostgresLeases, CheckpointRepository):
             f"SELECT {_COLUMNS} FROM {self._s}.checkpoints ORDER BY projection_name"
         )
         return [_data(row) for row in rows]
+
+    async def import_checkpoints(self, rows: Sequence[CheckpointData]) -> int:
+        checked = check_import_checkpoints(rows)
+        count: int = await self._source.run(
+            lambda c: transfer.import_checkpoints(c, self._s, checked)
+        )
+        return count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -11,10 +12,12 @@ from eventsource.spi import (
     DLQRepository,
     DLQStats,
     DLQStatus,
+    DLQTransfer,
     EntryNotFoundError,
     ProjectionFailureCount,
     check_dlq_id,
     check_dlq_status,
+    check_import_entries,
     check_limit,
     check_older_than,
     check_projection_name,
@@ -22,6 +25,7 @@ from eventsource.spi import (
     storable_note,
 )
 
+from . import _transfer as transfer
 from ._repository_base import PostgresRepository, load_json
 
 __all__ = ["PostgreSQLDLQRepository"]
@@ -52,7 +56,7 @@ def _entry(row: Any) -> DLQEntry:
     )
 
 
-class PostgreSQLDLQRepository(PostgresRepository, DLQRepository):
+class PostgreSQLDLQRepository(PostgresRepository, DLQRepository, DLQTransfer):
     """Dead-letter queue in ``<schema>.dlq``; one entry per (event, projection)."""
 
     async def add_failed_event(
@@ -172,3 +176,12 @@ class PostgreSQLDLQRepository(PostgresRepository, DLQRepository):
             check_older_than(older_than),
         )
         return int(result.rsplit(" ", 1)[-1])
+
+    async def export_dlq(self) -> list[DLQEntry]:
+        rows = await self._fetch(f"SELECT {_COLUMNS} FROM {self._s}.dlq ORDER BY id")
+        return [_entry(row) for row in rows]
+
+    async def import_dlq(self, entries: Sequence[DLQEntry]) -> int:
+        checked = check_import_entries(entries, DLQEntry)
+        count: int = await self._source.run(lambda c: transfer.import_dlq(c, self._s, checked))
+        return count

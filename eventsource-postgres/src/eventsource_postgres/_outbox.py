@@ -20,7 +20,9 @@ from eventsource.spi import (
     OutboxRepository,
     OutboxStats,
     OutboxStatus,
+    OutboxTransfer,
     SerializationError,
+    check_import_entries,
     check_lease,
     check_limit,
     check_older_than,
@@ -36,6 +38,7 @@ from eventsource.spi import (
     storable_note,
 )
 
+from . import _transfer as transfer
 from ._errors import is_unstorable_text
 from ._repository_base import PostgresRepository
 
@@ -102,7 +105,7 @@ def _entry(row: Any) -> OutboxEntry:
     )
 
 
-class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
+class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository, OutboxTransfer):
     """Outbox in ``<schema>.outbox``.
 
     ``get_pending_events`` claims rows with ``FOR UPDATE SKIP LOCKED`` (concurrent workers
@@ -307,3 +310,12 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             self._now(),
         )
         return int(result.rsplit(" ", 1)[-1])
+
+    async def export_outbox(self) -> list[OutboxEntry]:
+        rows = await self._fetch(f"SELECT {_COLUMNS} FROM {self._s}.outbox ORDER BY seq")
+        return [_entry(row) for row in rows]
+
+    async def import_outbox(self, entries: Sequence[OutboxEntry]) -> int:
+        checked = check_import_entries(entries, OutboxEntry)
+        count: int = await self._source.run(lambda c: transfer.import_outbox(c, self._s, checked))
+        return count

@@ -30,9 +30,11 @@ from eventsource.spi import (
     EventRegistry,
     EventStore,
     EventStream,
+    EventTransfer,
     ExpectedVersion,
     OptimisticLockError,
     PreparedEvent,
+    RawEvent,
     ReadOptions,
     RetentionPolicy,
     SerializationError,
@@ -40,9 +42,13 @@ from eventsource.spi import (
     StoredEvent,
     StoredPlace,
     StreamDeletedError,
+    StreamMark,
     check_event_id,
+    check_export_args,
     check_get_events,
     check_get_events_by_type,
+    check_import_marks,
+    check_import_rows,
     check_lifecycle_key,
     check_read_options,
     check_shard,
@@ -59,6 +65,7 @@ from eventsource.spi import (
 )
 
 from . import _lifecycle as lifecycle
+from . import _transfer as transfer
 from ._connections import ConnectionSource, url_of_session_factory
 from ._diagnostics import InFlightAppend, fetch_in_flight_appends
 from ._errors import STREAM_DELETED, VERSION_CONFLICT, is_connection_lost, is_unstorable_text
@@ -110,7 +117,7 @@ _NOT_INITIALIZED = (
 )
 
 
-class PostgreSQLEventStore(EventStore, ShardReads):
+class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
     """Event store in PostgreSQL, on an asyncpg pool shared with the backend's repositories.
 
     ``source`` is a URL (``postgresql://user@host/db?pool_max=20&schema=myapp``), a
@@ -629,6 +636,52 @@ class PostgreSQLEventStore(EventStore, ShardReads):
             lambda c: lifecycle.stream_extents(c, self._s, aggregate_type, cutoff), retry=True
         )
         return extents
+
+    # -- bulk transfer (eventsource migrate) ---------------------------------------------------
+
+    async def transfer_position(self) -> int:
+        position: int = await self._source.run(
+            lambda c: transfer.transfer_position(c, self._s), retry=True
+        )
+        return position
+
+    async def count_rows(self, after_position: int = 0) -> int:
+        after, _ = check_export_args(after_position, 1)
+        count: int = await self._source.run(
+            lambda c: transfer.count_rows(c, self._s, after), retry=True
+        )
+        return count
+
+    async def export_rows(self, after_position: int, limit: int) -> list[RawEvent]:
+        after, count = check_export_args(after_position, limit)
+        rows: list[RawEvent] = await self._source.run(
+            lambda c: transfer.export_rows(c, self._s, after, count), retry=True
+        )
+        return rows
+
+    async def export_marks(self) -> list[StreamMark]:
+        marks: list[StreamMark] = await self._source.run(
+            lambda c: transfer.export_marks(c, self._s), retry=True
+        )
+        return marks
+
+    async def import_rows(self, rows: Sequence[RawEvent]) -> int:
+        # the json column refuses what is not JSON (an InvalidEventError from _transfer)
+        checked = check_import_rows(rows, 0, self.max_event_bytes, parse=False)
+        if not checked:
+            return 0
+        options = self.options
+        channel = options.channel if options.notify else None
+        return await self._lifecycle(
+            lambda c: transfer.import_rows(
+                c, self._s, options.schema, options.lock_key, channel, checked
+            )
+        )
+
+    async def import_marks(self, marks: Sequence[StreamMark]) -> int:
+        checked = check_import_marks(marks)
+        key = self.options.lock_key
+        return await self._lifecycle(lambda c: transfer.import_marks(c, self._s, key, checked))
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ CAPABILITIES = Capabilities(
     outbox_aggregate_order=True,
     stream_lifecycle=True,
     shard_reads=True,
+    bulk_transfer=True,
 )
 
 

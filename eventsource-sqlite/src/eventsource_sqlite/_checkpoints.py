@@ -10,12 +10,14 @@ from uuid import UUID
 from eventsource.spi import (
     CheckpointData,
     CheckpointRepository,
+    CheckpointTransfer,
     LagMetrics,
     OwnershipLostError,
     ProjectionLease,
     check_checkpoint_update,
     check_event_types,
     check_identifier,
+    check_import_checkpoints,
     check_projection_lease,
     check_projection_name,
     resolve_checkpoint_position,
@@ -23,6 +25,7 @@ from eventsource.spi import (
 
 from ._base import uuid_or_none
 from ._leases import SQLiteLeases, current_token
+from ._transfer import import_checkpoints
 from ._tx import from_us, now_us, single_write, write_transaction
 
 __all__ = ["SQLiteCheckpointRepository"]
@@ -61,7 +64,7 @@ def _data(row: tuple[Any, ...]) -> CheckpointData:
     )
 
 
-class SQLiteCheckpointRepository(SQLiteLeases, CheckpointRepository):
+class SQLiteCheckpointRepository(SQLiteLeases, CheckpointRepository, CheckpointTransfer):
     """Checkpoints and projection ownership leases in SQLite; see :class:`SQLiteRepository`
     for connections and transactions."""
 
@@ -179,3 +182,13 @@ class SQLiteCheckpointRepository(SQLiteLeases, CheckpointRepository):
         sql = f"SELECT {_COLUMNS} FROM projection_checkpoints ORDER BY projection_name"
         rows = await self._run(lambda c: c.execute(sql).fetchall())
         return [_data(row) for row in rows]
+
+    async def import_checkpoints(self, rows: Sequence[CheckpointData]) -> int:
+        checked = check_import_checkpoints(rows)
+
+        def write(conn: sqlite3.Connection) -> int:
+            with write_transaction(conn, self._shared, path=self._path):
+                return import_checkpoints(conn, checked)
+
+        count: int = await self._run(write)
+        return count

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -12,10 +14,12 @@ from eventsource.spi import (
     DLQRepository,
     DLQStats,
     DLQStatus,
+    DLQTransfer,
     EntryNotFoundError,
     ProjectionFailureCount,
     check_dlq_id,
     check_dlq_status,
+    check_import_entries,
     check_limit,
     check_older_than,
     check_projection_name,
@@ -23,8 +27,9 @@ from eventsource.spi import (
     storable_note,
 )
 
+from . import _transfer as transfer
 from ._base import SQLiteRepository
-from ._tx import from_us, now_us, single_write
+from ._tx import from_us, now_us, single_write, write_transaction
 
 __all__ = ["SQLiteDLQRepository"]
 
@@ -76,7 +81,7 @@ def _entry(row: tuple[Any, ...]) -> DLQEntry:
     )
 
 
-class SQLiteDLQRepository(SQLiteRepository, DLQRepository):
+class SQLiteDLQRepository(SQLiteRepository, DLQRepository, DLQTransfer):
     """Dead-letter queue in SQLite; see :class:`SQLiteRepository` for connections."""
 
     async def add_failed_event(
@@ -193,4 +198,19 @@ class SQLiteDLQRepository(SQLiteRepository, DLQRepository):
         sql = "DELETE FROM dead_letter_queue WHERE status = 'resolved' AND resolved_at < ?"
         cutoff = (now_us() - _us(check_older_than(older_than)),)
         _, count = await self._run(lambda c: single_write(c, sql, cutoff))
+        return count
+
+    async def export_dlq(self) -> list[DLQEntry]:
+        sql = f"SELECT {_COLUMNS} FROM dead_letter_queue ORDER BY id"
+        rows = await self._run(lambda c: c.execute(sql).fetchall())
+        return [_entry(row) for row in rows]
+
+    async def import_dlq(self, entries: Sequence[DLQEntry]) -> int:
+        checked = check_import_entries(entries, DLQEntry)
+
+        def write(conn: sqlite3.Connection) -> int:
+            with write_transaction(conn, self._shared, path=self._path):
+                return transfer.import_dlq(conn, checked)
+
+        count: int = await self._run(write)
         return count

@@ -23,6 +23,8 @@ from eventsource.spi import (
     OutboxRepository,
     OutboxStats,
     OutboxStatus,
+    OutboxTransfer,
+    check_import_entries,
     check_lease,
     check_limit,
     check_older_than,
@@ -38,6 +40,7 @@ from eventsource.spi import (
     storable_note,
 )
 
+from . import _transfer as transfer
 from ._base import SQLiteRepository, uuid_or_none
 from ._tx import from_us, single_write, to_us, write_transaction
 
@@ -111,7 +114,7 @@ def _entry(row: tuple[Any, ...]) -> OutboxEntry:
     )
 
 
-class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
+class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository, OutboxTransfer):
     """Outbox in SQLite; see :class:`SQLiteRepository` for connections and transactions.
 
     ``add_event`` inside the caller's open transaction writes within it and does not commit,
@@ -295,4 +298,19 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
         sql = "DELETE FROM event_outbox WHERE status = 'published' AND published_at < ?"
         cutoff = (self._now_us() - _us(check_older_than(older_than)),)
         _, count = await self._run(lambda c: single_write(c, sql, cutoff))
+        return count
+
+    async def export_outbox(self) -> list[OutboxEntry]:
+        sql = f"SELECT {_COLUMNS} FROM event_outbox ORDER BY seq"
+        rows = await self._run(lambda c: c.execute(sql).fetchall())
+        return [_entry(row) for row in rows]
+
+    async def import_outbox(self, entries: Sequence[OutboxEntry]) -> int:
+        checked = check_import_entries(entries, OutboxEntry)
+
+        def write(conn: sqlite3.Connection) -> int:
+            with write_transaction(conn, self._shared, path=self._path):
+                return transfer.import_outbox(conn, checked)
+
+        count: int = await self._run(write)
         return count

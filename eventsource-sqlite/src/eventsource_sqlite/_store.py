@@ -25,8 +25,10 @@ from eventsource.spi import (
     EventRegistry,
     EventStore,
     EventStream,
+    EventTransfer,
     OptimisticLockError,
     PreparedEvent,
+    RawEvent,
     ReadDirection,
     ReadOptions,
     RetentionPolicy,
@@ -36,9 +38,13 @@ from eventsource.spi import (
     StoredPlace,
     StoreNotFoundError,
     StreamDeletedError,
+    StreamMark,
     check_event_id,
+    check_export_args,
     check_get_events,
     check_get_events_by_type,
+    check_import_marks,
+    check_import_rows,
     check_keywords,
     check_lifecycle_key,
     check_read_options,
@@ -55,6 +61,7 @@ from eventsource.spi import (
 )
 
 from . import _lifecycle as lifecycle
+from . import _transfer as transfer
 from ._driver import wait_until_stopped
 from ._errors import translate_error
 from ._legacy import refuse_legacy
@@ -101,7 +108,7 @@ def stream_shard(aggregate_id: object, shards: int) -> int:
         return 0
 
 
-class SQLiteEventStore(EventStore, ShardReads):
+class SQLiteEventStore(EventStore, ShardReads, EventTransfer):
     """Event store in one SQLite file (or ``":memory:"``), through aiosqlite.
 
     One writer at a time: an append is one ``BEGIN IMMEDIATE`` transaction, run whole on the
@@ -456,6 +463,38 @@ class SQLiteEventStore(EventStore, ShardReads):
             lambda c: lifecycle.stream_extents(c, aggregate_type, cutoff)
         )
         return extents
+
+    # -- bulk transfer (eventsource migrate) ---------------------------------------------------
+
+    async def transfer_position(self) -> int:
+        position: int = await self._run(transfer.transfer_position)
+        return position
+
+    async def count_rows(self, after_position: int = 0) -> int:
+        after, _ = check_export_args(after_position, 1)
+        count: int = await self._run(lambda c: transfer.count_rows(c, after))
+        return count
+
+    async def export_rows(self, after_position: int, limit: int) -> list[RawEvent]:
+        after, count = check_export_args(after_position, limit)
+        rows: list[RawEvent] = await self._run(lambda c: transfer.export_rows(c, after, count))
+        return rows
+
+    async def export_marks(self) -> list[StreamMark]:
+        marks: list[StreamMark] = await self._run(transfer.export_marks)
+        return marks
+
+    async def import_rows(self, rows: Sequence[RawEvent]) -> int:
+        checked = check_import_rows(rows, 0, self.max_event_bytes)
+        if not checked:
+            return 0
+        count: int = await self._write(lambda c: transfer.import_rows(c, checked))
+        return count
+
+    async def import_marks(self, marks: Sequence[StreamMark]) -> int:
+        checked = check_import_marks(marks)
+        count: int = await self._write(lambda c: transfer.import_marks(c, checked))
+        return count
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -98,6 +98,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 outbox_aggregate_order=True,
                 stream_lifecycle=True,
                 shard_reads=True,
+                bulk_transfer=True,
             ),
             description="One SQLite file (aiosqlite): single writer, concurrent readers (WAL).",
             same_store=same_store,

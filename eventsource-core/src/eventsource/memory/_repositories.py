@@ -15,10 +15,12 @@ from ..spi import (
     DEFAULT_MAX_EVENT_BYTES,
     CheckpointData,
     CheckpointRepository,
+    CheckpointTransfer,
     DLQEntry,
     DLQRepository,
     DLQStats,
     DLQStatus,
+    DLQTransfer,
     DomainEvent,
     EntryNotFoundError,
     InvalidEventError,
@@ -28,6 +30,7 @@ from ..spi import (
     OutboxRepository,
     OutboxStats,
     OutboxStatus,
+    OutboxTransfer,
     OwnershipLostError,
     ProjectionFailureCount,
     ProjectionLease,
@@ -37,6 +40,8 @@ from ..spi import (
     check_dlq_status,
     check_event_types,
     check_identifier,
+    check_import_checkpoints,
+    check_import_entries,
     check_lease,
     check_lease_request,
     check_limit,
@@ -79,7 +84,7 @@ def _state_of(source: MemoryEventStore | MemoryState | None) -> MemoryState:
     return source if source is not None else MemoryState()
 
 
-class MemoryCheckpointRepository(CheckpointRepository, ProjectionLeases):
+class MemoryCheckpointRepository(CheckpointRepository, CheckpointTransfer, ProjectionLeases):
     """Checkpoints and ownership leases in memory; positions are looked up in the same
     state's events. Leases are decided under the state's lock."""
 
@@ -256,8 +261,21 @@ class MemoryCheckpointRepository(CheckpointRepository, ProjectionLeases):
     async def get_all_checkpoints(self) -> list[CheckpointData]:
         return [self.state.checkpoints[name] for name in sorted(self.state.checkpoints)]
 
+    async def import_checkpoints(self, rows: Sequence[CheckpointData]) -> int:
+        checked = check_import_checkpoints(rows)
+        with self.state.lock:
+            for row in checked:
+                held = self.state.checkpoints.get(row.projection_name)
+                if (
+                    held is None
+                    or held.global_position is None
+                    or (row.global_position or 0) >= held.global_position
+                ):
+                    self.state.checkpoints[row.projection_name] = row
+        return len(checked)
 
-class MemoryOutboxRepository(OutboxRepository):
+
+class MemoryOutboxRepository(OutboxRepository, OutboxTransfer):
     """Outbox in memory; claims are leases recorded on the entries. Built over a store, it
     holds events to the store's ``max_event_bytes``."""
 
@@ -449,8 +467,23 @@ class MemoryOutboxRepository(OutboxRepository):
                 del self.state.outbox[key]
         return len(doomed)
 
+    async def export_outbox(self) -> list[OutboxEntry]:
+        with self.state.lock:
+            return list(self.state.outbox.values())
 
-class MemoryDLQRepository(DLQRepository):
+    async def import_outbox(self, entries: Sequence[OutboxEntry]) -> int:
+        checked = check_import_entries(entries, OutboxEntry)
+        added = 0
+        with self.state.lock:
+            for entry in checked:
+                if entry.id not in self.state.outbox:
+                    unclaimed = dataclasses.replace(entry, claimed_by=None, claimed_until=None)
+                    self.state.outbox[entry.id] = unclaimed
+                    added += 1
+        return added
+
+
+class MemoryDLQRepository(DLQRepository, DLQTransfer):
     """Dead-letter queue in memory."""
 
     def __init__(
@@ -595,3 +628,22 @@ class MemoryDLQRepository(DLQRepository):
             for key in doomed:
                 del self.state.dlq[key]
         return len(doomed)
+
+    async def export_dlq(self) -> list[DLQEntry]:
+        with self.state.lock:
+            return [self.state.dlq[key] for key in sorted(self.state.dlq)]
+
+    async def import_dlq(self, entries: Sequence[DLQEntry]) -> int:
+        checked = check_import_entries(entries, DLQEntry)
+        added = 0
+        with self.state.lock:
+            held = {(e.event_id, e.projection_name) for e in self.state.dlq.values()}
+            for entry in checked:
+                if (entry.event_id, entry.projection_name) in held:
+                    continue
+                dlq_id = entry.id if entry.id not in self.state.dlq else self.state.next_dlq_id
+                self.state.dlq[dlq_id] = dataclasses.replace(entry, id=dlq_id)
+                self.state.next_dlq_id = max(self.state.next_dlq_id, dlq_id + 1)
+                held.add((entry.event_id, entry.projection_name))
+                added += 1
+        return added

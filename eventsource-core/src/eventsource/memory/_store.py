@@ -26,7 +26,9 @@ from ..spi import (
     EventRegistry,
     EventStore,
     EventStream,
+    EventTransfer,
     PreparedEvent,
+    RawEvent,
     ReadDirection,
     ReadOptions,
     RetentionPolicy,
@@ -35,9 +37,13 @@ from ..spi import (
     StoredPlace,
     StoreNotFoundError,
     StreamDeletedError,
+    StreamMark,
     check_event_id,
+    check_export_args,
     check_get_events,
     check_get_events_by_type,
+    check_import_marks,
+    check_import_rows,
     check_lifecycle_key,
     check_read_options,
     check_shard,
@@ -55,6 +61,7 @@ from ..spi import (
     tombstone,
     truncated,
 )
+from . import _transfer as transfer
 from ._names import forget_named
 from ._outbox_entries import outbox_entry_for
 
@@ -86,6 +93,8 @@ class MemoryState:
     removed: set[int] = field(default_factory=set)
     #: Deleted streams: (hard, the soft-deleted events kept for a restore).
     deleted: dict[tuple[UUID, str], tuple[bool, list[StoredEvent]]] = field(default_factory=dict)
+    #: Each deleted stream's last version and the time of its (latest) delete.
+    mark_info: dict[tuple[UUID, str], tuple[int, datetime]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
         default_factory=list
@@ -105,7 +114,7 @@ def _set_done(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-class MemoryEventStore(EventStore, ShardReads):
+class MemoryEventStore(EventStore, ShardReads, EventTransfer):
     """Event store in process memory; ``memory://name`` URLs share one state per name.
 
     ``name`` is the ``memory://NAME`` it was opened by; ``new`` (default: no ``state`` given)
@@ -196,6 +205,7 @@ class MemoryEventStore(EventStore, ShardReads):
                     raise StreamDeletedError(aggregate_id, aggregate_type, hard=gone[0])
                 self._purge(gone[1])
                 del state.deleted[(aggregate_id, aggregate_type)]
+                state.mark_info.pop((aggregate_id, aggregate_type), None)
             return self._append_locked(aggregate_id, aggregate_type, expected, prepared, outbox)
 
     def _append_locked(
@@ -290,6 +300,8 @@ class MemoryEventStore(EventStore, ShardReads):
                     return 0
                 self._purge(gone[1])  # soft, now hard: the kept events go for good
                 state.deleted[key] = (True, [])
+                last = state.mark_info.get(key, (len(gone[1]), None))[0]
+                state.mark_info[key] = (last, datetime.now(UTC))
                 self._record(tombstone(aggregate_id, aggregate_type, len(gone[1]), True))
                 return len(gone[1])
             stream = state.streams.pop(key, [])
@@ -302,6 +314,7 @@ class MemoryEventStore(EventStore, ShardReads):
                     state.removed.add(stored.global_position)
                     del state.by_id[stored.event.event_id]
             state.deleted[key] = (hard, [] if hard else stream)
+            state.mark_info[key] = (stream[-1].stream_position, datetime.now(UTC))
             self._forget_attachments(aggregate_id, aggregate_type)
             self._record(tombstone(aggregate_id, aggregate_type, stream[-1].stream_position, hard))
             return len(stream)
@@ -339,6 +352,7 @@ class MemoryEventStore(EventStore, ShardReads):
                 state.by_id[stored.event.event_id] = stored
             state.streams[key] = stream
             del state.deleted[key]
+            state.mark_info.pop(key, None)
             self._record(restored(aggregate_id, aggregate_type, stream[-1].stream_position))
             return len(stream)
 
@@ -402,6 +416,31 @@ class MemoryEventStore(EventStore, ShardReads):
             newest = max(expired) if expired else None
             out.append((aid, stream[0].stream_position, stream[-1].stream_position, newest))
         return out
+
+    # -- bulk transfer (eventsource migrate) ---------------------------------------------------
+
+    async def transfer_position(self) -> int:
+        return transfer.transfer_position(self.state)
+
+    async def count_rows(self, after_position: int = 0) -> int:
+        after, _ = check_export_args(after_position, 1)
+        return transfer.count_rows(self.state, after)
+
+    async def export_rows(self, after_position: int, limit: int) -> list[RawEvent]:
+        after, count = check_export_args(after_position, limit)
+        return transfer.export_rows(self.state, after, count)
+
+    async def export_marks(self) -> list[StreamMark]:
+        return transfer.export_marks(self.state)
+
+    async def import_rows(self, rows: Sequence[RawEvent]) -> int:
+        checked = check_import_rows(rows, 0, self.max_event_bytes)
+        if not checked:
+            return 0
+        return transfer.import_rows(self.state, self.event_registry, checked)
+
+    async def import_marks(self, marks: Sequence[StreamMark]) -> int:
+        return transfer.import_marks(self.state, check_import_marks(marks))
 
     async def get_events(
         self,

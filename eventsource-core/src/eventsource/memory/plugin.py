@@ -72,6 +72,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 outbox_aggregate_order=True,
                 stream_lifecycle=True,
                 shard_reads=True,
+                bulk_transfer=True,
             ),
             description="In-process memory; for tests and demos. Nothing outlives the process.",
             scratch_storage=scratch_storage,

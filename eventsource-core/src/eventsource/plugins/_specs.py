@@ -56,6 +56,8 @@ class Capabilities:
     - ``shard_reads``: the event store is also a :class:`~eventsource.spi.ShardReads`
       (``read_all_shard``: one shard's streams, filtered by the backend); sharded runners use
       it, and filter ``read_all`` themselves without it.
+    - ``bulk_transfer``: the event store is also an :class:`~eventsource.spi.EventTransfer`
+      (rows exported and imported as stored, for ``eventsource migrate``); off by default.
     """
 
     persistent: bool = True
@@ -67,6 +69,7 @@ class Capabilities:
     outbox_aggregate_order: bool = False
     stream_lifecycle: bool = False
     shard_reads: bool = False
+    bulk_transfer: bool = False
 
     def enabled(self) -> list[str]:
         """Names of the capabilities that are on."""

@@ -60,6 +60,7 @@ from ._roles import (
 )
 from ._shard_reads import ShardReadConformance
 from ._snapshots import SnapshotStoreConformance
+from ._transfer import BulkTransferConformance
 from ._undecodable import RawEventRow, RawEventWriter, UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -69,6 +70,7 @@ __all__ = [
     "BackendConformance",
     "BackendOpener",
     "BadInputConformance",
+    "BulkTransferConformance",
     "CertificationReport",
     "CheckpointConformance",
     "CheckpointsFactory",

@@ -16,6 +16,7 @@ from ._outbox import OutboxConformance
 from ._outbox_order import OutboxOrderConformance
 from ._shard_reads import ShardReadConformance
 from ._snapshots import SnapshotStoreConformance
+from ._transfer import BulkTransferConformance
 from ._undecodable import UndecodableEventConformance
 from ._values import ValueDomainConformance
 
@@ -34,6 +35,7 @@ class BackendConformance(
     SnapshotStoreConformance,
     StreamLifecycleConformance,
     ShardReadConformance,
+    BulkTransferConformance,
     BadInputConformance,
     ArgumentConformance,
     ValueDomainConformance,
