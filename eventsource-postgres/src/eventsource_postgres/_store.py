@@ -32,6 +32,7 @@ from eventsource.spi import (
     EventStream,
     ExpectedVersion,
     OptimisticLockError,
+    PageDecoder,
     PreparedEvent,
     ReadOptions,
     SerializationError,
@@ -46,7 +47,6 @@ from eventsource.spi import (
     check_stream_key,
     check_truncate,
     check_wait,
-    decode_stored_event,
     original_result,
     parse_stream_id,
     parse_url,
@@ -638,9 +638,8 @@ class PostgreSQLEventStore(EventStore):
             f"FROM {self._s}.events WHERE {' AND '.join(conditions)} ORDER BY global_position",
             *fargs,
         )
-        registry = self.event_registry
-        decode = decode_stored_event
-        events = [decode(registry, r[0], r[1], r[2], r[5], r[6], r[3], r[7]) for r in rows]
+        decode = PageDecoder(self.event_registry)
+        events = [decode(r[0], r[1], r[2], r[5], r[6], r[3], r[7]) for r in rows]
         if filtered:
             head = await self._source.run(
                 lambda conn: conn.fetchrow(
@@ -694,7 +693,7 @@ class PostgreSQLEventStore(EventStore):
                 if full and size > 0:
                     cursor = rows[-1][column]
                     pending = asyncio.ensure_future(self._page(options, key, base, cursor, size))
-                for stored in decode_stored(registry, rows):
+                for stored in decode_stored(registry, rows, options.lazy):
                     yield stored
                 if pending is None:
                     return
@@ -739,9 +738,8 @@ class PostgreSQLEventStore(EventStore):
             f"WHERE {' AND '.join(where)} ORDER BY global_position",
             *args,
         )
-        registry = self.event_registry
-        decode = decode_stored_event
-        return [decode(registry, r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+        decode = PageDecoder(self.event_registry)
+        return [decode(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     async def event_exists(self, event_id: UUID) -> bool:
         check_event_id(event_id)

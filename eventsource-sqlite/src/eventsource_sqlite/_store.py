@@ -7,7 +7,7 @@ import contextlib
 import os
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -25,6 +25,7 @@ from eventsource.spi import (
     EventStore,
     EventStream,
     OptimisticLockError,
+    PageDecoder,
     PreparedEvent,
     ReadDirection,
     ReadOptions,
@@ -43,7 +44,6 @@ from eventsource.spi import (
     check_stream_version,
     check_truncate,
     check_wait,
-    decode_stored_event,
     original_result,
     parse_stream_id,
     prepare_append,
@@ -55,7 +55,7 @@ from ._driver import wait_until_stopped
 from ._errors import translate_error
 from ._legacy import refuse_legacy
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
-from ._reading import EVENT_COLUMNS, PAYLOAD, decode_event, decode_stored, option_filters
+from ._reading import EVENT_COLUMNS, PAYLOAD, decode_event, option_filters, stored_events
 from ._schema import ensure_schema, stored_schema_version
 from ._tx import SharedFile, now_us, run, shared_file, to_us, write_transaction
 
@@ -437,8 +437,8 @@ class SQLiteEventStore(EventStore):
             key = (str(aggregate_id), aggregate_type)
             rows: list[Any] = await self._run(lambda c: c.execute(_LOAD_STREAM, key).fetchall())
             sid = f"{key[0]}:{aggregate_type}"
-            decode = decode_stored_event
-            events = [decode(registry, r[2], r[0], r[1], r[4], sid, r[3], r[5]) for r in rows]
+            decode = PageDecoder(registry)
+            events = [decode(r[2], r[0], r[1], r[4], sid, r[3], r[5]) for r in rows]
             version = rows[-1][3] if rows else 0
             return EventStream(aggregate_id, aggregate_type, events, version)
         where = ["aggregate_id = ?"]
@@ -470,7 +470,8 @@ class SQLiteEventStore(EventStore):
 
         rows, version = await self._run(read)
         found_type = aggregate_type if aggregate_type is not None else (rows[0][2] if rows else "")
-        events = [decode_event(registry, row) for row in rows]
+        decoder = PageDecoder(registry)
+        events = [decode_event(decoder, row) for row in rows]
         return EventStream(aggregate_id, found_type, events, version)
 
     async def read_stream(
@@ -507,19 +508,39 @@ class SQLiteEventStore(EventStore):
         column = 0 if key == "global_position" else 3
         remaining = options.limit
         registry = self.event_registry
-        while remaining is None or remaining > 0:
-            size = self.page_size if remaining is None else min(self.page_size, remaining)
-            page_params = (*params, cursor, size)
-            rows: list[Any] = await self._run(
-                lambda c, args=page_params: c.execute(sql, args).fetchall()
-            )
-            for row in rows:
-                yield decode_stored(registry, row)
-            if len(rows) < size:
-                return
-            cursor = rows[-1][column]
-            if remaining is not None:
-                remaining -= len(rows)
+
+        def page(cursor: int, size: int) -> Awaitable[list[Any]]:
+            args = (*params, cursor, size)
+            rows: Awaitable[list[Any]] = self._run(lambda c: c.execute(sql, args).fetchall())
+            return rows
+
+        size = self.page_size if remaining is None else min(self.page_size, remaining)
+        if size <= 0:
+            return
+        # The next page is fetched on the connection's thread while this one is decoded and
+        # consumed (a keyset read: fetching it earlier sees the same events).
+        pending: asyncio.Future[list[Any]] | None = None
+        try:
+            rows = await page(cursor, size)
+            while True:
+                full = len(rows) == size
+                if remaining is not None:
+                    remaining -= len(rows)
+                    size = min(self.page_size, remaining)
+                if full and size > 0:
+                    pending = asyncio.ensure_future(page(rows[-1][column], size))
+                for stored in stored_events(registry, rows, options.lazy):
+                    yield stored
+                if pending is None:
+                    return
+                rows, pending = await pending, None
+        finally:
+            if pending is not None:
+                # The reader stopped early: drop the read-ahead, and retrieve its error if it
+                # already failed (else asyncio logs "exception was never retrieved").
+                pending.cancel()
+                if pending.done() and not pending.cancelled():
+                    pending.exception()
 
     async def get_events_by_type(
         self,
@@ -535,7 +556,8 @@ class SQLiteEventStore(EventStore):
         sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY global_position"
         args = (aggregate_type, *params)
         rows: list[Any] = await self._run(lambda c: c.execute(sql, args).fetchall())
-        return [decode_event(self.event_registry, row) for row in rows]
+        decoder = PageDecoder(self.event_registry)
+        return [decode_event(decoder, row) for row in rows]
 
     async def event_exists(self, event_id: UUID) -> bool:
         key = str(check_event_id(event_id))
