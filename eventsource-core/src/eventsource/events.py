@@ -491,8 +491,14 @@ class EventRegistry:
             return slow
 
         def decode(payload: str | bytes) -> DomainEvent:
-            event = fast(payload)
-            return event if event is not None else slow(payload)
+            try:
+                event = fast(payload)
+            except Exception:  # full validation decides, and raises today's error
+                return slow(payload)
+            # _fill_defaults would have filled an empty or missing event_type
+            if event.event_type and "event_type" in event.__pydantic_fields_set__:
+                return event
+            return slow(payload)
 
         return decode
 

@@ -106,12 +106,15 @@ def decode_stored(
             yield StoredEvent(event, r[6], r[1], r[0], r[2])
         return
     lazily = _Rows(decode).stored_event
+    upcast = {kind for kind in {r[3] for r in rows} if registry.has_upcasters(kind)}
+    if not upcast:
+        yield from [lazily(r) for r in rows]  # nothing decoded: the page at once
+        return
     needs_upcast = registry.needs_upcast
     for r in rows:
-        if needs_upcast(r[3], r[4]):
-            yield StoredEvent(
-                decode(r[5], r[3], r[4], r[0], r[6], r[1], r[7]), r[6], r[1], r[0], r[2]
-            )
+        if r[3] in upcast and needs_upcast(r[3], r[4]):
+            event = decode(r[5], r[3], r[4], r[0], r[6], r[1], r[7])
+            yield StoredEvent(event, r[6], r[1], r[0], r[2])
         else:
             yield lazily(r)
 

@@ -68,9 +68,16 @@ def stored_events(registry: EventRegistry, rows: list[Any], lazy: bool) -> Itera
             yield decode_stored(decode, row)
         return
     lazily = _Rows(decode).stored_event
+    upcast = {kind for kind in {row[4] for row in rows} if registry.has_upcasters(kind)}
+    if not upcast:
+        yield from [lazily(row) for row in rows]  # nothing decoded: the page at once
+        return
     needs_upcast = registry.needs_upcast
     for row in rows:
-        yield decode_stored(decode, row) if needs_upcast(row[4], row[5]) else lazily(row)
+        if row[4] in upcast and needs_upcast(row[4], row[5]):
+            yield decode_stored(decode, row)
+        else:
+            yield lazily(row)
 
 
 class _Rows(RowReader):

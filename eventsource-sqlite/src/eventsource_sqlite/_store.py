@@ -7,7 +7,7 @@ import contextlib
 import os
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -481,21 +481,29 @@ class SQLiteEventStore(EventStore):
         options = check_read_options(options)
         clauses, params = option_filters(options)
         where = ["aggregate_id = ?", "aggregate_type = ?", *clauses]
-        async for stored in self._paged(
+        pages = self._pages(
             where, [str(aggregate_id), aggregate_type, *params], "aggregate_version", options
-        ):
-            yield stored
+        )
+        async with contextlib.aclosing(pages):
+            async for rows in pages:
+                for stored in stored_events(self.event_registry, rows, options.lazy):
+                    yield stored
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
         options = check_read_options(options)
         clauses, params = option_filters(options)
-        async for stored in self._paged(clauses, params, "global_position", options):
-            yield stored
+        pages = self._pages(clauses, params, "global_position", options)
+        async with contextlib.aclosing(pages):
+            async for rows in pages:
+                # decoded one row at a time as taken (lazily: on access of .event)
+                for stored in stored_events(self.event_registry, rows, options.lazy):
+                    yield stored
 
-    async def _paged(
+    async def _pages(
         self, where: list[str], params: list[Any], key: str, options: ReadOptions
-    ) -> AsyncIterator[StoredEvent]:
-        """Keyset-paged read ordered by ``key``: one statement (one hop) per page."""
+    ) -> AsyncGenerator[list[Any], None]:
+        """Keyset-paged read ordered by ``key``: the rows of each page, one statement (one
+        hop) per page."""
         forward = options.direction is ReadDirection.FORWARD
         cursor = options.from_position
         if cursor is None:
@@ -507,7 +515,6 @@ class SQLiteEventStore(EventStore):
         )
         column = 0 if key == "global_position" else 3
         remaining = options.limit
-        registry = self.event_registry
 
         def page(cursor: int, size: int) -> Awaitable[list[Any]]:
             args = (*params, cursor, size)
@@ -529,8 +536,7 @@ class SQLiteEventStore(EventStore):
                     size = min(self.page_size, remaining)
                 if full and size > 0:
                     pending = asyncio.ensure_future(page(rows[-1][column], size))
-                for stored in stored_events(registry, rows, options.lazy):
-                    yield stored
+                yield rows
                 if pending is None:
                     return
                 rows, pending = await pending, None
