@@ -26,9 +26,10 @@ if TYPE_CHECKING:
 
 __all__ = ["trusted_validator"]
 
-#: A fast validator: the event, or an exception when full validation must decide; its result
-#: stands only when its ``event_type`` is set (see :func:`trusted_validator`).
-TrustedDecode = Callable[[str | bytes], "DomainEvent"]
+#: A fast validator (the event, or an exception when full validation must decide; its result
+#: stands only when its ``event_type`` is set) and whether ``DomainEvent._utc`` must still be
+#: run on its result (see :func:`trusted_validator`).
+TrustedDecode = tuple[Callable[[str | bytes], "DomainEvent"], bool]
 
 #: Leaf schema types that validate alike from JSON and from the Python objects JSON parses to.
 _LEAVES = frozenset({"str", "int", "bool", "float", "uuid", "datetime", "date", "none", "any"})
@@ -45,9 +46,10 @@ _VALIDATE_JSON = getattr(BaseModel.model_validate_json, "__func__", None)
 def trusted_validator(cls: type[DomainEvent]) -> TrustedDecode | None:
     """The fast validator of ``cls``, or None when ``cls`` needs full validation always.
 
-    Its result is what full validation gives when it returns an event whose ``event_type``
-    is set (non-empty, and in the fields set): otherwise, or when it raises, full validation
-    must decode the document again (and raises today's error).
+    Its result, once ``DomainEvent._utc`` has run on it when the flag says so, is what full
+    validation gives when it returns an event whose ``event_type`` is set (non-empty, and in
+    the fields set): otherwise, or when it (or ``_utc``) raises, full validation must decode the
+    document again (and raises today's error).
     """
     schema = cls.__dict__.get("__pydantic_core_schema__")
     cached = _cache.get(cls)
@@ -73,9 +75,10 @@ def _build(cls: type[DomainEvent], schema: Any) -> TrustedDecode | None:
         if root.get("type") == "definition-ref":
             in_definitions = True
             root = definitions.get(root.get("schema_ref", ""), {})
-    rebuilt = _without_fill(cls, root, _Checker(definitions, root.get("ref")))
-    if rebuilt is None:
+    found = _without_fill(cls, root, _Checker(definitions, root.get("ref")))
+    if found is None:
         return None
+    rebuilt, utc_after = found
     if in_definitions:
         own = root.get("ref")
         rebuilt = {
@@ -88,8 +91,8 @@ def _build(cls: type[DomainEvent], schema: Any) -> TrustedDecode | None:
         validator = SchemaValidator(cast(Any, rebuilt), _config_of(root))
     except Exception:  # a schema this pydantic cannot rebuild: keep full validation
         return None
-    validate: TrustedDecode = validator.validate_json
-    return validate
+    validate: Callable[[str | bytes], DomainEvent] = validator.validate_json
+    return validate, utc_after
 
 
 def _config_of(node: Mapping[str, Any]) -> Any:
@@ -100,9 +103,11 @@ def _config_of(node: Mapping[str, Any]) -> Any:
 
 def _without_fill(
     cls: type[DomainEvent], node: Mapping[str, Any], checker: _Checker
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any], bool] | None:
     """``[function-after ...] -> model(cls) -> function-before(_fill_defaults) -> fields``
-    rebuilt without the before-validator, or None for any other shape or an unsafe field."""
+    rebuilt without the before-validator (and without ``_utc`` when it is the last
+    after-validator: then True, for the caller to run it), or None for any other shape or an
+    unsafe field."""
     from .events import DomainEvent
 
     fill = DomainEvent.__dict__["_fill_defaults"].__func__
@@ -120,9 +125,21 @@ def _without_fill(
     if not checker.model_safe(node, fields):
         return None
     rebuilt: dict[str, Any] = {**node, "schema": fields}
+    utc = DomainEvent.__dict__["_utc"]
+    if afters and afters[0].get("function", {}).get("function") is utc:
+        # DomainEvent._utc runs last: the decoder runs it itself (cheaper than a call from
+        # pydantic); the node's ref goes to the one it wrapped
+        outer, afters = afters[0], afters[1:]
+        if "ref" in outer:
+            rebuilt["ref"] = outer["ref"]
+        for after in reversed(afters):
+            rebuilt = {**after, "schema": rebuilt}
+        if afters and "ref" in outer:
+            rebuilt["ref"] = outer["ref"]
+        return rebuilt, True
     for after in reversed(afters):
         rebuilt = {**after, "schema": rebuilt}
-    return rebuilt
+    return rebuilt, False
 
 
 class _Checker:

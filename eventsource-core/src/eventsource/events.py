@@ -490,9 +490,14 @@ class EventRegistry:
         if fast is None:
             return slow
 
+        validate, utc_after = fast
+        utc: Callable[[DomainEvent], object] = DomainEvent.__dict__["_utc"]
+
         def decode(payload: str | bytes) -> DomainEvent:
             try:
-                event = fast(payload)
+                event = validate(payload)
+                if utc_after and event.occurred_at.tzinfo is not UTC:
+                    utc(event)  # the validator that runs last, as pydantic would run it
             except Exception:  # full validation decides, and raises today's error
                 return slow(payload)
             # _fill_defaults would have filled an empty or missing event_type

@@ -44,13 +44,8 @@ def decode_stored(decode: PageDecoder, row: tuple[Any, ...]) -> StoredEvent:
     :class:`~eventsource.EventDecodeError` naming the row when its payload cannot be decoded."""
     position, aggregate_id, aggregate_type, version, kind, kind_version, stored, data, eid = row
     stream_id = f"{aggregate_id}:{aggregate_type}"
-    return StoredEvent(
-        event=decode(data, kind, kind_version, position, stream_id, version, eid),
-        stream_id=stream_id,
-        stream_position=version,
-        global_position=position,
-        stored_at=from_us(stored),
-    )
+    event = decode(data, kind, kind_version, position, stream_id, version, eid)
+    return StoredEvent(event, stream_id, version, position, from_us(stored))
 
 
 def decode_event(decode: PageDecoder, row: tuple[Any, ...]) -> DomainEvent:
