@@ -6,85 +6,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from eventsource import Backend
 from eventsource.testing import RawEventRow
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-
-_SQLITE_INSERT = (
-    "INSERT INTO events (event_id, aggregate_id, aggregate_type, aggregate_version, event_type,"
-    " event_version, tenant_id, occurred_at, stored_at, payload)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_PG_INSERT = (
-    "INSERT INTO {s}.events (global_position, event_id, aggregate_id, aggregate_type,"
-    " aggregate_version, event_type, event_version, tenant_id, occurred_at, payload)"
-    " SELECT coalesce(max(global_position), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9"
-    " FROM {s}.events RETURNING global_position"
-)
-
 
 async def write_raw_event(backend: Backend, row: RawEventRow) -> int:
     """Insert ``row`` into the open backend's event log (SQLite or PostgreSQL) and return
-    its global position."""
+    its global position: the backends' own writers, which their ``scratch_storage`` also
+    gives ``eventsource conformance``."""
     if backend.name == "sqlite":
-        return await _sqlite(backend, row)
+        from eventsource_sqlite._scratch import write_raw_event as sqlite_writer
+
+        return await sqlite_writer(backend, row)
     if backend.name == "postgresql":
-        return await _postgres(backend, row)
+        from eventsource_postgres._scratch import write_raw_event as postgres_writer
+
+        return await postgres_writer(backend, row)
     raise NotImplementedError(f"no raw writer for backend {backend.name!r}")
-
-
-async def _sqlite(backend: Backend, row: RawEventRow) -> int:
-    store = backend.events
-    now = datetime.now(UTC)
-    cursor = await store.connection.execute(  # type: ignore[attr-defined]
-        _SQLITE_INSERT,
-        (
-            str(row.event_id),
-            str(row.aggregate_id),
-            row.aggregate_type,
-            row.aggregate_version,
-            row.event_type,
-            row.event_version,
-            None if row.tenant_id is None else str(row.tenant_id),
-            (row.occurred_at - _EPOCH) // _US,
-            (now - _EPOCH) // _US,
-            row.payload,
-        ),
-    )
-    position = cursor.lastrowid
-    await cursor.close()
-    store.shared.notify()  # type: ignore[attr-defined]
-    return int(position or 0)
-
-
-async def _postgres(backend: Backend, row: RawEventRow) -> int:
-    from eventsource_postgres._schema import APPEND_LOCK_CLASS
-
-    store = backend.events
-    options = store.options  # type: ignore[attr-defined]
-    async with store.pool.acquire() as conn, conn.transaction():  # type: ignore[attr-defined]
-        # the appends' global-order lock: positions stay gapless and in commit order
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock($1, $2)", APPEND_LOCK_CLASS, options.lock_key
-        )
-        position = await conn.fetchval(
-            _PG_INSERT.format(s=options.quoted_schema),
-            row.event_id,
-            row.aggregate_id,
-            row.aggregate_type,
-            row.aggregate_version,
-            row.event_type,
-            row.event_version,
-            row.tenant_id,
-            row.occurred_at,
-            row.payload,
-        )
-    return int(position)
 
 
 async def rewrite_payload(backend: Backend, event_id: UUID, payload: str) -> None:

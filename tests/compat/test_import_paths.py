@@ -249,7 +249,17 @@ MODULES: dict[str, list[str]] = {
         "TenantMismatchError",
     ],
     "eventsource.sync": ["SyncEventStoreAdapter"],
-    "eventsource.snapshots": ["Snapshot", "SnapshotStore"],
+    "eventsource.snapshots": [
+        "Snapshot",
+        "SnapshotStore",
+        "InMemorySnapshotStore",
+        "SQLiteSnapshotStore",
+        "PostgreSQLSnapshotStore",
+        "SnapshotError",
+        "SnapshotDeserializationError",
+        "SnapshotSchemaVersionError",
+        "SnapshotNotFoundError",
+    ],
 }
 
 

@@ -71,12 +71,17 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def positions(out: str) -> list[int]:
+    """The global positions of an events table (its header lines skipped)."""
+    return [int(line.split()[0]) for line in out.splitlines() if not line.startswith("POSITION")]
+
+
 # -- usage ----------------------------------------------------------------------------------------
 
 
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys)
-    assert code == 2 and "usage: eventsource" in err
+    assert code == 2 and "Usage: eventsource" in err
 
 
 @pytest.mark.parametrize(
@@ -95,7 +100,8 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
 )
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     code, _, err = run(capsys, *argv)
-    assert code == 2 and "usage:" in err and "Traceback" not in err
+    assert code == 2 and "usage" in err.lower() and "Traceback" not in err
+    assert err.count("\n") == 1 or err.startswith("Usage:")  # one line, or a group's help
 
 
 def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,6 +111,37 @@ def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in out
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.startswith("eventsource ")
+
+
+def test_help_imports_neither_the_library_nor_rich() -> None:
+    """``eventsource --help`` stays fast: pydantic, pluggy, the backends and Rich are imported
+    only by a command that runs."""
+    heavy = ("pydantic", "pluggy", "eventsource_sqlite", "eventsource_postgres", "rich")
+    program = (
+        "import sys\n"
+        "from eventsource.cli import main\n"
+        "code = main(['--help'])\n"
+        f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "0 []"
+    assert "Exit codes: 0 ok, 1 operational error, 2 usage error, 3 malformed URL," in done.stdout
+
+
+def test_shell_completion_completes_commands(tmp_path: Path) -> None:
+    env = {**os.environ, "_EVENTSOURCE_COMPLETE": "complete_bash", "COMP_CWORD": "2"}
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT)],
+        capture_output=True,
+        text=True,
+        env={**env, "COMP_WORDS": "eventsource checkpoints r"},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.split() == ["reset"]
 
 
 # -- backends -------------------------------------------------------------------------------------
@@ -196,7 +233,7 @@ def test_default_url_is_the_embedded_sqlite_file(
     monkeypatch.delenv("EVENTSOURCE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "info")
-    assert code == 1
+    assert code == 5
     assert "no database at 'events.db'" in err and "init" in err
     assert not (tmp_path / "events.db").exists()
 
@@ -205,13 +242,13 @@ def test_operational_errors_are_one_clean_line_with_password_masked(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = run(capsys, "--url", "postgresql://admin:hunter2@127.0.0.1:1/db", "info")
-    assert code == 1 and out == ""
+    assert code == 6 and out == ""
     assert err.count("\n") == 1 and err.startswith("eventsource: error:")
     assert "hunter2" not in err and "Traceback" not in err
     code, _, err = run(capsys, "--url", "nosuch://x", "info")
-    assert code == 1 and "unknown backend 'nosuch'" in err and "memory" in err
+    assert code == 4 and "unknown backend 'nosuch'" in err and "memory" in err
     code, _, err = run(capsys, "--url", "sqlite:///x.db?bogus=1", "init")
-    assert code == 1 and "bogus" in err
+    assert code == 3 and "bogus" in err
 
 
 def test_init_creates_the_schema_and_is_idempotent(
@@ -234,21 +271,25 @@ def test_tail_defaults_to_the_last_events(capsys: pytest.CaptureFixture[str], db
     db.add_orders(15)  # 30 events
     code, out, _ = run(capsys, "--url", db.url, "events", "tail")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 20
-    assert [int(line.split()[0]) for line in lines] == list(range(11, 31))
+    assert code == 0 and len(lines) == 21
+    assert lines[0].split() == ["POSITION", "STREAM", "VERSION", "TYPE", "EVENT", "ID", "OCCURRED"]
+    assert positions(out) == list(range(11, 31))
     last = db.events()[-1]
-    assert lines[-1].split() == [
+    assert lines[-1].split()[:5] == [
         "30",
         last.stream_id,  # type: ignore[attr-defined]
+        "2",
         "coretest.ItemAdded",
         str(last.event_id),  # type: ignore[attr-defined]
     ]
+    widths = {len(line.split("  coretest.")[0]) for line in lines[1:]}
+    assert len(widths) == 1  # aligned columns
 
 
 def test_tail_from_and_limit_and_json(capsys: pytest.CaptureFixture[str], db: Db) -> None:
     db.add_orders(5)  # 10 events
     code, out, _ = run(capsys, "--url", db.url, "events", "tail", "--from", "3", "--limit", "4")
-    assert code == 0 and [int(x.split()[0]) for x in out.splitlines()] == [4, 5, 6, 7]
+    assert code == 0 and positions(out) == [4, 5, 6, 7]
     code, out, _ = run(capsys, "--url", db.url, "--json", "events", "tail", "--from", "8")
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["global_position"] for r in records] == [9, 10]
@@ -273,8 +314,34 @@ def test_tail_follow_prints_events_appended_by_another_writer(
         follower.join(timeout=20)
     assert not follower.is_alive() and result == [0]
     out, _ = capsys.readouterr()
-    positions = [int(line.split()[0]) for line in out.splitlines()]
-    assert positions == list(range(1, 9))
+    assert positions(out) == list(range(1, 9))
+
+
+def test_list_filters_and_follows_only_matching_events(
+    capsys: pytest.CaptureFixture[str], db: Db
+) -> None:
+    db.add_orders(2, items=1)  # positions 1..4: placed, item, placed, item
+    code, out, _ = run(capsys, "--url", db.url, "events", "list", "--type", "coretest.ItemAdded")
+    assert code == 0 and positions(out) == [2, 4]
+    code, out, _ = run(capsys, "--url", db.url, "events", "list", "--from", "1", "--limit", "2")
+    assert code == 0 and positions(out) == [2, 3]
+    stream = db.events()[2].stream_id  # type: ignore[attr-defined]
+    code, out, _ = run(capsys, "--url", db.url, "--json", "events", "list", "--stream", stream)
+    assert [json.loads(line)["global_position"] for line in out.splitlines()] == [3, 4]
+    result: list[int] = []
+    argv = ["--url", db.url, "events", "list", "--type", "coretest.OrderPlaced", "--from", "4"]
+    argv += ["--follow", "--idle-timeout", "1.5", "--json"]
+    follower = threading.Thread(target=lambda: result.append(main(argv)))
+    follower.start()
+    try:
+        for _ in range(2):
+            time.sleep(0.2)
+            db.add_orders(1)
+    finally:
+        follower.join(timeout=20)
+    assert not follower.is_alive() and result == [0]
+    out, _ = capsys.readouterr()
+    assert [json.loads(line)["global_position"] for line in out.splitlines()] == [5, 7]
 
 
 def test_tail_decodes_events_whose_classes_are_unknown(
@@ -308,11 +375,14 @@ def test_checkpoints_list_and_reset(capsys: pytest.CaptureFixture[str], db: Db) 
         ("orders", 4),
         ("totals", 0),
     ]
-    code, out, _ = run(capsys, "--url", db.url, "checkpoints", "reset", "orders")
+    code, out, err = run(capsys, "--url", db.url, "checkpoints", "reset", "orders")
+    assert code == 1 and "--yes" in err and out == ""  # no terminal to ask on: refused
+    assert db.run(repo.get_checkpoint("orders")) == events[1].event_id  # type: ignore[attr-defined]
+    code, out, _ = run(capsys, "--url", db.url, "checkpoints", "reset", "orders", "--yes")
     assert code == 0 and "'orders'" in out and "2" in out
     assert db.run(repo.get_checkpoint("orders")) is None
     assert db.run(repo.get_checkpoint("totals")) == events[5].event_id  # type: ignore[attr-defined]
-    code, _, err = run(capsys, "--url", db.url, "checkpoints", "reset", "orders")
+    code, _, err = run(capsys, "--url", db.url, "checkpoints", "reset", "orders", "--yes")
     assert code == 1 and "no checkpoint for projection 'orders'" in err
 
 
@@ -491,7 +561,7 @@ def test_stored_control_characters_are_printed_escaped(
         assert all(s in out for s in shown), (argv, out)
         assert "forged" not in "".join(line[:6] for line in out.splitlines())  # no forged line
     code, out, _ = run(capsys, "--url", sqlite_url, "events", "tail")
-    assert len(out.splitlines()) == 1
+    assert len(out.splitlines()) == 2  # the header and one row
     code, out, _ = run(capsys, "--url", sqlite_url, "--json", "events", "tail")
     assert out.isascii() and code == 0
     record = json.loads(out)
@@ -520,7 +590,8 @@ def test_output_the_terminal_cannot_encode_is_escaped(
     monkeypatch.setattr(sys, "stdout", ascii_out)
     assert main(["--url", sqlite_url, "events", "tail"]) == 0
     ascii_out.seek(0)
-    assert f"{aggregate_id}:Caf\\xe9  coretest.OrderPlaced" in ascii_out.read()
+    row = ascii_out.read().splitlines()[1].split()
+    assert row[1:4] == [f"{aggregate_id}:Caf\\xe9", "1", "coretest.OrderPlaced"]
 
 
 def test_tail_streams_up_to_an_undecodable_row_and_names_it(
@@ -550,7 +621,7 @@ def test_tail_streams_up_to_an_undecodable_row_and_names_it(
         (["events", "tail", "--limit", "4"], []),  # the last 4 start at the row
     ]:
         code, out, err = run(capsys, "--url", sqlite_url, *argv)
-        assert code == 1 and [int(line.split()[0]) for line in out.splitlines()] == printed
+        assert code == 1 and positions(out) == printed
         assert err.count("\n") == 1 and "stored event at global position 4" in err
         assert "cannot be decoded" in err and "events tail --from 4" in err
         assert "Evil\\x1b[2J" in err and "\x1b" not in err
@@ -562,7 +633,7 @@ def test_tail_streams_up_to_an_undecodable_row_and_names_it(
     ]
     for argv in (["--from", "4"], ["--limit", "3"]):
         code, out, err = run(capsys, "--url", sqlite_url, "events", "tail", *argv)
-        assert code == 0 and [int(line.split()[0]) for line in out.splitlines()] == [5, 6, 7]
+        assert code == 0 and positions(out) == [5, 6, 7]
 
 
 # -- migrate --------------------------------------------------------------------------------------
@@ -589,7 +660,7 @@ def test_migrate_refuses_a_missing_sqlite_source(
 ) -> None:
     missing = tmp_path / "nope.db"
     code, _, err = run(capsys, "migrate", "--from", f"sqlite:///{missing}", "--to", "memory://")
-    assert code == 1 and "no database at" in err and not missing.exists()
+    assert code == 5 and "no database at" in err and not missing.exists()
 
 
 # -- demo -----------------------------------------------------------------------------------------
@@ -628,7 +699,7 @@ def test_demo_on_the_default_sqlite_file_reruns_clean(
     assert data["global_position"] == 3 and data["checkpoints"] == 1
     assert data["outbox"]["published_count"] == 1
     code, out, _ = run(capsys, "--url", "sqlite:///eventsource-demo.db", "events", "tail")
-    assert [line.split()[2] for line in out.splitlines()] == [
+    assert [line.split()[3] for line in out.splitlines()[1:]] == [
         "demo.OrderCreated",
         "demo.ItemAdded",
         "demo.OrderShipped",
@@ -666,5 +737,32 @@ def test_console_script(tmp_path: Path, clean_env: dict[str, str]) -> None:
         timeout=60,
         check=False,
     )
-    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.returncode == 4 and "Traceback" not in failed.stderr
     assert failed.stderr.strip().startswith("eventsource: error: unknown backend 'nosuch'")
+
+
+def test_outbox_list_and_retry_on_memory(capsys: pytest.CaptureFixture[str], db: Db) -> None:
+    db.add_orders(2)
+    outbox = MemoryOutboxRepository(db.store)
+    for stored in db.events():
+        db.run(outbox.add_event(stored.event))  # type: ignore[attr-defined]
+    claimed = db.run(outbox.get_pending_events(limit=2))
+    for entry in claimed:  # type: ignore[attr-defined]
+        db.run(outbox.mark_failed(entry.id, "broker said no"))
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "list", "--status", "failed", "--json")
+    failed = json.loads(out)
+    assert code == 0 and [e["last_error"] for e in failed] == ["broker said no"] * 2
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "list", "--limit", "1")
+    assert code == 0 and len(out.splitlines()) == 2 and out.startswith("ID ")
+    code, _, err = run(capsys, "--url", db.url, "outbox", "retry")
+    assert code == 2 and "--all" in err  # neither ID nor --all
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "retry", failed[0]["id"])
+    assert code == 0 and out.startswith("1 failed")
+    code, _, err = run(capsys, "--url", db.url, "outbox", "retry", failed[0]["id"], "--json")
+    assert code == 1 and json.loads(err)["code"] == "error" and "not failed" in err
+    code, out, _ = run(capsys, "--url", db.url, "outbox", "retry", "--all", "--json")
+    assert code == 0 and json.loads(out) == {"retried": 1}
+    assert db.run(outbox.get_stats()).pending_count == 4  # type: ignore[attr-defined]
+    assert db.run(outbox.list_entries("failed")) == []
+    code, _, err = run(capsys, "--url", db.url, "outbox", "list", "--status", "lost")
+    assert code == 2 and "lost" in err

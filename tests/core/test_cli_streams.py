@@ -53,4 +53,6 @@ def test_streams_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     assert types.count(StreamDeleted.default_event_type()) == 2
     assert main(["--url", url, "streams", "restore", *key]) == 1  # a hard delete is final
     assert "hard-deleted" in capsys.readouterr().err
-    assert main(["--url", url, "streams", "scavenge", AGGREGATE_TYPE]) == 2
+    # TYPE alone applies its stored policy (none here); options need a TYPE
+    assert _run(capsys, "--url", url, "streams", "scavenge", AGGREGATE_TYPE) == (0, "removed: 0\n")
+    assert main(["--url", url, "streams", "scavenge", "--max-count", "2"]) == 2

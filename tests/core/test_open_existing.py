@@ -85,7 +85,7 @@ def test_cli_commands_refuse_a_store_that_does_not_exist(
     name = f"cli-missing-{uuid4().hex[:10]}"
     code = main(["--url", f"memory://{name}", *argv])
     _, err = capsys.readouterr()
-    assert code == 1 and "Traceback" not in err
+    assert code == 5 and "Traceback" not in err
     assert f"no in-memory database named {name!r}" in err and "init" in err
     assert not named_exists(name)
 
@@ -94,5 +94,5 @@ def test_cli_migrate_refuses_a_missing_source(capsys: pytest.CaptureFixture[str]
     source, target = f"src-{uuid4().hex[:10]}", f"dst-{uuid4().hex[:10]}"
     code = main(["migrate", "--from", f"memory://{source}", "--to", f"memory://{target}"])
     _, err = capsys.readouterr()
-    assert code == 1 and f"no in-memory database named {source!r}" in err
+    assert code == 5 and f"no in-memory database named {source!r}" in err
     assert not named_exists(source) and not named_exists(target)

@@ -31,6 +31,7 @@ USER_API = {
         "RetentionPolicy",
         "StreamDeleted",
         "StreamRestored",
+        "StreamTruncated",
         "AppendResult",
         "EventStore",
         "EventStream",

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from broken_toys import toy_spec
 
-from eventsource import AppendResult, DomainEvent
+from eventsource import AppendResult, DomainEvent, RetentionPolicy
 from eventsource.memory import MemoryEventStore, MemorySnapshotStore
 from eventsource.plugins import Backend, parse_url
 from eventsource.snapshots import Snapshot
@@ -21,6 +21,21 @@ class UnrecordedDeletes(MemoryEventStore):
 
     def _record(self, event: DomainEvent) -> None:
         return None
+
+
+class ForgetfulRetention(MemoryEventStore):
+    """Keeps saved retention policies in the store object, not in the database."""
+
+    async def _read_retention(self) -> dict[str, RetentionPolicy]:
+        return dict(getattr(self, "_kept", {}))
+
+    async def _write_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
+        kept = dict(getattr(self, "_kept", {}))
+        if policy is None:
+            kept.pop(aggregate_type, None)
+        else:
+            kept[aggregate_type] = policy
+        self._kept = kept
 
 
 class DeafAppends(MemoryEventStore):
@@ -64,6 +79,7 @@ TOYS: dict[str, BackendSpec] = {
     "sound": lifecycle_spec(),
     "unrecorded": lifecycle_spec(store_class=UnrecordedDeletes),
     "deaf_appends": lifecycle_spec(store_class=DeafAppends),
+    "forgetful_retention": lifecycle_spec(store_class=ForgetfulRetention),
     "undead_snapshots": lifecycle_spec(snapshots=SnapshotsOfDeletedStreams),
 }
 

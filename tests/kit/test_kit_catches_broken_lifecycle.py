@@ -17,6 +17,8 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_delete_is_recorded_past_every_position[hard]",
         "test_soft_delete_restores",
         "test_save_racing_delete",
+        "test_truncate",
+        "test_retention_scavenge",
     },
     "deaf_appends": {
         "test_append_to_deleted_stream[soft]",
@@ -29,6 +31,7 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_outbox_and_snapshot_go_with_the_stream[hard]",
         "test_snapshot_racing_delete",
     },
+    "forgetful_retention": {"test_retention_is_stored"},
 }
 
 KIT_CLASS = """
@@ -60,7 +63,7 @@ def test_lifecycle_kit_fails_exactly_the_broken_guarantees(pytester: pytest.Pyte
     passed, skipped, failed = recorder.listoutcomes()
     assert not recorder.getfailedcollections() and not skipped
     sound = {r.nodeid.split("::")[2] for r in passed if "Test_sound::" in r.nodeid}
-    assert len(sound) == 15
+    assert len(sound) == 16
     for kind, expected in EXPECTED_FAILURES.items():
         got = {r.nodeid.split("::")[2] for r in failed if f"Test_{kind}::" in r.nodeid}
         ok = {r.nodeid.split("::")[2] for r in passed if f"Test_{kind}::" in r.nodeid}

@@ -76,7 +76,7 @@ def test_cli_info_with_a_mistyped_schema_creates_nothing(
     for argv in (["info"], ["checkpoints", "list"], ["events", "tail"], ["dlq", "list"]):
         code = main(["--url", url, *argv])
         _, err = capsys.readouterr()
-        assert code == 1 and "Traceback" not in err
+        assert code == 5 and "Traceback" not in err
         assert f"schema {unused_schema!r} does not exist" in err and "init" in err
 
     async def exists() -> bool:

@@ -266,7 +266,7 @@ def test_the_cli_converts_with_progress_and_a_summary(tmp_path: Path, small: Leg
         text=True,
         timeout=120,
     )
-    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert missing.returncode == 5 and "does not exist" in missing.stderr
     assert not (tmp_path / "none.db").exists()
 
 

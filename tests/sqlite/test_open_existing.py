@@ -105,7 +105,7 @@ def test_cli_info_on_a_missing_file_creates_nothing(
     for argv in (["info"], ["events", "tail"], ["dlq", "list"], ["outbox", "stats"]):
         code = main(["--url", f"sqlite:///{path}", *argv])
         _, err = capsys.readouterr()
-        assert code == 1 and "no database at" in err and "init" in err
+        assert code == 5 and "no database at" in err and "init" in err
     assert _files(tmp_path) == []
     assert main(["--url", f"sqlite:///{path}", "init"]) == 0
     capsys.readouterr()

@@ -28,6 +28,7 @@ from eventsource.testing import (
     ConcurrencyConformance,
     EventStoreConformance,
     EventStoreOpener,
+    IdempotentAppendConformance,
     OpeningConformance,
     RawEventRow,
     RawEventWriter,
@@ -81,6 +82,7 @@ async def write_raw(backend: RoleBackend, row: RawEventRow) -> int:
 
 class TestJsonlEventStore(
     EventStoreConformance,
+    IdempotentAppendConformance,
     ConcurrencyConformance,
     BadInputConformance,
     ArgumentConformance,

@@ -69,26 +69,6 @@ from ._exceptions import (
     UpgradeVerificationError,
     WorkerBusyError,
 )
-from .aggregates import AggregateRepository, AggregateRoot
-from .events import DomainEvent, EventRegistry, default_registry
-from .memory import MemoryEventStore, MemorySnapshotStore
-from .plugins import Backend, BackendURL, open_backend, parse_url
-from .snapshots import EveryNEvents, Snapshot, SnapshotStore, SnapshotStrategy
-from .stores import (
-    LIFECYCLE_AGGREGATE_TYPE,
-    AppendResult,
-    EventStore,
-    EventStream,
-    ExpectedVersion,
-    ReadDirection,
-    ReadOptions,
-    RetentionPolicy,
-    StoredEvent,
-    StreamDeleted,
-    StreamRestored,
-    stream_id_for,
-)
-from .upcasting import Upcaster, upcaster
 
 if TYPE_CHECKING:
     from eventsource_postgres import (
@@ -104,12 +84,73 @@ if TYPE_CHECKING:
     from eventsource_sqlite import SQLiteOutboxRepository as SQLiteOutboxRepository
     from eventsource_sqlite import SQLiteSnapshotStore as SQLiteSnapshotStore
 
+    from .aggregates import AggregateRepository, AggregateRoot
+    from .events import DomainEvent, EventRegistry, default_registry
+    from .memory import MemoryEventStore, MemorySnapshotStore
+    from .plugins import Backend, BackendURL, open_backend, parse_url
+    from .snapshots import EveryNEvents, Snapshot, SnapshotStore, SnapshotStrategy
+    from .stores import (
+        LIFECYCLE_AGGREGATE_TYPE,
+        AppendResult,
+        EventStore,
+        EventStream,
+        ExpectedVersion,
+        ReadDirection,
+        ReadOptions,
+        RetentionPolicy,
+        StoredEvent,
+        StreamDeleted,
+        StreamRestored,
+        StreamTruncated,
+        stream_id_for,
+    )
+    from .upcasting import Upcaster, upcaster
+
 __version__ = "0.1.0"
 
-#: Alias under the name other event-sourcing libraries use.
-InMemoryEventStore = MemoryEventStore
-#: eventsource-py 0.5.0's name of the in-memory snapshot store.
-InMemorySnapshotStore = MemorySnapshotStore
+#: The names imported on first use (so ``import eventsource`` stays light: the ``eventsource``
+#: command's ``--help`` loads neither pydantic nor pluggy), and the module of each.
+_LAZY_NAMES = {
+    "AggregateRepository": "aggregates",
+    "AggregateRoot": "aggregates",
+    "AppendResult": "stores",
+    "Backend": "plugins",
+    "BackendURL": "plugins",
+    "DomainEvent": "events",
+    "EventRegistry": "events",
+    "EventStore": "stores",
+    "EventStream": "stores",
+    "EveryNEvents": "snapshots",
+    "ExpectedVersion": "stores",
+    "LIFECYCLE_AGGREGATE_TYPE": "stores",
+    "MemoryEventStore": "memory",
+    "MemorySnapshotStore": "memory",
+    "ReadDirection": "stores",
+    "ReadOptions": "stores",
+    "RetentionPolicy": "stores",
+    "Snapshot": "snapshots",
+    "SnapshotStore": "snapshots",
+    "SnapshotStrategy": "snapshots",
+    "StoredEvent": "stores",
+    "StreamDeleted": "stores",
+    "StreamRestored": "stores",
+    "StreamTruncated": "stores",
+    "Upcaster": "upcasting",
+    "default_registry": "events",
+    "open_backend": "plugins",
+    "parse_url": "plugins",
+    "stream_id_for": "stores",
+    "upcaster": "upcasting",
+    # the name other event-sourcing libraries use, and 0.5.0's name of the snapshot store
+    "InMemoryEventStore": "memory:MemoryEventStore",
+    "InMemorySnapshotStore": "memory:MemorySnapshotStore",
+}
+
+if TYPE_CHECKING:
+    #: Alias under the name other event-sourcing libraries use.
+    InMemoryEventStore = MemoryEventStore
+    #: eventsource-py 0.5.0's name of the in-memory snapshot store.
+    InMemorySnapshotStore = MemorySnapshotStore
 
 __all__ = [
     "LIFECYCLE_AGGREGATE_TYPE",
@@ -184,6 +225,7 @@ __all__ = [
     "StreamDeleted",
     "StreamDeletedError",
     "StreamRestored",
+    "StreamTruncated",
     "TenantContextNotSetError",
     "TenantMismatchError",
     "UnhandledEventError",
@@ -205,9 +247,24 @@ __all__ = [
 
 if not TYPE_CHECKING:  # to a type checker, the names above are the real classes
 
+    def __dir__() -> list[str]:
+        """The module's names, the lazy ones included before their first use."""
+        return sorted(set(globals()) | set(_LAZY_NAMES) | set(__all__))
+
     def __getattr__(name: str) -> object:
-        """Resolve backend classes (``SQLiteEventStore``, ...) through the plugin registry,
-        and eventsource-py 0.5.0's other top-level names from :mod:`eventsource.compat`."""
+        """Import the names of :data:`_LAZY_NAMES` (and submodules) on first use; resolve
+        backend classes (``SQLiteEventStore``, ...) through the plugin registry, and
+        eventsource-py 0.5.0's other top-level names from :mod:`eventsource.compat`."""
+        import importlib.util
+
+        where = _LAZY_NAMES.get(name)
+        if where is not None:
+            module, _, attr = where.partition(":")
+            value = getattr(importlib.import_module(f".{module}", __name__), attr or name)
+            globals()[name] = value
+            return value
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
+            return importlib.import_module(f".{name}", __name__)
         from .compat import TOP_LEVEL
 
         if name in TOP_LEVEL:

@@ -181,14 +181,16 @@ class AggregateRoot(abc.ABC, Generic[StateT]):
     # -- snapshots -----------------------------------------------------------------------------
 
     def _state_type(self) -> type | None:
-        """The state class: ``AggregateRoot[StateClass]``'s argument, else the initial
-        state's class."""
+        """The state class: the argument of ``AggregateRoot[StateClass]`` (or of a generic
+        subclass, such as ``DeclarativeAggregate[StateClass]``), else the initial state's
+        class."""
         for cls in type(self).__mro__:
             for base in getattr(cls, "__orig_bases__", ()):
-                if typing.get_origin(base) is AggregateRoot:
-                    (arg,) = typing.get_args(base)
-                    if isinstance(arg, type):
-                        return arg
+                origin = typing.get_origin(base)
+                if isinstance(origin, type) and issubclass(origin, AggregateRoot):
+                    args = typing.get_args(base)
+                    if len(args) == 1 and isinstance(args[0], type):
+                        return args[0]
         initial = self._get_initial_state()
         return None if initial is None else type(initial)
 

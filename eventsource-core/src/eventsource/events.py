@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticSerializationError, from_json, to_jsonable_python
 
-from ._event_documents import rules_for, version_span
+from ._event_documents import DocumentRules, rules_for, version_span
 from ._exceptions import (
     DuplicateEventTypeError,
     InvalidArgumentError,
@@ -382,6 +382,29 @@ class EventRegistry:
             and (event_type, event_version) in self._upcasters
         )
 
+    def upcast_steps(self, event_type: str, event_version: int) -> tuple[Upcaster, ...]:
+        """The upcasters a stored ``(event_type, event_version)`` document goes through, in
+        order (empty: none), without running them; :class:`UpcastError` when they loop."""
+        steps: list[Upcaster] = []
+        step = self._upcasters.get((event_type, event_version))
+        while step is not None:
+            if len(steps) >= _MAX_UPCAST_STEPS:
+                raise UpcastError(
+                    f"the upcasters of {event_type!r} loop (more than {_MAX_UPCAST_STEPS} "
+                    f"steps from version {event_version})",
+                    event_type=event_type,
+                    event_version=event_version,
+                )
+            steps.append(step)
+            step = self._upcasters.get((step.to_type, step.to_version))
+        return tuple(steps)
+
+    def check_decodable(self, event_type: str, event_version: int) -> type[DomainEvent]:
+        """The class a document of ``(event_type, event_version)`` that no upcaster starts
+        from decodes into; :class:`UpcastError` for a missing link of a chain,
+        :class:`UnknownEventTypeError` for a type the registry does not know."""
+        return self._class_for(event_type, event_version)
+
     def upcast(
         self, data: dict[str, Any], event_type: str, event_version: int
     ) -> tuple[dict[str, Any], str, int]:
@@ -558,6 +581,13 @@ def serialize_event(event: DomainEvent, max_bytes: int = DEFAULT_MAX_EVENT_BYTES
     """
     if not isinstance(event, DomainEvent):
         raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
+    return encode_event(event, max_bytes, rules_for(type(event)))[0]
+
+
+def encode_event(event: DomainEvent, max_bytes: int, rules: DocumentRules) -> tuple[str, int, int]:
+    """:func:`serialize_event` for a :class:`DomainEvent` whose class has ``rules``: the
+    document and the span of its top-level version digits (1-based offset, length; see
+    :func:`~eventsource._event_documents.version_span`). Every check runs, each once."""
     check_identifier(event.event_type, "event_type", InvalidEventError)
     if event.aggregate_type:
         check_identifier(event.aggregate_type, "aggregate_type", InvalidEventError)
@@ -568,37 +598,51 @@ def serialize_event(event: DomainEvent, max_bytes: int = DEFAULT_MAX_EVENT_BYTES
         # the fields' own bounds hold unless the event was built with model_construct
         check_version(event.event_version, "event_version", InvalidEventError)
         check_version(event.aggregate_version, "aggregate_version", InvalidEventError)
-
-    _check_envelope(event)
-    rules = rules_for(type(event))
-
-    def what() -> str:
-        return f"event {event.event_type!r} ({event.event_id})"
+    # the envelope's types: one expression for the common case, the named check otherwise
+    occurred = event.occurred_at
+    if not (
+        type(event.event_id) is UUID
+        and type(event.aggregate_id) is UUID
+        and type(event.correlation_id) is UUID
+        and (event.tenant_id is None or type(event.tenant_id) is UUID)
+        and (event.causation_id is None or type(event.causation_id) is UUID)
+        and type(occurred) is datetime
+        and occurred.tzinfo is UTC
+    ):
+        _check_envelope(event)
 
     try:
         # warnings="error": a value of the wrong type (from model_construct, or assigned after
         # validation) is an error, not a warning and a document that does not read back
-        text = event.model_dump_json(warnings="error")
+        if rules.plain_dump:
+            text = event.__pydantic_serializer__.to_json(event, warnings="error").decode()
+        else:
+            text = event.model_dump_json(warnings="error")
     except (PydanticSerializationError, TypeError, ValueError) as exc:
-        raise SerializationError(f"{what()} cannot be serialised: {exc}") from exc
+        raise SerializationError(f"{_what(event)} cannot be serialised: {exc}") from exc
     size = len(text) if text.isascii() else len(text.encode())
     # counted with the version at its widest: restamping it never pushes a stored document
     # over the limit
     widest = size + _VERSION_DIGITS - len(str(av))
     if widest > max_bytes:
         raise PayloadTooLargeError(event.event_type, widest, max_bytes)
-    check_json_text(text, what)
+    check_json_text(text, lambda: _what(event))
     if "\ufffd" in text:  # pydantic writes a lone surrogate in a dict key as U+FFFD: find one
-        check_no_surrogate_keys(event.model_dump(), what())
-    if version_span(text, av, rules.version_marker) == (0, 0):
+        check_no_surrogate_keys(event.model_dump(), _what(event))
+    at, length = version_span(text, av, rules.version_marker)
+    if not at:
         raise SerializationError(
-            f"{what()} does not store its aggregate_version as the top-level integer key "
-            f"{rules.version_key!r}; a store restamps that key, so do not customise how "
+            f"{_what(event)} does not store its aggregate_version as the top-level integer "
+            f"key {rules.version_key!r}; a store restamps that key, so do not customise how "
             "aggregate_version is serialised"
         )
     if rules.round_trip:
-        _check_round_trip(event, text, what())
-    return text
+        _check_round_trip(event, text, _what(event))
+    return text, at, length
+
+
+def _what(event: DomainEvent) -> str:
+    return f"event {event.event_type!r} ({event.event_id})"
 
 
 _VERSION_DIGITS = len(str(MAX_VERSION))

@@ -32,6 +32,9 @@ runner applies its poison policy.
 A package can ship upcasters for the event types it owns through the plugin hook
 ``eventsource_upcasters`` (entry-point group ``eventsource.backends``);
 :func:`register_plugin_upcasters` registers them all into a registry.
+
+:func:`upcast_dry_run` reports how many stored events each chain touches, per stored type and
+version (``eventsource events upcast --dry-run``).
 """
 
 from __future__ import annotations
@@ -46,7 +49,14 @@ from .values import MAX_VERSION, check_identifier
 if TYPE_CHECKING:
     from .events import EventRegistry
 
-__all__ = ["UpcastFunction", "Upcaster", "register_plugin_upcasters", "upcaster"]
+__all__ = [
+    "UpcastChainUse",
+    "UpcastFunction",
+    "Upcaster",
+    "register_plugin_upcasters",
+    "upcast_dry_run",
+    "upcaster",
+]
 
 #: What an upcaster is: the stored document in, the next version's document out.
 UpcastFunction = Callable[[dict[str, Any]], dict[str, Any]]
@@ -134,3 +144,7 @@ def register_plugin_upcasters(registry: EventRegistry | None = None) -> list[Upc
             to_version=step.to_version,
         )
     return steps
+
+
+# Last: it uses Upcaster, defined above.
+from ._upcast_dry_run import UpcastChainUse, upcast_dry_run  # noqa: E402

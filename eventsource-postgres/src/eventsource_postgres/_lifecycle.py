@@ -19,9 +19,13 @@ from uuid import UUID
 from eventsource.spi import (
     DomainEvent,
     DuplicateEventError,
+    RetentionPolicy,
     StreamDeletedError,
     restored,
+    retention_columns,
+    retention_from_columns,
     tombstone,
+    truncated,
 )
 
 from ._schema import APPEND_LOCK_CLASS, LIFECYCLE_LOCK_CLASS
@@ -29,9 +33,11 @@ from ._schema import APPEND_LOCK_CLASS, LIFECYCLE_LOCK_CLASS
 __all__ = [
     "STREAM_LOCK",
     "delete_stream",
+    "read_retention",
     "restore_stream",
     "stream_extents",
     "truncate_stream",
+    "write_retention",
 ]
 
 Record = Callable[[Any, DomainEvent], Awaitable[None]]
@@ -173,9 +179,16 @@ async def restore_stream(
 
 
 async def truncate_stream(
-    conn: Any, s: str, lock_key: int, aggregate_id: UUID, aggregate_type: str, before: int
+    conn: Any,
+    s: str,
+    lock_key: int,
+    aggregate_id: UUID,
+    aggregate_type: str,
+    before: int,
+    record: Record,
 ) -> int:
-    """Remove versions below ``min(before, last)`` and a snapshot they leave stranded."""
+    """Remove versions below ``min(before, last)`` and a snapshot they leave stranded;
+    record a ``StreamTruncated`` when events went."""
     key = (aggregate_id, aggregate_type)
     async with conn.transaction():
         await _lock(conn, lock_key, *key)
@@ -188,12 +201,44 @@ async def truncate_stream(
                 f"DELETE FROM {s}.events WHERE {_STREAM} AND aggregate_version < $3", *key, before
             )
         )
+        if count == 0:
+            return 0
         await conn.execute(
             f"DELETE FROM {s}.aggregate_snapshots WHERE {_STREAM} AND version < $3",
             *key,
             before - 1,
         )
+        await record(conn, truncated(aggregate_id, aggregate_type, before, last, count))
         return count
+
+
+async def read_retention(conn: Any, s: str) -> dict[str, RetentionPolicy]:
+    """The stored retention policies (none in a schema that lacks their table: one opened
+    without creating what is missing)."""
+    if await conn.fetchval("SELECT to_regclass($1) IS NULL", f"{s}.retention_policies"):
+        return {}
+    rows = await conn.fetch(
+        f"SELECT aggregate_type, max_age_us, max_count FROM {s}.retention_policies"
+    )
+    return {r[0]: retention_from_columns(r[1], r[2]) for r in rows}
+
+
+async def write_retention(
+    conn: Any, s: str, aggregate_type: str, policy: RetentionPolicy | None
+) -> None:
+    """Store (or with None remove) the policy of ``aggregate_type``."""
+    if policy is None:
+        await conn.execute(
+            f"DELETE FROM {s}.retention_policies WHERE aggregate_type = $1", aggregate_type
+        )
+        return
+    await conn.execute(
+        f"INSERT INTO {s}.retention_policies (aggregate_type, max_age_us, max_count)"
+        " VALUES ($1, $2, $3) ON CONFLICT (aggregate_type) DO UPDATE SET"
+        " max_age_us = excluded.max_age_us, max_count = excluded.max_count, updated_at = now()",
+        aggregate_type,
+        *retention_columns(policy),
+    )
 
 
 async def stream_extents(

@@ -15,6 +15,7 @@ from eventsource.spi import (
     DomainEvent,
     EntryNotFoundError,
     InvalidEventError,
+    InvalidStateError,
     OutboxEntry,
     OutboxRepository,
     OutboxStats,
@@ -25,6 +26,7 @@ from eventsource.spi import (
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
+    check_outbox_status,
     check_per_aggregate_order,
     check_retry_after,
     check_worker_id,
@@ -239,6 +241,31 @@ class PostgreSQLOutboxRepository(PostgresRepository, OutboxRepository):
             "claimed_by = NULL, claimed_until = NULL",
             error,
         )
+
+    async def list_entries(self, status: str = "pending", limit: int = 100) -> list[OutboxEntry]:
+        wanted, limit = check_outbox_status(status), check_limit(limit)
+        rows = await self._fetch(
+            f"SELECT {_COLUMNS} FROM {self._s}.outbox WHERE status = $1 ORDER BY seq LIMIT $2",
+            wanted.value,
+            limit,
+        )
+        return [_entry(row) for row in rows]
+
+    async def retry_failed(self, outbox_id: UUID | None = None) -> int:
+        sql = (
+            f"UPDATE {self._s}.outbox SET status = 'pending', claimed_by = NULL,"
+            " claimed_until = NULL, not_before = NULL WHERE status = 'failed'"
+        )
+        if outbox_id is None:
+            result = await self._execute(sql)
+        else:
+            entry = await self.get_entry(outbox_id)
+            if entry.status is not OutboxStatus.FAILED:
+                raise InvalidStateError(
+                    f"outbox entry {outbox_id} is {entry.status.value}, not failed"
+                )
+            result = await self._execute(sql + " AND id = $1", entry.id)
+        return int(result.rsplit(" ", 1)[-1])
 
     async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
         row = await self._fetchrow(

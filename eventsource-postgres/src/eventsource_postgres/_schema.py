@@ -386,7 +386,8 @@ def _literal(text: str) -> str:
 
 
 #: Tables added within a schema version (nothing an older process relies on changes), by name:
-#: created when a store opens a schema that lacks them. Ownership leases of projections.
+#: created when a store opens a schema that lacks them. Ownership leases of projections;
+#: retention policies.
 _LATER_TABLES = {
     "projection_leases": """CREATE TABLE IF NOT EXISTS {s}.projection_leases (
         projection_name text PRIMARY KEY,
@@ -396,6 +397,13 @@ _LATER_TABLES = {
         renewed_at timestamptz NOT NULL,
         expires_at timestamptz NOT NULL,
         released_at timestamptz
+    )""",
+    # Retention policies (docs/lifecycle.md), one per aggregate type, for every scavenge.
+    "retention_policies": """CREATE TABLE IF NOT EXISTS {s}.retention_policies (
+        aggregate_type text PRIMARY KEY,
+        max_age_us bigint,
+        max_count integer,
+        updated_at timestamptz NOT NULL DEFAULT now()
     )""",
 }
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from uuid import UUID
+
+import asyncpg
 
 from eventsource.spi import (
     Snapshot,
@@ -15,24 +19,67 @@ from eventsource.spi import (
     encode_snapshot,
 )
 
+from ._connections import ConnectionSource
 from ._lifecycle import STREAM_LOCK
 from ._repository_base import PostgresRepository
 from ._schema import LIFECYCLE_LOCK_CLASS
 
 __all__ = ["PostgreSQLSnapshotStore"]
 
+T = TypeVar("T")
+
 _COLUMNS = (
     "aggregate_id, aggregate_type, version, schema_version, state, event_id, created_at, checksum"
 )
+
+
+class _ConnectionPerCall:
+    """Where a snapshot store built over a SQLAlchemy sessionmaker gets connections: one of
+    its own per call, closed after it (as 0.5.0 opened a session per call), so nothing is
+    left open for its user to close."""
+
+    def __init__(self, source: ConnectionSource) -> None:
+        self.options = dataclasses.replace(source.options, pool_min=1, pool_max=1)
+        self.url = source.url
+
+    async def run(self, op: Callable[[Any], Awaitable[T]], *, retry: bool = False) -> T:
+        source = ConnectionSource(self.options, url=self.url)
+        try:
+            return await source.run(op, retry=retry)
+        finally:
+            await source.close()
 
 
 class PostgreSQLSnapshotStore(PostgresRepository, SnapshotStore):
     """Snapshots beside the events, in the store's schema and pool (or a caller's pool or
     connection: over a connection it writes inside the caller's transaction).
 
+    Also built as eventsource-py 0.5.0 built it, over a SQLAlchemy ``async_sessionmaker``
+    (``PostgreSQLSnapshotStore(session_factory)``): each call then opens one connection to
+    the sessionmaker's database (schema from its URL's ``schema=`` option, else ``public``)
+    and closes it after; the tables are those ``PostgreSQLEventStore.initialize()`` creates.
+
     ``state`` is a ``json`` column: it keeps the text core wrote, which the row's checksum
     covers. An upsert is one statement, so racing writers never move a snapshot backwards.
     """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        schema: str | None = None,
+        tracer: object = None,  # eventsource-py 0.5.0's tracing arguments: accepted, unused
+        enable_tracing: bool = True,
+    ) -> None:
+        from ._store import PostgreSQLEventStore
+
+        if isinstance(source, PostgreSQLEventStore | asyncpg.Pool) or hasattr(source, "fetch"):
+            super().__init__(source, schema=schema)
+            return
+        store = PostgreSQLEventStore(source, schema=schema)  # a sessionmaker, or a typed error
+        super().__init__(store, schema=schema)
+        self._event_store = None
+        self._source = _ConnectionPerCall(store.source)  # type: ignore[assignment]
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         r = encode_snapshot(snapshot)

@@ -36,6 +36,7 @@ from eventsource.spi import (
     PageDecoder,
     PreparedEvent,
     ReadOptions,
+    RetentionPolicy,
     SerializationError,
     StoredEvent,
     StoredPlace,
@@ -308,9 +309,12 @@ class PostgreSQLEventStore(EventStore):
             if event.aggregate_version != first + offset:
                 stamped_from = -1  # never a real version: the function re-stamps every event
                 break
-        # serialize_event made sure every document holds its version where the span finds it
+        # prepare_append found each document's version span (never (0, 0) for a document it
+        # made); a PreparedEvent built elsewhere without one is looked at here
         spans = [
-            version_span(
+            p.version_span
+            if p.version_span[0]
+            else version_span(
                 p.payload, p.event.aggregate_version, rules_for(type(p.event)).version_marker
             )
             for p in prepared
@@ -586,7 +590,35 @@ class PostgreSQLEventStore(EventStore):
         aid, atype, first_kept = check_truncate(aggregate_id, aggregate_type, before)
         key = self.options.lock_key
         return await self._lifecycle(
-            lambda c: lifecycle.truncate_stream(c, self._s, key, aid, atype, first_kept)
+            lambda c: lifecycle.truncate_stream(
+                c, self._s, key, aid, atype, first_kept, self._record
+            )
+        )
+
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        if not self._initialized and self.auto_initialize:
+            await self.initialize()
+        rows = await self._source.run(
+            lambda c: c.fetch(
+                f"SELECT event_type, event_version, count(*) FROM {self._s}.events GROUP BY 1, 2"
+            ),
+            retry=True,
+        )
+        return {(r[0], int(r[1])): int(r[2]) for r in rows}
+
+    async def _read_retention(self) -> dict[str, RetentionPolicy]:
+        if not self._initialized and self.auto_initialize:
+            await self.initialize()
+        policies: dict[str, RetentionPolicy] = await self._source.run(
+            lambda c: lifecycle.read_retention(c, self._s), retry=True
+        )
+        return policies
+
+    async def _write_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
+        if not self._initialized and self.auto_initialize:
+            await self.initialize()
+        await self._source.run(
+            lambda c: lifecycle.write_retention(c, self._s, aggregate_type, policy)
         )
 
     async def _stream_extents(

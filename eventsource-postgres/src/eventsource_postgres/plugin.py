@@ -24,6 +24,7 @@ from ._dlq import PostgreSQLDLQRepository
 from ._legacy_upgrade import PostgresLegacyConverter
 from ._options import PostgresOptions
 from ._outbox import PostgreSQLOutboxRepository
+from ._scratch import scratch_storage
 from ._snapshots import PostgreSQLSnapshotStore
 from ._store import PostgreSQLEventStore
 
@@ -86,6 +87,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
             description="PostgreSQL via asyncpg: many writers, LISTEN/NOTIFY, JSONB payloads.",
             same_store=same_store,
             legacy_converter=PostgresLegacyConverter,
+            scratch_storage=scratch_storage,
         )
     ]
 

@@ -17,9 +17,13 @@ from uuid import UUID
 from eventsource.spi import (
     DomainEvent,
     DuplicateEventError,
+    RetentionPolicy,
     StreamDeletedError,
     restored,
+    retention_columns,
+    retention_from_columns,
     tombstone,
+    truncated,
 )
 
 from ._tx import now_us, to_us
@@ -28,9 +32,11 @@ __all__ = [
     "clear_for_recreate",
     "delete_stream",
     "deleted_mark",
+    "read_retention",
     "restore_stream",
     "stream_extents",
     "truncate_stream",
+    "write_retention",
 ]
 
 Record = Callable[[sqlite3.Connection, DomainEvent], None]
@@ -126,21 +132,57 @@ def restore_stream(
 
 
 def truncate_stream(
-    conn: sqlite3.Connection, aggregate_id: UUID, aggregate_type: str, before: int
+    conn: sqlite3.Connection,
+    aggregate_id: UUID,
+    aggregate_type: str,
+    before: int,
+    record: Record,
 ) -> int:
-    """Remove versions below ``min(before, last)`` and a snapshot they leave stranded."""
+    """Remove versions below ``min(before, last)`` and a snapshot they leave stranded;
+    record a ``StreamTruncated`` when events went."""
     key = (str(aggregate_id), aggregate_type)
     last = _last_version(conn, "events", key)
     before = min(before, last)
     if before <= 1:
         return 0
-    count = conn.execute(
-        f"DELETE FROM events WHERE {_STREAM} AND aggregate_version < ?", (*key, before)
-    ).rowcount
+    count = int(
+        conn.execute(
+            f"DELETE FROM events WHERE {_STREAM} AND aggregate_version < ?", (*key, before)
+        ).rowcount
+    )
+    if count == 0:
+        return 0
     conn.execute(
         f"DELETE FROM aggregate_snapshots WHERE {_STREAM} AND version < ?", (*key, before - 1)
     )
-    return int(count)
+    record(conn, truncated(aggregate_id, aggregate_type, before, last, count))
+    return count
+
+
+def read_retention(conn: sqlite3.Connection) -> dict[str, RetentionPolicy]:
+    """The stored retention policies (none on a read-only file that lacks their table)."""
+    if conn.execute("PRAGMA table_info(retention_policies)").fetchone() is None:
+        return {}
+    rows = conn.execute(
+        "SELECT aggregate_type, max_age_us, max_count FROM retention_policies"
+    ).fetchall()
+    return {r[0]: retention_from_columns(r[1], r[2]) for r in rows}
+
+
+def write_retention(
+    conn: sqlite3.Connection, aggregate_type: str, policy: RetentionPolicy | None
+) -> None:
+    """Store (or with None remove) the policy of ``aggregate_type``."""
+    if policy is None:
+        conn.execute("DELETE FROM retention_policies WHERE aggregate_type = ?", (aggregate_type,))
+        return
+    conn.execute(
+        "INSERT INTO retention_policies (aggregate_type, max_age_us, max_count, updated_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (aggregate_type) DO UPDATE SET"
+        " max_age_us = excluded.max_age_us, max_count = excluded.max_count,"
+        " updated_at = excluded.updated_at",
+        (aggregate_type, *retention_columns(policy), now_us()),
+    )
 
 
 def stream_extents(

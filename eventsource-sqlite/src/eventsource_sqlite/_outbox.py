@@ -18,6 +18,7 @@ from eventsource.spi import (
     DomainEvent,
     EntryNotFoundError,
     InvalidEventError,
+    InvalidStateError,
     OutboxEntry,
     OutboxRepository,
     OutboxStats,
@@ -27,6 +28,7 @@ from eventsource.spi import (
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
+    check_outbox_status,
     check_per_aggregate_order,
     check_retry_after,
     check_worker_id,
@@ -238,6 +240,28 @@ class SQLiteOutboxRepository(SQLiteRepository, OutboxRepository):
             " WHERE id = ?",
             (error,),
         )
+
+    async def list_entries(self, status: str = "pending", limit: int = 100) -> list[OutboxEntry]:
+        args = (check_outbox_status(status).value, check_limit(limit))
+        sql = f"SELECT {_COLUMNS} FROM event_outbox WHERE status = ? ORDER BY seq LIMIT ?"
+        rows = await self._run(lambda c: c.execute(sql, args).fetchall())
+        return [_entry(row) for row in rows]
+
+    async def retry_failed(self, outbox_id: UUID | None = None) -> int:
+        sql = (
+            "UPDATE event_outbox SET status = 'pending', claimed_by = NULL,"
+            " claimed_until = NULL, available_at = NULL WHERE status = 'failed'"
+        )
+        args: tuple[str, ...] = ()
+        if outbox_id is not None:
+            entry = await self.get_entry(outbox_id)
+            if entry.status is not OutboxStatus.FAILED:
+                raise InvalidStateError(
+                    f"outbox entry {outbox_id} is {entry.status.value}, not failed"
+                )
+            sql, args = sql + " AND id = ?", (str(entry.id),)
+        _, count = await self._run(lambda c: single_write(c, sql, args))
+        return count
 
     async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
         sql = f"SELECT {_COLUMNS} FROM event_outbox WHERE id = ?"

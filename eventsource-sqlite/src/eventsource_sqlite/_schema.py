@@ -164,7 +164,8 @@ _V3 = [
 
 #: Tables added without a schema version of their own (nothing an older process relies on
 #: changes), by name:
-#: created when a file that lacks them is opened. Ownership leases of projections.
+#: created when a file that lacks them is opened. Ownership leases of projections; retention
+#: policies.
 LATER_TABLES: dict[str, str] = {
     "projection_leases": """CREATE TABLE IF NOT EXISTS projection_leases (
         projection_name TEXT PRIMARY KEY,
@@ -174,6 +175,13 @@ LATER_TABLES: dict[str, str] = {
         renewed_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL,
         released_at INTEGER
+    )""",
+    # Retention policies (docs/lifecycle.md), one per aggregate type, for every scavenge.
+    "retention_policies": """CREATE TABLE IF NOT EXISTS retention_policies (
+        aggregate_type TEXT PRIMARY KEY,
+        max_age_us INTEGER,
+        max_count INTEGER,
+        updated_at INTEGER NOT NULL
     )""",
 }
 

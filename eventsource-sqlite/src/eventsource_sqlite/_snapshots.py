@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
+
+import aiosqlite
 
 from eventsource.spi import (
     Snapshot,
@@ -16,7 +21,13 @@ from eventsource.spi import (
 )
 
 from ._base import SQLiteRepository
-from ._tx import from_us, single_write, to_us
+from ._schema import ensure_schema
+from ._tx import from_us, run, single_write, to_us
+
+if TYPE_CHECKING:
+    from ._store import SQLiteEventStore
+
+T = TypeVar("T")
 
 __all__ = ["SQLiteSnapshotStore"]
 
@@ -51,7 +62,45 @@ def _snapshot(row: tuple[Any, ...]) -> Snapshot:
 
 class SQLiteSnapshotStore(SQLiteRepository, SnapshotStore):
     """Snapshots in SQLite, beside the events; see :class:`SQLiteRepository` for connections
-    and transactions (over a store it shares the store's connection)."""
+    and transactions (over a store it shares the store's connection).
+
+    Also built as eventsource-py 0.5.0 built it, over a database path
+    (``SQLiteSnapshotStore("app.db")``): each call then opens the file, creates the schema
+    if the file has none, runs, and closes it again, so there is nothing to close (and over
+    ``":memory:"`` nothing outlives a call, as in 0.5.0).
+    """
+
+    def __init__(
+        self,
+        connection: aiosqlite.Connection | SQLiteEventStore | str | os.PathLike[str],
+        tracer: object = None,  # eventsource-py 0.5.0's tracing arguments: accepted, unused
+        enable_tracing: bool = True,
+    ) -> None:
+        self._database: str | None = None
+        if isinstance(connection, str | os.PathLike):
+            from ._store import SQLiteEventStore
+
+            self._database = SQLiteEventStore(connection).database  # checks the path's type
+            self._path = self._database
+            self._store = None
+            self._db = None
+            self._ready = False
+            return
+        super().__init__(connection, tracer, enable_tracing)
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._database is None:
+            return await super()._run(fn)
+        from ._store import SQLiteEventStore
+
+        path = self._database
+
+        def body(conn: sqlite3.Connection) -> T:
+            ensure_schema(conn, path)
+            return fn(conn)
+
+        async with SQLiteEventStore(path) as store:
+            return await run(store.connection, body, path)
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         r = encode_snapshot(snapshot)

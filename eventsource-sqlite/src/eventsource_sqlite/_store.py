@@ -29,6 +29,7 @@ from eventsource.spi import (
     PreparedEvent,
     ReadDirection,
     ReadOptions,
+    RetentionPolicy,
     StorageUnavailableError,
     StoredEvent,
     StoredPlace,
@@ -65,6 +66,13 @@ _MEMORY = ":memory:"
 
 _STREAM_VERSION = (
     "SELECT MAX(aggregate_version) FROM events WHERE aggregate_id = ? AND aggregate_type = ?"
+)
+#: An append's one look before it writes: the stream's version and its deleted mark (NULL for
+#: a live stream), read together in the append's write transaction.
+_APPEND_STATE = (
+    "SELECT (SELECT MAX(aggregate_version) FROM events"
+    " WHERE aggregate_id = ?1 AND aggregate_type = ?2),"
+    " (SELECT hard FROM stream_lifecycle WHERE aggregate_id = ?1 AND aggregate_type = ?2)"
 )
 _LOAD_STREAM = (
     f"SELECT event_type, event_version, {PAYLOAD}, aggregate_version, global_position, event_id"
@@ -344,13 +352,14 @@ class SQLiteEventStore(EventStore):
         def append(conn: sqlite3.Connection) -> AppendResult:
             try:
                 with write_transaction(conn, shared, timeout, path):
-                    mark = lifecycle.deleted_mark(conn, aid, aggregate_type)
-                    if mark is not None:
+                    version, mark = conn.execute(_APPEND_STATE, (aid, aggregate_type)).fetchone()
+                    current = version or 0
+                    if mark is not None:  # deleted: refused, or recreated (rare: read again)
                         if not recreate:
-                            raise StreamDeletedError(aggregate_id, aggregate_type, hard=mark)
+                            raise StreamDeletedError(aggregate_id, aggregate_type, hard=bool(mark))
                         lifecycle.clear_for_recreate(conn, aid, aggregate_type)
-                    row = conn.execute(_STREAM_VERSION, (aid, aggregate_type)).fetchone()
-                    current = row[0] or 0
+                        row = conn.execute(_STREAM_VERSION, (aid, aggregate_type)).fetchone()
+                        current = row[0] or 0
                     check_stream_version(aggregate_id, aggregate_type, expected, current)
                     items = restamp(prepared, current)
                     now = now_us()
@@ -408,9 +417,24 @@ class SQLiteEventStore(EventStore):
     async def truncate_stream(self, aggregate_id: UUID, aggregate_type: str, *, before: int) -> int:
         aid, atype, first_kept = check_truncate(aggregate_id, aggregate_type, before)
         count: int = await self._write(
-            lambda c: lifecycle.truncate_stream(c, aid, atype, first_kept)
+            lambda c: lifecycle.truncate_stream(c, aid, atype, first_kept, self._record)
         )
         return count
+
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT event_type, event_version, COUNT(*) FROM events GROUP BY 1, 2"
+            ).fetchall()
+        )
+        return {(r[0], int(r[1])): int(r[2]) for r in rows}
+
+    async def _read_retention(self) -> dict[str, RetentionPolicy]:
+        policies: dict[str, RetentionPolicy] = await self._run(lifecycle.read_retention)
+        return policies
+
+    async def _write_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
+        await self._write(lambda c: lifecycle.write_retention(c, aggregate_type, policy))
 
     async def _stream_extents(
         self, aggregate_type: str, cutoff: datetime | None

@@ -13,9 +13,10 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -115,49 +116,86 @@ def shared_file(key: str | None) -> SharedFile:
         return found
 
 
-@contextmanager
 def write_transaction(
     conn: sqlite3.Connection,
     shared: SharedFile | None = None,
     busy_timeout_ms: int = 5000,
     path: str = "",
-) -> Iterator[bool]:
-    """Run the body as one atomic write; yields True when it is our own transaction.
+) -> AbstractContextManager[bool]:
+    """Run the body as one atomic write; enters as True when it is our own transaction.
 
     In a caller's open transaction the body runs under a savepoint (undone on error) and
     nothing is committed. Otherwise: queue behind this process's other writers of the file
     (at most ``busy_timeout_ms``), ``BEGIN IMMEDIATE``, and commit or roll back.
     """
-    if conn.in_transaction:
-        conn.execute("SAVEPOINT eventsource_write")
+    return _WriteTransaction(conn, shared, busy_timeout_ms, path)
+
+
+class _WriteTransaction(AbstractContextManager[bool]):
+    """:func:`write_transaction`'s context manager (a class: no generator per append)."""
+
+    __slots__ = ("_conn", "_locked", "_own", "_path", "_shared", "_timeout")
+
+    def __init__(
+        self, conn: sqlite3.Connection, shared: SharedFile | None, timeout: int, path: str
+    ) -> None:
+        self._conn = conn
+        self._shared = shared
+        self._timeout = timeout
+        self._path = path
+        self._own = False
+        self._locked = False
+
+    def __enter__(self) -> bool:
+        conn = self._conn
+        if conn.in_transaction:
+            conn.execute("SAVEPOINT eventsource_write")
+            return False
+        shared = self._shared
+        if shared is not None:
+            if not shared.write_lock.acquire(timeout=max(self._timeout, 0) / 1000):
+                raise SQLiteDatabaseLockedError(
+                    f"database is locked: {self._path} (other writers of this process held "
+                    f"it past busy_timeout={self._timeout} ms)"
+                )
+            self._locked = True
         try:
-            yield False
+            conn.execute("BEGIN IMMEDIATE")
         except BaseException:
-            conn.execute("ROLLBACK TO eventsource_write")
+            self._release()
+            raise
+        self._own = True
+        return True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        if not self._own:
+            if exc_type is not None:
+                conn.execute("ROLLBACK TO eventsource_write")
             conn.execute("RELEASE eventsource_write")
-            raise
-        conn.execute("RELEASE eventsource_write")
-        return
-    locked = False
-    if shared is not None:
-        locked = shared.write_lock.acquire(timeout=max(busy_timeout_ms, 0) / 1000)
-        if not locked:
-            raise SQLiteDatabaseLockedError(
-                f"database is locked: {path} (other writers of this process held it past "
-                f"busy_timeout={busy_timeout_ms} ms)"
-            )
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+            return
         try:
-            yield True
-            conn.commit()
-        except BaseException:
-            if conn.in_transaction:
+            if exc_type is None:
+                try:
+                    conn.commit()
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.rollback()
+                    raise
+            elif conn.in_transaction:
                 conn.rollback()
-            raise
-    finally:
-        if locked and shared is not None:
-            shared.write_lock.release()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._locked and self._shared is not None:
+            self._locked = False
+            self._shared.write_lock.release()
 
 
 def single_write(

@@ -30,6 +30,7 @@ from ._dlq import SQLiteDLQRepository
 from ._legacy_upgrade import SQLiteLegacyConverter
 from ._options import OPTION_SPECS
 from ._outbox import SQLiteOutboxRepository
+from ._scratch import scratch_storage
 from ._snapshots import SQLiteSnapshotStore
 from ._store import SQLiteEventStore
 
@@ -100,6 +101,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
             description="One SQLite file (aiosqlite): single writer, concurrent readers (WAL).",
             same_store=same_store,
             legacy_converter=SQLiteLegacyConverter,
+            scratch_storage=scratch_storage,
         )
     ]
 

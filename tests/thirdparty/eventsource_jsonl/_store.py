@@ -23,7 +23,6 @@ from eventsource.spi import (
     DEFAULT_MAX_EVENT_BYTES,
     AppendResult,
     DomainEvent,
-    DuplicateEventError,
     EventRegistry,
     EventStore,
     EventStream,
@@ -31,6 +30,7 @@ from eventsource.spi import (
     ReadOptions,
     StorageUnavailableError,
     StoredEvent,
+    StoredPlace,
     StoreNotFoundError,
     check_event_id,
     check_get_events,
@@ -39,6 +39,7 @@ from eventsource.spi import (
     check_stream_key,
     check_stream_version,
     decode_stored_event,
+    original_result,
     parse_stream_id,
     prepare_append,
     restamp,
@@ -138,7 +139,7 @@ class JsonlEventStore(EventStore):
         self._header = False
         self._rows: list[Row] = []
         self._versions: dict[tuple[UUID, str], int] = {}
-        self._ids: set[UUID] = set()
+        self._ids: dict[UUID, Row] = {}
 
     # -- the file ------------------------------------------------------------------------------
 
@@ -190,7 +191,7 @@ class JsonlEventStore(EventStore):
         self._rows.append(row)
         key = (row.aggregate_id, row.aggregate_type)
         self._versions[key] = max(self._versions.get(key, 0), row.version)
-        self._ids.add(row.event_id)
+        self._ids[row.event_id] = row
 
     @staticmethod
     def _write(fd: int, data: bytes) -> None:
@@ -249,10 +250,19 @@ class JsonlEventStore(EventStore):
         )
         with self._locked(fcntl.LOCK_EX) as fd:
             current = self._versions.get((aggregate_id, aggregate_type), 0)
+            event_ids = [item.event.event_id for item in prepared]
+            stored = [self._ids[i] for i in event_ids if i in self._ids]
+            places = [
+                StoredPlace(
+                    r.event_id, r.aggregate_id, r.aggregate_type, r.version, r.global_position
+                )
+                for r in stored
+            ]
+            # some of the batch stored: a retry of a stored append, or a DuplicateEventError
+            original = original_result(aggregate_id, aggregate_type, expected, event_ids, places)
+            if original is not None:
+                return original
             check_stream_version(aggregate_id, aggregate_type, expected, current)
-            for item in prepared:
-                if item.event.event_id in self._ids:
-                    raise DuplicateEventError(item.event.event_id)
             now = datetime.now(UTC)
             start = len(self._rows) + 1
             rows = [

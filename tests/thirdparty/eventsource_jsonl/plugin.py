@@ -20,6 +20,7 @@ from eventsource.spi import (
     read_options,
 )
 
+from ._scratch import scratch_storage
 from ._store import JsonlEventStore
 
 __all__ = ["CAPABILITIES", "path_of", "same_store", "store_from_url"]
@@ -70,5 +71,6 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
             capabilities=CAPABILITIES,
             description="One JSON-lines file, locked with flock: an example third-party store.",
             same_store=same_store,
+            scratch_storage=scratch_storage,
         )
     ]

@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
+import typer
+
 from .._exceptions import PluginConflictError
-from ..plugins._manager import get_registry
-from ._context import Commands, Context
+from ._command import command
+from ._context import Context
 from ._safe_text import safe_text
 
 __all__ = ["register"]
 
 
-def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
+def register(app: typer.Typer) -> None:
     """Add the ``backends`` command."""
-    parser = commands.add_parser(
+    command(
+        app,
         "backends",
-        parents=[parent],
+        url=False,
         help="list installed backends and broken plugins",
         description="List installed backends with their versions, URL schemes and "
         "capabilities, and plugins that failed to load with their errors.",
-    )
-    parser.set_defaults(handler=run)
+    )(run)
 
 
 async def run(ctx: Context) -> int:
     """List backends; a broken plugin is reported, never fatal."""
+    from ..plugins._manager import get_registry
+
     registry = get_registry()
     conflict = None
     try:

@@ -2,50 +2,40 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import typer
 
 from .._exceptions import EntryNotFoundError
-from ..repositories._leases import ProjectionLease, ProjectionLeases
-from ._context import Commands, Context
+from ._checks import at_least
+from ._command import command
+from ._confirm import confirmed
+from ._context import Context
+
+if TYPE_CHECKING:
+    from ..repositories._leases import ProjectionLease
+    from ..stores._contract import EventStore
 
 __all__ = ["register"]
 
+group = typer.Typer(no_args_is_help=True, help="projection checkpoints")
+YES_HELP = "do not ask (needed without a terminal)"
 
-def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
+
+def register(app: typer.Typer) -> None:
     """Add the ``checkpoints`` command group."""
-    checkpoints = commands.add_parser(
-        "checkpoints", parents=[parent], help="projection checkpoints"
-    )
-    group = checkpoints.add_subparsers(
-        title="checkpoints commands", metavar="COMMAND", required=True
-    )
-    listing = group.add_parser(
-        "list",
-        parents=[parent],
-        help="every projection's checkpoint and lag",
-        description="List each projection's checkpoint: global position, last event, "
-        "events processed, and how many events it is behind.",
-    )
-    listing.set_defaults(handler=run_list)
-    owners = group.add_parser(
-        "owners",
-        parents=[parent],
-        help="who owns each projection (runner leases), since when",
-        description="List each projection's ownership lease: the owning runner, its fencing "
-        "token, since when it owns the projection, and whether the lease is live, expired or "
-        "released.",
-    )
-    owners.set_defaults(handler=run_owners)
-    reset = group.add_parser(
-        "reset",
-        parents=[parent],
-        help="forget a projection's checkpoint (it restarts from the beginning)",
-    )
-    reset.add_argument("name", metavar="NAME", help="projection name")
-    reset.set_defaults(handler=run_reset)
+    app.add_typer(group, name="checkpoints")
 
 
+@command(
+    group,
+    "list",
+    help="every projection's checkpoint and lag",
+    description="List each projection's checkpoint: global position, how many events it is "
+    "behind, events processed, the last event and when it was written.",
+)
 async def run_list(ctx: Context) -> int:
     """List checkpoints with their lag."""
     async with ctx.backend() as backend:
@@ -83,8 +73,18 @@ def _state(lease: ProjectionLease, now: datetime) -> str:
     return "live" if lease.is_live(now) else "expired"
 
 
+@command(
+    group,
+    "owners",
+    help="who owns each projection (runner leases), since when",
+    description="List each projection's ownership lease: the owning runner, its fencing "
+    "token, since when it owns the projection, and whether the lease is live, expired or "
+    "released.",
+)
 async def run_owners(ctx: Context) -> int:
     """List the ownership leases (empty on a backend without ``projection_leases``)."""
+    from ..repositories._leases import ProjectionLeases
+
     async with ctx.backend() as backend:
         repo = backend.checkpoints
         leases = await repo.get_leases() if isinstance(repo, ProjectionLeases) else []
@@ -105,16 +105,62 @@ async def run_owners(ctx: Context) -> int:
     return 0
 
 
-async def run_reset(ctx: Context) -> int:
+@command(
+    group,
+    "reset",
+    help="move a projection's checkpoint back (to the start, or --to a position)",
+    description="Forget projection NAME's checkpoint, so its runner starts again from the "
+    "beginning; with --to N, set it to global position N instead (the events after N are "
+    "handled again). Asks first; --yes skips the question (and is needed without a "
+    "terminal). Stop the projection's runners first.",
+)
+async def run_reset(
+    ctx: Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="projection name")],
+    to: Annotated[
+        int | None,
+        typer.Option(
+            "--to", callback=at_least(0), metavar="POSITION", help="the global position to set"
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=YES_HELP)] = False,
+) -> int:
     """Reset one checkpoint; an unknown name is an error."""
-    name = ctx.args.name
     async with ctx.backend() as backend:
-        data = await backend.checkpoints.get_checkpoint_data(name)
+        repo = backend.checkpoints
+        data = await repo.get_checkpoint_data(name)
         if data is None:
             raise EntryNotFoundError(f"no checkpoint for projection {name!r}")
-        await backend.checkpoints.reset_checkpoint(name)
+        target = None if not to else await _event_at(ctx.lenient(backend).events, to)
+        where = f"global position {to}" if to else "the beginning"
+        question = f"Reset {name!r} (at global position {data.global_position}) to {where}?"
+        if not confirmed(question, yes=yes):
+            return ctx.error(
+                f"not reset: confirm with --yes to reset {name!r} to {where}", "refused", 1
+            )
+        await repo.reset_checkpoint(name)
+        if target is not None:
+            await repo.update_checkpoint(name, target[0], target[1], to)
     if ctx.json:
-        ctx.emit_json({"reset": name, "was_at": data.global_position})
+        ctx.emit_json({"reset": name, "was_at": data.global_position, "now_at": to or None})
     else:
-        ctx.out(f"Reset checkpoint {name!r} (was at global position {data.global_position}).")
+        ctx.out(
+            f"Reset checkpoint {name!r} (was at global position {data.global_position}) to {where}."
+        )
     return 0
+
+
+async def _event_at(store: EventStore, position: int) -> tuple[UUID, str]:
+    """The id and type of the event at ``position``; an error when none is there."""
+    from .._exceptions import EventDecodeError
+    from ..stores._types import ReadOptions
+
+    try:
+        async for stored in store.read_all(ReadOptions(from_position=position - 1, limit=1)):
+            if stored.global_position == position:
+                return stored.event_id, stored.event_type
+    except EventDecodeError as exc:
+        if exc.global_position == position and exc.event_id is not None:
+            return UUID(str(exc.event_id)), exc.event_type
+        raise
+    raise EntryNotFoundError(f"no event at global position {position}")

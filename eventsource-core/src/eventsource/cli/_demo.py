@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
-from ..aggregates import AggregateRepository
-from ..plugins._url import BackendURL, parse_url
-from ._context import Commands, Context
+import typer
+
+from ._command import command
+from ._context import Context
+
+if TYPE_CHECKING:
+    from ..plugins._url import BackendURL
 
 __all__ = ["DEMO_FILE", "register"]
 
@@ -18,24 +21,25 @@ __all__ = ["DEMO_FILE", "register"]
 DEMO_FILE = "eventsource-demo.db"
 
 
-def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
+def register(app: typer.Typer) -> None:
     """Add the ``demo`` command."""
-    demo = commands.add_parser(
+    command(
+        app,
         "demo",
-        parents=[parent],
         help="save, reload and read back an Order, with a checkpoint and an outbox entry",
         description=f"Run the main job end to end: create ./{DEMO_FILE} (removed first, so "
         "reruns start clean), save an Order aggregate, reload it, append an event, read all "
         "events back, record a checkpoint and publish an outbox entry. --url runs it on "
         "another backend instead (never removing anything there); $EVENTSOURCE_URL is not "
         "used.",
-    )
-    demo.set_defaults(handler=run)
+    )(run)
 
 
 def _demo_url(ctx: Context) -> tuple[BackendURL, str]:
     """The URL to run on and how to describe it; a fresh default demo file."""
-    given: str | None = getattr(ctx.args, "url", None)
+    from ..plugins._url import parse_url
+
+    given = ctx.url_text
     if not given:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{DEMO_FILE}{suffix}").unlink(missing_ok=True)
@@ -48,6 +52,7 @@ def _demo_url(ctx: Context) -> tuple[BackendURL, str]:
 
 async def run(ctx: Context) -> int:
     """Run the demo and describe each step."""
+    from ..aggregates import AggregateRepository
     from ._demo_model import OrderAggregate, OrderShipped
 
     url, where = _demo_url(ctx)
@@ -140,5 +145,5 @@ async def run(ctx: Context) -> int:
     else:
         ctx.out()
         ctx.out(f"Done. Look around: eventsource --url {url} info")
-        ctx.out(f"                   eventsource --url {url} events tail")
+        ctx.out(f"                   eventsource --url {url} events list")
     return 0

@@ -8,58 +8,78 @@ escaped); ``--json`` output is JSON with every non-ASCII character escaped.
 
 from __future__ import annotations
 
-import argparse
+import enum
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 from .._exceptions import EntryNotFoundError
-from ..repositories._entries import DLQEntry, DLQStatus
-from ..runtime._undecodable import UndecodableEvent
-from ._context import Commands, Context, to_jsonable
+from ._checks import at_least
+from ._command import command
+from ._context import Context, to_jsonable
+from ._exit_codes import EXIT_ERROR
 from ._safe_text import safe_text
+
+if TYPE_CHECKING:
+    from ..repositories._entries import DLQEntry
+    from ..runtime._undecodable import UndecodableEvent
 
 __all__ = ["register"]
 
+group = typer.Typer(no_args_is_help=True, help="the dead-letter queue")
 
-def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
+
+class Status(enum.StrEnum):
+    """A DLQ entry's status (eventsource.repositories.DLQStatus)."""
+
+    FAILED = "failed"
+    RETRYING = "retrying"
+    RESOLVED = "resolved"
+
+
+EntryId = Annotated[int, typer.Argument(metavar="ID", help="DLQ entry id")]
+PROJECTION_HELP = "the projection, as MODULE:ATTR (a projection, its class or a factory)"
+
+
+def register(app: typer.Typer) -> None:
     """Add the ``dlq`` command group."""
-    dlq = commands.add_parser("dlq", parents=[parent], help="the dead-letter queue")
-    group = dlq.add_subparsers(title="dlq commands", metavar="COMMAND", required=True)
-    listing = group.add_parser("list", parents=[parent], help="failed events")
-    listing.add_argument("--projection", metavar="P", help="only this projection")
-    listing.add_argument(
-        "--status",
-        choices=[s.value for s in DLQStatus],
-        default=DLQStatus.FAILED.value,
-        help="entries with this status (failed)",
-    )
-    listing.add_argument("--limit", type=int, default=100, metavar="N", help="at most N (100)")
-    listing.set_defaults(handler=run_list)
-    show = group.add_parser("show", parents=[parent], help="one entry with its traceback")
-    show.add_argument("id", type=int, metavar="ID", help="DLQ entry id")
-    show.set_defaults(handler=run_show)
-    resolve = group.add_parser("resolve", parents=[parent], help="mark an entry resolved")
-    resolve.add_argument("id", type=int, metavar="ID", help="DLQ entry id")
-    resolve.add_argument("--note", required=True, metavar="TEXT", help="what was done")
-    resolve.set_defaults(handler=run_resolve)
+    app.add_typer(group, name="dlq")
 
 
-async def run_list(ctx: Context) -> int:
+def _poison(entry: DLQEntry) -> UndecodableEvent | None:
+    from ..runtime._undecodable import UndecodableEvent
+
+    return UndecodableEvent.from_event_data(entry.event_data)
+
+
+@command(group, "list", help="failed events")
+async def run_list(
+    ctx: Context,
+    projection: Annotated[
+        str | None, typer.Option("--projection", metavar="P", help="only this projection")
+    ] = None,
+    status: Annotated[
+        Status, typer.Option("--status", help="entries with this status")
+    ] = Status.FAILED,
+    limit: Annotated[
+        int, typer.Option("--limit", callback=at_least(0), metavar="N", help="at most N")
+    ] = 100,
+) -> int:
     """List entries of one status."""
-    args = ctx.args
     async with ctx.backend() as backend:
         entries = await backend.dlq.get_failed_events(
-            projection_name=args.projection, status=args.status, limit=args.limit
+            projection_name=projection, status=status.value, limit=limit
         )
     if ctx.json:
         ctx.emit_json([_jsonable(e) for e in entries])
         return 0
     if not entries:
-        ctx.out(f"No {args.status} entries.")
+        ctx.out(f"No {status.value} entries.")
         return 0
     rows = []
     for e in entries:
-        poison = UndecodableEvent.from_event_data(e.event_data)
+        poison = _poison(e)
         rows.append(
             (
                 e.id,
@@ -94,16 +114,21 @@ async def run_list(ctx: Context) -> int:
     return 0
 
 
-async def run_show(ctx: Context) -> int:
+@command(
+    group,
+    "show",
+    help="one entry with its traceback (and the raw payload of an undecodable event)",
+)
+async def run_show(ctx: Context, dlq_id: EntryId) -> int:
     """Show one entry in full."""
     async with ctx.backend() as backend:
-        entry = await backend.dlq.get_failed_event_by_id(ctx.args.id)
+        entry = await backend.dlq.get_failed_event_by_id(dlq_id)
     if entry is None:
-        raise EntryNotFoundError(f"no DLQ entry {ctx.args.id}")
+        raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
     if ctx.json:
         ctx.emit_json(_jsonable(entry))
         return 0
-    poison = UndecodableEvent.from_event_data(entry.event_data)
+    poison = _poison(entry)
     where: list[tuple[str, Any]] = []
     if poison is not None:
         where = [
@@ -140,16 +165,98 @@ async def run_show(ctx: Context) -> int:
     return 0
 
 
-async def run_resolve(ctx: Context) -> int:
+@command(
+    group,
+    "resolve",
+    help="mark an entry resolved, with a note",
+    description="Mark DLQ entry ID resolved (without replaying it), with --note saying what "
+    "was done. An entry already resolved is refused (its note kept) unless --force.",
+)
+async def run_resolve(
+    ctx: Context,
+    dlq_id: EntryId,
+    note: Annotated[str, typer.Option("--note", metavar="TEXT", help="what was done")],
+    force: Annotated[
+        bool, typer.Option("--force", help="resolve again, replacing the note")
+    ] = False,
+) -> int:
     """Resolve one entry with a note."""
     async with ctx.backend() as backend:
-        await backend.dlq.mark_resolved(ctx.args.id, ctx.args.note)
-        entry = await backend.dlq.get_failed_event_by_id(ctx.args.id)
+        entry = await backend.dlq.get_failed_event_by_id(dlq_id)
+        if entry is None:
+            raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
+        if entry.status.value == "resolved" and not force:
+            return ctx.error(
+                f"DLQ entry {dlq_id} is already resolved ({entry.resolution!r}); "
+                "--force replaces its note",
+                "refused",
+                EXIT_ERROR,
+            )
+        await backend.dlq.mark_resolved(dlq_id, note)
+        entry = await backend.dlq.get_failed_event_by_id(dlq_id)
     if ctx.json:
         ctx.emit_json(entry)
     else:
-        ctx.out(f"Resolved DLQ entry {ctx.args.id}: {safe_text(ctx.args.note)}")
+        ctx.out(f"Resolved DLQ entry {dlq_id}: {safe_text(note)}")
     return 0
+
+
+@command(
+    group,
+    "replay",
+    help="hand parked events to their projection again",
+    description="Replay DLQ entry ID (or, with --all, every failed entry of the projection, "
+    "oldest first) into the projection named by --projection MODULE:ATTR, imported from your "
+    "code (the current directory is on the import path). A replay that succeeds resolves the "
+    "entry; one that fails leaves it failed with the new error. Exit 1 if any failed.",
+)
+async def run_replay(
+    ctx: Context,
+    projection: Annotated[
+        str, typer.Option("--projection", metavar="MODULE:ATTR", help=PROJECTION_HELP)
+    ],
+    dlq_id: Annotated[int | None, typer.Argument(metavar="ID", help="the entry (or --all)")] = None,
+    all_entries: Annotated[
+        bool, typer.Option("--all", help="every failed entry of the projection")
+    ] = False,
+    note: Annotated[
+        str, typer.Option("--note", metavar="TEXT", help="resolution of replayed entries")
+    ] = "replayed",
+) -> int:
+    """Replay one entry or all of a projection's."""
+    from ..runtime._dlq import DLQReplayer
+    from ._projection_spec import load_projection
+
+    if (dlq_id is None) == (not all_entries):
+        raise typer.BadParameter("give an entry ID or --all (not both)", param_hint="ID")
+    target = load_projection(projection, "--projection")
+    async with ctx.backend() as backend:
+        replayer = DLQReplayer(backend.dlq, ctx.lenient(backend).events)
+        if dlq_id is not None:
+            results = [await replayer.replay(target, dlq_id, resolution=note)]
+        else:
+            results = await replayer.replay_all(target, resolution=note)
+    failed = [r for r in results if not r.ok]
+    if ctx.json:
+        ctx.emit_json(
+            [
+                {
+                    "dlq_id": r.dlq_id,
+                    "event_id": r.event_id,
+                    "ok": r.ok,
+                    "error": None if r.error is None else f"{type(r.error).__name__}: {r.error}",
+                }
+                for r in results
+            ]
+        )
+    else:
+        for r in results:
+            outcome = "resolved" if r.ok else f"failed again: {type(r.error).__name__}: {r.error}"
+            ctx.out(f"DLQ entry {r.dlq_id} (event {r.event_id}): {safe_text(outcome)}")
+        ctx.out(
+            f"Replayed {len(results)}: {len(results) - len(failed)} resolved, {len(failed)} failed."
+        )
+    return EXIT_ERROR if failed else 0
 
 
 def _kind(poison: UndecodableEvent | None, *, long: bool = False) -> str:
@@ -180,7 +287,7 @@ def _stream(entry: DLQEntry, poison: UndecodableEvent | None) -> str | None:
 def _jsonable(entry: DLQEntry) -> dict[str, Any]:
     """The entry as JSON, with its ``kind`` (``handler`` or ``undecodable``)."""
     data: dict[str, Any] = to_jsonable(entry)
-    data["kind"] = _kind(UndecodableEvent.from_event_data(entry.event_data))
+    data["kind"] = _kind(_poison(entry))
     return data
 
 

@@ -1,112 +1,290 @@
-"""``eventsource events tail``: print events in global order, optionally following.
+"""``eventsource events list|tail|show`` and ``eventsource stream ID``.
 
-Each event is printed (and flushed) as it is read, so a large window shows at once and an
+Rows are printed as aligned columns (a Rich table): as soon as a page of them is read, so an
 undecodable row stops the command after every event before it, naming the row's position.
+With ``--json`` each event is one line of JSON (``list``/``tail``), one document (``show``,
+``stream``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
 
-from .._exceptions import EventDecodeError
-from ..stores._contract import EventStore
-from ..stores._types import ReadDirection, ReadOptions, StoredEvent
-from ._context import Commands, Context
+import typer
+
+from .._exceptions import EntryNotFoundError, EventDecodeError
+from ._checks import at_least, more_than
+from ._command import command
+from ._context import Context, to_jsonable
 from ._safe_text import safe_text
+
+if TYPE_CHECKING:
+    from ..stores._contract import EventStore
+    from ..stores._types import ReadOptions, StoredEvent
 
 __all__ = ["register"]
 
+group = typer.Typer(no_args_is_help=True, help="read events: list and filter, tail, show one")
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
-    return value
+HEADERS = ["POSITION", "STREAM", "VERSION", "TYPE", "EVENT ID", "OCCURRED"]
+#: Rows are printed (and flushed) in pages of this many.
+PAGE = 200
 
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, not {value}")
-    return value
-
-
-def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
-    """Add the ``events`` command group."""
-    events = commands.add_parser("events", parents=[parent], help="read events")
-    group = events.add_subparsers(title="events commands", metavar="COMMAND", required=True)
-    tail = group.add_parser(
-        "tail",
-        parents=[parent],
-        help="print events in global order",
-        description="Print events as: global position, stream, event type, event id. "
-        "Without --from, the last --limit events; with --from N, events after position N.",
-    )
-    tail.add_argument(
-        "--from",
-        dest="from_position",
-        type=_non_negative,
-        metavar="N",
-        help="start after global position N (exclusive)",
-    )
-    tail.add_argument(
-        "--limit", type=_non_negative, default=20, metavar="N", help="events to list (20)"
-    )
-    tail.add_argument(
-        "-f", "--follow", action="store_true", help="keep printing new events as they arrive"
-    )
-    tail.add_argument(
+Limit = Annotated[
+    int, typer.Option("--limit", callback=at_least(0), metavar="N", help="events to list")
+]
+Follow = Annotated[
+    bool, typer.Option("-f", "--follow", help="keep printing new events as they arrive")
+]
+IdleTimeout = Annotated[
+    float | None,
+    typer.Option(
         "--idle-timeout",
-        type=_positive_float,
+        callback=more_than(0),
         metavar="SECONDS",
         help="with --follow, stop after this long without a new event",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``events`` group and the ``stream`` command."""
+    app.add_typer(group, name="events")
+    command(
+        app,
+        "stream",
+        help="one stream: its events with versions and payloads",
+        description="Show stream STREAM (its id, '<aggregate id>:<aggregate type>', or the "
+        "aggregate id and TYPE): each event's version, global position, type, id, time and "
+        "payload.",
+    )(run_stream)
+
+
+def _moment(text: str | None, option: str) -> datetime | None:
+    """An ISO 8601 time; without a zone it is UTC."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 time (2026-01-31T12:00:00+00:00)", param_hint=option
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _record(stored: StoredEvent) -> dict[str, Any]:
+    return {
+        "global_position": stored.global_position,
+        "stream_id": stored.stream_id,
+        "stream_position": stored.stream_position,
+        "event_type": stored.event_type,
+        "event_id": stored.event_id,
+        "occurred_at": stored.event.occurred_at,
+    }
+
+
+def _row(stored: StoredEvent) -> tuple[Any, ...]:
+    return (
+        stored.global_position,
+        stored.stream_id,
+        stored.stream_position,
+        stored.event_type,
+        stored.event_id,
+        stored.event.occurred_at,
     )
-    tail.set_defaults(handler=run_tail)
 
 
-def _show(ctx: Context, stored: StoredEvent) -> None:
-    if ctx.json:
-        ctx.emit_json_line(
-            {
-                "global_position": stored.global_position,
-                "stream_id": stored.stream_id,
-                "stream_position": stored.stream_position,
-                "event_type": stored.event_type,
-                "event_id": stored.event_id,
-                "occurred_at": stored.event.occurred_at,
-            }
-        )
-    else:
-        ctx.out(
-            f"{stored.global_position:>8}  {safe_text(stored.stream_id)}  "
-            f"{safe_text(stored.event_type)}  {safe_text(stored.event_id)}"
-        )
+class _Printer:
+    """Prints events in pages: aligned rows (the header once), or JSON lines."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.page: list[StoredEvent] = []
+        self.header = True
+
+    def add(self, stored: StoredEvent) -> None:
+        if self.ctx.json:
+            self.ctx.emit_json_line(_record(stored))
+            return
+        self.page.append(stored)
+        if len(self.page) >= PAGE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.page:
+            self.ctx.table([_row(s) for s in self.page], HEADERS, header=self.header)
+            self.header, self.page = False, []
 
 
-async def run_tail(ctx: Context) -> int:
-    """Print (and follow) events, each as it is read; stop at an undecodable one."""
-    args = ctx.args
+def _decode_failure(ctx: Context, exc: EventDecodeError, again: str) -> int:
+    if exc.global_position is None:
+        raise exc
+    hint = (
+        "the events before it were printed; to go on after it: "
+        f"eventsource {again} --from {exc.global_position}"
+    )
+    return ctx.fail(exc, hint=hint)
+
+
+@command(
+    group,
+    "list",
+    help="events in global order, filtered",
+    description="List events in global order: by stream, type, tenant, time and position. "
+    "--from N starts after global position N, --to N stops at N; --since/--until bound the "
+    "events' time (ISO 8601, UTC when no zone is given). At most --limit events (20); "
+    "--follow then keeps printing the new ones that match (not with --to).",
+)
+async def run_list(
+    ctx: Context,
+    stream: Annotated[
+        str | None,
+        typer.Option(
+            "--stream", metavar="ID", help="only this stream (its id, or the aggregate id)"
+        ),
+    ] = None,
+    event_type: Annotated[
+        list[str] | None,
+        typer.Option("--type", metavar="TYPE", help="only events of this type (repeatable)"),
+    ] = None,
+    tenant: Annotated[
+        UUID | None, typer.Option("--tenant", metavar="UUID", help="only this tenant's events")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="TIME", help="occurred at or after TIME")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", metavar="TIME", help="occurred at or before TIME")
+    ] = None,
+    from_position: Annotated[
+        int | None,
+        typer.Option(
+            "--from", callback=at_least(0), metavar="N", help="after global position N (exclusive)"
+        ),
+    ] = None,
+    to_position: Annotated[
+        int | None,
+        typer.Option(
+            "--to", callback=at_least(0), metavar="N", help="up to global position N (inclusive)"
+        ),
+    ] = None,
+    limit: Limit = 20,
+    follow: Follow = False,
+    idle_timeout: IdleTimeout = None,
+) -> int:
+    """List (and follow) the events that match."""
+    from ..stores._types import ReadOptions
+
+    options = ReadOptions(
+        from_position=from_position,
+        from_timestamp=_moment(since, "--since"),
+        to_timestamp=_moment(until, "--until"),
+        tenant_id=tenant,
+        event_types=tuple(event_type) if event_type else None,
+    )
+    wanted = _stream_filter(stream)
+    printer = _Printer(ctx)
+    shown = 0
+    if follow and to_position is not None:
+        raise typer.BadParameter("--follow goes on past any position", param_hint="--to")
+    async with ctx.backend() as backend:
+        store = ctx.lenient(backend).events
+        position = from_position or 0
+        head = await store.get_global_position()
+        try:
+            async for stored in _matching(store, options, stream):
+                if to_position is not None and stored.global_position > to_position:
+                    break
+                if shown >= limit:
+                    break
+                position = stored.global_position
+                if wanted(stored):
+                    printer.add(stored)
+                    shown += 1
+            printer.flush()
+            if follow:  # then the events stored from now on
+                position = max(position, head)
+                await _follow(store, options, position, idle_timeout, printer, wanted)
+        except EventDecodeError as exc:
+            printer.flush()
+            return _decode_failure(ctx, exc, "events list")
+    if not ctx.json and not shown and not follow:
+        ctx.out("No events.")
+    return 0
+
+
+def _matching(
+    store: EventStore, options: ReadOptions, stream: str | None
+) -> AsyncIterator[StoredEvent]:
+    """The events to list: of one stream when a whole stream id is given (read through
+    ``read_stream``, not the whole log), else of the log."""
+    if stream is not None and ":" in stream:
+        return _of_stream(store, stream, options)
+    return store.read_all(options)
+
+
+async def _of_stream(
+    store: EventStore, stream_id: str, options: ReadOptions
+) -> AsyncIterator[StoredEvent]:
+    from dataclasses import replace
+
+    after = options.from_position or 0  # a global position; read_stream's is a version
+    async for stored in store.read_stream(stream_id, replace(options, from_position=None)):
+        if stored.global_position > after:
+            yield stored
+
+
+def _stream_filter(stream: str | None) -> Callable[[StoredEvent], bool]:
+    if stream is None:
+        return lambda stored: True
+    return lambda stored: stored.stream_id == stream or stored.stream_id.startswith(f"{stream}:")
+
+
+@command(
+    group,
+    "tail",
+    help="the last events, in global order",
+    description="Print events as: global position, stream, version, type, event id, time. "
+    "Without --from, the last --limit events; with --from N, events after position N.",
+)
+async def run_tail(
+    ctx: Context,
+    from_position: Annotated[
+        int | None,
+        typer.Option(
+            "--from", callback=at_least(0), metavar="N", help="start after global position N"
+        ),
+    ] = None,
+    limit: Limit = 20,
+    follow: Follow = False,
+    idle_timeout: IdleTimeout = None,
+) -> int:
+    """Print (and follow) events, each page as it is read; stop at an undecodable one."""
+    from ..stores._types import ReadOptions
+
+    printer = _Printer(ctx)
     async with ctx.backend() as backend:
         store = ctx.lenient(backend).events
         try:
-            after = args.from_position
+            after = from_position
             if after is None:
-                after = await _window_start(store, args.limit)
+                after = await _window_start(store, limit)
             position = after
-            async for stored in store.read_all(ReadOptions(from_position=after, limit=args.limit)):
-                _show(ctx, stored)
+            async for stored in store.read_all(ReadOptions(from_position=after, limit=limit)):
+                printer.add(stored)
                 position = stored.global_position
-            if args.follow:
-                await _follow(ctx, store, position, args.idle_timeout)
+            printer.flush()
+            if follow:
+                await _follow(store, ReadOptions(), position, idle_timeout, printer)
         except EventDecodeError as exc:
-            if exc.global_position is None:
-                raise
-            hint = (
-                "the events before it were printed; to go on after it: "
-                f"eventsource events tail --from {exc.global_position}"
-            )
-            return ctx.fail(exc, hint=hint)
+            printer.flush()
+            return _decode_failure(ctx, exc, "events tail")
     return 0
 
 
@@ -115,6 +293,8 @@ async def _window_start(store: EventStore, limit: int) -> int:
 
     Found reading backward; an undecodable row there counts as one of the events (the forward
     read stops at it) and the search goes on before it."""
+    from ..stores._types import ReadDirection, ReadOptions
+
     start, before, remaining = await store.get_global_position() + 1, None, limit
     while remaining:
         backward = ReadOptions(ReadDirection.BACKWARD, from_position=before, limit=remaining)
@@ -130,15 +310,177 @@ async def _window_start(store: EventStore, limit: int) -> int:
     return start - 1
 
 
-async def _follow(ctx: Context, store: EventStore, position: int, idle: float | None) -> None:
+async def _follow(
+    store: EventStore,
+    options: ReadOptions,
+    position: int,
+    idle: float | None,
+    printer: _Printer,
+    wanted: Callable[[StoredEvent], bool] = lambda stored: True,
+) -> None:
+    from dataclasses import replace
+
     loop = asyncio.get_running_loop()
     last_seen = loop.time()
     while True:
         wait = 1.0 if idle is None else max(0.0, min(1.0, last_seen + idle - loop.time()))
         if await store.wait_for_events(position, wait):
-            async for stored in store.read_all(ReadOptions(from_position=position)):
-                _show(ctx, stored)
+            # everything up to the head is readable now: read it, then go on after the head
+            # (a filter may leave the newest events out, so the last one read is not it)
+            head = await store.get_global_position()
+            async for stored in store.read_all(replace(options, from_position=position)):
+                if wanted(stored):
+                    printer.add(stored)
                 position = stored.global_position
+            printer.flush()
+            position = max(position, head)
             last_seen = loop.time()
         elif idle is not None and loop.time() - last_seen >= idle:
             return
+
+
+def _document(stored: StoredEvent) -> dict[str, Any]:
+    """One stored event as JSON: where it is, and the event as stored (its payload too)."""
+    return {
+        **_record(stored),
+        "stored_at": stored.stored_at,
+        "event": stored.event.model_dump(mode="json"),
+    }
+
+
+async def _scan(store: EventStore, after: int = 0) -> AsyncIterator[StoredEvent]:
+    from ..stores._types import ReadOptions
+
+    async for stored in store.read_all(ReadOptions(from_position=after)):
+        yield stored
+
+
+@command(
+    group,
+    "show",
+    help="one event as JSON, by global position or event id",
+    description="Print one event as JSON: its global position, stream, version and the "
+    "event as stored (payload and metadata). EVENT is a global position or an event id (an "
+    "id is looked for by reading the events in order). An undecodable event is shown as its "
+    "stored text.",
+)
+async def run_show(
+    ctx: Context,
+    event: Annotated[str, typer.Argument(metavar="EVENT", help="global position or event id")],
+) -> int:
+    """Find one event and print it."""
+    from ..stores._types import ReadOptions
+
+    position: int | None = None
+    event_id: UUID | None = None
+    if event.isdigit():
+        position = int(event)
+    else:
+        try:
+            event_id = UUID(event)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{event!r} is neither a global position nor an event id", param_hint="EVENT"
+            ) from None
+    async with ctx.backend() as backend:
+        store = ctx.lenient(backend).events
+        try:
+            if position is not None:
+                found = None
+                options = ReadOptions(from_position=max(position - 1, 0), limit=1)
+                async for stored in store.read_all(options):
+                    found = stored if stored.global_position == position else None
+            else:
+                found = None
+                async for stored in _scan(store):
+                    if stored.event_id == event_id:
+                        found = stored
+                        break
+        except EventDecodeError as exc:
+            if (position is not None and exc.global_position == position) or (
+                event_id is not None and str(exc.event_id) == str(event_id)
+            ):
+                ctx.emit_json(_undecodable(exc))
+                return 0
+            raise
+    if found is None:
+        raise EntryNotFoundError(f"no event {event}")
+    ctx.emit_json(_document(found))
+    return 0
+
+
+def _undecodable(exc: EventDecodeError) -> dict[str, Any]:
+    return {
+        "global_position": exc.global_position,
+        "stream_id": exc.stream_id,
+        "stream_position": exc.stream_position,
+        "event_type": exc.event_type,
+        "event_id": exc.event_id,
+        "undecodable": str(exc.__cause__ or exc),
+        "raw_payload": exc.raw_payload,
+    }
+
+
+_ENVELOPE = frozenset(
+    {
+        "event_id",
+        "event_type",
+        "event_version",
+        "occurred_at",
+        "aggregate_id",
+        "aggregate_type",
+        "aggregate_version",
+        "tenant_id",
+        "actor_id",
+        "correlation_id",
+        "causation_id",
+        "metadata",
+    }
+)
+
+
+async def run_stream(
+    ctx: Context,
+    stream: Annotated[str, typer.Argument(metavar="STREAM", help="stream id, or the aggregate id")],
+    aggregate_type: Annotated[
+        str | None, typer.Argument(metavar="TYPE", help="the aggregate type")
+    ] = None,
+) -> int:
+    """Print one stream with versions and payloads."""
+    stream_id = f"{stream}:{aggregate_type}" if aggregate_type else stream
+    events: list[StoredEvent] = []
+    async with ctx.backend() as backend:
+        store = ctx.lenient(backend).events
+        if ":" not in stream_id:  # an aggregate id alone: find its stream
+            async for stored in _scan(store):
+                if stored.stream_id.startswith(f"{stream_id}:"):
+                    stream_id = stored.stream_id
+                    break
+        async for stored in store.read_stream(stream_id):
+            events.append(stored)
+    if not events:
+        raise EntryNotFoundError(f"no stream {stream_id!r} (or it has no events)")
+    if ctx.json:
+        ctx.emit_json(
+            {
+                "stream_id": stream_id,
+                "version": events[-1].stream_position,
+                "events": [_document(s) for s in events],
+            }
+        )
+        return 0
+    ctx.fields([("stream", stream_id), ("version", events[-1].stream_position)])
+    for stored in events:
+        ctx.out()
+        ctx.out(
+            f"v{stored.stream_position}  #{stored.global_position}  "
+            f"{safe_text(stored.event_type)}  {stored.event_id}  "
+            f"{stored.event.occurred_at.isoformat(timespec='seconds')}"
+        )
+        data = stored.event.model_dump(mode="json")
+        payload = {k: v for k, v in data.items() if k not in _ENVELOPE}
+        if data.get("metadata"):
+            payload["metadata"] = data["metadata"]
+        for line in json.dumps(to_jsonable(payload), indent=2, sort_keys=True).splitlines():
+            ctx.out(f"    {line}")
+    return 0

@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import argparse
+import typer
 
-from ._context import Commands, Context
+from ._command import command
+from ._context import Context
 
 __all__ = ["register"]
 
 
-def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
+def register(app: typer.Typer) -> None:
     """Add the ``info`` and ``init`` commands."""
-    info = commands.add_parser(
+    command(
+        app,
         "info",
-        parents=[parent],
         help="show the backend, its URL and what it holds",
         description="Show the backend, its URL (password masked), the global position and "
         "counts of checkpoints, outbox and DLQ entries.",
-    )
-    info.set_defaults(handler=run_info)
-    init = commands.add_parser(
+    )(run_info)
+    command(
+        app,
         "init",
-        parents=[parent],
         help="create the schema (idempotent)",
         description="Create the tables of all four roles if they do not exist. Safe to rerun.",
-    )
-    init.set_defaults(handler=run_init)
+    )(run_init)
 
 
 async def run_info(ctx: Context) -> int:

@@ -2,67 +2,77 @@
 
 from __future__ import annotations
 
-import argparse
+import enum
+from typing import Annotated
 
-from ..migration import migrate_backend
-from ._context import Commands, Context
+import typer
+
+from ._checks import at_least
+from ._command import command
+from ._context import Context
 
 __all__ = ["register"]
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
-    return value
+class OnRefused(enum.StrEnum):
+    """What to do at a source event the target refuses or nobody can decode."""
+
+    STOP = "stop"
+    SKIP = "skip"
 
 
-def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
+def register(app: typer.Typer) -> None:
     """Add the ``migrate`` command."""
-    migrate = commands.add_parser(
+    command(
+        app,
         "migrate",
-        parents=[parent],
+        url=False,
         help="copy events and checkpoints to another backend",
         description="Copy every event (ids, stream versions and order kept) and every "
         "checkpoint from one backend to another. Resumable: rerun after an interruption and "
         "events already copied are skipped. Nothing else may write to the target meanwhile.",
-    )
-    migrate.add_argument("--from", dest="source", required=True, metavar="URL", help="source")
-    migrate.add_argument("--to", dest="target", required=True, metavar="URL", help="target")
-    migrate.add_argument(
-        "--batch-size", type=_positive, default=1000, metavar="N", help="events per batch (1000)"
-    )
-    migrate.add_argument(
-        "--on-refused",
-        choices=["stop", "skip"],
-        default="stop",
-        help="at a source event the target refuses or nobody can decode: stop there (the "
-        "default; rerun to resume) or skip it and the rest of its stream, listing them",
-    )
-    migrate.set_defaults(handler=run)
+    )(run)
 
 
-async def run(ctx: Context) -> int:
+async def run(
+    ctx: Context,
+    source: Annotated[str, typer.Option("--from", metavar="URL", help="source")],
+    target: Annotated[str, typer.Option("--to", metavar="URL", help="target")],
+    batch_size: Annotated[
+        int,
+        typer.Option("--batch-size", callback=at_least(1), metavar="N", help="events per batch"),
+    ] = 1000,
+    on_refused: Annotated[
+        OnRefused,
+        typer.Option(
+            "--on-refused",
+            help="at a source event the target refuses or nobody can decode: stop there (the "
+            "default; rerun to resume) or skip it and the rest of its stream, listing them",
+        ),
+    ] = OnRefused.STOP,
+) -> int:
     """Copy, printing progress to stderr."""
-    source = ctx.url_from(ctx.args.source)
-    target = ctx.url_from(ctx.args.target)
+    from ..migration import migrate_backend
+
+    source_url = ctx.url_from(source)
+    target_url = ctx.url_from(target)
 
     def progress(done: int) -> None:
         if not ctx.json:
             ctx.err(f"{done} events...")
 
     report = await migrate_backend(
-        source,
-        target,
-        batch_size=ctx.args.batch_size,
+        source_url,
+        target_url,
+        batch_size=batch_size,
         progress=progress,
-        on_refused=ctx.args.on_refused,
+        on_refused=on_refused.value,
     )
     if ctx.json:
-        ctx.emit_json({"from": str(source), "to": str(target), **report.to_dict()})
+        ctx.emit_json({"from": str(source_url), "to": str(target_url), **report.to_dict()})
     else:
         ctx.out(
-            f"Migrated {source} -> {target}: {report.events_copied} events copied, "
+            f"Migrated {source_url} -> {target_url}: {report.events_copied} events copied, "
             f"{report.events_skipped} already there, {report.streams} streams, "
             f"{report.checkpoints_copied} checkpoints, in {report.elapsed_seconds:.2f}s."
         )

@@ -3,59 +3,28 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import timedelta
+from typing import Annotated
 from uuid import UUID
 
-from ..stores._lifecycle import RetentionPolicy
-from ._context import Commands, Context
+import typer
+
+from ._checks import at_least, more_than
+from ._command import command
+from ._context import Context
+from ._exit_codes import EXIT_USAGE
 
 __all__ = ["register"]
 
+group = typer.Typer(no_args_is_help=True, help="delete, restore and truncate streams")
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
-    return value
+AggregateId = Annotated[UUID, typer.Argument(metavar="ID", help="the stream's aggregate id")]
+AggregateType = Annotated[str, typer.Argument(metavar="TYPE", help="its aggregate type")]
 
 
-def _days(text: str) -> timedelta:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
-    return timedelta(days=value)
-
-
-def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
+def register(app: typer.Typer) -> None:
     """Add the ``streams`` command group."""
-    streams = commands.add_parser("streams", parents=[parent], help="delete and truncate streams")
-    group = streams.add_subparsers(title="streams commands", metavar="COMMAND", required=True)
-
-    def stream_command(name: str, text: str) -> argparse.ArgumentParser:
-        command = group.add_parser(name, parents=[parent], help=text, description=text)
-        command.add_argument("aggregate_id", type=UUID, metavar="ID")
-        command.add_argument("aggregate_type", metavar="TYPE")
-        return command
-
-    delete = stream_command("delete", "delete a stream (soft unless --hard); records it")
-    delete.add_argument("--hard", action="store_true", help="remove the events for good")
-    delete.set_defaults(handler=run_delete)
-    stream_command("restore", "bring back a soft-deleted stream").set_defaults(handler=run_restore)
-    truncate = stream_command("truncate", "remove a stream's events below a version")
-    truncate.add_argument("--before", type=_positive, required=True, metavar="VERSION")
-    truncate.set_defaults(handler=run_truncate)
-    scavenge = group.add_parser(
-        "scavenge",
-        parents=[parent],
-        help="apply a retention policy to every stream of a type",
-        description="Truncate every stream of TYPE to its last --max-count events and/or "
-        "the events of the last --max-age days (by occurred_at); a stream's last event stays.",
-    )
-    scavenge.add_argument("aggregate_type", metavar="TYPE")
-    scavenge.add_argument("--max-count", type=_positive, metavar="N")
-    scavenge.add_argument("--max-age", type=_days, metavar="DAYS")
-    scavenge.set_defaults(handler=run_scavenge)
+    app.add_typer(group, name="streams")
 
 
 def _report(ctx: Context, key: str, count: int) -> int:
@@ -66,42 +35,76 @@ def _report(ctx: Context, key: str, count: int) -> int:
     return 0
 
 
-async def run_delete(ctx: Context) -> int:
+@command(group, "delete", help="delete a stream (soft unless --hard); records it")
+async def run_delete(
+    ctx: Context,
+    aggregate_id: AggregateId,
+    aggregate_type: AggregateType,
+    hard: Annotated[bool, typer.Option("--hard", help="remove the events for good")] = False,
+) -> int:
     """Delete the stream."""
-    args = ctx.args
     async with ctx.backend() as backend:
-        count = await backend.events.delete_stream(
-            args.aggregate_id, args.aggregate_type, hard=args.hard
-        )
+        count = await backend.events.delete_stream(aggregate_id, aggregate_type, hard=hard)
     return _report(ctx, "deleted", count)
 
 
-async def run_restore(ctx: Context) -> int:
+@command(group, "restore", help="bring back a soft-deleted stream")
+async def run_restore(
+    ctx: Context, aggregate_id: AggregateId, aggregate_type: AggregateType
+) -> int:
     """Restore a soft-deleted stream."""
-    args = ctx.args
     async with ctx.backend() as backend:
-        count = await backend.events.restore_stream(args.aggregate_id, args.aggregate_type)
+        count = await backend.events.restore_stream(aggregate_id, aggregate_type)
     return _report(ctx, "restored", count)
 
 
-async def run_truncate(ctx: Context) -> int:
+@command(group, "truncate", help="remove a stream's events below a version")
+async def run_truncate(
+    ctx: Context,
+    aggregate_id: AggregateId,
+    aggregate_type: AggregateType,
+    before: Annotated[int, typer.Option("--before", callback=at_least(1), metavar="VERSION")],
+) -> int:
     """Truncate the stream."""
-    args = ctx.args
     async with ctx.backend() as backend:
-        count = await backend.events.truncate_stream(
-            args.aggregate_id, args.aggregate_type, before=args.before
-        )
+        count = await backend.events.truncate_stream(aggregate_id, aggregate_type, before=before)
     return _report(ctx, "removed", count)
 
 
-async def run_scavenge(ctx: Context) -> int:
-    """Apply one retention policy now."""
-    args = ctx.args
-    if args.max_count is None and args.max_age is None:
-        ctx.err("give --max-count and/or --max-age")
-        return 2
+@command(
+    group,
+    "scavenge",
+    help="apply retention policies (stored ones, or one given here)",
+    description="Truncate streams to what the retention policies keep; a stream's last event "
+    "stays. Without arguments: every policy stored in the database ('streams retention "
+    "set'). With TYPE: only TYPE's stored policy, or the one --max-count (its last N events) "
+    "and/or --max-age (the events of the last DAYS days, by occurred_at) give.",
+)
+async def run_scavenge(
+    ctx: Context,
+    aggregate_type: Annotated[
+        str | None, typer.Argument(metavar="[TYPE]", help="only this aggregate type")
+    ] = None,
+    max_count: Annotated[
+        int | None, typer.Option("--max-count", callback=at_least(1), metavar="N")
+    ] = None,
+    max_age: Annotated[
+        float | None, typer.Option("--max-age", callback=more_than(0), metavar="DAYS")
+    ] = None,
+) -> int:
+    """Apply retention policies now."""
+    from ..stores._lifecycle import RetentionPolicy
+
+    given = max_count is not None or max_age is not None
+    if aggregate_type is None and given:
+        return ctx.error("--max-count and --max-age need a TYPE", "usage", EXIT_USAGE)
     async with ctx.backend() as backend:
         store = backend.events
-        store.set_retention(args.aggregate_type, RetentionPolicy(args.max_age, args.max_count))
-        count = await store.scavenge()
+        if aggregate_type is None:
+            count = await store.scavenge()
+        else:
+            if given:
+                age = None if max_age is None else timedelta(days=max_age)
+                store.set_retention(aggregate_type, RetentionPolicy(age, max_count))
+            count = await store.scavenge(aggregate_types=[aggregate_type])
     return _report(ctx, "removed", count)

@@ -2,53 +2,58 @@
 
 from __future__ import annotations
 
-import argparse
+from typing import Annotated
 
-from ..legacy import LEGACY_VERSION, UpgradeProgress, upgrade
-from ._context import Commands, Context
+import typer
+
+from ._checks import at_least
+from ._command import command
+from ._context import Context
 
 __all__ = ["register"]
 
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
-    return value
+#: The release whose databases ``upgrade`` converts (eventsource.legacy.LEGACY_VERSION).
+_LEGACY = "eventsource-py 0.5.0"
 
 
-def register(commands: Commands, parent: argparse.ArgumentParser) -> None:
+def register(app: typer.Typer) -> None:
     """Add the ``upgrade`` command."""
-    command = commands.add_parser(
+    command(
+        app,
         "upgrade",
-        parents=[parent],
-        help=f"convert a database written by {LEGACY_VERSION} in place",
-        description=f"Convert the {LEGACY_VERSION} database at URL (a SQLite file or a "
-        "PostgreSQL schema) to this release's schema, in place: event ids, stream versions, "
-        "global positions, checkpoints, outbox and DLQ entries are kept. Stop its writers "
-        "first. Resumable: rerun after an interruption. Verified: row counts and a checksum "
-        "over the ordered events must match before the swap (exit 1 otherwise).",
-    )
-    command.add_argument("target", metavar="URL", help="the database to convert")
-    command.add_argument(
-        "--batch-size", type=_positive, default=1000, metavar="N", help="rows per batch (1000)"
-    )
-    command.add_argument(
-        "--keep-legacy",
-        action="store_true",
-        help="keep 0.5.0's tables after the conversion, renamed legacy050_*",
-    )
-    command.add_argument(
-        "--restart",
-        action="store_true",
-        help="of an unfinished conversion, delete what was copied and copy again",
-    )
-    command.set_defaults(handler=run)
+        url=False,
+        help=f"convert a database written by {_LEGACY} in place",
+        description=f"Convert the {_LEGACY} database at URL (a SQLite file or a PostgreSQL "
+        "schema) to this release's schema, in place: event ids, stream versions, global "
+        "positions, checkpoints, outbox and DLQ entries are kept. Stop its writers first. "
+        "Resumable: rerun after an interruption. Verified: row counts and a checksum over the "
+        "ordered events must match before the swap (exit 1 otherwise).",
+    )(run)
 
 
-async def run(ctx: Context) -> int:
+async def run(
+    ctx: Context,
+    target: Annotated[str, typer.Argument(metavar="URL", help="the database to convert")],
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", callback=at_least(1), metavar="N", help="rows per batch")
+    ] = 1000,
+    keep_legacy: Annotated[
+        bool,
+        typer.Option(
+            "--keep-legacy", help="keep 0.5.0's tables after the conversion, renamed legacy050_*"
+        ),
+    ] = False,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart", help="of an unfinished conversion, delete what was copied and copy again"
+        ),
+    ] = False,
+) -> int:
     """Convert, printing progress to stderr."""
-    url = ctx.url_from(ctx.args.target)
+    from ..legacy import LEGACY_VERSION, UpgradeProgress, upgrade
+
+    url = ctx.url_from(target)
     shown: dict[str, int] = {}
 
     def progress(step: UpgradeProgress) -> None:
@@ -62,11 +67,7 @@ async def run(ctx: Context) -> int:
         ctx.err(f"{step.table}: {step.copied}/{step.total} copied")
 
     report = await upgrade(
-        url,
-        batch_size=ctx.args.batch_size,
-        progress=progress,
-        keep_legacy=ctx.args.keep_legacy,
-        restart=ctx.args.restart,
+        url, batch_size=batch_size, progress=progress, keep_legacy=keep_legacy, restart=restart
     )
     if ctx.json:
         ctx.emit_json({"url": str(url), **report.to_dict()})

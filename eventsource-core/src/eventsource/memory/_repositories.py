@@ -22,6 +22,7 @@ from ..spi import (
     DomainEvent,
     EntryNotFoundError,
     InvalidEventError,
+    InvalidStateError,
     LagMetrics,
     OutboxEntry,
     OutboxRepository,
@@ -42,6 +43,7 @@ from ..spi import (
     check_older_than,
     check_outbox_id,
     check_outbox_ids,
+    check_outbox_status,
     check_per_aggregate_order,
     check_projection_lease,
     check_projection_name,
@@ -379,6 +381,27 @@ class MemoryOutboxRepository(OutboxRepository):
                 claimed_by=None,
                 claimed_until=None,
             )
+
+    async def list_entries(self, status: str = "pending", limit: int = 100) -> list[OutboxEntry]:
+        wanted, limit = check_outbox_status(status), check_limit(limit)
+        with self.state.lock:
+            return [e for e in self.state.outbox.values() if e.status is wanted][:limit]
+
+    async def retry_failed(self, outbox_id: UUID | None = None) -> int:
+        with self.state.lock:
+            if outbox_id is None:
+                ids = [e.id for e in self.state.outbox.values() if e.status is OutboxStatus.FAILED]
+            else:
+                entry = await self.get_entry(outbox_id)
+                if entry.status is not OutboxStatus.FAILED:
+                    raise InvalidStateError(
+                        f"outbox entry {outbox_id} is {entry.status.value}, not failed"
+                    )
+                ids = [entry.id]
+            for entry_id in ids:
+                self._update(entry_id, status=OutboxStatus.PENDING, claimed_by=None)
+                self.state.outbox_not_before.pop(entry_id, None)
+            return len(ids)
 
     async def get_entry(self, outbox_id: UUID) -> OutboxEntry:
         entry: OutboxEntry | None = self.state.outbox.get(check_outbox_id(outbox_id))

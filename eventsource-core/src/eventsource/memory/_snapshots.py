@@ -28,7 +28,13 @@ class MemorySnapshotStore(SnapshotStore):
     ``snapshot_count``.
     """
 
-    def __init__(self, source: MemoryEventStore | MemoryState | None = None) -> None:
+    def __init__(
+        self,
+        source: MemoryEventStore | MemoryState | None = None,
+        *,
+        tracer: object = None,  # eventsource-py 0.5.0's tracing arguments: accepted, unused
+        enable_tracing: bool = True,
+    ) -> None:
         if isinstance(source, MemoryEventStore):
             self.state = source.state
         else:

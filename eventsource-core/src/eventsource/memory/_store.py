@@ -28,6 +28,7 @@ from ..spi import (
     PreparedEvent,
     ReadDirection,
     ReadOptions,
+    RetentionPolicy,
     StoredEvent,
     StoredPlace,
     StoreNotFoundError,
@@ -49,6 +50,7 @@ from ..spi import (
     restored,
     stream_id_for,
     tombstone,
+    truncated,
 )
 from ._names import forget_named
 from ._outbox_entries import outbox_entry_for
@@ -74,6 +76,8 @@ class MemoryState:
     next_dlq_id: int = 1
     #: Snapshot rows (``SnapshotRecord``) by (aggregate id, aggregate type).
     snapshots: dict[tuple[UUID, str], Any] = field(default_factory=dict)
+    #: Stored retention policies (``RetentionPolicy``) by aggregate type.
+    retention: dict[str, Any] = field(default_factory=dict)
     #: Global positions no read shows: removed (hard delete, truncation) or soft-deleted. Their
     #: log entries stay as placeholders so positions are never reused.
     removed: set[int] = field(default_factory=set)
@@ -347,12 +351,34 @@ class MemoryEventStore(EventStore):
             doomed = [s for s in stream if s.stream_position < before]
             if not doomed:
                 return 0
+            last = stream[-1].stream_position
+            self._record(truncated(aggregate_id, aggregate_type, before, last, len(doomed)))
             self._purge(doomed)
             state.streams[key] = [s for s in stream if s.stream_position >= before]
             snapshot = state.snapshots.get(key)
             if snapshot is not None and snapshot.version < before - 1:
                 del state.snapshots[key]
             return len(doomed)
+
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        counts: dict[tuple[str, int], int] = {}
+        with self.state.lock:
+            for stream in self.state.streams.values():
+                for stored in stream:
+                    key = (stored.event.event_type, stored.event.event_version)
+                    counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    async def _read_retention(self) -> dict[str, RetentionPolicy]:
+        with self.state.lock:
+            return dict(self.state.retention)
+
+    async def _write_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
+        with self.state.lock:
+            if policy is None:
+                self.state.retention.pop(aggregate_type, None)
+            else:
+                self.state.retention[aggregate_type] = policy
 
     async def _stream_extents(
         self, aggregate_type: str, cutoff: datetime | None

@@ -26,6 +26,7 @@ from ..spi import (
 )
 from ._names import state_named
 from ._repositories import MemoryCheckpointRepository, MemoryDLQRepository, MemoryOutboxRepository
+from ._scratch import scratch_storage
 from ._snapshots import MemorySnapshotStore
 from ._store import MemoryEventStore, MemoryState
 
@@ -72,6 +73,7 @@ def eventsource_event_stores() -> list[EventStoreSpec]:
                 stream_lifecycle=True,
             ),
             description="In-process memory; for tests and demos. Nothing outlives the process.",
+            scratch_storage=scratch_storage,
         )
     ]
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
 from ..repositories._entries import OutboxEntry
@@ -24,6 +25,8 @@ __all__ = [
     "Publisher",
     "PublisherSpec",
     "RepositorySpec",
+    "ScratchStorage",
+    "ScratchStorageFactory",
     "SnapshotStoreSpec",
     "same_url_store",
 ]
@@ -76,6 +79,29 @@ def same_url_store(a: BackendURL, b: BackendURL) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class ScratchStorage:
+    """Fresh, empty storage for one conformance-kit test, beside what a URL names.
+
+    ``url``: a URL of this backend naming storage no one else uses, empty (created when the
+    kit opens it). ``missing_url``: one naming storage that does not exist yet (the kit checks
+    ``create=False`` against it; None skips that test). ``capabilities``: what the backend can
+    do on this storage, when it differs from the spec's (``sqlite:///:memory:``).
+    ``raw_event_writer``: the kit's ``raw_event_writer`` (an async ``(backend, RawEventRow) ->
+    global position`` inserting a row around ``append_events``; None skips those tests).
+    """
+
+    url: str
+    missing_url: str | None = None
+    capabilities: Capabilities | None = None
+    raw_event_writer: Callable[[Any, Any], Awaitable[int]] | None = None
+
+
+#: What ``EventStoreSpec.scratch_storage`` is: given the URL ``eventsource conformance`` was
+#: given, an async context manager yielding fresh storage for one test and removing it on exit.
+ScratchStorageFactory = Callable[["BackendURL"], AbstractAsyncContextManager[ScratchStorage]]
+
+
+@dataclass(frozen=True, slots=True)
 class EventStoreSpec:
     """An event store backend: its name, URL schemes, class and how to build it from a URL.
 
@@ -89,7 +115,9 @@ class EventStoreSpec:
     :class:`StoreNotFoundError` (used by ``open_backend(url, create=False)``).
     ``legacy_converter``, when the backend can convert eventsource-py 0.5.0 databases, builds
     a :class:`~eventsource.spi.LegacyConverter` over such an unconnected store (used by
-    ``eventsource upgrade``).
+    ``eventsource upgrade``). ``scratch_storage``, when given, lets ``eventsource conformance
+    URL`` certify the backend from a bare URL: it yields a :class:`ScratchStorage` (a fresh
+    file, schema or name beside what the URL names) per kit test and removes it afterwards.
     """
 
     name: str
@@ -100,6 +128,7 @@ class EventStoreSpec:
     description: str = ""
     same_store: Callable[[BackendURL, BackendURL], bool] | None = None
     legacy_converter: Callable[[EventStore], LegacyConverter] | None = None
+    scratch_storage: ScratchStorageFactory | None = None
 
     def is_same_store(self, a: BackendURL, b: BackendURL) -> bool:
         """Whether ``a`` and ``b`` (URLs of this backend) name one store."""

@@ -41,6 +41,7 @@ from typing import Any
 from uuid import UUID
 
 from .._exceptions import (
+    ConfigurationError,
     EntryNotFoundError,
     InvalidArgumentError,
     SerializationError,
@@ -59,6 +60,7 @@ from ._entries import (
     LagMetrics,
     OutboxEntry,
     OutboxStats,
+    OutboxStatus,
     ProjectionFailureCount,
 )
 from ._legacy_args import accept_legacy_arguments
@@ -89,6 +91,18 @@ def check_dlq_status(status: object) -> DLQStatus:
             pass
     valid = ", ".join(s.value for s in DLQStatus)
     raise InvalidArgumentError(f"unknown DLQ status {status!r}; expected one of: {valid}")
+
+
+def check_outbox_status(status: object) -> OutboxStatus:
+    """``status`` as an :class:`OutboxStatus`; :class:`InvalidArgumentError` naming the valid
+    statuses for anything else. Shared by every backend's ``list_entries``."""
+    if isinstance(status, str):
+        try:
+            return OutboxStatus(status)
+        except ValueError:
+            pass
+    valid = ", ".join(s.value for s in OutboxStatus)
+    raise InvalidArgumentError(f"unknown outbox status {status!r}; expected one of: {valid}")
 
 
 def check_limit(limit: object) -> int:
@@ -332,6 +346,23 @@ class OutboxRepository(abc.ABC):
         """Delete entries published more than ``older_than`` ago; returns how many.
 
         Also takes 0.5.0's ``days=N`` (or a plain int), see :mod:`._legacy_args`."""
+
+    # -- for operators (eventsource outbox list / retry); optional for third-party backends ---
+
+    async def list_entries(self, status: str = "pending", limit: int = 100) -> list[OutboxEntry]:
+        """Up to ``limit`` entries with ``status`` (``pending``, ``failed`` or ``published``),
+        oldest first, claiming none. A backend without it raises :class:`ConfigurationError`."""
+        check_outbox_status(status)
+        check_limit(limit)
+        raise ConfigurationError(f"{type(self).__name__} cannot list outbox entries")
+
+    async def retry_failed(self, outbox_id: UUID | None = None) -> int:
+        """Give failed entries back as pending, to be published again now: ``outbox_id``, or
+        every failed entry when None; their retry count and last error are kept. Returns how
+        many. An unknown id raises :class:`EntryNotFoundError`, an entry that is not failed
+        :class:`InvalidStateError` (nothing changed). A backend without it raises
+        :class:`ConfigurationError`."""
+        raise ConfigurationError(f"{type(self).__name__} cannot retry failed outbox entries")
 
     # -- eventsource-py 0.5.0 compatibility (docs/migrating-from-eventsource-py.md) -------------
 

@@ -9,7 +9,13 @@ when their backend is not installed.
 from typing import TYPE_CHECKING
 
 from ._contract import EventStore
-from ._lifecycle import LIFECYCLE_AGGREGATE_TYPE, RetentionPolicy, StreamDeleted, StreamRestored
+from ._lifecycle import (
+    LIFECYCLE_AGGREGATE_TYPE,
+    RetentionPolicy,
+    StreamDeleted,
+    StreamRestored,
+    StreamTruncated,
+)
 from ._types import (
     AppendResult,
     EventStream,
@@ -42,6 +48,7 @@ __all__ = [
     "StoredEvent",
     "StreamDeleted",
     "StreamRestored",
+    "StreamTruncated",
     "parse_stream_id",
     "stream_id_for",
 ]

@@ -57,16 +57,18 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from .._event_documents import DocumentRules, rules_for, version_span
 from .._exceptions import (
     ConfigurationError,
     DuplicateEventError,
+    InvalidArgumentError,
     InvalidEventError,
     OptimisticLockError,
 )
@@ -77,12 +79,12 @@ from ..events import (
     DomainEvent,
     EventRegistry,
     default_registry,
-    serialize_event,
+    encode_event,
 )
 from ..values import check_identifier
 from ._arguments import check_wait
 from ._legacy_calls import wrap_legacy_calls
-from ._lifecycle import RetentionPolicy, check_lifecycle_key, retention_before
+from ._lifecycle import RetentionPolicy, check_retention, retention_before
 from ._types import (
     AppendResult,
     EventStream,
@@ -252,20 +254,22 @@ class EventStore(abc.ABC):
     async def truncate_stream(self, aggregate_id: UUID, aggregate_type: str, *, before: int) -> int:
         """Remove the stream's events with ``aggregate_version < before``, never its last
         event (``before`` is capped at the current version), and its snapshot if that is
-        older than ``before - 1``; returns how many went. The stream's version stays."""
+        older than ``before - 1``; returns how many went. The stream's version stays. When
+        events went, a :class:`~eventsource.StreamTruncated` is appended in the same
+        transaction."""
         raise self._no_lifecycle()
 
     @property
     def retention(self) -> dict[str, RetentionPolicy]:
-        """The retention policies by aggregate type that :meth:`scavenge` applies."""
+        """The policies :meth:`set_retention` gave this store object (not those stored in the
+        database: :meth:`load_retention`)."""
         return dict(getattr(self, "_retention", {}))
 
     def set_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
-        """Keep streams of ``aggregate_type`` under ``policy`` (None: no retention) from the
-        next :meth:`scavenge` on. Held by this store object, not in the database."""
-        _, aggregate_type = check_lifecycle_key(UUID(int=0), aggregate_type)
-        if policy is not None and not isinstance(policy, RetentionPolicy):
-            raise InvalidEventError(f"expected a RetentionPolicy, got {type(policy).__name__}")
+        """Keep streams of ``aggregate_type`` under ``policy`` (None: no retention) in this
+        store object's next :meth:`scavenge` calls, over the stored policy of that type if
+        there is one. Not stored: :meth:`save_retention` stores a policy for every process."""
+        aggregate_type, policy = check_retention(aggregate_type, policy)
         current = dict(getattr(self, "_retention", {}))
         if policy is None:
             current.pop(aggregate_type, None)
@@ -273,12 +277,35 @@ class EventStore(abc.ABC):
             current[aggregate_type] = policy
         self._retention = current
 
-    async def scavenge(self, *, now: datetime | None = None) -> int:
-        """Apply the retention policies: truncate every stream of a policy's type to what it
-        keeps (as of ``now``, default the current time); returns how many events went."""
+    async def save_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
+        """Store ``policy`` for ``aggregate_type`` in the database (None: remove it), so every
+        :meth:`scavenge` over this database, in any process, applies it."""
+        aggregate_type, policy = check_retention(aggregate_type, policy)
+        await self._write_retention(aggregate_type, policy)
+
+    async def load_retention(self) -> dict[str, RetentionPolicy]:
+        """The retention policies stored in the database, by aggregate type."""
+        return dict(sorted((await self._read_retention()).items()))
+
+    async def scavenge(
+        self, *, now: datetime | None = None, aggregate_types: Iterable[str] | None = None
+    ) -> int:
+        """Apply the retention policies (those stored in the database, and over them those of
+        :meth:`set_retention`; only those of ``aggregate_types`` if given): truncate every
+        stream of a policy's type to what it keeps (as of ``now``, default the current time),
+        each recorded by a :class:`~eventsource.StreamTruncated`; returns how many events
+        went."""
         moment = datetime.now(UTC) if now is None else check_moment(now, "now")
+        only = None
+        if aggregate_types is not None:
+            if isinstance(aggregate_types, str) or not isinstance(aggregate_types, Iterable):
+                raise InvalidArgumentError("aggregate_types must be an iterable of type names")
+            only = {check_retention(t, None)[0] for t in aggregate_types}
+        policies = {**await self._read_retention(), **self.retention}
+        if only is not None:
+            policies = {t: p for t, p in policies.items() if t in only}
         removed = 0
-        for aggregate_type, policy in sorted(self.retention.items()):
+        for aggregate_type, policy in sorted(policies.items()):
             extents = await self._stream_extents(aggregate_type, policy.cutoff(moment))
             for aggregate_id, first, last, newest_expired in extents:
                 before = retention_before(policy, first, last, newest_expired)
@@ -287,6 +314,23 @@ class EventStore(abc.ABC):
                         aggregate_id, aggregate_type, before=before
                     )
         return removed
+
+    async def _stored_versions(self) -> dict[tuple[str, int], int]:
+        """How many stored events that reads show there are per stored ``(event_type,
+        event_version)`` (as appended, before any upcaster): what
+        :func:`~eventsource.upcasting.upcast_dry_run` counts. Backends implement it."""
+        raise ConfigurationError(
+            f"{type(self).__name__} cannot count its stored events by type and version"
+        )
+
+    async def _read_retention(self) -> dict[str, RetentionPolicy]:
+        """The stored retention policies; backends with lifecycle implement it."""
+        raise self._no_lifecycle()
+
+    async def _write_retention(self, aggregate_type: str, policy: RetentionPolicy | None) -> None:
+        """Store (or with None remove) the policy of ``aggregate_type`` (arguments checked);
+        backends with lifecycle implement it."""
+        raise self._no_lifecycle()
 
     async def _stream_extents(
         self, aggregate_type: str, cutoff: datetime | None
@@ -368,10 +412,16 @@ class EventStore(abc.ABC):
 
 @dataclass(frozen=True, slots=True)
 class PreparedEvent:
-    """An event checked for appending, with its JSON document."""
+    """An event checked for appending, with its JSON document.
+
+    ``version_span`` is where the digits of the document's top-level ``aggregate_version``
+    are (1-based offset, length), as :func:`~eventsource.spi.version_span` finds them; (0, 0)
+    when not known.
+    """
 
     event: DomainEvent
     payload: str
+    version_span: tuple[int, int] = (0, 0)
 
 
 def prepare_append(
@@ -389,7 +439,8 @@ def prepare_append(
     Returns the validated expected version and the events, each stamped with
     ``aggregate_type`` when it had none, with its JSON document. Raises the contract's typed
     errors for bad input. Stream positions are stamped later by :func:`check_stream_version`'s
-    caller through :func:`restamp`.
+    caller through :func:`restamp`. Each event is checked and encoded once, in one pass; what
+    is the same for the whole batch (the class's document rules) is looked up once.
     """
     if not isinstance(aggregate_id, UUID):
         raise InvalidEventError(f"aggregate_id must be a UUID, got {type(aggregate_id).__name__}")
@@ -398,11 +449,15 @@ def prepare_append(
     if isinstance(events, DomainEvent) or not isinstance(events, Sequence):
         raise InvalidEventError("events must be a list of DomainEvent")
     prepared: list[PreparedEvent] = []
-    seen: set[UUID] = set()
+    seen: set[object] = set()
+    check_registered = store.event_registry.check_registered
+    max_bytes = store.max_event_bytes
+    rules_of: dict[type[DomainEvent], DocumentRules] = {}
     for event in events:
         if not isinstance(event, DomainEvent):
             raise InvalidEventError(f"expected a DomainEvent, got {type(event).__name__}")
-        if event.aggregate_id != aggregate_id:
+        owner = event.aggregate_id
+        if owner is not aggregate_id and owner != aggregate_id:
             raise InvalidEventError(
                 f"event {event.event_type!r} belongs to aggregate {event.aggregate_id}, "
                 f"not {aggregate_id}"
@@ -414,11 +469,18 @@ def prepare_append(
                 f"event {event.event_type!r} has aggregate_type {event.aggregate_type!r}, "
                 f"not {aggregate_type!r}"
             )
-        if event.event_id in seen:
-            raise DuplicateEventError(event.event_id)
-        seen.add(event.event_id)
-        store.event_registry.check_registered(event)
-        prepared.append(PreparedEvent(event, serialize_event(event, store.max_event_bytes)))
+        event_id = event.event_id
+        key = event_id.int if isinstance(event_id, UUID) else event_id  # an int hashes in C
+        if key in seen:
+            raise DuplicateEventError(event_id)
+        seen.add(key)
+        check_registered(event)
+        cls = type(event)
+        rules = rules_of.get(cls)
+        if rules is None:
+            rules = rules_of[cls] = rules_for(cls)
+        text, at, length = encode_event(event, max_bytes, rules)
+        prepared.append(PreparedEvent(event, text, (at, length)))
     return expected, prepared
 
 
@@ -438,7 +500,13 @@ def check_stream_version(
 
 def restamp(prepared: list[PreparedEvent], current_version: int) -> list[PreparedEvent]:
     """The events with ``aggregate_version`` set to their stream positions after
-    ``current_version``; re-serialises only the events whose version changes."""
+    ``current_version``; re-serialises only the events whose version changes (``prepared``
+    itself when none does)."""
+    for offset, item in enumerate(prepared, start=current_version + 1):
+        if item.event.aggregate_version != offset:
+            break
+    else:
+        return prepared  # the common case: stamped as the stream stands, nothing to copy
     out: list[PreparedEvent] = []
     for offset, item in enumerate(prepared, start=1):
         version = current_version + offset
@@ -446,5 +514,7 @@ def restamp(prepared: list[PreparedEvent], current_version: int) -> list[Prepare
             out.append(item)
         else:
             event = item.event.with_position(version)
-            out.append(PreparedEvent(event, event.model_dump_json()))
+            text = event.model_dump_json()
+            marker = rules_for(type(event)).version_marker
+            out.append(PreparedEvent(event, text, version_span(text, version, marker)))
     return out

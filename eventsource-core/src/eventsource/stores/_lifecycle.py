@@ -19,7 +19,12 @@ The rules (docs/lifecycle.md; checked by
 - **Truncating** before version ``v`` removes the events with ``aggregate_version < v``, but
   never the stream's last event (``v`` is capped at the current version), so the stream's
   version, and every global position, stay where they were. Snapshots older than ``v - 1``
-  are deleted (they no longer lead to the events that remain).
+  are deleted (they no longer lead to the events that remain). A truncation that removes
+  events appends a :class:`StreamTruncated` to the system stream in the same transaction
+  (``scavenge`` truncates, so it records one per stream it shortens).
+- **Retention policies** are stored in the database (one per aggregate type), so a
+  ``scavenge`` in any process applies them; :func:`retention_columns` and
+  :func:`retention_from_columns` are the row codec backends share.
 - Global positions of removed events are never handed out again: every removal keeps a higher
   row in the log (the stream's last event, or the delete's :class:`StreamDeleted`), so
   backends that give out ``max + 1`` stay increasing, and readers simply read past the holes.
@@ -42,15 +47,21 @@ __all__ = [
     "RetentionPolicy",
     "StreamDeleted",
     "StreamRestored",
+    "StreamTruncated",
     "check_lifecycle_key",
+    "check_retention",
     "check_truncate",
     "restored",
     "retention_before",
+    "retention_columns",
+    "retention_from_columns",
     "tombstone",
+    "truncated",
 ]
 
-#: The aggregate type of the system streams that hold :class:`StreamDeleted` and
-#: :class:`StreamRestored` (one stream per deleted aggregate id). Lifecycle operations refuse it.
+#: The aggregate type of the system streams that hold :class:`StreamDeleted`,
+#: :class:`StreamRestored` and :class:`StreamTruncated` (one stream per aggregate id).
+#: Lifecycle operations refuse it.
 LIFECYCLE_AGGREGATE_TYPE = "eventsource.Stream"
 
 
@@ -74,11 +85,29 @@ class StreamRestored(DomainEvent):
     last_version: int
 
 
+class StreamTruncated(DomainEvent):
+    """A stream was truncated (``truncate_stream``, or ``scavenge`` applying a retention
+    policy): its ``removed`` events with versions below ``before`` are gone; the events from
+    ``before`` to ``last_version`` remain. Appended in the truncation's transaction, past
+    every removed position."""
+
+    event_type: str = "eventsource.StreamTruncated"
+    stream_type: str
+    before: int
+    last_version: int
+    removed: int
+
+
 #: The system event types, and the classes every registry decodes them with.
 LIFECYCLE_EVENT_TYPES: dict[str, type[DomainEvent]] = {
     "eventsource.StreamDeleted": StreamDeleted,
     "eventsource.StreamRestored": StreamRestored,
+    "eventsource.StreamTruncated": StreamTruncated,
 }
+
+
+#: The longest ``RetentionPolicy.max_age`` (its microseconds fit every backend's column).
+MAX_RETENTION_AGE = timedelta(days=36_500_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +117,8 @@ class RetentionPolicy:
 
     ``max_count``: keep the last N events of each stream. ``max_age``: remove events whose
     ``occurred_at`` is older than ``now - max_age``. Both may be given (an event goes when
-    either says so). A stream's last event always stays.
+    either says so). A stream's last event always stays. ``max_age`` is at most 100,000
+    years (what every backend stores).
     """
 
     max_age: timedelta | None = None
@@ -98,17 +128,50 @@ class RetentionPolicy:
         if self.max_age is None and self.max_count is None:
             raise InvalidArgumentError("a RetentionPolicy needs max_age or max_count")
         if self.max_age is not None and (
-            not isinstance(self.max_age, timedelta) or self.max_age <= timedelta(0)
+            not isinstance(self.max_age, timedelta)
+            or not timedelta(0) < self.max_age <= MAX_RETENTION_AGE
         ):
             raise InvalidArgumentError(
-                f"max_age must be a positive timedelta, got {self.max_age!r}"
+                "max_age must be a positive timedelta of at most 100,000 years, "
+                f"got {self.max_age!r:.80}"
             )
         if self.max_count is not None:
             check_version(self.max_count, "max_count")
 
     def cutoff(self, now: datetime) -> datetime | None:
-        """The moment before which events are expired by age (None: no age limit)."""
-        return None if self.max_age is None else now - self.max_age
+        """The moment before which events are expired by age (None: no age limit, or one
+        reaching before year 1)."""
+        if self.max_age is None:
+            return None
+        try:
+            return now - self.max_age
+        except OverflowError:
+            return None
+
+
+_US = timedelta(microseconds=1)
+
+
+def check_retention(aggregate_type: Any, policy: Any) -> tuple[str, RetentionPolicy | None]:
+    """``save_retention`` / ``set_retention``'s arguments, checked (None: no policy)."""
+    _, aggregate_type = check_lifecycle_key(UUID(int=0), aggregate_type)
+    if policy is not None and not isinstance(policy, RetentionPolicy):
+        raise InvalidEventError(f"expected a RetentionPolicy, got {type(policy).__name__}")
+    return aggregate_type, policy
+
+
+def retention_columns(policy: RetentionPolicy) -> tuple[int | None, int | None]:
+    """A policy as the columns backends store: ``max_age`` in whole microseconds (rounded
+    up, never below 1) and ``max_count``."""
+    age = policy.max_age
+    age_us = None if age is None else max(1, -(-age // _US))
+    return age_us, policy.max_count
+
+
+def retention_from_columns(max_age_us: Any, max_count: Any) -> RetentionPolicy:
+    """The policy of a stored row (:func:`retention_columns`' inverse)."""
+    age = None if max_age_us is None else timedelta(microseconds=int(max_age_us))
+    return RetentionPolicy(max_age=age, max_count=None if max_count is None else int(max_count))
 
 
 def check_lifecycle_key(aggregate_id: Any, aggregate_type: Any) -> tuple[UUID, str]:
@@ -159,6 +222,20 @@ def tombstone(
         stream_type=aggregate_type,
         last_version=last_version,
         hard=hard,
+    )
+
+
+def truncated(
+    aggregate_id: UUID, aggregate_type: str, before: int, last_version: int, removed: int
+) -> StreamTruncated:
+    """The :class:`StreamTruncated` event a truncation that removed events appends."""
+    return StreamTruncated(
+        aggregate_id=aggregate_id,
+        aggregate_type=LIFECYCLE_AGGREGATE_TYPE,
+        stream_type=aggregate_type,
+        before=before,
+        last_version=last_version,
+        removed=removed,
     )
 
 

@@ -26,12 +26,16 @@ Tests of undecodable rows in the log also need a ``raw_event_writer`` fixture (s
 :data:`RawEventWriter`); without it they are skipped. The mixins can be used on their own;
 :class:`BackendConformance` combines them all (races between writer *processes*,
 :class:`ProcessConcurrencyConformance`, are kept apart: they take seconds). See
-``docs/writing-a-backend.md``. Needs pytest and pytest-asyncio (``eventsource-core[testing]``).
+``docs/writing-a-backend.md``. :func:`certify` runs the whole kit against a backend URL
+(``eventsource conformance URL``) and returns a :class:`CertificationReport`. Needs pytest and
+pytest-asyncio (``eventsource-core[testing]``).
 """
 
 from ._arguments import ArgumentConformance
 from ._bad_input import BadInputConformance
 from ._base import BackendOpener, ConformanceBase
+from ._certify import certify
+from ._certify_report import CertificationReport, KitFailure, KitSkip, KitTest
 from ._checkpoints import CheckpointConformance
 from ._concurrency import ConcurrencyConformance
 from ._conformance import BackendConformance
@@ -64,6 +68,7 @@ __all__ = [
     "BackendConformance",
     "BackendOpener",
     "BadInputConformance",
+    "CertificationReport",
     "CheckpointConformance",
     "CheckpointsFactory",
     "ConcurrencyConformance",
@@ -73,6 +78,9 @@ __all__ = [
     "EventStoreConformance",
     "EventStoreOpener",
     "IdempotentAppendConformance",
+    "KitFailure",
+    "KitSkip",
+    "KitTest",
     "LeaseConformance",
     "OpeningConformance",
     "OutboxConformance",
@@ -88,4 +96,5 @@ __all__ = [
     "StreamLifecycleConformance",
     "UndecodableEventConformance",
     "ValueDomainConformance",
+    "certify",
 ]

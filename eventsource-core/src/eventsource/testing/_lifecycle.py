@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
-from .._exceptions import AggregateNotFoundError, DuplicateEventError, StreamDeletedError
+from .._exceptions import (
+    AggregateNotFoundError,
+    DuplicateEventError,
+    InvalidArgumentError,
+    StreamDeletedError,
+)
 from ..aggregates import AggregateRepository
 from ..snapshots._contract import Snapshot
-from ..stores._lifecycle import LIFECYCLE_AGGREGATE_TYPE, RetentionPolicy, StreamDeleted
+from ..stores._lifecycle import (
+    LIFECYCLE_AGGREGATE_TYPE,
+    RetentionPolicy,
+    StreamDeleted,
+    StreamTruncated,
+)
 from ..stores._types import ExpectedVersion, ReadOptions, stream_id_for
 from ._base import (
     ConformanceBase,
@@ -51,6 +62,13 @@ class StreamLifecycleConformance(ConformanceBase):
             s.event
             for s in await read_all_list(backend)
             if isinstance(s.event, StreamDeleted) and s.event.aggregate_id == aid
+        ]
+
+    async def _truncations(self, backend: RoleBackend, aid: UUID) -> list[tuple[int, Any]]:
+        return [
+            (s.global_position, s.event)
+            for s in await read_all_list(backend)
+            if isinstance(s.event, StreamTruncated) and s.event.aggregate_id == aid
         ]
 
     @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
@@ -208,8 +226,10 @@ class StreamLifecycleConformance(ConformanceBase):
     async def test_truncate(self, backend: RoleBackend) -> None:
         """``truncate_stream(before=v)`` removes versions < v from every read, keeps the
         version and the last event (``before`` past it is capped), never reuses positions,
-        and drops a snapshot that no longer leads to the remaining events. Fix: delete rows
-        by ``aggregate_version < min(before, last)``."""
+        and drops a snapshot that no longer leads to the remaining events; each truncation
+        that removed events is recorded by a ``StreamTruncated`` past every position. Fix:
+        delete rows by ``aggregate_version < min(before, last)`` and append the record in the
+        same transaction."""
         aid = await self._lifecycle(backend, 5)
         store = backend.events
         if backend.has_snapshots:
@@ -218,20 +238,27 @@ class StreamLifecycleConformance(ConformanceBase):
         assert await store.truncate_stream(aid, AGGREGATE_TYPE, before=2) == 0
         stream = await store.get_events(aid, AGGREGATE_TYPE)
         assert [e.aggregate_version for e in stream.events] == [4, 5] and stream.version == 5
-        assert [s.stream_position for s in await read_all_list(backend)] == [4, 5]
+        logged = await read_all_list(backend)
+        assert [s.global_position for s in logged if s.event.aggregate_id == aid][:2] == [4, 5]
+        [(position, record)] = await self._truncations(backend, aid)
+        assert position > 5 and record.stream_type == AGGREGATE_TYPE
+        assert (record.before, record.last_version, record.removed) == (4, 5, 3)
         if backend.has_snapshots:
             assert await backend.snapshots.get_snapshot(aid, AGGREGATE_TYPE) is None
         assert await store.truncate_stream(aid, AGGREGATE_TYPE, before=99) == 1
         assert await store.get_stream_version(aid, AGGREGATE_TYPE) == 5
+        records = await self._truncations(backend, aid)
+        assert [(r.before, r.removed) for _, r in records] == [(4, 3), (5, 1)]
         result = await store.append_events(aid, AGGREGATE_TYPE, noted(aid, 1, prefix="x"), 5)
-        assert result.new_version == 6 and result.global_position == 6
+        assert result.new_version == 6 and result.global_position > records[-1][0]
         tally = await AggregateRepository(store, KitTally, AGGREGATE_TYPE).load(aid)
         assert tally.state.notes == ["n4", "x0"] and tally.version == 6
 
     async def test_retention_scavenge(self, backend: RoleBackend) -> None:
         """``scavenge`` applies each type's ``RetentionPolicy`` (max count, max age by
         ``occurred_at`` against the given ``now``) and leaves other types alone; a stream's
-        last event always stays. Fix: implement ``_stream_extents``."""
+        last event always stays; each stream it shortens gets a ``StreamTruncated``. Fix:
+        implement ``_stream_extents``."""
         self.require(backend, "stream_lifecycle")
         store = backend.events
         counted, aged, other = uuid4(), uuid4(), uuid4()
@@ -259,6 +286,52 @@ class StreamLifecycleConformance(ConformanceBase):
         assert [e.aggregate_version for e in aged_left] == [4]
         assert await store.scavenge(now=_T0 + timedelta(days=500)) == 0  # last events stay
         assert len((await store.get_events(other, "KitUntouched")).events) == 3
+        [(_, by_count)] = await self._truncations(backend, counted)
+        [(_, by_age)] = await self._truncations(backend, aged)
+        assert (by_count.stream_type, by_count.before, by_count.removed) == (AGGREGATE_TYPE, 4, 3)
+        assert (by_age.stream_type, by_age.before, by_age.removed) == (OTHER_AGGREGATE_TYPE, 4, 3)
+        assert await self._truncations(backend, other) == []
+
+    async def test_retention_is_stored(self, kit_opener: RoleOpener, backend: RoleBackend) -> None:
+        """``save_retention`` stores a policy in the database: ``load_retention`` on another
+        connection returns it as saved, and a ``scavenge`` there applies it (with a policy
+        given by ``set_retention`` taking precedence for its type; ``aggregate_types`` limits
+        it to those types); None removes it. Bad
+        input raises and stores nothing. Fix: implement ``_read_retention`` and
+        ``_write_retention`` over a table of your database."""
+        self.require(backend, "stream_lifecycle")
+        store = backend.events
+        assert await store.load_retention() == {}
+        kept = RetentionPolicy(max_age=timedelta(days=1, microseconds=7), max_count=2)
+        await store.save_retention(AGGREGATE_TYPE, RetentionPolicy(max_count=4))
+        await store.save_retention(AGGREGATE_TYPE, kept)  # replaces it
+        await store.save_retention(OTHER_AGGREGATE_TYPE, RetentionPolicy(max_count=1))
+        await store.save_retention(OTHER_AGGREGATE_TYPE, None)
+        await store.save_retention("KitNeverStored", None)  # removing none: nothing happens
+        for bad_type, bad_policy in [
+            (LIFECYCLE_AGGREGATE_TYPE, kept),
+            ("", kept),
+            (AGGREGATE_TYPE, {"max_count": 1}),
+        ]:
+            with pytest.raises(InvalidArgumentError):
+                await store.save_retention(bad_type, bad_policy)  # type: ignore[arg-type]
+        counted, spared = uuid4(), uuid4()
+        await store.append_events(counted, AGGREGATE_TYPE, noted(counted, 5), 0)
+        await store.append_events(
+            spared, OTHER_AGGREGATE_TYPE, noted(spared, 3, aggregate_type=OTHER_AGGREGATE_TYPE), 0
+        )
+        async with self.connections(kit_opener, backend, 1) as (other,):
+            assert await other.events.load_retention() == {AGGREGATE_TYPE: kept}
+            other.events.set_retention(OTHER_AGGREGATE_TYPE, RetentionPolicy(max_count=2))
+            assert await other.events.scavenge(aggregate_types=[OTHER_AGGREGATE_TYPE]) == 1
+            assert await other.events.scavenge() == 3
+        left = (await store.get_events(counted, AGGREGATE_TYPE)).events
+        assert [e.aggregate_version for e in left] == [4, 5]
+        spared_left = (await store.get_events(spared, OTHER_AGGREGATE_TYPE)).events
+        assert [e.aggregate_version for e in spared_left] == [2, 3]
+        assert await store.load_retention() == {AGGREGATE_TYPE: kept}  # set_retention: not stored
+        await store.save_retention(AGGREGATE_TYPE, None)
+        assert await store.load_retention() == {}
 
     async def test_save_racing_delete(self, kit_opener: RoleOpener, backend: RoleBackend) -> None:
         """Savers on other connections append in a loop while a hard delete runs (released

@@ -1,0 +1,148 @@
+"""The console's parts without a server: the sampler (on a ManualClock), the chart, the HTML
+escaping, the settings, and what importing the package loads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from eventsource import open_backend
+from eventsource.clock import ManualClock
+from eventsource.console import ConsoleSettings
+from eventsource.console._chart import line_chart
+from eventsource.console._sampler import Sampler
+from eventsource.exceptions import InvalidArgumentError
+
+from .model import ConsoleItemAdded
+
+
+async def test_lag_and_throughput_between_samples() -> None:
+    clock = ManualClock()
+    async with open_backend(f"memory://sampler-{uuid4().hex[:8]}") as backend:
+        sampler = Sampler(backend, interval=5, window=15, clock=clock)
+        store = backend.events
+
+        async def append(count: int) -> None:
+            aggregate_id = uuid4()
+            events = [
+                ConsoleItemAdded(aggregate_id=aggregate_id, sku="s", aggregate_version=v + 1)
+                for v in range(count)
+            ]
+            await store.append_events(aggregate_id, "ConsoleOrder", events, 0)
+
+        await append(4)
+        first = [e async for e in store.read_all()]
+        await backend.checkpoints.update_checkpoint("p", first[1].event_id, first[1].event_type, 2)
+        await sampler.sample()
+        clock.advance(5)
+        await append(6)  # global 10
+        await backend.checkpoints.update_checkpoint("p", first[3].event_id, first[3].event_type, 4)
+        await sampler.sample()
+        lag, rate = sampler.series("p")
+        assert lag == [(-5.0, 2.0), (0.0, 6.0)]
+        assert rate == [(0.0, 2 / 5)]
+        assert sampler.series(None) == ([], [(0.0, 6 / 5)])
+        assert sampler.series("unknown") == ([], [])
+        for _ in range(5):  # the window keeps 15 s: 4 samples
+            clock.advance(5)
+            await sampler.sample()
+        assert len(sampler.samples) == 4
+
+
+async def test_a_sharded_projection_is_charted_as_one() -> None:
+    clock = ManualClock()
+    async with open_backend(f"memory://sampler-{uuid4().hex[:8]}") as backend:
+        sampler = Sampler(backend, interval=1, window=60, clock=clock)
+        aggregate_id = uuid4()
+        events = [
+            ConsoleItemAdded(aggregate_id=aggregate_id, sku="s", aggregate_version=v + 1)
+            for v in range(10)
+        ]
+        await backend.events.append_events(aggregate_id, "ConsoleOrder", events, 0)
+        stored = [e async for e in backend.events.read_all()]
+
+        async def at(shard: str, position: int) -> None:
+            event = stored[position - 1]
+            await backend.checkpoints.update_checkpoint(
+                shard, event.event_id, event.event_type, position
+            )
+
+        await at("p#0/2", 2)
+        await at("p#1/2", 5)
+        await at("other", 1)
+        await sampler.sample()
+        clock.advance(2)
+        await at("p#0/2", 6)
+        await at("p#1/2", 7)
+        await sampler.sample()
+        lag, rate = sampler.series("p")
+        assert lag == [(-2.0, 8.0), (0.0, 4.0)]  # the furthest behind shard: 10-2, 10-6
+        assert rate == [(0.0, (4 + 2) / 2)]  # both shards' progress, per second
+
+
+def test_chart_escapes_its_title_and_spans_the_points() -> None:
+    svg = line_chart("<lag>", [(-30.0, 1.0), (-15.0, 4.0), (0.0, 2.0)], window=600)
+    assert "&lt;lag&gt;: 2" in svg and "<lag>" not in svg
+    assert "-30 s" in svg and "<polyline" in svg
+    assert "no data yet" in line_chart("lag", [], window=600)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"port": 70000},
+        {"port": "80"},
+        {"sample_interval": 0},
+        {"sample_interval": 10, "sample_window": 5},
+        {"token": "short"},
+        {"projections": ("no_colon",)},
+    ],
+)
+def test_bad_settings_are_refused(options: dict[str, object]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        ConsoleSettings("memory://", **options)  # type: ignore[arg-type]
+
+
+def test_importing_the_console_loads_no_web_stack() -> None:
+    """``eventsource.console`` (settings, create_app, serve) imports Starlette and uvicorn
+    only when an app is made, so the core without the extra imports it fine."""
+    code = (
+        "import sys, eventsource.console, eventsource.cli._console; "
+        "print(sorted(m for m in ('starlette', 'uvicorn') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_stored_text_is_escaped_for_text_and_attributes() -> None:
+    from eventsource.console._html import esc, link, table
+
+    hostile = "\"'><script>x</script>\u202e\x1b[2J"
+    text = esc(hostile)
+    assert "<" not in text and ">" not in text and '"' not in text and "'" not in text
+    assert "\\u202e" in text and "\\x1b" in text  # bidi and control characters made visible
+    anchor = link(f"/streams?stream={hostile}", hostile)
+    assert anchor.count('"') == 2 and "<script>" not in anchor
+    assert "<script>" not in table(["h"], [(hostile,)]) and esc(None) == "-"
+
+
+def test_without_the_extra_the_command_names_the_pip_line(tmp_path: Path) -> None:
+    """No Starlette installed (its import blocked here): one line naming the extra, exit 1."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    block = "import sys; sys.modules['starlette'] = None; "
+    for code in (
+        block + f"from eventsource.cli import main; sys.exit(main(['console', '--url', {url!r}]))",
+        block
+        + f"from eventsource.console.__main__ import main; sys.exit(main(['--url', {url!r}]))",
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 1, done.stderr
+        assert "pip install 'eventsource-core[console]'" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
