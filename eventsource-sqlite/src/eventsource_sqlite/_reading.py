@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from eventsource.spi import (
     DomainEvent,
@@ -25,6 +25,7 @@ __all__ = [
     "decode_stored",
     "option_filters",
     "stored_events",
+    "text_uuid",
 ]
 
 #: The payload column as bytes: a TEXT value that is not valid UTF-8 (written around the
@@ -75,6 +76,29 @@ def stored_events(registry: EventRegistry, rows: list[Any], lazy: bool) -> Itera
             yield lazily(row)
 
 
+def text_uuid(text: Any) -> UUID:
+    """``UUID(text)`` for an id column, about twice as fast for the 36 characters the store
+    writes: the steps ``UUID.__init__`` takes for them (anything else goes through ``UUID``,
+    so results and errors are the same)."""
+    if type(text) is str and len(text) == 36:
+        digits = text.replace("-", "")
+        if len(digits) == 32:
+            try:
+                value = int(digits, 16)
+            except ValueError:
+                return UUID(text)
+            uuid = _new_uuid(UUID)
+            _set(uuid, "int", value)
+            _set(uuid, "is_safe", _UNKNOWN)
+            return uuid
+    return UUID(text)
+
+
+_new_uuid = object.__new__
+_set = object.__setattr__
+_UNKNOWN = SafeUUID.unknown
+
+
 class _Rows(RowReader):
     """Where a row of :data:`EVENT_COLUMNS` keeps a stored event's fields."""
 
@@ -91,10 +115,10 @@ class _Rows(RowReader):
         return from_us(row[6])
 
     def event_id(self, row: Any) -> UUID:
-        return UUID(row[8])
+        return text_uuid(row[8])
 
     def aggregate_id(self, row: Any) -> UUID:
-        return UUID(row[1])
+        return text_uuid(row[1])
 
     def aggregate_type(self, row: Any) -> str:
         kind: str = row[2]
