@@ -105,7 +105,7 @@ _NOW = datetime.now(UTC)
 
 def _metadata_only(limit: int) -> ReadOptions:
     """What a reader touching only positions, types and ids passes to read_all."""
-    return ReadOptions(limit=limit)
+    return ReadOptions(limit=limit, lazy=True)
 
 
 class _Bench:

@@ -70,7 +70,7 @@ _ALL_NF = (
     " event_version, stored_at, payload, event_id FROM events ORDER BY global_position"
 )
 #: What a reader touching only positions, types and ids passes to read_all.
-METADATA_ONLY = ReadOptions()
+METADATA_ONLY = ReadOptions(lazy=True)
 
 
 class BenchItemAdded(DomainEvent):

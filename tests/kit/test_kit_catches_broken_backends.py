@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from eventsource.testing import (
-    ShardReadConformance,
     BulkTransferConformance,
+    ShardReadConformance,
     StreamLifecycleConformance,
     UndecodableEventConformance,
 )

@@ -1,7 +1,7 @@
-"""docs/projections.md, outbox.md, values.md, evolution.md, appends.md, scaling.md and
-lifecycle.md run as written: their Python blocks, in order, as one program in a child process
-(so their event classes stay out of this registry), printing exactly what their ``text``
-blocks show."""
+"""docs/projections.md, outbox.md, values.md, evolution.md, appends.md, scaling.md,
+lifecycle.md and performance.md run as written: their Python blocks, in order, as one program
+in a child process (so their event classes stay out of this registry), printing exactly what
+their ``text`` blocks show."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def blocks(text: str, language: str) -> list[str]:
         "appends.md",
         "scaling.md",
         "lifecycle.md",
+        "performance.md",
     ],
 )
 async def test_doc_runs_and_prints_what_it_says(page: str, tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ with :meth:`EventRegistry.deserialize`.
 
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -29,6 +30,7 @@ from ._exceptions import (
     UnknownEventTypeError,
     UpcastError,
 )
+from ._trusted_decoding import trusted_validator
 from .upcasting import Upcaster, UpcastFunction
 from .values import (
     MAX_VERSION,
@@ -485,6 +487,48 @@ class EventRegistry:
             raise SerializationError(
                 f"stored event of type {event_type!r} does not match {cls.__qualname__}: {exc}"
             ) from exc
+
+    def decoder(
+        self, event_type: str, event_version: int | None = None
+    ) -> Callable[[str | bytes], DomainEvent]:
+        """A function decoding stored ``(event_type, event_version)`` documents exactly as
+        :meth:`deserialize` does (same objects, same errors), the class looked up once: what a
+        reader uses for a page of rows. Documents without upcasters of a class whose schema
+        allows it skip the ``_fill_defaults`` pass (:mod:`eventsource._trusted_decoding`)."""
+        slow = functools.partial(
+            self.deserialize, event_type=event_type, event_version=event_version
+        )
+        if type(self).deserialize is not EventRegistry.deserialize:
+            return slow  # a registry that decodes its own way (migration's copying one)
+        if self.needs_upcast(event_type, event_version):
+            return slow
+        try:
+            if self._upcast_types and event_version is not None:
+                cls = self._class_for(event_type, event_version)
+            else:
+                cls = self.get(event_type, event_version)
+        except Exception:  # raised again, as deserialize raises it, for each document
+            return slow
+        fast = trusted_validator(cls)
+        if fast is None:
+            return slow
+
+        validate, utc_after = fast
+        utc: Callable[[DomainEvent], object] = DomainEvent.__dict__["_utc"]
+
+        def decode(payload: str | bytes) -> DomainEvent:
+            try:
+                event = validate(payload)
+                if utc_after and event.occurred_at.tzinfo is not UTC:
+                    utc(event)  # the validator that runs last, as pydantic would run it
+            except Exception:  # full validation decides, and raises today's error
+                return slow(payload)
+            # _fill_defaults would have filled an empty or missing event_type
+            if event.event_type and "event_type" in event.__pydantic_fields_set__:
+                return event
+            return slow(payload)
+
+        return decode
 
     def _decode_upcast(
         self, data: dict[str, Any], event_type: str, event_version: int

@@ -31,7 +31,9 @@ What is here (``docs/writing-a-backend.md`` shows each in use):
   answer a retried append on a conflict), the doors of every other method (``check_get_events``,
   ``check_read_options``, ``check_limit``, ``check_dlq_id``, ...), the argument rules
   (``check_position``, ``check_uuid``, ...) and the value rules (``check_identifier``, ...).
-- **Decoding** stored rows: :func:`decode_stored_event`, :func:`load_stored_document`,
+- **Decoding** stored rows: :func:`decode_stored_event` (and :class:`PageDecoder`, the same
+  for a page of rows, faster), :class:`LazyStoredEvent` / :class:`RowReader` for
+  ``ReadOptions(lazy=True)``, :func:`load_stored_document`,
   :func:`hand_out_claims`; restamping a stored document's version in its text:
   :func:`rules_for` / :func:`version_span`.
 - **The plugin side**: the hook markers (:data:`hookimpl`), the specs each hook returns
@@ -245,7 +247,8 @@ from .stores._contract import (
     prepare_append,
     restamp,
 )
-from .stores._decoding import decode_stored_event
+from .stores._decoding import PageDecoder, decode_stored_event
+from .stores._lazy import LazyStoredEvent, RowReader
 from .stores._lifecycle import (
     LIFECYCLE_AGGREGATE_TYPE,
     RetentionPolicy,
@@ -375,6 +378,7 @@ __all__ = [
     "InvalidStateError",
     "KafkaNotAvailableError",
     "LagMetrics",
+    "LazyStoredEvent",
     "LegacyConverter",
     "LegacySchemaError",
     "LegacyState",
@@ -389,6 +393,7 @@ __all__ = [
     "OutboxStatus",
     "OutboxTransfer",
     "OwnershipLostError",
+    "PageDecoder",
     "PayloadTooLargeError",
     "PluginConflictError",
     "PreparedEvent",
@@ -411,6 +416,7 @@ __all__ = [
     "RepositoryError",
     "RepositorySpec",
     "RetentionPolicy",
+    "RowReader",
     "SchemaVersionError",
     "ScratchStorage",
     "ScratchStorageFactory",

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsource.spi import (
     CRC32_UUID_TABLE,
     CRC32_ZERO_UUID,
+    DomainEvent,
     EventRegistry,
+    PageDecoder,
     ReadDirection,
     ReadOptions,
+    RowReader,
     StoredEvent,
-    decode_stored_event,
 )
 
 __all__ = ["STORED_COLUMNS", "STREAM_ID", "decode_stored", "page_query", "shard_of_row"]
@@ -108,11 +112,54 @@ def page_query(
     return sql, args
 
 
-def decode_stored(registry: EventRegistry, rows: list[Any]) -> Iterator[StoredEvent]:
+def decode_stored(
+    registry: EventRegistry, rows: list[Any], lazy: bool = False
+) -> Iterator[StoredEvent]:
     """Rows selected with :data:`STORED_COLUMNS` as stored events, decoded one at a time as
     they are taken: a row that cannot be decoded raises
-    :class:`~eventsource.EventDecodeError` after every event before it was yielded."""
-    decode = decode_stored_event
+    :class:`~eventsource.EventDecodeError` after every event before it was yielded. With
+    ``lazy`` each event is decoded on first access of ``.event`` instead (rows that go through
+    upcasters still decode at once)."""
+    decode = PageDecoder(registry)
+    if not lazy:
+        for r in rows:
+            event = decode(r[5], r[3], r[4], r[0], r[6], r[1], r[7])
+            yield StoredEvent(event, r[6], r[1], r[0], r[2])
+        return
+    lazily = _Rows(decode).stored_event
+    upcast = {kind for kind in {r[3] for r in rows} if registry.has_upcasters(kind)}
+    if not upcast:
+        yield from [lazily(r) for r in rows]  # nothing decoded: the page at once
+        return
+    needs_upcast = registry.needs_upcast
     for r in rows:
-        event = decode(registry, r[5], r[3], r[4], r[0], r[6], r[1], r[7])
-        yield StoredEvent(event, r[6], r[1], r[0], r[2])
+        if r[3] in upcast and needs_upcast(r[3], r[4]):
+            event = decode(r[5], r[3], r[4], r[0], r[6], r[1], r[7])
+            yield StoredEvent(event, r[6], r[1], r[0], r[2])
+        else:
+            yield lazily(r)
+
+
+class _Rows(RowReader):
+    """Where a row of :data:`STORED_COLUMNS` keeps a stored event's fields."""
+
+    __slots__ = ("_decode",)
+
+    def __init__(self, decode: PageDecoder) -> None:
+        super().__init__(0, 1, 3)
+        self._decode = decode
+
+    def stream_id(self, row: Any) -> str:
+        sid: str = row[6]
+        return sid
+
+    def stored_at(self, row: Any) -> datetime:
+        stored: datetime = row[2]
+        return stored
+
+    def event_id(self, row: Any) -> UUID:
+        eid: UUID = row[7]
+        return eid
+
+    def decode(self, row: Any) -> DomainEvent:
+        return self._decode(row[5], row[3], row[4], row[0], row[6], row[1], row[7])

@@ -10,9 +10,10 @@ docs/postgresql.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime
 from itertools import chain
 from typing import Any, NamedTuple
@@ -33,6 +34,7 @@ from eventsource.spi import (
     EventTransfer,
     ExpectedVersion,
     OptimisticLockError,
+    PageDecoder,
     PreparedEvent,
     RawEvent,
     ReadOptions,
@@ -55,7 +57,6 @@ from eventsource.spi import (
     check_stream_key,
     check_truncate,
     check_wait,
-    decode_stored_event,
     original_result,
     parse_stream_id,
     parse_url,
@@ -725,9 +726,8 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
             f"FROM {self._s}.events WHERE {' AND '.join(conditions)} ORDER BY global_position",
             *fargs,
         )
-        registry = self.event_registry
-        decode = decode_stored_event
-        events = [decode(registry, r[0], r[1], r[2], r[5], r[6], r[3], r[7]) for r in rows]
+        decode = PageDecoder(self.event_registry)
+        events = [decode(r[0], r[1], r[2], r[5], r[6], r[3], r[7]) for r in rows]
         if filtered:
             head = await self._source.run(
                 lambda conn: conn.fetchrow(
@@ -749,31 +749,42 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         aggregate_id, aggregate_type = parse_stream_id(stream_id)
         options = check_read_options(options)
         base = (("aggregate_id", aggregate_id), ("aggregate_type", aggregate_type))
-        async for stored in self._paged(options, "aggregate_version", base):
-            yield stored
+        pages = self._pages(options, "aggregate_version", base)
+        async with contextlib.aclosing(pages):
+            async for rows in pages:
+                for stored in decode_stored(self.event_registry, rows, options.lazy):
+                    yield stored
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
-        async for stored in self._paged(check_read_options(options), "global_position", ()):
-            yield stored
+        options = check_read_options(options)
+        pages = self._pages(options, "global_position", ())
+        async with contextlib.aclosing(pages):
+            async for rows in pages:
+                # decoded one row at a time as taken (lazily: on access of .event)
+                for stored in decode_stored(self.event_registry, rows, options.lazy):
+                    yield stored
 
     async def read_all_shard(
         self, shard: int, shards: int, options: ReadOptions | None = None
     ) -> AsyncIterator[StoredEvent]:
         index, count = check_shard(shard, shards)
+        options = check_read_options(options)
         base = ((shard_of_row(count), index),)  # evaluated by the server: other rows stay there
-        async for stored in self._paged(check_read_options(options), "global_position", base):
-            yield stored
+        pages = self._pages(options, "global_position", base)
+        async with contextlib.aclosing(pages):
+            async for rows in pages:
+                for stored in decode_stored(self.event_registry, rows, options.lazy):
+                    yield stored
 
-    async def _paged(
+    async def _pages(
         self, options: ReadOptions, key: str, base: Sequence[tuple[str, Any]]
-    ) -> AsyncIterator[StoredEvent]:
+    ) -> AsyncGenerator[list[Any], None]:
         # Keyset pagination; each page is one short query on a pooled connection, so a long
         # read neither holds a connection nor a snapshot. Commit order == position order, so
         # resuming after the last position seen never skips an event. The next page is fetched
         # while this one is decoded and consumed.
         cursor = options.from_position
         remaining = options.limit
-        registry = self.event_registry
         column = 1 if key == "aggregate_version" else 0
         size = self.page_size if remaining is None else min(self.page_size, remaining)
         if size <= 0:
@@ -789,8 +800,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
                 if full and size > 0:
                     cursor = rows[-1][column]
                     pending = asyncio.ensure_future(self._page(options, key, base, cursor, size))
-                for stored in decode_stored(registry, rows):
-                    yield stored
+                yield rows
                 if pending is None:
                     return
                 rows, pending = await pending, None
@@ -834,9 +844,8 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
             f"WHERE {' AND '.join(where)} ORDER BY global_position",
             *args,
         )
-        registry = self.event_registry
-        decode = decode_stored_event
-        return [decode(registry, r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+        decode = PageDecoder(self.event_registry)
+        return [decode(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     async def event_exists(self, event_id: UUID) -> bool:
         check_event_id(event_id)

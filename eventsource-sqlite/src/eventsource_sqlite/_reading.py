@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+from uuid import UUID, SafeUUID
 
 from eventsource.spi import (
     DomainEvent,
     EventRegistry,
+    PageDecoder,
     ReadOptions,
+    RowReader,
     StoredEvent,
-    decode_stored_event,
 )
 
 from ._tx import from_us, to_us
 
-__all__ = ["EVENT_COLUMNS", "PAYLOAD", "decode_event", "decode_stored", "option_filters"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "PAYLOAD",
+    "decode_event",
+    "decode_stored",
+    "option_filters",
+    "stored_events",
+    "text_uuid",
+]
 
 #: The payload column as bytes: a TEXT value that is not valid UTF-8 (written around the
 #: library) then fails its own row's decoding (an EventDecodeError naming it) instead of
@@ -28,27 +40,92 @@ EVENT_COLUMNS = (
 )
 
 
-def decode_stored(registry: EventRegistry, row: tuple[Any, ...]) -> StoredEvent:
+def decode_stored(decode: PageDecoder, row: tuple[Any, ...]) -> StoredEvent:
     """A :class:`StoredEvent` from a row of :data:`EVENT_COLUMNS`; raises
     :class:`~eventsource.EventDecodeError` naming the row when its payload cannot be decoded."""
     position, aggregate_id, aggregate_type, version, kind, kind_version, stored, data, eid = row
     stream_id = f"{aggregate_id}:{aggregate_type}"
-    return StoredEvent(
-        event=decode_stored_event(
-            registry, data, kind, kind_version, position, stream_id, version, eid
-        ),
-        stream_id=stream_id,
-        stream_position=version,
-        global_position=position,
-        stored_at=from_us(stored),
-    )
+    event = decode(data, kind, kind_version, position, stream_id, version, eid)
+    return StoredEvent(event, stream_id, version, position, from_us(stored))
 
 
-def decode_event(registry: EventRegistry, row: tuple[Any, ...]) -> DomainEvent:
+def decode_event(decode: PageDecoder, row: tuple[Any, ...]) -> DomainEvent:
     """The event of a row of :data:`EVENT_COLUMNS` (see :func:`decode_stored`)."""
-    return decode_stored_event(
-        registry, row[7], row[4], row[5], row[0], f"{row[1]}:{row[2]}", row[3], row[8]
-    )
+    return decode(row[7], row[4], row[5], row[0], f"{row[1]}:{row[2]}", row[3], row[8])
+
+
+def stored_events(registry: EventRegistry, rows: list[Any], lazy: bool) -> Iterator[StoredEvent]:
+    """One page of rows of :data:`EVENT_COLUMNS` as stored events, each decoded as it is
+    taken (never a page ahead); with ``lazy`` decoded on first access of ``.event`` instead
+    (rows that go through upcasters still decode at once)."""
+    decode = PageDecoder(registry)
+    if not lazy:
+        for row in rows:
+            yield decode_stored(decode, row)
+        return
+    lazily = _Rows(decode).stored_event
+    upcast = {kind for kind in {row[4] for row in rows} if registry.has_upcasters(kind)}
+    if not upcast:
+        yield from [lazily(row) for row in rows]  # nothing decoded: the page at once
+        return
+    needs_upcast = registry.needs_upcast
+    for row in rows:
+        if row[4] in upcast and needs_upcast(row[4], row[5]):
+            yield decode_stored(decode, row)
+        else:
+            yield lazily(row)
+
+
+def text_uuid(text: Any) -> UUID:
+    """``UUID(text)`` for an id column, about twice as fast for the 36 characters the store
+    writes: the steps ``UUID.__init__`` takes for them (anything else goes through ``UUID``,
+    so results and errors are the same)."""
+    if type(text) is str and len(text) == 36:
+        digits = text.replace("-", "")
+        if len(digits) == 32:
+            try:
+                value = int(digits, 16)
+            except ValueError:
+                return UUID(text)
+            uuid = _new_uuid(UUID)
+            _set(uuid, "int", value)
+            _set(uuid, "is_safe", _UNKNOWN)
+            return uuid
+    return UUID(text)
+
+
+_new_uuid = object.__new__
+_set = object.__setattr__
+_UNKNOWN = SafeUUID.unknown
+
+
+class _Rows(RowReader):
+    """Where a row of :data:`EVENT_COLUMNS` keeps a stored event's fields."""
+
+    __slots__ = ("_decode",)
+
+    def __init__(self, decode: PageDecoder) -> None:
+        super().__init__(0, 3, 4)
+        self._decode = decode
+
+    def stream_id(self, row: Any) -> str:
+        return f"{row[1]}:{row[2]}"
+
+    def stored_at(self, row: Any) -> datetime:
+        return from_us(row[6])
+
+    def event_id(self, row: Any) -> UUID:
+        return text_uuid(row[8])
+
+    def aggregate_id(self, row: Any) -> UUID:
+        return text_uuid(row[1])
+
+    def aggregate_type(self, row: Any) -> str:
+        kind: str = row[2]
+        return kind
+
+    def decode(self, row: Any) -> DomainEvent:
+        return decode_event(self._decode, row)
 
 
 def option_filters(options: ReadOptions) -> tuple[list[str], list[Any]]:

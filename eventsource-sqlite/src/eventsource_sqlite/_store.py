@@ -8,7 +8,7 @@ import os
 import sqlite3
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -27,6 +27,7 @@ from eventsource.spi import (
     EventStream,
     EventTransfer,
     OptimisticLockError,
+    PageDecoder,
     PreparedEvent,
     RawEvent,
     ReadDirection,
@@ -53,7 +54,6 @@ from eventsource.spi import (
     check_stream_version,
     check_truncate,
     check_wait,
-    decode_stored_event,
     original_result,
     parse_stream_id,
     prepare_append,
@@ -66,7 +66,7 @@ from ._driver import wait_until_stopped
 from ._errors import translate_error
 from ._legacy import refuse_legacy
 from ._options import OPTION_SPECS, SYNCHRONOUS_MODES
-from ._reading import EVENT_COLUMNS, PAYLOAD, decode_event, decode_stored, option_filters
+from ._reading import EVENT_COLUMNS, PAYLOAD, decode_event, option_filters, stored_events
 from ._schema import ensure_schema, stored_schema_version
 from ._tx import SharedFile, now_us, run, shared_file, to_us, write_transaction
 
@@ -513,8 +513,8 @@ class SQLiteEventStore(EventStore, ShardReads, EventTransfer):
             key = (str(aggregate_id), aggregate_type)
             rows: list[Any] = await self._run(lambda c: c.execute(_LOAD_STREAM, key).fetchall())
             sid = f"{key[0]}:{aggregate_type}"
-            decode = decode_stored_event
-            events = [decode(registry, r[2], r[0], r[1], r[4], sid, r[3], r[5]) for r in rows]
+            decode = PageDecoder(registry)
+            events = [decode(r[2], r[0], r[1], r[4], sid, r[3], r[5]) for r in rows]
             version = rows[-1][3] if rows else 0
             return EventStream(aggregate_id, aggregate_type, events, version)
         where = ["aggregate_id = ?"]
@@ -546,7 +546,8 @@ class SQLiteEventStore(EventStore, ShardReads, EventTransfer):
 
         rows, version = await self._run(read)
         found_type = aggregate_type if aggregate_type is not None else (rows[0][2] if rows else "")
-        events = [decode_event(registry, row) for row in rows]
+        decoder = PageDecoder(registry)
+        events = [decode_event(decoder, row) for row in rows]
         return EventStream(aggregate_id, found_type, events, version)
 
     async def read_stream(
@@ -556,16 +557,23 @@ class SQLiteEventStore(EventStore, ShardReads, EventTransfer):
         options = check_read_options(options)
         clauses, params = option_filters(options)
         where = ["aggregate_id = ?", "aggregate_type = ?", *clauses]
-        async for stored in self._paged(
+        pages = self._pages(
             where, [str(aggregate_id), aggregate_type, *params], "aggregate_version", options
-        ):
-            yield stored
+        )
+        async with contextlib.aclosing(pages):
+            async for rows in pages:
+                for stored in stored_events(self.event_registry, rows, options.lazy):
+                    yield stored
 
     async def read_all(self, options: ReadOptions | None = None) -> AsyncIterator[StoredEvent]:
         options = check_read_options(options)
         clauses, params = option_filters(options)
-        async for stored in self._paged(clauses, params, "global_position", options):
-            yield stored
+        pages = self._pages(clauses, params, "global_position", options)
+        async with contextlib.aclosing(pages):
+            async for rows in pages:
+                # decoded one row at a time as taken (lazily: on access of .event)
+                for stored in stored_events(self.event_registry, rows, options.lazy):
+                    yield stored
 
     async def read_all_shard(
         self, shard: int, shards: int, options: ReadOptions | None = None
@@ -574,21 +582,19 @@ class SQLiteEventStore(EventStore, ShardReads, EventTransfer):
         options = check_read_options(options)
         clauses, params = option_filters(options)
         # evaluated by SQLite (a Python function, ~1 us a row): other rows are not decoded
-        clauses, params = (
-            [*clauses, "eventsource_shard(aggregate_id, ?) = ?"],
-            [
-                *params,
-                count,
-                index,
-            ],
-        )
-        async for stored in self._paged(clauses, params, "global_position", options):
-            yield stored
+        clauses = [*clauses, "eventsource_shard(aggregate_id, ?) = ?"]
+        params = [*params, count, index]
+        pages = self._pages(clauses, params, "global_position", options)
+        async with contextlib.aclosing(pages):
+            async for rows in pages:
+                for stored in stored_events(self.event_registry, rows, options.lazy):
+                    yield stored
 
-    async def _paged(
+    async def _pages(
         self, where: list[str], params: list[Any], key: str, options: ReadOptions
-    ) -> AsyncIterator[StoredEvent]:
-        """Keyset-paged read ordered by ``key``: one statement (one hop) per page."""
+    ) -> AsyncGenerator[list[Any], None]:
+        """Keyset-paged read ordered by ``key``: the rows of each page, one statement (one
+        hop) per page."""
         forward = options.direction is ReadDirection.FORWARD
         cursor = options.from_position
         if cursor is None:
@@ -600,20 +606,38 @@ class SQLiteEventStore(EventStore, ShardReads, EventTransfer):
         )
         column = 0 if key == "global_position" else 3
         remaining = options.limit
-        registry = self.event_registry
-        while remaining is None or remaining > 0:
-            size = self.page_size if remaining is None else min(self.page_size, remaining)
-            page_params = (*params, cursor, size)
-            rows: list[Any] = await self._run(
-                lambda c, args=page_params: c.execute(sql, args).fetchall()
-            )
-            for row in rows:
-                yield decode_stored(registry, row)
-            if len(rows) < size:
-                return
-            cursor = rows[-1][column]
-            if remaining is not None:
-                remaining -= len(rows)
+
+        def page(cursor: int, size: int) -> Awaitable[list[Any]]:
+            args = (*params, cursor, size)
+            rows: Awaitable[list[Any]] = self._run(lambda c: c.execute(sql, args).fetchall())
+            return rows
+
+        size = self.page_size if remaining is None else min(self.page_size, remaining)
+        if size <= 0:
+            return
+        # The next page is fetched on the connection's thread while this one is decoded and
+        # consumed (a keyset read: fetching it earlier sees the same events).
+        pending: asyncio.Future[list[Any]] | None = None
+        try:
+            rows = await page(cursor, size)
+            while True:
+                full = len(rows) == size
+                if remaining is not None:
+                    remaining -= len(rows)
+                    size = min(self.page_size, remaining)
+                if full and size > 0:
+                    pending = asyncio.ensure_future(page(rows[-1][column], size))
+                yield rows
+                if pending is None:
+                    return
+                rows, pending = await pending, None
+        finally:
+            if pending is not None:
+                # The reader stopped early: drop the read-ahead, and retrieve its error if it
+                # already failed (else asyncio logs "exception was never retrieved").
+                pending.cancel()
+                if pending.done() and not pending.cancelled():
+                    pending.exception()
 
     async def get_events_by_type(
         self,
@@ -629,7 +653,8 @@ class SQLiteEventStore(EventStore, ShardReads, EventTransfer):
         sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY global_position"
         args = (aggregate_type, *params)
         rows: list[Any] = await self._run(lambda c: c.execute(sql, args).fetchall())
-        return [decode_event(self.event_registry, row) for row in rows]
+        decoder = PageDecoder(self.event_registry)
+        return [decode_event(decoder, row) for row in rows]
 
     async def event_exists(self, event_id: UUID) -> bool:
         key = str(check_event_id(event_id))

@@ -59,7 +59,7 @@ def to_us(moment: datetime) -> int:
 
 def from_us(value: int) -> datetime:
     """The UTC datetime of ``value`` microseconds since the epoch."""
-    return _EPOCH + timedelta(microseconds=value)
+    return _EPOCH + _US * value  # exact, and faster than timedelta(microseconds=value)
 
 
 class SharedFile:

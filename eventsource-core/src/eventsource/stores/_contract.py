@@ -37,7 +37,9 @@ Guarantees (each is checked by :mod:`eventsource.testing`):
   (global position, stream and stream position, event id, type and version), with the stored
   text as ``raw_payload`` and the decoding error as ``__cause__``. Each row is decoded as it
   is yielded (:func:`~eventsource.spi.decode_stored_event`), never a page ahead; a reader
-  resuming from the row's position goes on after it. ``get_events`` and
+  resuming from the row's position goes on after it. ``ReadOptions(lazy=True)`` allows a store
+  to yield every row and decode on first access of ``.event`` instead (which then raises that
+  error); a store may ignore it and decode as usual. ``get_events`` and
   ``get_events_by_type`` raise the same error.
 - **Stream lifecycle (optional: capability ``stream_lifecycle``).** ``delete_stream`` (soft
   or hard), ``restore_stream``, ``truncate_stream`` and ``scavenge`` (retention per aggregate

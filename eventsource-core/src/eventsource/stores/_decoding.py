@@ -3,13 +3,14 @@ becomes an :class:`EventDecodeError` naming where it is, so readers can stop exa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from .._exceptions import EventDecodeError
 from ..events import DomainEvent, EventRegistry
 
-__all__ = ["decode_stored_event"]
+__all__ = ["PageDecoder", "decode_stored_event"]
 
 
 def decode_stored_event(
@@ -44,6 +45,49 @@ def decode_stored_event(
             stream_position,
             event_id,
         ) from exc
+
+
+class PageDecoder:
+    """:func:`decode_stored_event` for the rows of one page (or one read): each
+    ``(event_type, event_version)`` finds its decoder once (:meth:`EventRegistry.decoder`,
+    which skips validation work a stored document cannot need), and every row decodes to
+    exactly what :func:`decode_stored_event` gives, or raises the same error. Make one per
+    page so that classes registered meanwhile are seen at the next page."""
+
+    __slots__ = ("_decoders", "_registry")
+
+    def __init__(self, registry: EventRegistry) -> None:
+        self._registry = registry
+        self._decoders: dict[tuple[str, int | None], Callable[[Any], DomainEvent]] = {}
+
+    def __call__(
+        self,
+        payload: Any,
+        event_type: str,
+        event_version: int | None,
+        global_position: int | None,
+        stream_id: str | None,
+        stream_position: int | None = None,
+        event_id: Any = None,
+    ) -> DomainEvent:
+        """Decode one row, with the arguments of :func:`decode_stored_event`."""
+        decode = self._decoders.get((event_type, event_version))
+        if decode is None:
+            decode = self._registry.decoder(event_type, event_version)
+            self._decoders[(event_type, event_version)] = decode
+        try:
+            return decode(payload)
+        except Exception as exc:
+            raise _decode_error(
+                exc,
+                payload,
+                event_type,
+                event_version,
+                global_position,
+                stream_id,
+                stream_position,
+                event_id,
+            ) from exc
 
 
 def _decode_error(

@@ -69,7 +69,12 @@ class ReadOptions:
     events yielded, after the other filters; ``None`` streams everything, in pages.
     ``from_timestamp`` / ``to_timestamp`` (timezone-aware) bound the events' ``occurred_at``,
     both inclusive. ``event_types`` keeps events of those types (a list, tuple or set of
-    names, never a single ``str``; empty keeps none).
+    names, never a single ``str``; empty keeps none). ``lazy=True`` lets the store yield each
+    event before decoding it (:class:`~eventsource.spi.LazyStoredEvent`): positions, stream,
+    type and ids are read from the row, the event is decoded on first access of ``.event``,
+    and a row that cannot be decoded raises :class:`~eventsource.EventDecodeError` there
+    instead of from the iterator. For readers that do not need every payload; a reader that
+    must stop at an undecodable row keeps the default (a store may decode eagerly anyway).
 
     Every field is checked here (:mod:`eventsource.arguments`), so a bad option raises
     :class:`InvalidArgumentError` naming it before any backend sees it: positions and limits
@@ -85,6 +90,7 @@ class ReadOptions:
     to_timestamp: datetime | None = None
     tenant_id: UUID | None = None
     event_types: tuple[str, ...] | None = None
+    lazy: bool = False
 
     def __post_init__(self) -> None:
         if self.from_position == -1 and not isinstance(self.from_position, bool):
@@ -110,6 +116,8 @@ class ReadOptions:
         if self.event_types is not None:
             types = check_names(self.event_types, "ReadOptions.event_types", InvalidArgumentError)
             object.__setattr__(self, "event_types", types)
+        if not isinstance(self.lazy, bool):
+            raise InvalidArgumentError(f"ReadOptions.lazy must be a bool, got {self.lazy!r:.80}")
 
 
 @dataclass(frozen=True, slots=True)
