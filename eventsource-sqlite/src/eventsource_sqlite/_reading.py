@@ -64,7 +64,7 @@ def stored_events(registry: EventRegistry, rows: list[Any], lazy: bool) -> Itera
     upcast = {kind for kind in {row[4] for row in rows} if registry.has_upcasters(kind)}
     if not upcast:
         lazily = _Rows(decode).stored_event
-        return [lazily(row) for row in rows]  # nothing decoded: the page at once
+        return map(lazily, rows)  # nothing decoded: built as taken, so a dropped row is freed
     return _mixed(registry, decode, rows, upcast)
 
 
@@ -100,8 +100,8 @@ def _uuid_column(index: int) -> Callable[[Any, Any], UUID]:
                 except ValueError:
                     return UUID(text)
                 uuid = _new_uuid(UUID)
-                _set(uuid, "int", value)
-                _set(uuid, "is_safe", _UNKNOWN)
+                _set_int(uuid, value)
+                _set_is_safe(uuid, _UNKNOWN)
                 return uuid
         return UUID(text)
 
@@ -118,7 +118,9 @@ def text_uuid(text: Any) -> UUID:
 
 
 _new_uuid = object.__new__
-_set = object.__setattr__
+# UUID's own slots, set as object.__setattr__ would (UUID forbids attribute assignment)
+_set_int = UUID.__dict__["int"].__set__
+_set_is_safe = UUID.__dict__["is_safe"].__set__
 _UNKNOWN = SafeUUID.unknown
 
 
