@@ -33,7 +33,11 @@ APPENDS = 500
 
 async def rounds(count: int) -> None:
     """Print ``count`` alternating rounds of W2 for each side, then the medians."""
-    url = os.environ.get("EVENTSOURCE_TEST_POSTGRES_URL") or bench.DEFAULT_URL
+    url = (
+        os.environ.get("EVENTSOURCE_BENCH_POSTGRES_URL")
+        or os.environ.get("EVENTSOURCE_TEST_POSTGRES_URL")
+        or bench.DEFAULT_URL
+    )
     setup = bench._Bench(url)
     try:
         store = await setup.store(pool_min=8, pool_max=8)
