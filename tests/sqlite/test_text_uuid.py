@@ -3,6 +3,8 @@ the same value, type and safety flag, or the same error, for any text."""
 
 from __future__ import annotations
 
+import copy
+import pickle
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -52,3 +54,5 @@ def test_the_ids_the_store_writes() -> None:
         value = uuid4()
         parsed = text_uuid(str(value))
         assert parsed == value and type(parsed) is UUID and hash(parsed) == hash(value)
+        assert pickle.loads(pickle.dumps(parsed)) == value  # both slots set, as UUID sets them
+        assert copy.copy(parsed) == value and parsed.is_safe is value.is_safe

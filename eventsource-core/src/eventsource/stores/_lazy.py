@@ -66,8 +66,8 @@ class RowReader:
     def stored_event(self, row: Any) -> LazyStoredEvent:
         """A :class:`LazyStoredEvent` over ``row``."""
         stored = _new(LazyStoredEvent)
-        _ROW.__set__(stored, row)
-        _READER.__set__(stored, self)
+        _set_row(stored, row)
+        _set_reader(stored, self)
         return stored
 
 
@@ -245,3 +245,5 @@ class LazyStoredEvent(StoredEvent):
 _new = object.__new__
 _ROW = LazyStoredEvent.__dict__["_row"]
 _READER = LazyStoredEvent.__dict__["_reader"]
+_set_row = _ROW.__set__  # bound once: a row object costs three C calls
+_set_reader = _READER.__set__
