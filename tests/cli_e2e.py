@@ -290,3 +290,17 @@ def run_usage_failures(url: str, tmp_path: Path) -> None:
     assert bogus.code == 2 and "No such command 'bogus'" in one_line(bogus)
     assert migrate.code == 0 and "--from" in migrate.out
     assert "--url" not in migrate.out  # migrate takes --from and --to, no ignored --url
+    # Beyond 2**63 - 1 is a usage error naming the option, not the store's internal message.
+    huge = "99999999999999999999"
+    beyond = cli.many(
+        ("events", "list", "--from", huge, "--url", url),
+        ("events", "tail", "--limit", huge, "--url", url),
+        ("--json", "events", "show", huge, "--url", url),
+        ("dlq", "show", huge, "--url", url),
+        ("checkpoints", "reset", "p", "--to", huge, "--yes", "--url", url),
+    )
+    for done in beyond[:2] + beyond[3:]:
+        assert done.code == 2 and "must be <= 9223372036854775807" in one_line(done), done.err
+        assert "ReadOptions" not in done.err and "dlq_id" not in done.err
+    assert beyond[2].error()["code"] == "usage" and "at most" in beyond[2].error()["error"]
+    assert cli("dlq", "show", "0", "--url", url).code == 2

@@ -8,17 +8,22 @@ from typing import TypeVar
 
 import typer
 
-__all__ = ["at_least", "more_than"]
+__all__ = ["INT64_MAX", "at_least", "more_than"]
+
+#: The largest integer a store takes (positions, limits, ids are signed 64-bit).
+INT64_MAX = 2**63 - 1
 
 N = TypeVar("N", int, float, int | None, float | None)
 
 
 def at_least(minimum: float) -> Callable[[N], N]:
-    """A callback refusing values below ``minimum``."""
+    """A callback refusing values below ``minimum`` (and integers above ``INT64_MAX``)."""
 
     def check(value: N) -> N:
         if value is not None and value < minimum:
             raise typer.BadParameter(f"must be >= {minimum:g}, not {value:g}")
+        if isinstance(value, int) and value > INT64_MAX:
+            raise typer.BadParameter(f"must be <= {INT64_MAX} (2**63 - 1), not {value}")
         return value
 
     return check

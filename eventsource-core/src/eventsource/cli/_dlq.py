@@ -38,7 +38,7 @@ class Status(enum.StrEnum):
     RESOLVED = "resolved"
 
 
-EntryId = Annotated[int, typer.Argument(metavar="ID", help="DLQ entry id")]
+EntryId = Annotated[int, typer.Argument(metavar="ID", callback=at_least(1), help="DLQ entry id")]
 PROJECTION_HELP = "the projection, as MODULE:ATTR (a projection, its class or a factory)"
 
 
@@ -215,7 +215,10 @@ async def run_replay(
     projection: Annotated[
         str, typer.Option("--projection", metavar="MODULE:ATTR", help=PROJECTION_HELP)
     ],
-    dlq_id: Annotated[int | None, typer.Argument(metavar="ID", help="the entry (or --all)")] = None,
+    dlq_id: Annotated[
+        int | None,
+        typer.Argument(metavar="ID", callback=at_least(1), help="the entry (or --all)"),
+    ] = None,
     all_entries: Annotated[
         bool, typer.Option("--all", help="every failed entry of the projection")
     ] = False,

@@ -18,7 +18,7 @@ from uuid import UUID
 import typer
 
 from .._exceptions import EntryNotFoundError, EventDecodeError
-from ._checks import at_least, more_than
+from ._checks import INT64_MAX, at_least, more_than
 from ._command import command
 from ._context import Context, to_jsonable
 from ._safe_text import safe_text
@@ -375,6 +375,11 @@ async def run_show(
     event_id: UUID | None = None
     if event.isdigit():
         position = int(event)
+        if position > INT64_MAX:
+            raise typer.BadParameter(
+                f"a global position is at most {INT64_MAX} (2**63 - 1), not {event}",
+                param_hint="EVENT",
+            )
     else:
         try:
             event_id = UUID(event)
