@@ -304,3 +304,16 @@ def run_usage_failures(url: str, tmp_path: Path) -> None:
         assert "ReadOptions" not in done.err and "dlq_id" not in done.err
     assert beyond[2].error()["code"] == "usage" and "at most" in beyond[2].error()["error"]
     assert cli("dlq", "show", "0", "--url", url).code == 2
+    # Days and times a timedelta or UTC cannot hold: usage errors, not an OverflowError.
+    for done in cli.many(
+        ("outbox", "cleanup", "--days", "1e400", "--url", url),
+        ("outbox", "cleanup", "--days", "nan", "--url", url),
+        ("outbox", "cleanup", "--days", "99999999999", "--url", url),
+        ("streams", "retention", "set", "Sensor", "--max-age", "1e300", "--url", url),
+        ("streams", "scavenge", "Sensor", "--max-age", "1e300", "--url", url),
+        ("events", "list", "--since", "9999-12-31T23:59:59-01:00", "--url", url),
+        ("--json", "events", "list", "--until", "0001-01-01T00:00:00+01:00", "--url", url),
+    ):
+        assert done.code == 2 and "usage" in done.err and "ReadOptions" not in done.err, done.err
+    policies = cli("streams", "retention", "list", "--url", url)  # nothing was stored
+    assert policies.code == 0 and "Sensor" not in policies.out, policies

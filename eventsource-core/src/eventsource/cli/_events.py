@@ -75,7 +75,14 @@ def _moment(text: str | None, option: str) -> datetime | None:
         raise typer.BadParameter(
             f"{text!r} is not an ISO 8601 time (2026-01-31T12:00:00+00:00)", param_hint=option
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past the end of time in UTC
+        raise typer.BadParameter(
+            f"{text!r} is outside the range of times in UTC", param_hint=option
+        ) from None
+    return value
 
 
 def _record(stored: StoredEvent) -> dict[str, Any]:
