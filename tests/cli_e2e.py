@@ -315,5 +315,14 @@ def run_usage_failures(url: str, tmp_path: Path) -> None:
         ("--json", "events", "list", "--until", "0001-01-01T00:00:00+01:00", "--url", url),
     ):
         assert done.code == 2 and "usage" in done.err and "ReadOptions" not in done.err, done.err
+    # Usage errors a command finds itself read like Click's: "eventsource: usage error: ...".
+    for done in cli.many(
+        ("migrate", url, "sqlite:///never.db", "--with", "bogus"),
+        ("migrate", url),
+        ("streams", "retention", "set", "Sensor", "--url", url),
+        ("events", "upcast", "--url", url),
+    ):
+        assert done.code == 2 and one_line(done).startswith("eventsource: usage error: "), done.err
+    assert not (tmp_path / "never.db").exists()
     policies = cli("streams", "retention", "list", "--url", url)  # nothing was stored
     assert policies.code == 0 and "Sensor" not in policies.out, policies
