@@ -324,5 +324,7 @@ def run_usage_failures(url: str, tmp_path: Path) -> None:
     ):
         assert done.code == 2 and one_line(done).startswith("eventsource: usage error: "), done.err
     assert not (tmp_path / "never.db").exists()
+    not_a_stream = cli("stream", "nope", "--url", url)  # neither a stream id nor a UUID
+    assert not_a_stream.code == 2 and "nor an aggregate id (a UUID)" in one_line(not_a_stream)
     policies = cli("streams", "retention", "list", "--url", url)  # nothing was stored
     assert policies.code == 0 and "Sensor" not in policies.out, policies

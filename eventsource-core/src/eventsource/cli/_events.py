@@ -459,7 +459,18 @@ async def run_stream(
     ] = None,
 ) -> int:
     """Print one stream with versions and payloads."""
+    from .._exceptions import InvalidArgumentError
+    from ..stores._types import parse_stream_id
+
     stream_id = f"{stream}:{aggregate_type}" if aggregate_type else stream
+    try:
+        parse_stream_id(stream_id if ":" in stream_id else f"{stream_id}:Aggregate")
+    except InvalidArgumentError:
+        raise typer.BadParameter(
+            f"{stream_id!r:.120} is neither a stream id ('<aggregate id>:<aggregate type>') "
+            "nor an aggregate id (a UUID)",
+            param_hint="STREAM",
+        ) from None
     events: list[StoredEvent] = []
     async with ctx.backend() as backend:
         store = ctx.lenient(backend).events
