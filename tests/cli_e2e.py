@@ -324,6 +324,8 @@ def run_usage_failures(url: str, tmp_path: Path) -> None:
     ):
         assert done.code == 2 and one_line(done).startswith("eventsource: usage error: "), done.err
     assert not (tmp_path / "never.db").exists()
+    blank = cli("--json", "dlq", "resolve", "1", "--note", " ", "--url", url)  # as the console
+    assert blank.code == 2 and "give a note" in blank.error()["error"]
     not_a_stream = cli("stream", "nope", "--url", url)  # neither a stream id nor a UUID
     assert not_a_stream.code == 2 and "nor an aggregate id (a UUID)" in one_line(not_a_stream)
     policies = cli("streams", "retention", "list", "--url", url)  # nothing was stored

@@ -42,6 +42,13 @@ EntryId = Annotated[int, typer.Argument(metavar="ID", callback=at_least(1), help
 PROJECTION_HELP = "the projection, as MODULE:ATTR (a projection, its class or a factory)"
 
 
+def _a_note(note: str) -> str:
+    """The note without surrounding blanks; a blank one is a usage error (as in the console)."""
+    if not note.strip():
+        raise typer.BadParameter("give a note: what was done")
+    return note.strip()
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``dlq`` command group."""
     app.add_typer(group, name="dlq")
@@ -175,7 +182,10 @@ async def run_show(ctx: Context, dlq_id: EntryId) -> int:
 async def run_resolve(
     ctx: Context,
     dlq_id: EntryId,
-    note: Annotated[str, typer.Option("--note", metavar="TEXT", help="what was done")],
+    note: Annotated[
+        str,
+        typer.Option("--note", metavar="TEXT", callback=_a_note, help="what was done"),
+    ],
     force: Annotated[
         bool, typer.Option("--force", help="resolve again, replacing the note")
     ] = False,
