@@ -290,3 +290,43 @@ def run_usage_failures(url: str, tmp_path: Path) -> None:
     assert bogus.code == 2 and "No such command 'bogus'" in one_line(bogus)
     assert migrate.code == 0 and "--from" in migrate.out
     assert "--url" not in migrate.out  # migrate takes --from and --to, no ignored --url
+    # Beyond 2**63 - 1 is a usage error naming the option, not the store's internal message.
+    huge = "99999999999999999999"
+    beyond = cli.many(
+        ("events", "list", "--from", huge, "--url", url),
+        ("events", "tail", "--limit", huge, "--url", url),
+        ("--json", "events", "show", huge, "--url", url),
+        ("dlq", "show", huge, "--url", url),
+        ("checkpoints", "reset", "p", "--to", huge, "--yes", "--url", url),
+    )
+    for done in beyond[:2] + beyond[3:]:
+        assert done.code == 2 and "must be <= 9223372036854775807" in one_line(done), done.err
+        assert "ReadOptions" not in done.err and "dlq_id" not in done.err
+    assert beyond[2].error()["code"] == "usage" and "at most" in beyond[2].error()["error"]
+    assert cli("dlq", "show", "0", "--url", url).code == 2
+    # Days and times a timedelta or UTC cannot hold: usage errors, not an OverflowError.
+    for done in cli.many(
+        ("outbox", "cleanup", "--days", "1e400", "--url", url),
+        ("outbox", "cleanup", "--days", "nan", "--url", url),
+        ("outbox", "cleanup", "--days", "99999999999", "--url", url),
+        ("streams", "retention", "set", "Sensor", "--max-age", "1e300", "--url", url),
+        ("streams", "scavenge", "Sensor", "--max-age", "1e300", "--url", url),
+        ("events", "list", "--since", "9999-12-31T23:59:59-01:00", "--url", url),
+        ("--json", "events", "list", "--until", "0001-01-01T00:00:00+01:00", "--url", url),
+    ):
+        assert done.code == 2 and "usage" in done.err and "ReadOptions" not in done.err, done.err
+    # Usage errors a command finds itself read like Click's: "eventsource: usage error: ...".
+    for done in cli.many(
+        ("migrate", url, "sqlite:///never.db", "--with", "bogus"),
+        ("migrate", url),
+        ("streams", "retention", "set", "Sensor", "--url", url),
+        ("events", "upcast", "--url", url),
+    ):
+        assert done.code == 2 and one_line(done).startswith("eventsource: usage error: "), done.err
+    assert not (tmp_path / "never.db").exists()
+    blank = cli("--json", "dlq", "resolve", "1", "--note", " ", "--url", url)  # as the console
+    assert blank.code == 2 and "give a note" in blank.error()["error"]
+    not_a_stream = cli("stream", "nope", "--url", url)  # neither a stream id nor a UUID
+    assert not_a_stream.code == 2 and "nor an aggregate id (a UUID)" in one_line(not_a_stream)
+    policies = cli("streams", "retention", "list", "--url", url)  # nothing was stored
+    assert policies.code == 0 and "Sensor" not in policies.out, policies

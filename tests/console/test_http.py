@@ -4,6 +4,7 @@ write guard (403 without the token, nothing changed), escaping, bad input, live 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -273,6 +274,22 @@ def test_a_missing_store_is_one_line_and_an_exit_code(tmp_path: Path) -> None:
         assert done.returncode == code, (argv, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_taken_port_names_the_address(sqlite_store: tuple[str, Seeded]) -> None:
+    import socket
+
+    url, _ = sqlite_store
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = [str(COMMAND), "--json", "console", "--url", url, "--port", str(port)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 6 and "Traceback" not in done.stderr
+    error = json.loads(done.stderr)
+    assert error["code"] == "unavailable"
+    assert error["error"].startswith(f"cannot listen on 127.0.0.1:{port}: "), error
 
 
 def test_an_undecodable_row_shows_as_a_note_and_its_stored_text(

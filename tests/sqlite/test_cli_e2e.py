@@ -99,3 +99,24 @@ def test_confirmation_and_progress_on_a_terminal(tmp_path: Path) -> None:
     code, shown = _on_a_terminal(cli, ["projections", "rebuild", "cliproj:Proj", "--url", url], "y")
     assert code == 0 and "Rebuilt 'cli-proj': 3 events handled" in shown
     assert "rebuild cli-proj" in shown and "3/3" in shown  # the progress bar
+
+
+def test_a_closed_stdout_stops_quietly(tmp_path: Path) -> None:
+    """``eventsource status | head -1``: the reader goes away; no error line, exit 141."""
+    import subprocess
+
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    assert Cli(tmp_path)("init", "--url", url).code == 0
+    for argv in (["status"], ["--json", "info"]):  # both always print
+        with subprocess.Popen(
+            [str(CONSOLE_SCRIPT), *argv, "--url", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        ) as child:
+            assert child.stdout is not None and child.stderr is not None
+            child.stdout.close()  # before the command writes anything
+            err = child.stderr.read().decode()
+            code = child.wait(timeout=60)
+        assert code == 141, err
+        assert err == "", err  # not "eventsource: error: [Errno 32] Broken pipe" (exit 6)

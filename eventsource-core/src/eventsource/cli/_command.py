@@ -21,7 +21,7 @@ import typer
 
 from .._exceptions import EventSourceError, StoreNotFoundError
 from ._context import Context
-from ._exit_codes import EXIT_INTERRUPTED
+from ._exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 
 __all__ = ["URL_HELP", "CommandFunction", "command", "options_of"]
 
@@ -128,9 +128,26 @@ def invoke(ctx: Context, fn: CommandFunction, kwargs: dict[str, Any]) -> int:
         return asyncio.run(fn(ctx, **kwargs))
     except StoreNotFoundError as exc:
         return ctx.fail(exc, hint=_CREATE_HINT)
+    except BrokenPipeError:  # stdout's reader went away (| head): stop quietly, as Unix tools
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except (EventSourceError, OSError) as exc:
         return ctx.fail(exc)
     except KeyboardInterrupt:
         return ctx.error("interrupted", "interrupted", EXIT_INTERRUPTED)
     finally:
         plugin_log.setLevel(previous_level)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the flush at exit does not fail again."""
+    import os
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (a test's capture): nothing to silence
+        pass
+    finally:
+        os.close(devnull)

@@ -108,7 +108,8 @@ class Context:
                 data["hint"] = hint
             _write(sys.stderr, json.dumps(data))
         else:
-            self.err(f"error: {message}" + (f"; {hint}" if hint else ""))
+            kind = "usage error" if code == "usage" else "error"  # as Click's usage errors
+            self.err(f"{kind}: {message}" + (f"; {hint}" if hint else ""))
         return exit_code
 
     def emit_json(self, data: Any) -> None:

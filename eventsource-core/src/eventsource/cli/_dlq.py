@@ -38,8 +38,15 @@ class Status(enum.StrEnum):
     RESOLVED = "resolved"
 
 
-EntryId = Annotated[int, typer.Argument(metavar="ID", help="DLQ entry id")]
+EntryId = Annotated[int, typer.Argument(metavar="ID", callback=at_least(1), help="DLQ entry id")]
 PROJECTION_HELP = "the projection, as MODULE:ATTR (a projection, its class or a factory)"
+
+
+def _a_note(note: str) -> str:
+    """The note without surrounding blanks; a blank one is a usage error (as in the console)."""
+    if not note.strip():
+        raise typer.BadParameter("give a note: what was done")
+    return note.strip()
 
 
 def register(app: typer.Typer) -> None:
@@ -175,7 +182,10 @@ async def run_show(ctx: Context, dlq_id: EntryId) -> int:
 async def run_resolve(
     ctx: Context,
     dlq_id: EntryId,
-    note: Annotated[str, typer.Option("--note", metavar="TEXT", help="what was done")],
+    note: Annotated[
+        str,
+        typer.Option("--note", metavar="TEXT", callback=_a_note, help="what was done"),
+    ],
     force: Annotated[
         bool, typer.Option("--force", help="resolve again, replacing the note")
     ] = False,
@@ -215,7 +225,10 @@ async def run_replay(
     projection: Annotated[
         str, typer.Option("--projection", metavar="MODULE:ATTR", help=PROJECTION_HELP)
     ],
-    dlq_id: Annotated[int | None, typer.Argument(metavar="ID", help="the entry (or --all)")] = None,
+    dlq_id: Annotated[
+        int | None,
+        typer.Argument(metavar="ID", callback=at_least(1), help="the entry (or --all)"),
+    ] = None,
     all_entries: Annotated[
         bool, typer.Option("--all", help="every failed entry of the projection")
     ] = False,

@@ -18,7 +18,7 @@ from uuid import UUID
 import typer
 
 from .._exceptions import EntryNotFoundError, EventDecodeError
-from ._checks import at_least, more_than
+from ._checks import INT64_MAX, at_least, more_than
 from ._command import command
 from ._context import Context, to_jsonable
 from ._safe_text import safe_text
@@ -75,7 +75,14 @@ def _moment(text: str | None, option: str) -> datetime | None:
         raise typer.BadParameter(
             f"{text!r} is not an ISO 8601 time (2026-01-31T12:00:00+00:00)", param_hint=option
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past the end of time in UTC
+        raise typer.BadParameter(
+            f"{text!r} is outside the range of times in UTC", param_hint=option
+        ) from None
+    return value
 
 
 def _record(stored: StoredEvent) -> dict[str, Any]:
@@ -375,6 +382,11 @@ async def run_show(
     event_id: UUID | None = None
     if event.isdigit():
         position = int(event)
+        if position > INT64_MAX:
+            raise typer.BadParameter(
+                f"a global position is at most {INT64_MAX} (2**63 - 1), not {event}",
+                param_hint="EVENT",
+            )
     else:
         try:
             event_id = UUID(event)
@@ -447,7 +459,18 @@ async def run_stream(
     ] = None,
 ) -> int:
     """Print one stream with versions and payloads."""
+    from .._exceptions import InvalidArgumentError
+    from ..stores._types import parse_stream_id
+
     stream_id = f"{stream}:{aggregate_type}" if aggregate_type else stream
+    try:
+        parse_stream_id(stream_id if ":" in stream_id else f"{stream_id}:Aggregate")
+    except InvalidArgumentError:
+        raise typer.BadParameter(
+            f"{stream_id!r:.120} is neither a stream id ('<aggregate id>:<aggregate type>') "
+            "nor an aggregate id (a UUID)",
+            param_hint="STREAM",
+        ) from None
     events: list[StoredEvent] = []
     async with ctx.backend() as backend:
         store = ctx.lenient(backend).events

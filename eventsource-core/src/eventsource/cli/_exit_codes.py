@@ -29,6 +29,7 @@ from .._exceptions import (
 
 __all__ = [
     "EXIT_BAD_URL",
+    "EXIT_BROKEN_PIPE",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_NO_BACKEND",
@@ -47,6 +48,8 @@ EXIT_NO_BACKEND = 4
 EXIT_NO_STORE = 5
 EXIT_UNAVAILABLE = 6
 EXIT_INTERRUPTED = 130
+#: stdout's reader went away (``| head``): 128 + SIGPIPE, as a shell reports a piped tool.
+EXIT_BROKEN_PIPE = 141
 
 
 def classify(exc: BaseException) -> tuple[int, str]:

@@ -114,7 +114,7 @@ async def run(
     unknown = sorted(set(chosen) - set(INCLUDABLE))
     if unknown:
         return ctx.error(
-            f"usage: --with cannot copy {', '.join(unknown)} (choose from "
+            f"--with cannot copy {', '.join(unknown)} (choose from "
             f"{', '.join(INCLUDABLE)}, or none)",
             "usage",
             EXIT_USAGE,
@@ -154,8 +154,8 @@ def _urls(
     given_target = target_option if target_option is not None else _pop(positional)
     if given_source is None or given_target is None or positional:
         return ctx.error(
-            "usage: eventsource migrate SOURCE TARGET (one source and one target URL, or "
-            "--from URL --to URL)",
+            "give one SOURCE and one TARGET: eventsource migrate SOURCE TARGET (or --from URL "
+            "--to URL)",
             "usage",
             EXIT_USAGE,
         )

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import typer
 
-from ._checks import at_least
+from ._checks import CLEANUP_DAYS, at_least, at_most_days
 from ._command import command
 from ._context import Context
 
@@ -134,7 +134,10 @@ async def run_cleanup(
     days: Annotated[
         float,
         typer.Option(
-            "--days", callback=at_least(0), metavar="N", help="published more than N days ago"
+            "--days",
+            callback=at_most_days(at_least(0), CLEANUP_DAYS),
+            metavar="N",
+            help="published more than N days ago",
         ),
     ],
 ) -> int:

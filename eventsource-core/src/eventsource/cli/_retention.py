@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ._checks import at_least, more_than
+from ._checks import RETENTION_DAYS, at_least, at_most_days, more_than
 from ._command import command
 from ._context import Context
 from ._exit_codes import EXIT_USAGE
@@ -43,7 +43,10 @@ async def run_set(
     max_age: Annotated[
         float | None,
         typer.Option(
-            "--max-age", callback=more_than(0), metavar="DAYS", help="keep the last DAYS days"
+            "--max-age",
+            callback=at_most_days(more_than(0), RETENTION_DAYS),
+            metavar="DAYS",
+            help="keep the last DAYS days",
         ),
     ] = None,
 ) -> int:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import typer
 
-from ._checks import at_least, more_than
+from ._checks import RETENTION_DAYS, at_least, at_most_days, more_than
 from ._command import command
 from ._context import Context
 from ._exit_codes import EXIT_USAGE
@@ -89,7 +89,12 @@ async def run_scavenge(
         int | None, typer.Option("--max-count", callback=at_least(1), metavar="N")
     ] = None,
     max_age: Annotated[
-        float | None, typer.Option("--max-age", callback=more_than(0), metavar="DAYS")
+        float | None,
+        typer.Option(
+            "--max-age",
+            callback=at_most_days(more_than(0), RETENTION_DAYS),
+            metavar="DAYS",
+        ),
     ] = None,
 ) -> int:
     """Apply retention policies now."""

@@ -61,7 +61,11 @@ async def serve_async(settings: ConsoleSettings, **uvicorn_options: Any) -> None
         family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((settings.host, settings.port))
+            try:
+                sock.bind((settings.host, settings.port))
+            except OSError as exc:  # a taken port, an address not of this machine
+                where = f"{settings.host}:{settings.port}"
+                raise OSError(f"cannot listen on {where}: {exc.strerror}") from None
             port = sock.getsockname()[1]
             options: dict[str, Any] = {"log_level": "warning", "timeout_graceful_shutdown": 2}
             options.update(uvicorn_options)
