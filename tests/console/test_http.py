@@ -375,10 +375,10 @@ def test_create_app_opens_the_store_itself_when_served(sqlite_store: tuple[str, 
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()
     try:
-        for _ in range(200):  # until it serves (no clock involved: a readiness poll)
-            if server.started:
-                break
+        deadline = time.monotonic() + 60  # a readiness poll, generous for a loaded machine
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert server.started, "the console did not start serving"
         status, _, body = fetch(f"http://127.0.0.1:{port}/")
         assert status == 200 and 'data-card="global position"><b>18</b>' in body
     finally:

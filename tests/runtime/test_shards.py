@@ -310,10 +310,11 @@ async def test_a_shard_reads_only_its_rows_where_the_store_filters(
     backend: Backend, backend_url: str
 ) -> None:
     """On SQLite and PostgreSQL (shard_reads) a shard's runner decodes its own shard's rows
-    and one more (the log's last, to checkpoint past the others), not the whole log."""
+    only (the log's last row, read to checkpoint past the others, is read lazily), not the
+    whole log."""
     if backend_url.startswith("memory"):
         pytest.skip("the memory store keeps events decoded")
-    streams = [uuid4() for _ in range(16)]
+    streams = _streams_in_shards([0, 1, 2, 3] * 4)  # every shard holds some streams
     for agg in streams:
         events = [RtCounted(aggregate_id=agg, n=n) for n in range(3)]
         await backend.events.append_events(agg, "rttest.Cart", events, expected_version=0)
@@ -325,6 +326,6 @@ async def test_a_shard_reads_only_its_rows_where_the_store_filters(
     runner = ProjectionRunner.from_backend(projection, backend, shard=shard, ownership=False)
     RtCounted.built = 0
     assert await runner.catch_up() == 3 * len(mine)
-    assert RtCounted.built <= 3 * len(mine) + 1, f"{RtCounted.built} rows decoded"
+    assert RtCounted.built == 3 * len(mine), f"{RtCounted.built} rows decoded"
     assert sorted(set(projection.streams)) == sorted(mine)
     assert await backend.checkpoints.get_position(runner.name) == head

@@ -90,9 +90,10 @@ def nesting_depth(text: str) -> int:
     return max(accumulate(_STEP[b] for b in brackets), default=0)
 
 
-def check_json_text(text: str, what: str | Callable[[], str]) -> None:
+def check_json_text(text: str, what: str | Callable[[], str], *, check_depth: bool = True) -> None:
     """Refuse the JSON document ``text`` (encoded with non-finite floats as ``NaN`` /
-    ``Infinity`` tokens) unless it is in the portable domain: no non-finite number and at most
+    ``Infinity`` tokens) unless it is in the portable domain: no non-finite number, no integer
+    of over :data:`MAX_INT_DIGITS` digits and (unless ``check_depth`` is false) at most
     :data:`MAX_NESTING_DEPTH` deep. ``what`` names the document in the error (a callable is
     called only then)."""
     # single-character searches first: far cheaper than the two substrings, and mostly false
@@ -115,7 +116,7 @@ def check_json_text(text: str, what: str | Callable[[], str]) -> None:
                     "store it as a string"
                 )
     # Fewer brackets than the limit cannot nest deeper than it: the exact count is rarely run.
-    if text.count("{") + text.count("[") > MAX_NESTING_DEPTH:
+    if check_depth and text.count("{") + text.count("[") > MAX_NESTING_DEPTH:
         depth = nesting_depth(text)
         if depth > MAX_NESTING_DEPTH:
             what = what() if callable(what) else what

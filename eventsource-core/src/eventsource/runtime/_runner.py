@@ -454,12 +454,14 @@ class ProjectionRunner(BackgroundWorker):
     async def _pass_to(self, head: int) -> None:
         """After a store-filtered pass: pass over the other shards' events up to ``head``, so
         the checkpoint reaches the last of them as when they are read and skipped (one row
-        read, backward from ``head``)."""
-        last = ReadOptions(direction=ReadDirection.BACKWARD, from_position=head + 1, limit=1)
-        with contextlib.suppress(EventDecodeError):  # the checkpoint stays where it is
-            async for stored in self.store.read_all(last):
-                if stored.global_position > self.metrics.position:
-                    self._skip(stored)
+        read, backward from ``head``, lazily: only its position, type and id are used, so it is
+        never decoded, and a row this process cannot decode does not hold the checkpoint back)."""
+        last = ReadOptions(
+            direction=ReadDirection.BACKWARD, from_position=head + 1, limit=1, lazy=True
+        )
+        async for stored in self.store.read_all(last):
+            if stored.global_position > self.metrics.position:
+                self._skip(stored)
 
     def _progress(self, handled: int, target: int, done: bool = False) -> RebuildProgress:
         return RebuildProgress(self.name, handled, self.metrics.scanned, target, done)

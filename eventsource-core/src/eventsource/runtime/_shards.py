@@ -359,7 +359,15 @@ class ShardedRunner(BackgroundWorker):
                 and stale_heartbeat(lease, now)
             ):
                 before = now - STALE_PERIODS * _period(lease)
-                await self.leases.forget_lease(lease, expired_before=before)
+                try:
+                    await self.leases.forget_lease(lease, expired_before=before)
+                except StorageError as exc:  # housekeeping: taking shards goes on without it
+                    log.warning(
+                        "sharded projection %r: cannot delete the stale heartbeat %r: %s",
+                        self.name,
+                        lease.projection_name,
+                        exc,
+                    )
         by_name = {lease.projection_name: lease for lease in leases}
 
         def taken(k: int) -> bool:

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from .._exceptions import InvalidArgumentError, InvalidEventError
+from .._exceptions import InvalidArgumentError, InvalidEventError, SerializationError
 from ..arguments import check_moment, check_position
-from ..values import MAX_VERSION, check_identifier
+from ..values import _SURROGATE, MAX_VERSION, check_identifier, check_json_text
 
 _decode = json.JSONDecoder().decode
 #: Type names checked already (they repeat in every batch).
@@ -160,6 +160,15 @@ def _check_row(row: object, max_bytes: int, parse: bool = True) -> RawEvent:
         raise InvalidEventError(
             f"event {row.event_id} payload is over the store's max_event_bytes ({max_bytes})"
         )
+    # What every backend can hold and parse: no lone surrogate, non-finite float or over-long
+    # integer (one backend's column or driver would refuse what another keeps). Nesting past
+    # append_events' limit is copied as stored: rows the source holds go across exactly.
+    if _SURROGATE.search(payload):
+        raise InvalidEventError(f"event {row.event_id} payload holds a lone surrogate")
+    try:
+        check_json_text(payload, lambda: f"event {row.event_id} payload", check_depth=False)
+    except SerializationError as exc:
+        raise InvalidEventError(str(exc)) from None
     if parse:
         try:
             document = _decode(payload)
@@ -169,7 +178,19 @@ def _check_row(row: object, max_bytes: int, parse: bool = True) -> RawEvent:
             raise InvalidEventError(f"event {row.event_id} payload is not a JSON object")
     elif not payload.lstrip(" \t\n\r").startswith("{"):
         raise InvalidEventError(f"event {row.event_id} payload is not a JSON object")
+    if ("\\ud" in payload or "\\uD" in payload) and _escaped_surrogate(payload):
+        raise InvalidEventError(f"event {row.event_id} payload holds a lone surrogate")
     return row
+
+
+def _escaped_surrogate(payload: str) -> bool:
+    """Whether ``payload`` escapes a lone surrogate (``"\\ud800"``), which the readers'
+    parser refuses (an escaped pair, one astral character, is fine)."""
+    try:
+        document = _decode(payload)
+    except (ValueError, RecursionError):
+        return False  # not JSON: refused as such (or by the store's json column)
+    return _SURROGATE.search(json.dumps(document, ensure_ascii=False)) is not None
 
 
 def check_import_rows(
