@@ -1,5 +1,5 @@
 """Stream lifecycle on PostgreSQL beyond the kit: a version-4 schema (the previous release) is
-upgraded to 5 in place, and then deletes work and its append functions refuse deleted streams."""
+upgraded in place, and then deletes work and its append functions refuse deleted streams."""
 
 from __future__ import annotations
 
@@ -33,16 +33,7 @@ async def _create_v4_schema(admin: Any, options: PostgresOptions) -> None:
     for function in (schema._APPEND_FUNCTION, schema._APPEND_BATCH_FUNCTION):
         old = _LIFECYCLE_CHECK.sub("", function)
         assert old != function and "stream_lifecycle" not in old
-        await admin.execute(
-            old.format(
-                s=s,
-                lock_class=schema.APPEND_LOCK_CLASS,
-                lock_key=options.lock_key,
-                channel=schema._literal(options.channel),
-                restamp=schema._RESTAMP.format(stamped="p_stamped_from"),
-                restamp_batch=schema._RESTAMP.format(stamped="p_stamped_from[i]"),
-            )
-        )
+        await admin.execute(schema.render_function(old, options))
     await admin.execute(f"UPDATE {s}.eventsource_schema SET version = 4")
 
 
@@ -57,7 +48,7 @@ async def test_v4_schema_is_upgraded_and_refuses_appends_to_deleted_streams(
     async with PostgreSQLEventStore(pg_url) as store:
         await store.initialize()
         version = await admin.fetchval(f'SELECT version FROM "{pg_schema}".eventsource_schema')
-        assert version == schema.SCHEMA_VERSION == 5
+        assert version == schema.SCHEMA_VERSION == 6
         assert len((await store.get_events(aid, "Cart")).events) == 2
         assert await store.delete_stream(aid, "Cart", hard=True) == 2
         with pytest.raises(StreamDeletedError) as caught:

@@ -72,7 +72,7 @@ async def test_v2_schema_is_upgraded_in_place_keeping_every_event(
         await store.initialize()
         assert await _column_types(admin, pg_schema) == {"json"}
         version = await admin.fetchval(f'SELECT version FROM "{pg_schema}".eventsource_schema')
-        assert version == SCHEMA_VERSION == 5
+        assert version == SCHEMA_VERSION == 6
         assert (await store.get_events(aid, "Cart")).events == old_events
         aids = [uuid4() for _ in range(3)]
         async with one_batch(store, admin, 3):

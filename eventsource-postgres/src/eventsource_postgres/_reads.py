@@ -19,6 +19,8 @@ from eventsource.spi import (
     StoredEvent,
 )
 
+from ._schema import READ_BOUND
+
 __all__ = ["STORED_COLUMNS", "STREAM_ID", "decode_stored", "page_query", "shard_of_row"]
 
 #: The stream id of a row, computed by the server.
@@ -66,6 +68,9 @@ def page_query(
     """
     where: list[str] = []
     args: list[Any] = []
+    if key == "global_position":
+        # stop short of appends whose flush is still owed (in this statement's snapshot)
+        where.append(f"global_position < {READ_BOUND.format(s=schema)}")
 
     def add(sql: str, value: Any) -> None:
         args.append(value)

@@ -11,7 +11,10 @@ to both append functions (the previous signatures stay, as wrappers); 4 adds
 ``aggregate_snapshots`` (a table older processes never touch, so they keep working); 5 adds
 stream lifecycle: ``stream_lifecycle`` (one mark per deleted stream), ``events_deleted`` (the
 rows of soft-deleted streams, kept for a restore), and the append functions refuse a marked
-stream with SQLSTATE ES410.
+stream with SQLSTATE ES410; 6 lets an append that waited for the global-order lock commit
+without waiting for its WAL flush (``p_defer_flush``: the caller flushes after, outside the
+lock), marking its positions in ``append_marks`` until then so readers stop short of them
+(the previous signatures stay, as wrappers that never defer).
 """
 
 from __future__ import annotations
@@ -27,14 +30,17 @@ from ._options import PostgresOptions
 
 __all__ = [
     "APPEND_LOCK_CLASS",
+    "CLEAR_STALE_MARKS_SQL",
+    "FLUSH_SQL",
     "INIT_LOCK_CLASS",
     "LIFECYCLE_LOCK_CLASS",
+    "READ_BOUND",
     "SCHEMA_VERSION",
     "create_schema",
 ]
 
 #: The schema version this release writes and understands.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: First advisory-lock key of the global-order lock that serialises appends ("ES" + 1).
 APPEND_LOCK_CLASS = 0x45530001
 #: First advisory-lock key taken while creating or migrating the schema.
@@ -149,6 +155,11 @@ CREATE TABLE IF NOT EXISTS {s}.events_deleted (
 );
 CREATE INDEX IF NOT EXISTS events_deleted_stream_idx
     ON {s}.events_deleted (aggregate_id, aggregate_type, aggregate_version);
+CREATE TABLE IF NOT EXISTS {s}.append_marks (
+    pid integer PRIMARY KEY,
+    first_position bigint,
+    marked_at timestamptz
+);
 """
 
 # The append: one round trip. The advisory lock serialises appends of this schema until
@@ -172,16 +183,20 @@ CREATE OR REPLACE FUNCTION {s}.eventsource_append(
     p_lock_timeout_ms integer,
     p_version_at integer[],
     p_version_len integer[],
+    p_defer_flush boolean,
     OUT current_version integer,
-    OUT last_position bigint
+    OUT last_position bigint,
+    OUT flush_owed boolean
 ) LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
     v_base bigint;
     v_n integer := cardinality(p_event_ids);
 BEGIN
+    flush_owed := false;
     IF NOT pg_try_advisory_xact_lock({lock_class}, {lock_key}) THEN
         PERFORM set_config('lock_timeout', p_lock_timeout_ms::text, true);
         PERFORM pg_advisory_xact_lock({lock_class}, {lock_key});
+        flush_owed := p_defer_flush;  -- others queue behind this lock: release it sooner
     END IF;
     IF EXISTS (SELECT 1 FROM {s}.stream_lifecycle l WHERE l.aggregate_id = p_aggregate_id
                AND l.aggregate_type = p_aggregate_type) THEN
@@ -215,6 +230,9 @@ BEGIN
         FROM {s}.events e WHERE e.global_position > v_base ORDER BY e.global_position;
     END IF;
     last_position := v_base + v_n;
+    IF flush_owed THEN
+        {defer}
+    END IF;
     IF p_notify THEN
         PERFORM pg_notify({channel}, last_position::text);
     END IF;
@@ -248,8 +266,10 @@ CREATE OR REPLACE FUNCTION {s}.eventsource_append_batch(
     p_notify boolean,
     p_lock_timeout_ms integer,
     p_version_at integer[],
-    p_version_len integer[]
-) RETURNS TABLE (current_version integer, last_position bigint, duplicate_id uuid)
+    p_version_len integer[],
+    p_defer_flush boolean
+) RETURNS TABLE (current_version integer, last_position bigint, duplicate_id uuid,
+                 flush_owed boolean)
 LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
     v_start bigint;
@@ -257,10 +277,12 @@ DECLARE
     v_first integer := 1;
     v_last integer;
     v_ok boolean;
+    v_defer boolean := false;
 BEGIN
     IF NOT pg_try_advisory_xact_lock({lock_class}, {lock_key}) THEN
         PERFORM set_config('lock_timeout', p_lock_timeout_ms::text, true);
         PERFORM pg_advisory_xact_lock({lock_class}, {lock_key});
+        v_defer := p_defer_flush;
     END IF;
     v_start := coalesce((SELECT max(e.global_position) FROM {s}.events e), 0);
     v_base := v_start;
@@ -268,6 +290,7 @@ BEGIN
         v_last := v_first + p_counts[i] - 1;
         last_position := NULL;
         duplicate_id := NULL;
+        flush_owed := v_defer;
         IF EXISTS (SELECT 1 FROM {s}.stream_lifecycle l WHERE l.aggregate_id = p_aggregate_ids[i]
                    AND l.aggregate_type = p_aggregate_types[i]) THEN
             -- the whole batch fails; each append then runs alone and reports its own
@@ -306,6 +329,9 @@ BEGIN
         RETURN NEXT;
         v_first := v_last + 1;
     END LOOP;
+    IF v_defer AND v_base > v_start THEN
+        {defer_batch}
+    END IF;
     IF p_notify AND v_base > v_start THEN
         PERFORM pg_notify({channel}, v_base::text);
     END IF;
@@ -327,9 +353,71 @@ _RESTAMP = """CASE WHEN current_version = {stamped} THEN x.p::json
                        to_jsonb(current_version + x.n))::json
     END"""
 
-# Schema versions 1 and 2 stored payloads as jsonb, and processes of those releases call the
-# append functions without the version offsets: these keep them appending after the upgrade.
+# The deferred flush (schema version 6). An append that had to wait for the global-order lock
+# commits without waiting for its WAL flush (synchronous_commit off for this transaction), so
+# the lock passes to the next writer one flush sooner and flushes combine across processes;
+# the caller then runs FLUSH_SQL on the same connection, a synchronous commit whose flush
+# covers this one (WAL is flushed in order), before it reports the append. Until then the
+# append's first position is marked in append_marks, in the same transaction, so readers stop
+# short of it (READ_BOUND): nothing is read that a server crash could still take back. A mark
+# kept by a caller that died before flushing is cleared by the next reader that meets it old
+# (CLEAR_STALE_MARKS_SQL, itself a synchronous commit, so it is a flush of its own).
+_DEFER = """PERFORM set_config('synchronous_commit', 'off', true);
+        INSERT INTO {s}.append_marks AS m (pid, first_position, marked_at)
+        VALUES (pg_backend_pid(), {first}, clock_timestamp())
+        ON CONFLICT (pid) DO UPDATE SET
+            first_position = coalesce(m.first_position, excluded.first_position),
+            marked_at = coalesce(m.marked_at, excluded.marked_at);"""
+
+#: Run after an append that returned ``flush_owed``, on its connection, outside a transaction:
+#: it clears the connection's mark, and it always writes a row (a transaction that wrote no
+#: WAL would commit without a flush), so its commit waits for the flush of every commit before.
+FLUSH_SQL = (
+    "INSERT INTO {s}.append_marks AS m (pid, first_position, marked_at) "
+    "VALUES (pg_backend_pid(), NULL, NULL) "
+    "ON CONFLICT (pid) DO UPDATE SET first_position = NULL, marked_at = NULL"
+)
+#: A subquery: readers of the global order read positions below it (it is in their snapshot).
+READ_BOUND = "(SELECT coalesce(min(first_position), 9223372036854775807) FROM {s}.append_marks)"
+#: Clears marks older than ``$1`` seconds (their writers are gone or stuck); synchronous.
+CLEAR_STALE_MARKS_SQL = (
+    "UPDATE {s}.append_marks SET first_position = NULL, marked_at = NULL "
+    "WHERE first_position IS NOT NULL "
+    "AND marked_at < clock_timestamp() - make_interval(secs => $1)"
+)
+
+# Schema versions 1 to 5 call the append functions without the deferral flag (which they do
+# not know to follow with a flush): these wrappers never defer. Versions 1 and 2 stored
+# payloads as jsonb, and processes of those releases call them without the version offsets
+# too: the shorter wrappers keep them appending after the upgrade.
 _COMPAT_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION {s}.eventsource_append(
+    p_aggregate_id uuid, p_aggregate_type text, p_expected integer, p_stamped_from integer,
+    p_event_ids uuid[], p_event_types text[], p_event_versions integer[],
+    p_tenant_ids uuid[], p_occurred_at timestamptz[], p_payloads text[], p_outbox boolean,
+    p_notify boolean, p_lock_timeout_ms integer, p_version_at integer[],
+    p_version_len integer[],
+    OUT current_version integer, OUT last_position bigint
+) LANGUAGE sql VOLATILE AS $fn$
+    SELECT a.current_version, a.last_position FROM {s}.eventsource_append(p_aggregate_id,
+        p_aggregate_type, p_expected, p_stamped_from, p_event_ids, p_event_types,
+        p_event_versions, p_tenant_ids, p_occurred_at, p_payloads, p_outbox, p_notify,
+        p_lock_timeout_ms, p_version_at, p_version_len, false) AS a
+$fn$;
+CREATE OR REPLACE FUNCTION {s}.eventsource_append_batch(
+    p_aggregate_ids uuid[], p_aggregate_types text[], p_expected integer[],
+    p_stamped_from integer[], p_counts integer[], p_outbox boolean[], p_event_ids uuid[],
+    p_event_types text[], p_event_versions integer[], p_tenant_ids uuid[],
+    p_occurred_at timestamptz[], p_payloads text[], p_notify boolean,
+    p_lock_timeout_ms integer, p_version_at integer[], p_version_len integer[]
+) RETURNS TABLE (current_version integer, last_position bigint, duplicate_id uuid)
+LANGUAGE sql VOLATILE AS $fn$
+    SELECT b.current_version, b.last_position, b.duplicate_id
+    FROM {s}.eventsource_append_batch(p_aggregate_ids, p_aggregate_types, p_expected,
+        p_stamped_from, p_counts, p_outbox, p_event_ids, p_event_types, p_event_versions,
+        p_tenant_ids, p_occurred_at, p_payloads, p_notify, p_lock_timeout_ms, p_version_at,
+        p_version_len, false) AS b
+$fn$;
 CREATE OR REPLACE FUNCTION {s}.eventsource_append(
     p_aggregate_id uuid, p_aggregate_type text, p_expected integer, p_stamped_from integer,
     p_event_ids uuid[], p_event_types text[], p_event_versions integer[],
@@ -379,6 +467,21 @@ async def _payloads_to_json(conn: Any, options: PostgresOptions) -> None:
                 f"ALTER TABLE {s}.{table} ALTER COLUMN {column} TYPE json "
                 f"USING {column}::text::json"
             )
+
+
+def render_function(function: str, options: PostgresOptions) -> str:
+    """The DDL of one of the function templates above, for ``options``' schema."""
+    s = options.quoted_schema
+    return function.format(
+        s=s,
+        lock_class=APPEND_LOCK_CLASS,
+        lock_key=options.lock_key,
+        channel=_literal(options.channel),
+        restamp=_RESTAMP.format(stamped="p_stamped_from"),
+        restamp_batch=_RESTAMP.format(stamped="p_stamped_from[i]"),
+        defer=_DEFER.format(s=s, first="v_base + 1"),
+        defer_batch=_DEFER.format(s=s, first="v_start + 1"),
+    )
 
 
 def _literal(text: str) -> str:
@@ -465,16 +568,7 @@ async def create_schema(
         await conn.execute(_TABLES.format(s=s))
         await _payloads_to_json(conn, options)
         for function in (_APPEND_FUNCTION, _APPEND_BATCH_FUNCTION, _COMPAT_FUNCTIONS):
-            await conn.execute(
-                function.format(
-                    s=s,
-                    lock_class=APPEND_LOCK_CLASS,
-                    lock_key=options.lock_key,
-                    channel=_literal(options.channel),
-                    restamp=_RESTAMP.format(stamped="p_stamped_from"),
-                    restamp_batch=_RESTAMP.format(stamped="p_stamped_from[i]"),
-                )
-            )
+            await conn.execute(render_function(function, options))
         await conn.execute(
             f"INSERT INTO {s}.eventsource_schema (version) VALUES ($1) "
             "ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, updated_at = now()",

@@ -75,9 +75,24 @@ from ._group_commit import GroupCommit, RunAlone
 from ._listener import Listener
 from ._options import KNOWN_OPTIONS, PostgresOptions
 from ._reads import STREAM_ID, decode_stored, page_query, shard_of_row
-from ._schema import create_schema
+from ._schema import CLEAR_STALE_MARKS_SQL, FLUSH_SQL, READ_BOUND, create_schema
 
 __all__ = ["PostgreSQLEventStore"]
+
+#: A mark older than this (seconds, by the server's clock) is cleared by the reader that
+#: meets it: its writer died or stalled between its commit and its flush.
+STALE_MARK_AFTER = 0.05
+#: What READ_BOUND reads as on a schema without append_marks.
+_UNBOUNDED = "9223372036854775807"
+#: How often a waiter looks again while events past the readable head wait for their flush.
+_HELD_POLL = 0.002
+
+
+def _may_defer(conn: Any) -> bool:
+    """Whether an append on ``conn`` may defer its flush: only in a transaction of its own
+    (in a caller's open transaction the commit is the caller's, and so is its flush)."""
+    return not conn.is_in_transaction()
+
 
 log = logging.getLogger("eventsource_postgres")
 _UUID_IN_DETAIL = re.compile(r"=\(([0-9a-fA-F-]{36})\)")
@@ -197,14 +212,24 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         self._listener = Listener(self._source, options.channel)
         self._initialized = False
         self._warnings: set[asyncio.Task[None]] = set()
+        # the last argument: whether the append may defer its WAL flush (see _schema._DEFER)
         self._append_sql = (
-            f"SELECT current_version, last_position FROM {self._s}.eventsource_append("
-            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            f"SELECT current_version, last_position, flush_owed FROM {self._s}.eventsource_append("
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         )
         self._batch_sql = (
-            f"SELECT current_version, last_position, duplicate_id FROM "
+            f"SELECT current_version, last_position, duplicate_id, flush_owed FROM "
             f"{self._s}.eventsource_append_batch("
-            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        )
+        self._flush_sql = FLUSH_SQL.format(s=self._s)
+        self._bound = READ_BOUND.format(s=self._s)
+        self._clear_stale_sql = CLEAR_STALE_MARKS_SQL.format(s=self._s)
+        self._head_sql = (
+            f"SELECT (SELECT coalesce(max(global_position), 0) FROM {self._s}.events), "
+            f"nullif({self._bound}, {_UNBOUNDED}), "
+            f"(SELECT min(marked_at) < clock_timestamp() - make_interval(secs => $1) "
+            f"FROM {self._s}.append_marks)"
         )
         self._group: GroupCommit[_AppendArgs, Any] | None = None
         if options.group_commit:
@@ -401,7 +426,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
 
         async def op(conn: Any) -> Any:
             try:
-                return await conn.fetchrow(self._append_sql, *args)
+                row = await conn.fetchrow(self._append_sql, *args, _may_defer(conn))
             except asyncpg.PostgresError as exc:
                 mapped = self._append_error(
                     exc, args.aggregate_id, args.aggregate_type, args.expected
@@ -409,6 +434,9 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
                 if mapped is exc:
                     raise
                 raise mapped from exc
+            if row[2]:
+                await conn.execute(self._flush_sql)  # durable before it is reported
+            return row
 
         return await self._source.run(op)
 
@@ -442,13 +470,16 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
 
         async def op(conn: Any) -> Any:
             try:
-                return await conn.fetch(self._batch_sql, *args)
+                rows = await conn.fetch(self._batch_sql, *args, _may_defer(conn))
             except asyncpg.PostgresError as exc:
                 if is_connection_lost(exc) or isinstance(exc, asyncpg.LockNotAvailableError):
                     raise  # the same for every append of the batch
                 if isinstance(exc, _NOT_INITIALIZED):
                     raise _NotInitialized from exc
                 raise RunAlone from exc  # e.g. a writer that bypassed the lock: nothing written
+            if rows and rows[0][3]:
+                await conn.execute(self._flush_sql)  # durable before any is reported
+            return rows
 
         for attempt in range(2):
             try:
@@ -516,12 +547,17 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         return [StoredPlace(*row) for row in rows]
 
     async def _committed(self, args: _AppendArgs) -> AppendResult | None:
-        """After a lost connection: the append's result if it did commit, else None."""
+        """After a lost connection: the append's result if it did commit, else None. A commit
+        found is flushed first (it may have deferred its flush and lost the connection before
+        it ran)."""
         try:
             places = await self._places(args)
-            return original_result(
+            result = original_result(
                 args.aggregate_id, args.aggregate_type, args.expected, args.event_ids, places
             )
+            if result is not None:
+                await self._source.run(lambda conn: conn.execute(self._flush_sql))
+            return result
         except Exception:  # unreachable, or stored elsewhere: this append did not commit
             return None
 
@@ -571,7 +607,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         args = self._append_args(
             event.aggregate_id, event.aggregate_type, ExpectedVersion.ANY, prepared, False
         )
-        await conn.fetchrow(self._append_sql, *args)
+        await conn.fetchrow(self._append_sql, *args, False)
 
     async def _lifecycle(self, op: Any) -> int:
         if not self._initialized and self.auto_initialize:
@@ -692,6 +728,22 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
 
     async def _fetchval(self, sql: str, *args: Any) -> Any:
         return await self._source.run(lambda conn: conn.fetchval(sql, *args), retry=True)
+
+    async def _read(self, method: str, sql: str, *args: Any, earlier: str | None = None) -> Any:
+        """``conn.<method>(sql, *args)`` for a read bounded by :data:`READ_BOUND`; on a schema
+        of an earlier version (not upgraded: it has no ``append_marks``, and its appends never
+        defer a flush) ``earlier`` instead, by default the same read unbounded."""
+
+        async def op(conn: Any) -> Any:
+            try:
+                return await getattr(conn, method)(sql, *args)
+            except asyncpg.UndefinedTableError as exc:
+                if "append_marks" not in str(exc):
+                    raise
+                unbounded = sql.replace(self._bound, _UNBOUNDED) if earlier is None else earlier
+                return await getattr(conn, method)(unbounded, *args)
+
+        return await self._source.run(op, retry=True)
 
     async def get_events(
         self,
@@ -821,7 +873,8 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         size: int,
     ) -> list[Any]:
         sql, args = page_query(self._s, options, cursor, key=key, base=base)
-        return await self._fetch(sql, *args, size)
+        rows: list[Any] = await self._read("fetch", sql, *args, size)
+        return rows
 
     async def get_events_by_type(
         self,
@@ -866,10 +919,35 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         return int(value)
 
     async def get_global_position(self) -> int:
-        value = await self._fetchval(
-            f"SELECT coalesce(max(global_position), 0) FROM {self._s}.events"
+        # the readable head: short of an append whose flush is still owed
+        value = await self._read(
+            "fetchval",
+            f"SELECT least(coalesce(max(global_position), 0), {self._bound} - 1) "
+            f"FROM {self._s}.events",
         )
         return int(value)
+
+    async def _head(self) -> tuple[int, bool, bool]:
+        """The readable head; whether events past it wait for their flush; whether a mark
+        holding them back is stale (its writer gone or stuck past :data:`STALE_MARK_AFTER`)."""
+        row = await self._read(
+            "fetchrow",
+            self._head_sql,
+            STALE_MARK_AFTER,
+            earlier=f"SELECT coalesce(max(global_position), 0), NULL, $1::float8 < 0 "
+            f"FROM {self._s}.events",
+        )
+        head, bound, stale = int(row[0]), row[1], bool(row[2])
+        if bound is None or bound > head:
+            return head, False, False
+        return int(bound) - 1, True, stale
+
+    async def _clear_stale_marks(self) -> None:
+        """Clear marks left by writers that never flushed: this synchronous commit flushes
+        their commits (WAL is flushed in order), so their events may be read."""
+        await self._source.run(
+            lambda conn: conn.execute(self._clear_stale_sql, STALE_MARK_AFTER), retry=True
+        )
 
     async def wait_for_events(self, after_position: int, timeout: float) -> bool:
         """Wait for an event past ``after_position``: woken by NOTIFY from appends, with a
@@ -879,17 +957,22 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         deadline = loop.time() + timeout
         listening = self.options.notify and await self._listener.start()
         listener = self._listener
-        # A shared channel also carries other schemas' positions: only a wakeup, then a check.
-        trusted = listening and not self.options.channel_is_shared
+        # A notification is only a wakeup, then a check of the readable head: it may announce
+        # an append whose flush is still owed (or, on a shared channel, another schema's).
         while True:
             signal = listener.signal()  # before the checks: a NOTIFY during them still wakes us
-            if trusted and listener.position > after_position:
-                return True
-            if await self.get_global_position() > after_position:
+            head, held, stale = await self._head()
+            if head > after_position:
                 return True
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
+            if held:  # events past the head wait for their writer's flush: moments
+                if stale:
+                    await self._clear_stale_marks()
+                else:
+                    await asyncio.sleep(min(remaining, _HELD_POLL))
+                continue
             step = min(remaining, self.options.poll_interval)
             if listening and listener.is_listening:
                 await listener.wait(step, signal)
