@@ -180,3 +180,87 @@ async def test_a_batch_that_waited_for_the_lock_defers_and_flushes(
     [(_, first)] = await marks(admin, store)  # made by the deferral, cleared by its flush
     assert first is None
     assert await positions(store) == [1, 2, 3]
+
+
+async def _abandoned_deferral(
+    store: PostgreSQLEventStore, admin: Any, lock_holder: Any, pg_server: str
+) -> None:
+    """A deferred append whose writer went away before its flush: its mark stays."""
+    writer = await asyncpg.connect(pg_server)
+    args = _args(store)
+    row = await contended(
+        store, lock_holder, admin, lambda: writer.fetchrow(store._append_sql, *args, True)
+    )
+    assert row[2] is True
+    await writer.close()
+
+
+async def _eventually(check: Any) -> None:
+    for _ in range(3000):
+        if await check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("never happened")
+
+
+async def test_a_reader_that_never_waits_clears_a_stale_mark_at_the_end_of_its_read(
+    store: PostgreSQLEventStore, admin: Any, lock_holder: Any, pg_server: str
+) -> None:
+    await _abandoned_deferral(store, admin, lock_holder, pg_server)
+
+    async def read_through() -> bool:
+        return await positions(store) == [1]
+
+    await _eventually(read_through)  # held while the mark is fresh, then read past it
+    assert [first for _, first in await marks(admin, store)] == [None]
+
+
+async def test_the_head_and_a_backward_read_clear_a_stale_mark(
+    store: PostgreSQLEventStore, admin: Any, lock_holder: Any, pg_server: str
+) -> None:
+    await _abandoned_deferral(store, admin, lock_holder, pg_server)
+
+    async def head_moved() -> bool:
+        return await store.get_global_position() == 1
+
+    await _eventually(head_moved)
+    await _abandoned_deferral(store, admin, lock_holder, pg_server)
+    backwards = ReadOptions(direction=ReadDirection.BACKWARD)
+
+    async def backward_sees_it() -> bool:
+        return [s.global_position async for s in store.read_all(backwards)] == [2, 1]
+
+    await _eventually(backward_sees_it)
+
+
+async def test_a_failed_flush_is_confirmed_and_redone_on_another_connection(
+    store: PostgreSQLEventStore, admin: Any, lock_holder: Any
+) -> None:
+    s = _s(store)
+    # the first clearing of a mark fails (a sequence: not rolled back with the error)
+    await admin.execute(
+        f"""
+        CREATE SEQUENCE {s}.sabotage;
+        CREATE FUNCTION {s}.fail_first_flush() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF OLD.first_position IS NOT NULL AND nextval('{s}.sabotage') = 1 THEN
+                RAISE EXCEPTION 'flush sabotaged';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_first_flush BEFORE UPDATE ON {s}.append_marks
+            FOR EACH ROW EXECUTE FUNCTION {s}.fail_first_flush();
+        """
+    )
+    aid = uuid4()
+    result = await contended(
+        store, lock_holder, admin, lambda: store.append_events(aid, "Cart", added(aid), 0)
+    )
+    assert result.global_position == 1 and result.new_version == 1
+    assert await admin.fetchval(f"SELECT last_value FROM {s}.sabotage") >= 1
+    # the writer's own mark could not be cleared: readers clear it once it is stale
+
+    async def readable() -> bool:
+        return await positions(store) == [1]
+
+    await _eventually(readable)

@@ -37,10 +37,12 @@ from eventsource.spi import (
     PageDecoder,
     PreparedEvent,
     RawEvent,
+    ReadDirection,
     ReadOptions,
     RetentionPolicy,
     SerializationError,
     ShardReads,
+    StorageError,
     StoredEvent,
     StoredPlace,
     StreamDeletedError,
@@ -84,8 +86,10 @@ __all__ = ["PostgreSQLEventStore"]
 STALE_MARK_AFTER = 0.05
 #: What READ_BOUND reads as on a schema without append_marks.
 _UNBOUNDED = "9223372036854775807"
-#: How often a waiter looks again while events past the readable head wait for their flush.
-_HELD_POLL = 0.002
+#: How soon a waiter looks again while events past the readable head wait for their flush
+#: (doubling each time, up to the second figure).
+_HELD_POLL = 0.001
+_HELD_POLL_MAX = 0.032
 
 
 def _may_defer(conn: Any) -> bool:
@@ -104,6 +108,20 @@ class _Retry(Exception):
 
 class _NotInitialized(Exception):
     """The schema is missing."""
+
+
+class _FlushFailed(Exception):
+    """An append committed with its flush deferred, and the flush failed: whether it is
+    durable is found out, and its flush redone, on another connection."""
+
+
+async def _flush(conn: Any, sql: str) -> None:
+    """The flush owed by a deferred append (``FLUSH_SQL``); any failure is :class:`_FlushFailed`
+    (a cancelled caller leaves the mark to the readers, who clear it once it is stale)."""
+    try:
+        await conn.execute(sql)
+    except Exception as exc:
+        raise _FlushFailed from exc
 
 
 class _AppendArgs(NamedTuple):
@@ -403,6 +421,17 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
                 if committed is not None:
                     return committed
                 raise
+            except _FlushFailed as failed:
+                committed = await self._committed(args)
+                if committed is not None:
+                    return committed
+                cause = failed.__cause__
+                raise StorageError(
+                    f"an append to {aggregate_type} {aggregate_id} committed with its flush "
+                    f"deferred, the flush failed ({cause!r}), and it could not be confirmed "
+                    "on another connection: its outcome is unknown (a retry with the same "
+                    "event ids gets its result if it is stored)"
+                ) from cause
             else:
                 n = len(prepared)
                 return AppendResult(True, row[0] + n, row[1], n)
@@ -435,7 +464,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
                     raise
                 raise mapped from exc
             if row[2]:
-                await conn.execute(self._flush_sql)  # durable before it is reported
+                await _flush(conn, self._flush_sql)  # durable before it is reported
             return row
 
         return await self._source.run(op)
@@ -478,7 +507,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
                     raise _NotInitialized from exc
                 raise RunAlone from exc  # e.g. a writer that bypassed the lock: nothing written
             if rows and rows[0][3]:
-                await conn.execute(self._flush_sql)  # durable before any is reported
+                await _flush(conn, self._flush_sql)  # durable before any is reported
             return rows
 
         for attempt in range(2):
@@ -842,20 +871,36 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         if size <= 0:
             return
         pending: asyncio.Task[list[Any]] | None = None
+        ordered = key == "global_position"
+        forward = options.direction is ReadDirection.FORWARD
+        if ordered and not forward:
+            await self._release_stale_marks()  # a read from the head: the head must move on
         try:
             rows = await self._page(options, key, base, cursor, size)
-            while rows:
-                full = len(rows) == size
-                if remaining is not None:
-                    remaining -= len(rows)
-                    size = min(self.page_size, remaining)
-                if full and size > 0:
+            while True:
+                if rows:
+                    full = len(rows) == size
+                    if remaining is not None:
+                        remaining -= len(rows)
+                        size = min(self.page_size, remaining)
                     cursor = rows[-1][column]
-                    pending = asyncio.ensure_future(self._page(options, key, base, cursor, size))
-                yield rows
-                if pending is None:
+                    if full and size > 0:
+                        pending = asyncio.ensure_future(
+                            self._page(options, key, base, cursor, size)
+                        )
+                    yield rows
+                    if size <= 0:
+                        return
+                    if pending is not None:
+                        rows, pending = await pending, None
+                        continue
+                # The end of the log, or of what may be read: marks left by writers that
+                # never flushed would hold the rest back for good, so they go first.
+                if not (ordered and forward and await self._release_stale_marks()):
                     return
-                rows, pending = await pending, None
+                rows = await self._page(options, key, base, cursor, size)
+                if not rows:
+                    return
         finally:
             if pending is not None:
                 # The reader stopped early: drop the read-ahead, and retrieve its error if it
@@ -891,10 +936,12 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         if from_timestamp is not None:
             args.append(from_timestamp)
             where.append(f"occurred_at >= ${len(args)}")
-        rows = await self._fetch(
+        rows = await self._read(
+            "fetch",
             "SELECT payload, event_type, event_version, global_position, "
             f"{STREAM_ID}, aggregate_version, event_id FROM {self._s}.events "
-            f"WHERE {' AND '.join(where)} ORDER BY global_position",
+            f"WHERE {' AND '.join(where)} AND global_position < {self._bound} "
+            "ORDER BY global_position",
             *args,
         )
         decode = PageDecoder(self.event_registry)
@@ -920,12 +967,19 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
 
     async def get_global_position(self) -> int:
         # the readable head: short of an append whose flush is still owed
-        value = await self._read(
-            "fetchval",
-            f"SELECT least(coalesce(max(global_position), 0), {self._bound} - 1) "
-            f"FROM {self._s}.events",
-        )
-        return int(value)
+        head, held, stale = await self._head()
+        if held and stale:
+            await self._clear_stale_marks()
+            head, _, _ = await self._head()
+        return head
+
+    async def _release_stale_marks(self) -> bool:
+        """Clear the marks that hold readers back if they are stale; whether it did."""
+        _, held, stale = await self._head()
+        if held and stale:
+            await self._clear_stale_marks()
+            return True
+        return False
 
     async def _head(self) -> tuple[int, bool, bool]:
         """The readable head; whether events past it wait for their flush; whether a mark
@@ -959,6 +1013,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         listener = self._listener
         # A notification is only a wakeup, then a check of the readable head: it may announce
         # an append whose flush is still owed (or, on a shared channel, another schema's).
+        held_poll = _HELD_POLL
         while True:
             signal = listener.signal()  # before the checks: a NOTIFY during them still wakes us
             head, held, stale = await self._head()
@@ -971,7 +1026,8 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
                 if stale:
                     await self._clear_stale_marks()
                 else:
-                    await asyncio.sleep(min(remaining, _HELD_POLL))
+                    await asyncio.sleep(min(remaining, held_poll))
+                    held_poll = min(held_poll * 2, _HELD_POLL_MAX)
                 continue
             step = min(remaining, self.options.poll_interval)
             if listening and listener.is_listening:
