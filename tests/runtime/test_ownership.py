@@ -232,7 +232,6 @@ async def test_a_fenced_sqlite_projection_refuses_a_deposed_owner(tmp_path: Path
             await old.handle_at(old_event, 1)
 
 
-
 async def test_forget_lease_racing_renew_never_forgets_a_renewed_lease(
     backend: Backend, backend_url: str
 ) -> None:
@@ -255,7 +254,7 @@ async def test_forget_lease_racing_renew_never_forgets_a_renewed_lease(
             await clock.sleepers()
             clock.advance(FAST.renew_every)  # the keeper's renewal starts ...
             forgotten = await reaper.forget_lease(lease, expired_before=lease.expires_at)
-            await _until(lambda: keeper.lost.is_set() or keeper.lease is not lease)
+            await _until(lambda k=keeper, held=lease: k.lost.is_set() or k.lease is not held)
             stored = await reaper.get_lease(name)
             if forgotten:
                 outcomes["forgotten"] += 1
