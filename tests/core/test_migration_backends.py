@@ -7,6 +7,7 @@ The events are of a type this process never registered, as when an operator runs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -21,6 +22,7 @@ from eventsource import DomainEvent, EventRegistry, open_backend
 from eventsource.events import serialize_event
 from eventsource.migration import LenientEventRegistry, migrate_backend
 from eventsource.spi import get_registry
+from eventsource.stores._transfer import EventTransfer, RawEvent
 from eventsource.testing._events import KitMeasured
 from eventsource.testing._values import (
     PORTABLE_NUMBERS,
@@ -51,6 +53,22 @@ class Unregistered(DomainEvent):
 
 @pytest.fixture
 async def pg_schema_url() -> AsyncIterator[str]:
+    async with _pg_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def target_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh SQLite file, then a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'target.db'}"
+    else:
+        async with _pg_schema() as url:
+            yield url
+
+
+@contextlib.asynccontextmanager
+async def _pg_schema() -> AsyncIterator[str]:
     try:
         conn = await asyncio.wait_for(asyncpg.connect(PG_URL), 5)
     except Exception as exc:
@@ -373,3 +391,70 @@ async def test_lifecycle_survives_memory_sqlite_postgres_sqlite(
         assert await backend.events.get_stream_version(cut, "Ledger") == 4
         assert await backend.events.restore_stream(soft, "Ledger") == 4
     del keep
+
+
+class RaceNoted(DomainEvent):
+    """An event appended to the target while a bulk import runs."""
+
+    __register__ = False
+    event_type: str = "coretest.RaceNoted"
+    n: int = 0
+
+
+async def test_import_rows_racing_appends_keeps_every_acknowledged_event(target_url: str) -> None:
+    """``import_rows`` on one connection while another appends to the same target: every
+    acknowledged append is read back, positions stay gapless, and each import either wrote
+    all of its rows or failed with a typed error and wrote none of them."""
+    from dataclasses import replace
+
+    from eventsource import EventSourceError
+
+    url = target_url
+    registry = EventRegistry()
+    registry.register(RaceNoted)
+    async with (
+        open_backend("memory://race-source") as source,
+        open_backend(url) as appender,
+        open_backend(url) as importer,
+    ):
+        for store in (source.events, appender.events, importer.events):
+            store.event_registry = registry
+        target = importer.events
+        assert isinstance(target, EventTransfer) and isinstance(source.events, EventTransfer)
+        stream = uuid.uuid4()
+        acknowledged: list[uuid.UUID] = []
+        imported: list[uuid.UUID] = []
+        refused: list[uuid.UUID] = []
+        for round_ in range(12):
+            aid = uuid.uuid4()
+            batch = [RaceNoted(aggregate_id=aid, n=i) for i in range(5)]
+            await source.events.append_events(aid, "Race", batch, 0)
+            rows = [r for r in await source.events.export_rows(0, 10_000) if r.aggregate_id == aid]
+            held = await target.transfer_position()
+            rows = [replace(r, global_position=held + 1 + i) for i, r in enumerate(rows)]
+
+            async def append_some(start: int) -> None:
+                for i in range(3):
+                    event = RaceNoted(aggregate_id=stream, n=start + i)
+                    await appender.events.append_events(stream, "Race", [event], start + i)
+                    acknowledged.append(event.event_id)
+
+            async def import_once(rows: list[RawEvent] = rows) -> None:
+                try:
+                    assert await target.import_rows(rows) == len(rows)
+                except EventSourceError:
+                    refused.extend(r.event_id for r in rows)
+                else:
+                    imported.extend(r.event_id for r in rows)
+
+            await asyncio.gather(append_some(3 * round_), import_once())
+        stored = [(s.global_position, s.event.event_id) async for s in appender.events.read_all()]
+        positions = [p for p, _ in stored]
+        ids = {e for _, e in stored}
+        assert positions == list(range(1, len(stored) + 1)), "a gap or a repeat in the log"
+        assert set(acknowledged) <= ids, "an acknowledged append is missing"
+        assert set(imported) <= ids, "an import that returned lost rows"
+        assert not set(refused) & ids, "a refused import left rows behind"
+        assert len(stored) == len(acknowledged) + len(imported)
+        version = (await appender.events.get_events(stream, "Race")).version
+        assert version == len(acknowledged) == 36

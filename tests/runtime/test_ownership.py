@@ -230,3 +230,42 @@ async def test_a_fenced_sqlite_projection_refuses_a_deposed_owner(tmp_path: Path
         await new.reset()
         with pytest.raises(OwnershipLostError):  # a rebuild keeps the fence
             await old.handle_at(old_event, 1)
+
+
+async def test_forget_lease_racing_renew_never_forgets_a_renewed_lease(
+    backend: Backend, backend_url: str
+) -> None:
+    """``forget_lease`` (cutoff: the lease's expiry) on one connection while the owner's keeper
+    renews the lease on another: either the lease is gone and the keeper raises
+    :class:`OwnershipLostError`, or the renewal won and the renewed lease is stored; never a
+    renewed lease that forget_lease reported as forgotten."""
+    if backend_url.startswith("memory://"):
+        pytest.skip("a memory:// database has no second connection")
+    ttl = timedelta(seconds=FAST.ttl)
+    outcomes = {"forgotten": 0, "renewed": 0}
+    async with open_backend(backend_url) as other:
+        reaper = _leases(other)
+        for i in range(30):
+            name = f"rttest.race-{i}"
+            clock = ManualClock()
+            keeper = OwnershipKeeper(_leases(backend), name, FAST, clock)
+            lease = await keeper.acquire(asyncio.Event())
+            assert lease is not None and lease.expires_at == clock.now() + ttl
+            await clock.sleepers()
+            clock.advance(FAST.renew_every)  # the keeper's renewal starts ...
+            forgotten = await reaper.forget_lease(lease, expired_before=lease.expires_at)
+            await _until(lambda k=keeper, held=lease: k.lost.is_set() or k.lease is not held)
+            stored = await reaper.get_lease(name)
+            if forgotten:
+                outcomes["forgotten"] += 1
+                assert stored is None, f"{name}: forgotten, yet the row is there"
+                assert keeper.lost.is_set(), f"{name}: renewed a lease forget_lease deleted"
+                with pytest.raises(OwnershipLostError):
+                    keeper.check()
+            else:
+                outcomes["renewed"] += 1
+                assert not keeper.lost.is_set(), f"{name}: neither forgotten nor renewed"
+                assert stored is not None and stored == keeper.check()
+                assert stored.expires_at == clock.now() + ttl > lease.expires_at
+            await keeper.release()
+    assert sum(outcomes.values()) == 30, outcomes

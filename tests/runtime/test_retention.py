@@ -18,6 +18,7 @@ from eventsource import (
     LIFECYCLE_AGGREGATE_TYPE,
     Backend,
     DomainEvent,
+    ReadOptions,
     RetentionPolicy,
     StreamTruncated,
     open_backend,
@@ -197,3 +198,70 @@ async def test_a_postgres_store_that_creates_nothing_reads_no_policies(backend_u
     async with PostgreSQLEventStore(backend_url, auto_initialize=False) as store:
         assert await store.load_retention() == {}
         assert await store.scavenge() == 0
+
+
+async def test_scavenge_and_truncate_racing_appends_keep_what_the_policy_keeps(
+    backend: Backend, backend_url: str
+) -> None:
+    """``scavenge`` and ``truncate_stream`` on one connection while another appends to the
+    stream they shorten and to a stream of a type without a policy: every acknowledged event
+    the policy keeps is there, the version counts every append, the kept versions run without
+    a hole, and a reader tailing ``read_all`` meanwhile skipped no kept event."""
+    if backend_url.startswith("memory://"):
+        pytest.skip("a memory:// database has no second connection")
+    keep, appends = 3, 30
+    sensor, other = uuid.uuid4(), uuid.uuid4()
+    await backend.events.save_retention("RtSensor", RetentionPolicy(max_count=keep))
+    done = asyncio.Event()
+    acknowledged: dict[str, list[uuid.UUID]] = {"RtSensor": [], "RtOther": []}
+    seen: set[uuid.UUID] = set()
+
+    async def append() -> None:
+        try:
+            for i in range(appends):
+                for aid, kind in ((sensor, "RtSensor"), (other, "RtOther")):
+                    event = Reading(aggregate_id=aid, aggregate_type=kind, value=i)
+                    await backend.events.append_events(aid, kind, [event], i)
+                    acknowledged[kind].append(event.event_id)
+        finally:
+            done.set()
+
+    async def tail(after: int = 0) -> int:
+        async for stored in reader.events.read_all(ReadOptions(from_position=after)):
+            seen.add(stored.event_id)
+            after = stored.global_position
+        return after
+
+    async with open_backend(backend_url) as remover, open_backend(backend_url) as reader:
+
+        async def remove() -> int:
+            removed = 0
+            while not done.is_set():
+                removed += await remover.events.scavenge()
+                version = (await remover.events.get_events(sensor, "RtSensor")).version
+                removed += await remover.events.truncate_stream(
+                    sensor, "RtSensor", before=max(1, version - keep + 1)
+                )
+                await asyncio.sleep(0)
+            return removed
+
+        async def follow() -> None:
+            after = 0
+            while not done.is_set():
+                after = await tail(after)
+                await asyncio.sleep(0)
+            await tail(after)
+
+        _, removed, _ = await asyncio.wait_for(asyncio.gather(append(), remove(), follow()), 120)
+        assert removed > 0, "the removals never ran against the appends"
+        stream = await reader.events.get_events(sensor, "RtSensor")
+        assert stream.version == appends, "the version did not count every append"
+        versions = [e.aggregate_version for e in stream.events]
+        assert versions == list(range(versions[0], appends + 1)), f"a hole: {versions}"
+        kept = {e.event_id for e in stream.events}
+        assert set(acknowledged["RtSensor"][-keep:]) <= kept, "an event the policy keeps went"
+        assert kept <= set(acknowledged["RtSensor"])
+        untouched = await reader.events.get_events(other, "RtOther")
+        assert [e.event_id for e in untouched.events] == acknowledged["RtOther"]
+        everything = {s.event_id async for s in reader.events.read_all()}
+        assert everything <= seen, "the tailing reader skipped an event that is kept"
