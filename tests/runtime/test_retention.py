@@ -233,21 +233,25 @@ async def test_scavenge_and_truncate_racing_appends_keep_what_the_policy_keeps(
         return after
 
     async with open_backend(backend_url) as remover, open_backend(backend_url) as reader:
+        removed_all = asyncio.Event()
 
         async def remove() -> int:
             removed = 0
-            while not done.is_set():
-                removed += await remover.events.scavenge()
-                version = (await remover.events.get_events(sensor, "RtSensor")).version
-                removed += await remover.events.truncate_stream(
-                    sensor, "RtSensor", before=max(1, version - keep + 1)
-                )
-                await asyncio.sleep(0)
+            try:
+                while not done.is_set():
+                    removed += await remover.events.scavenge()
+                    version = (await remover.events.get_events(sensor, "RtSensor")).version
+                    removed += await remover.events.truncate_stream(
+                        sensor, "RtSensor", before=max(1, version - keep + 1)
+                    )
+                    await asyncio.sleep(0)
+            finally:
+                removed_all.set()
             return removed
 
         async def follow() -> None:
             after = 0
-            while not done.is_set():
+            while not removed_all.is_set():  # the last removal records a lifecycle event too
                 after = await tail(after)
                 await asyncio.sleep(0)
             await tail(after)
