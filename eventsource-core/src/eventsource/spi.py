@@ -248,7 +248,7 @@ from .stores._contract import (
     restamp,
 )
 from .stores._decoding import PageDecoder, decode_stored_event
-from .stores._lazy import LazyStoredEvent, RowReader
+from .stores._lazy import LazyStoredEvent, RowReader, stored_page
 from .stores._lifecycle import (
     LIFECYCLE_AGGREGATE_TYPE,
     RetentionPolicy,
@@ -532,6 +532,7 @@ __all__ = [
     "same_url_store",
     "serialize_event",
     "storable_note",
+    "stored_page",
     "stream_id_for",
     "tombstone",
     "truncated",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,6 +17,7 @@ from eventsource.spi import (
     ReadOptions,
     RowReader,
     StoredEvent,
+    stored_page,
 )
 
 from ._schema import READ_BOUND
@@ -119,30 +120,19 @@ def page_query(
 
 def decode_stored(
     registry: EventRegistry, rows: list[Any], lazy: bool = False
-) -> Iterator[StoredEvent]:
+) -> Iterable[StoredEvent]:
     """Rows selected with :data:`STORED_COLUMNS` as stored events, decoded one at a time as
     they are taken: a row that cannot be decoded raises
     :class:`~eventsource.EventDecodeError` after every event before it was yielded. With
     ``lazy`` each event is decoded on first access of ``.event`` instead (rows that go through
     upcasters still decode at once)."""
     decode = PageDecoder(registry)
-    if not lazy:
-        for r in rows:
-            event = decode(r[5], r[3], r[4], r[0], r[6], r[1], r[7])
-            yield StoredEvent(event, r[6], r[1], r[0], r[2])
-        return
-    lazily = _Rows(decode).stored_event
-    upcast = {kind for kind in {r[3] for r in rows} if registry.has_upcasters(kind)}
-    if not upcast:
-        yield from [lazily(r) for r in rows]  # nothing decoded: the page at once
-        return
-    needs_upcast = registry.needs_upcast
-    for r in rows:
-        if r[3] in upcast and needs_upcast(r[3], r[4]):
-            event = decode(r[5], r[3], r[4], r[0], r[6], r[1], r[7])
-            yield StoredEvent(event, r[6], r[1], r[0], r[2])
-        else:
-            yield lazily(r)
+
+    def eager(r: Any) -> StoredEvent:
+        event = decode(r[5], r[3], r[4], r[0], r[6], r[1], r[7])
+        return StoredEvent(event, r[6], r[1], r[0], r[2])
+
+    return stored_page(rows, _Rows(decode), registry, lazy=lazy, eager=eager, event_version=4)
 
 
 class _Rows(RowReader):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID, SafeUUID
@@ -14,6 +15,7 @@ from eventsource.spi import (
     ReadOptions,
     RowReader,
     StoredEvent,
+    stored_page,
 )
 
 from ._tx import from_us, to_us
@@ -59,30 +61,14 @@ def stored_events(registry: EventRegistry, rows: list[Any], lazy: bool) -> Itera
     taken (never a page ahead); with ``lazy`` decoded on first access of ``.event`` instead
     (rows that go through upcasters still decode at once)."""
     decode = PageDecoder(registry)
-    if not lazy:
-        return _decoded(decode, rows)
-    upcast = {kind for kind in {row[4] for row in rows} if registry.has_upcasters(kind)}
-    if not upcast:
-        lazily = _Rows(decode).stored_event
-        return map(lazily, rows)  # nothing decoded: built as taken, so a dropped row is freed
-    return _mixed(registry, decode, rows, upcast)
-
-
-def _decoded(decode: PageDecoder, rows: list[Any]) -> Iterator[StoredEvent]:
-    for row in rows:
-        yield decode_stored(decode, row)
-
-
-def _mixed(
-    registry: EventRegistry, decode: PageDecoder, rows: list[Any], upcast: set[str]
-) -> Iterator[StoredEvent]:
-    lazily = _Rows(decode).stored_event
-    needs_upcast = registry.needs_upcast
-    for row in rows:
-        if row[4] in upcast and needs_upcast(row[4], row[5]):
-            yield decode_stored(decode, row)
-        else:
-            yield lazily(row)
+    return stored_page(
+        rows,
+        _Rows(decode),
+        registry,
+        lazy=lazy,
+        eager=functools.partial(decode_stored, decode),
+        event_version=5,
+    )
 
 
 def _uuid_column(index: int) -> Callable[[Any, Any], UUID]:

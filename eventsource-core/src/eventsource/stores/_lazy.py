@@ -12,14 +12,18 @@ keeps the default, eager reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ..events import DomainEvent
 from ._types import StoredEvent
 
-__all__ = ["LazyStoredEvent", "RowReader"]
+if TYPE_CHECKING:
+    from ..events import EventRegistry
+
+__all__ = ["LazyStoredEvent", "RowReader", "stored_page"]
 
 _EVENT = StoredEvent.__dict__["event"]  # the dataclass's slot, shadowed by the property below
 
@@ -247,3 +251,47 @@ _ROW = LazyStoredEvent.__dict__["_row"]
 _READER = LazyStoredEvent.__dict__["_reader"]
 _set_row = _ROW.__set__  # bound once: a row object costs three C calls
 _set_reader = _READER.__set__
+
+
+def stored_page(
+    rows: list[Any],
+    reader: RowReader,
+    registry: EventRegistry,
+    *,
+    lazy: bool,
+    eager: Callable[[Any], StoredEvent],
+    event_version: int,
+) -> Iterable[StoredEvent]:
+    """One page of a backend's rows as stored events, each built as it is taken (never a page
+    ahead; a row dropped unread is never decoded).
+
+    ``eager(row)`` decodes a row (raising :class:`~eventsource.EventDecodeError` naming it,
+    after every event before it was taken). With ``lazy`` each row becomes a
+    :class:`LazyStoredEvent` read through ``reader`` instead, except rows that go through
+    upcasters (their type, at ``reader.event_type``, and version, at ``event_version``, say
+    so): those decode at once, as upcasting may change what the lazy fields would report.
+    """
+    if not lazy:
+        return map(eager, rows)
+    kind = reader.event_type
+    upcast = {k for k in {row[kind] for row in rows} if registry.has_upcasters(k)}
+    if not upcast:
+        return map(reader.stored_event, rows)
+    return _mixed(rows, reader, registry, eager, upcast, event_version)
+
+
+def _mixed(
+    rows: list[Any],
+    reader: RowReader,
+    registry: EventRegistry,
+    eager: Callable[[Any], StoredEvent],
+    upcast: set[str],
+    event_version: int,
+) -> Iterator[StoredEvent]:
+    kind = reader.event_type
+    needs_upcast = registry.needs_upcast
+    for row in rows:
+        if row[kind] in upcast and needs_upcast(row[kind], row[event_version]):
+            yield eager(row)
+        else:
+            yield reader.stored_event(row)
