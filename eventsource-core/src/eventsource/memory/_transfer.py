@@ -15,6 +15,7 @@ from uuid import UUID
 
 from ..spi import (
     EventRegistry,
+    ImportConflictError,
     InvalidEventError,
     RawEvent,
     StoredEvent,
@@ -116,7 +117,7 @@ def import_rows(state: MemoryState, registry: EventRegistry, rows: list[RawEvent
     with state.lock:
         taken = len(state.events)
         if rows[0].global_position <= taken:
-            raise InvalidEventError(
+            raise ImportConflictError(
                 f"row at position {rows[0].global_position} is not above {taken}, the highest "
                 "position this store has given out"
             )
@@ -126,11 +127,11 @@ def import_rows(state: MemoryState, registry: EventRegistry, rows: list[RawEvent
             key = (row.aggregate_id, row.aggregate_type)
             if not row.deleted:
                 if row.event_id in state.by_id:
-                    raise InvalidEventError(f"event id {row.event_id} is stored already")
+                    raise ImportConflictError(f"event id {row.event_id} is stored already")
                 stream = state.streams.get(key)
                 last = versions.get(key, stream[-1].stream_position if stream else 0)
                 if row.aggregate_version <= last:
-                    raise InvalidEventError(
+                    raise ImportConflictError(
                         f"stream {stream_id_for(*key)} is at version {last}: row "
                         f"{row.event_id} at version {row.aggregate_version} conflicts"
                     )

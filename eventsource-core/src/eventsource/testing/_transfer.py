@@ -15,7 +15,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from .._exceptions import InvalidArgumentError, InvalidEventError, StreamDeletedError
+from .._exceptions import (
+    ImportConflictError,
+    InvalidArgumentError,
+    InvalidEventError,
+    StreamDeletedError,
+)
 from ..memory._repositories import MemoryDLQRepository, MemoryOutboxRepository
 from ..memory._snapshots import MemorySnapshotStore
 from ..memory._store import MemoryEventStore, MemoryState
@@ -139,10 +144,12 @@ class BulkTransferConformance(ConformanceBase):
         assert result.global_position > rows[-1].global_position
 
     async def test_bad_or_conflicting_imports_write_nothing(self, backend: RoleBackend) -> None:
-        """Rows at or below the store's highest position, out of order, an id already stored,
-        a payload that is not a JSON object, a naive time or something not a RawEvent: each
-        batch raises :class:`InvalidEventError` and writes nothing, not even its good rows.
-        Fix: call check_import_rows first, check the highest position under the write lock,
+        """Rows at or below the store's highest position, an id or a stream version already
+        stored raise :class:`ImportConflictError` (the store's rows are in the way, not bad
+        rows); rows out of order, a payload that is not a JSON object, a naive time or
+        something not a RawEvent raise :class:`InvalidEventError`. Either way the batch writes
+        nothing, not even its good rows. Fix: call check_import_rows first, check the highest
+        position under the write lock, turn a unique-key violation into ImportConflictError,
         and write the batch in one transaction."""
         store = self._transfer(backend)
         aid = uuid4()
@@ -160,10 +167,17 @@ class BulkTransferConformance(ConformanceBase):
         later = dataclasses.replace(
             good, global_position=top + 11, event_id=uuid4(), aggregate_version=2
         )
-        bad_batches: list[object] = [
+        conflicts = [
             [dataclasses.replace(good, global_position=top)],
-            [later, good],
             [good, dataclasses.replace(later, event_id=stored[0].event_id, aggregate_id=aid)],
+            [good, dataclasses.replace(later, aggregate_id=aid, aggregate_version=2)],
+        ]
+        for batch in conflicts:
+            with pytest.raises(ImportConflictError):
+                await store.import_rows(batch)
+            assert await _all_rows(store) == stored, f"a refused batch wrote rows: {batch!r:.200}"
+        bad_batches: list[object] = [
+            [later, good],
             [good, dataclasses.replace(later, payload="[1, 2]")],
             [good, dataclasses.replace(later, payload="{not json")],
             # what some backend's column, driver or reader refuses, every backend refuses
