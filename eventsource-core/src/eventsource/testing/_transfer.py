@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from .._exceptions import (
+    EventDecodeError,
     ImportConflictError,
     InvalidArgumentError,
     InvalidEventError,
@@ -198,6 +199,42 @@ class BulkTransferConformance(ConformanceBase):
         assert await store.import_rows([]) == 0
         assert await store.import_rows([good, later]) == 2
         assert await backend.events.get_stream_version(fresh, AGGREGATE_TYPE) == 2
+
+    async def test_import_keeps_rows_its_registry_cannot_decode(
+        self, backend: RoleBackend
+    ) -> None:
+        """A row of an event type nobody registered (and one whose document its class
+        refuses) is imported as stored, like any other: what one backend accepts, every
+        backend accepts. It exports unchanged, and a read decodes it then (raising
+        :class:`EventDecodeError` naming it while it cannot). Fix: keep the row's columns and
+        its text; decode when reading, not when importing."""
+        store = self._transfer(backend)
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 1), 0)
+        stored = await _all_rows(store)
+        top = await store.transfer_position()
+        stray = dataclasses.replace(
+            stored[-1],
+            global_position=top + 1,
+            event_id=uuid4(),
+            aggregate_version=2,
+            event_type="KitNeverRegistered",
+            payload='{"anything": [1, "two"], "kept": true}',
+        )
+        odd = dataclasses.replace(
+            stray,
+            global_position=top + 2,
+            event_id=uuid4(),
+            aggregate_version=3,
+            event_type=stored[-1].event_type,
+            payload='{"aggregate_version": "not a number"}',
+        )
+        assert await store.import_rows([stray, odd]) == 2
+        assert (await _all_rows(store))[-2:] == [stray, odd]
+        assert await backend.events.get_stream_version(aid, AGGREGATE_TYPE) == 3
+        with pytest.raises(EventDecodeError) as caught:
+            await read_all_list(backend)
+        assert caught.value.event_id == stray.event_id
 
     async def test_import_marks_twice_changes_nothing(self, backend: RoleBackend) -> None:
         """Marks are upserted: importing them again leaves one mark per stream, as given, and
