@@ -182,9 +182,7 @@ async def test_a_bad_row_early_in_a_large_batch_is_isolated_in_few_imports(
         assert "InvalidEventError" in done.refused[0][1]
         assert done.copied == 120
         assert done.imports <= 16  # 1 + two per halving (log2 121 < 7); row by row: 121
-        assert [r.event_id for r in await all_rows(target.events)] == [
-            r.event_id for r in rows[1:]
-        ]
+        assert [r.event_id for r in await all_rows(target.events)] == [r.event_id for r in rows[1:]]
 
 
 async def test_a_resume_after_a_skip_counts_only_what_the_target_holds(tmp_path: Path) -> None:

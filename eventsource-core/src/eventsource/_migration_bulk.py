@@ -34,7 +34,8 @@ class BulkResult:
 
 async def bulk_plan(source: EventTransfer, target: EventTransfer) -> tuple[int, int, int]:
     """Where a copy starts: the target's highest position, rows the source has in all, and
-    rows already copied (those the target holds). Raises :class:`EventStoreError` when the target holds other rows."""
+    rows already copied (those the target holds). Raises :class:`EventStoreError` when the
+    target holds other rows."""
     start = await target.transfer_position()
     total = await source.count_rows(0)
     if start == 0:

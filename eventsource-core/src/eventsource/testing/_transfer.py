@@ -173,10 +173,10 @@ class BulkTransferConformance(ConformanceBase):
             [good, dataclasses.replace(later, event_id=stored[0].event_id, aggregate_id=aid)],
             [good, dataclasses.replace(later, aggregate_id=aid, aggregate_version=2)],
         ]
-        for batch in conflicts:
+        for conflict in conflicts:
             with pytest.raises(ImportConflictError):
-                await store.import_rows(batch)
-            assert await _all_rows(store) == stored, f"a refused batch wrote rows: {batch!r:.200}"
+                await store.import_rows(conflict)
+            assert await _all_rows(store) == stored, f"a conflict wrote rows: {conflict!r:.200}"
         bad_batches: list[object] = [
             [later, good],
             [good, dataclasses.replace(later, payload="[1, 2]")],
@@ -200,9 +200,7 @@ class BulkTransferConformance(ConformanceBase):
         assert await store.import_rows([good, later]) == 2
         assert await backend.events.get_stream_version(fresh, AGGREGATE_TYPE) == 2
 
-    async def test_import_keeps_rows_its_registry_cannot_decode(
-        self, backend: RoleBackend
-    ) -> None:
+    async def test_import_keeps_rows_its_registry_cannot_decode(self, backend: RoleBackend) -> None:
         """A row of an event type nobody registered (and one whose document its class
         refuses) is imported as stored, like any other: what one backend accepts, every
         backend accepts. It exports unchanged, and a read decodes it then (raising
