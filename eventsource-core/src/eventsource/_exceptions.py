@@ -28,6 +28,8 @@
     │   ├── UnknownEventTypeError           (also KeyError) no class registered for a type
     │   │                                   (0.5.0's name: EventTypeNotFoundError)
     │   ├── StreamDeletedError              an append to (or restore of) a deleted stream
+    │   ├── ImportConflictError             an import's rows collide with rows written
+    │   │                                   meanwhile (the target changed); nothing stored
     │   ├── AggregateNotFoundError          load() of an aggregate with no events
     │   ├── EventNotFoundError              no event with that id
     │   ├── EventVersionError               an applied event's version is not the next one
@@ -108,6 +110,7 @@ __all__ = [
     "EventSourceError",
     "EventStoreError",
     "EventVersionError",
+    "ImportConflictError",
     "InvalidArgumentError",
     "InvalidBackendURLError",
     "InvalidEventError",
@@ -390,6 +393,13 @@ class UnknownEventTypeError(EventStoreError, KeyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ImportConflictError(EventStoreError):
+    """Rows a bulk import (:meth:`~eventsource.spi.EventTransfer.import_rows`) cannot place
+    because the store holds rows at or above their positions, or their event ids or stream
+    versions: something else wrote to it meanwhile. Not the rows' fault (they are not an
+    :class:`InvalidEventError`); nothing of the batch was written."""
 
 
 class StreamDeletedError(EventStoreError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from ._exceptions import EventStoreError, InvalidEventError
+from ._exceptions import EventStoreError, ImportConflictError, InvalidEventError
 from ._migration_progress import Tracker
 from .stores._transfer import EventTransfer, RawEvent
 
@@ -24,6 +24,8 @@ class BulkResult:
 
     copied: int = 0
     present: int = 0
+    #: ``import_rows`` calls made (a refused batch is split, see :func:`_import`).
+    imports: int = 0
     refused: list[tuple[RawEvent, str]] = field(default_factory=list)
     marks: int = 0
     last_position: int = 0
@@ -32,7 +34,8 @@ class BulkResult:
 
 async def bulk_plan(source: EventTransfer, target: EventTransfer) -> tuple[int, int, int]:
     """Where a copy starts: the target's highest position, rows the source has in all, and
-    rows already copied. Raises :class:`EventStoreError` when the target holds other rows."""
+    rows already copied (those the target holds). Raises :class:`EventStoreError` when the
+    target holds other rows."""
     start = await target.transfer_position()
     total = await source.count_rows(0)
     if start == 0:
@@ -50,7 +53,9 @@ async def bulk_plan(source: EventTransfer, target: EventTransfer) -> tuple[int, 
             "not a copy of the source (or something else wrote to it); migrate into an empty "
             "store"
         )
-    return start, total, total - await source.count_rows(start)
+    # what the target holds, not every source row up to ``start``: rows an earlier run
+    # refused (``on_refused="skip"``) are below ``start`` but not in the target
+    return start, total, await target.count_rows(0)
 
 
 async def bulk_copy(
@@ -91,6 +96,10 @@ async def _import(
     blocked: dict[str, int],
     skip_refused: bool,
 ) -> None:
+    """Import ``rows`` as one batch; a refused batch (``skip_refused``) is split in halves,
+    each imported the same way, so a refused row is isolated in a few calls and the rows
+    around it still go in batches. A refused row, and the later rows of its stream, are
+    listed and not copied."""
     todo = rows
     if blocked:
         todo = []
@@ -103,32 +112,24 @@ async def _import(
                 result.refused.append((row, reason))
     if not todo:
         return
+    result.imports += 1
     try:
         await target.import_rows(todo)
-    except InvalidEventError:
+    except ImportConflictError as exc:
+        raise ImportConflictError(
+            f"target changed during import (something else wrote to it): nothing from "
+            f"position {todo[0].global_position} on was written; {exc}"
+        ) from exc
+    except InvalidEventError as exc:
         if not skip_refused:
             raise
-        await _one_by_one(target, todo, result, blocked)
+        if len(todo) == 1:
+            blocked[todo[0].stream_id] = todo[0].global_position
+            result.refused.append((todo[0], f"{type(exc).__name__}: {exc}"))
+            return
+        half = len(todo) // 2
+        await _import(target, todo[:half], result, blocked, skip_refused)
+        await _import(target, todo[half:], result, blocked, skip_refused)
         return
     result.copied += len(todo)
     result.streams.update((r.aggregate_id.int, r.aggregate_type) for r in todo)
-
-
-async def _one_by_one(
-    target: EventTransfer, rows: list[RawEvent], result: BulkResult, blocked: dict[str, int]
-) -> None:
-    """A refused batch, row by row: each refused row, and the later rows of its stream, are
-    listed and not copied."""
-    for row in rows:
-        if row.stream_id in blocked:
-            reason = f"follows refused event at position {blocked[row.stream_id]} of its stream"
-            result.refused.append((row, reason))
-            continue
-        try:
-            await target.import_rows([row])
-        except InvalidEventError as exc:
-            blocked[row.stream_id] = row.global_position
-            result.refused.append((row, f"{type(exc).__name__}: {exc}"))
-            continue
-        result.copied += 1
-        result.streams.add((row.aggregate_id.int, row.aggregate_type))

@@ -1,7 +1,8 @@
 """A migration's verification: counts and a checksum over the ordered events of each side.
 
 Each event is folded into a SHA-256 as one canonical JSON line: its id, stream id, stream
-version, type, whether it is a soft-deleted row, and its payload parsed and written back with
+version, type, event (schema) version, tenant id, whether it is a soft-deleted row, and its
+payload parsed and written back with
 sorted keys and no spaces (so two stores that keep the same document as different text agree).
 Global positions are left out, so a copy through ``append_events`` (which numbers anew) is
 verified too. Both sides are read the same way: stored rows when both have the
@@ -81,6 +82,8 @@ def _add_raw(digest: _Digest, row: RawEvent) -> None:
         row.stream_id,
         row.aggregate_version,
         row.event_type,
+        row.event_version,
+        None if row.tenant_id is None else str(row.tenant_id),
         row.deleted,
         _document(row.payload),
     )
@@ -92,6 +95,8 @@ def _add_stored(digest: _Digest, stored: StoredEvent) -> None:
         stored.stream_id,
         stored.stream_position,
         stored.event_type,
+        stored.event.event_version,
+        None if stored.event.tenant_id is None else str(stored.event.tenant_id),
         False,
         _document(serialize_event(stored.event)),
     )

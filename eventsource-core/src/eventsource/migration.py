@@ -22,7 +22,9 @@ Two ways to copy events, chosen by ``method`` (``"auto"``: the first that both s
   declare are kept, and event classes need not be importable. Checkpoints are set through
   ``update_checkpoint`` unless the target's already names the same event.
 
-Nothing else should write to the target while a migration runs.
+Nothing else should write to the target while a migration runs. On the bulk path an append
+that lands meanwhile makes the next batch an :class:`ImportConflictError` ("target changed
+during import", nothing of that batch written), never refused rows.
 
 A source may hold rows the target refuses (written by an older release, or around the library)
 or that cannot be decoded at all. ``on_refused="stop"`` (the default) stops there with the
@@ -370,7 +372,9 @@ async def migrate_events(
     goes on.
 
     Raises :class:`EventStoreError` when the target holds other events, and the store's own
-    errors (:class:`OptimisticLockError` if something else writes to the target meanwhile).
+    errors if something else writes to the target meanwhile (:class:`OptimisticLockError`
+    on the append path, :class:`ImportConflictError` on the bulk path, with either
+    ``on_refused``).
     """
     _check_args(batch_size, on_refused, method)
     if source is target:
@@ -575,13 +579,14 @@ async def _plan_into(
     if bulk and method != "append":
         assert isinstance(events, EventTransfer)
         if target is None:
-            total, present = await events.count_rows(0), 0
+            to_copy, present = await events.count_rows(0), 0
         else:
             assert isinstance(target.events, EventTransfer)
-            _, total, present = await bulk_plan(events, target.events)
+            start, _, present = await bulk_plan(events, target.events)
+            to_copy = await events.count_rows(start)
         marks = len(await events.export_marks())
         return MigrationReport(
-            total - present,
+            to_copy,
             present,
             0,
             tracker.elapsed,

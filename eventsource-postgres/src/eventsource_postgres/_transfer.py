@@ -13,6 +13,7 @@ import asyncpg
 from eventsource.spi import (
     CheckpointData,
     DLQEntry,
+    ImportConflictError,
     InvalidEventError,
     OutboxEntry,
     RawEvent,
@@ -110,13 +111,14 @@ async def import_rows(
     conn: Any, s: str, schema: str, lock_key: int, channel: str | None, rows: list[RawEvent]
 ) -> int:
     """COPY checked rows in at their positions, in one transaction under the append lock; a
-    stored event id or stream version is an :class:`InvalidEventError`, nothing written."""
+    position at or below the highest held, or a stored event id or stream version, is an
+    :class:`ImportConflictError` (the store changed meanwhile), nothing written."""
     try:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", APPEND_LOCK_CLASS, lock_key)
             held = await transfer_position(conn, s)
             if rows[0].global_position <= held:
-                raise InvalidEventError(
+                raise ImportConflictError(
                     f"row at position {rows[0].global_position} is not above {held}, the "
                     "highest position this store holds"
                 )
@@ -131,7 +133,7 @@ async def import_rows(
                     "SELECT pg_notify($1, $2)", channel, str(rows[-1].global_position)
                 )
     except asyncpg.UniqueViolationError as exc:
-        raise InvalidEventError(
+        raise ImportConflictError(
             f"the rows conflict with stored events (an event id or stream version is taken): {exc}"
         ) from exc
     except asyncpg.DataError as exc:

@@ -13,6 +13,7 @@ from eventsource.spi import (
     CheckpointData,
     DLQEntry,
     EventDecodeError,
+    ImportConflictError,
     InvalidEventError,
     OutboxEntry,
     RawEvent,
@@ -125,11 +126,12 @@ def export_marks(conn: sqlite3.Connection) -> list[StreamMark]:
 
 
 def import_rows(conn: sqlite3.Connection, rows: list[RawEvent]) -> int:
-    """Insert checked rows at their positions (in the caller's write transaction); a stored
-    event id or stream version is an :class:`InvalidEventError` (the caller rolls back)."""
+    """Insert checked rows at their positions (in the caller's write transaction); a position
+    at or below the highest held, or a stored event id or stream version, is an
+    :class:`ImportConflictError` (the store changed meanwhile; the caller rolls back)."""
     held = transfer_position(conn)
     if rows and rows[0].global_position <= held:
-        raise InvalidEventError(
+        raise ImportConflictError(
             f"row at position {rows[0].global_position} is not above {held}, the highest "
             "position this store holds"
         )
@@ -141,7 +143,9 @@ def import_rows(conn: sqlite3.Connection, rows: list[RawEvent]) -> int:
         if kept:
             conn.executemany(_INSERT.format(table="events_deleted"), kept)
     except sqlite3.IntegrityError as exc:
-        raise InvalidEventError(
+        if "UNIQUE" not in str(exc):
+            raise InvalidEventError(f"a row is refused: {exc}") from exc
+        raise ImportConflictError(
             f"the rows conflict with stored events (an event id or stream version is taken): {exc}"
         ) from exc
     return len(rows)

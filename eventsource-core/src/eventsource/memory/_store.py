@@ -77,6 +77,9 @@ class MemoryState:
     by_id: dict[UUID, StoredEvent] = field(default_factory=dict)
     #: The stored JSON text of each event, by global position: what upcasters read.
     payloads: dict[int, str] = field(default_factory=dict)
+    #: Positions of imported rows the registry could not decode (held as stand-ins; reads
+    #: decode their stored text again).
+    undecoded: set[int] = field(default_factory=set)
     checkpoints: dict[str, Any] = field(default_factory=dict)
     #: The latest ownership lease of each projection (a ProjectionLease).
     leases: dict[str, Any] = field(default_factory=dict)
@@ -149,6 +152,7 @@ class MemoryEventStore(EventStore, ShardReads, EventTransfer):
             self.state.streams.clear()
             self.state.by_id.clear()
             self.state.payloads.clear()
+            self.state.undecoded.clear()
 
     async def get_all_events(self) -> list[DomainEvent]:
         """Every event, oldest ``occurred_at`` first."""
@@ -468,10 +472,13 @@ class MemoryEventStore(EventStore, ShardReads, EventTransfer):
         return EventStream(aggregate_id, found_type, events, version)
 
     def _current(self, stored: StoredEvent) -> StoredEvent:
-        """``stored`` as the registry decodes it today: an event whose type has upcasters is
-        decoded again from its stored text (the others are kept decoded)."""
+        """``stored`` as the registry decodes it today: an event whose type has upcasters, or
+        an imported row kept undecoded, is decoded again from its stored text (the others are
+        kept decoded)."""
         event = stored.event
-        if not self.event_registry.has_upcasters(event.event_type):
+        if not self.event_registry.has_upcasters(event.event_type) and (
+            stored.global_position not in self.state.undecoded
+        ):
             return stored
         again = decode_stored_event(
             self.event_registry,

@@ -1,6 +1,12 @@
 """Bulk transfer in memory (capability ``bulk_transfer``): the state's log exported and
 imported as stored, each call atomic under the state's lock.
 
+Rows are kept as stored, like SQLite and PostgreSQL keep them: a row the store's registry
+cannot decode (a type not registered here, a document its class refuses) is imported all the
+same, as a stand-in event carrying its columns, its position listed in
+``MemoryState.undecoded``; reads decode its stored text again (and raise
+:class:`~eventsource.EventDecodeError` as the other backends do while it still fails).
+
 A deleted stream's mark is its entry in ``MemoryState.deleted``; its last version and time
 are kept in ``MemoryState.mark_info`` (streams deleted before that existed report their last
 kept version, or 0, and the time of the export).
@@ -14,8 +20,9 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from ..spi import (
+    DomainEvent,
     EventRegistry,
-    InvalidEventError,
+    ImportConflictError,
     RawEvent,
     StoredEvent,
     StreamMark,
@@ -111,37 +118,52 @@ def export_marks(state: MemoryState) -> list[StreamMark]:
         return marks
 
 
+def _stand_in(row: RawEvent) -> DomainEvent:
+    """An event with ``row``'s columns and none of its payload's fields: what memory holds
+    for a row its registry cannot decode (reads decode the stored text again)."""
+    return DomainEvent.model_construct(
+        event_id=row.event_id,
+        event_type=row.event_type,
+        event_version=row.event_version,
+        occurred_at=row.occurred_at,
+        aggregate_id=row.aggregate_id,
+        aggregate_type=row.aggregate_type,
+        aggregate_version=row.aggregate_version,
+        tenant_id=row.tenant_id,
+    )
+
+
 def import_rows(state: MemoryState, registry: EventRegistry, rows: list[RawEvent]) -> int:
-    """Place checked rows at their positions (decoded with ``registry``), all or none."""
+    """Place checked rows at their positions, all or none: decoded with ``registry``, or
+    kept undecoded (a stand-in event) where it cannot decode them."""
     with state.lock:
         taken = len(state.events)
         if rows[0].global_position <= taken:
-            raise InvalidEventError(
+            raise ImportConflictError(
                 f"row at position {rows[0].global_position} is not above {taken}, the highest "
                 "position this store has given out"
             )
         versions: dict[tuple[UUID, str], int] = {}
         placed: list[tuple[RawEvent, StoredEvent]] = []
+        undecoded: list[int] = []
         for row in rows:  # everything is checked and decoded before the state changes
             key = (row.aggregate_id, row.aggregate_type)
             if not row.deleted:
                 if row.event_id in state.by_id:
-                    raise InvalidEventError(f"event id {row.event_id} is stored already")
+                    raise ImportConflictError(f"event id {row.event_id} is stored already")
                 stream = state.streams.get(key)
                 last = versions.get(key, stream[-1].stream_position if stream else 0)
                 if row.aggregate_version <= last:
-                    raise InvalidEventError(
+                    raise ImportConflictError(
                         f"stream {stream_id_for(*key)} is at version {last}: row "
                         f"{row.event_id} at version {row.aggregate_version} conflicts"
                     )
                 versions[key] = row.aggregate_version
             try:
                 event = registry.deserialize(row.payload, row.event_type, row.event_version)
-            except Exception as exc:
-                raise InvalidEventError(
-                    f"row {row.event_id} at position {row.global_position} cannot be decoded "
-                    f"here (memory keeps events decoded): {exc}"
-                ) from exc
+            except Exception:  # kept as stored, as the other backends keep it
+                event = _stand_in(row)
+                undecoded.append(row.global_position)
             stored = StoredEvent(
                 event=event,
                 stream_id=stream_id_for(*key),
@@ -164,6 +186,7 @@ def import_rows(state: MemoryState, registry: EventRegistry, rows: list[RawEvent
             else:
                 state.by_id[row.event_id] = stored
                 state.streams.setdefault(key, []).append(stored)
+        state.undecoded.update(undecoded)
         state.notify()
         return len(rows)
 

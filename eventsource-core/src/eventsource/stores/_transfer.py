@@ -10,8 +10,10 @@ The rules a backend keeps (the conformance kit's ``BulkTransferConformance`` che
 - :meth:`EventTransfer.export_rows` yields rows of both the live log and the soft-deleted
   side table, merged in global position order, after a position, up to a limit.
 - :meth:`EventTransfer.import_rows` writes a batch atomically at the rows' own positions; it
-  refuses (nothing written) rows at or below :meth:`EventTransfer.transfer_position`, a stored
-  event id or stream version, and bad rows (:func:`check_import_rows`). It is serialised with
+  refuses (nothing written) bad rows (:func:`check_import_rows`: :class:`InvalidEventError`)
+  and rows that collide with what the store holds: at or below
+  :meth:`EventTransfer.transfer_position`, a stored event id or stream version
+  (:class:`ImportConflictError`: something else wrote to the store). It is serialised with
   appends (the append lock, the one writer), so the global order stays gap-safe: every
   imported position is above every position committed before.
 - :meth:`EventTransfer.import_marks` upserts deleted-stream marks; importing them twice
@@ -27,7 +29,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from .._exceptions import InvalidArgumentError, InvalidEventError, SerializationError
+from .._exceptions import (
+    ImportConflictError,
+    InvalidArgumentError,
+    InvalidEventError,
+    SerializationError,
+)
 from ..arguments import check_moment, check_position
 from ..values import _SURROGATE, MAX_VERSION, check_identifier, check_json_text
 
@@ -199,7 +206,8 @@ def check_import_rows(
     """The door of :meth:`EventTransfer.import_rows`: a list of :class:`RawEvent`, positions
     strictly increasing and all above ``held`` (the store's :meth:`transfer_position`), no
     event id twice, valid columns, each payload a JSON object. Raises
-    :class:`InvalidEventError` before any write.
+    :class:`InvalidEventError` before any write (:class:`ImportConflictError` for a first
+    position at or below a ``held`` above 0: the store's rows, not these, are in the way).
 
     ``parse=False`` is for a store whose column refuses text that is not JSON by itself
     (PostgreSQL's ``json``; the store turns that refusal into :class:`InvalidEventError`):
@@ -213,7 +221,8 @@ def check_import_rows(
         row = _check_row(row, max_bytes, parse)
         position = check_position(row.global_position, "global_position", InvalidEventError)
         if position <= last:
-            raise InvalidEventError(
+            kind = ImportConflictError if last == held and held > 0 else InvalidEventError
+            raise kind(
                 f"row at position {position} is not above {last}: rows go in increasing "
                 f"order, above every position the store holds ({held})"
             )

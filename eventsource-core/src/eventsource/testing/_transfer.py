@@ -15,7 +15,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from .._exceptions import InvalidArgumentError, InvalidEventError, StreamDeletedError
+from .._exceptions import (
+    EventDecodeError,
+    ImportConflictError,
+    InvalidArgumentError,
+    InvalidEventError,
+    StreamDeletedError,
+)
 from ..memory._repositories import MemoryDLQRepository, MemoryOutboxRepository
 from ..memory._snapshots import MemorySnapshotStore
 from ..memory._store import MemoryEventStore, MemoryState
@@ -139,10 +145,12 @@ class BulkTransferConformance(ConformanceBase):
         assert result.global_position > rows[-1].global_position
 
     async def test_bad_or_conflicting_imports_write_nothing(self, backend: RoleBackend) -> None:
-        """Rows at or below the store's highest position, out of order, an id already stored,
-        a payload that is not a JSON object, a naive time or something not a RawEvent: each
-        batch raises :class:`InvalidEventError` and writes nothing, not even its good rows.
-        Fix: call check_import_rows first, check the highest position under the write lock,
+        """Rows at or below the store's highest position, an id or a stream version already
+        stored raise :class:`ImportConflictError` (the store's rows are in the way, not bad
+        rows); rows out of order, a payload that is not a JSON object, a naive time or
+        something not a RawEvent raise :class:`InvalidEventError`. Either way the batch writes
+        nothing, not even its good rows. Fix: call check_import_rows first, check the highest
+        position under the write lock, turn a unique-key violation into ImportConflictError,
         and write the batch in one transaction."""
         store = self._transfer(backend)
         aid = uuid4()
@@ -160,10 +168,17 @@ class BulkTransferConformance(ConformanceBase):
         later = dataclasses.replace(
             good, global_position=top + 11, event_id=uuid4(), aggregate_version=2
         )
-        bad_batches: list[object] = [
+        conflicts = [
             [dataclasses.replace(good, global_position=top)],
-            [later, good],
             [good, dataclasses.replace(later, event_id=stored[0].event_id, aggregate_id=aid)],
+            [good, dataclasses.replace(later, aggregate_id=aid, aggregate_version=2)],
+        ]
+        for conflict in conflicts:
+            with pytest.raises(ImportConflictError):
+                await store.import_rows(conflict)
+            assert await _all_rows(store) == stored, f"a conflict wrote rows: {conflict!r:.200}"
+        bad_batches: list[object] = [
+            [later, good],
             [good, dataclasses.replace(later, payload="[1, 2]")],
             [good, dataclasses.replace(later, payload="{not json")],
             # what some backend's column, driver or reader refuses, every backend refuses
@@ -184,6 +199,40 @@ class BulkTransferConformance(ConformanceBase):
         assert await store.import_rows([]) == 0
         assert await store.import_rows([good, later]) == 2
         assert await backend.events.get_stream_version(fresh, AGGREGATE_TYPE) == 2
+
+    async def test_import_keeps_rows_its_registry_cannot_decode(self, backend: RoleBackend) -> None:
+        """A row of an event type nobody registered (and one whose document its class
+        refuses) is imported as stored, like any other: what one backend accepts, every
+        backend accepts. It exports unchanged, and a read decodes it then (raising
+        :class:`EventDecodeError` naming it while it cannot). Fix: keep the row's columns and
+        its text; decode when reading, not when importing."""
+        store = self._transfer(backend)
+        aid = uuid4()
+        await backend.events.append_events(aid, AGGREGATE_TYPE, noted(aid, 1), 0)
+        stored = await _all_rows(store)
+        top = await store.transfer_position()
+        stray = dataclasses.replace(
+            stored[-1],
+            global_position=top + 1,
+            event_id=uuid4(),
+            aggregate_version=2,
+            event_type="KitNeverRegistered",
+            payload='{"anything": [1, "two"], "kept": true}',
+        )
+        odd = dataclasses.replace(
+            stray,
+            global_position=top + 2,
+            event_id=uuid4(),
+            aggregate_version=3,
+            event_type=stored[-1].event_type,
+            payload='{"aggregate_version": "not a number"}',
+        )
+        assert await store.import_rows([stray, odd]) == 2
+        assert (await _all_rows(store))[-2:] == [stray, odd]
+        assert await backend.events.get_stream_version(aid, AGGREGATE_TYPE) == 3
+        with pytest.raises(EventDecodeError) as caught:
+            await read_all_list(backend)
+        assert caught.value.event_id == stray.event_id
 
     async def test_import_marks_twice_changes_nothing(self, backend: RoleBackend) -> None:
         """Marks are upserted: importing them again leaves one mark per stream, as given, and
