@@ -264,3 +264,22 @@ async def test_a_failed_flush_is_confirmed_and_redone_on_another_connection(
         return await positions(store) == [1]
 
     await _eventually(readable)
+
+
+async def test_an_export_stops_short_of_a_deferred_append_until_its_flush(
+    store: PostgreSQLEventStore, admin: Any, lock_holder: Any, pg_server: str
+) -> None:
+    aid = uuid4()
+    await store.append_events(aid, "Cart", added(aid), 0)
+    writer = await asyncpg.connect(pg_server)
+    try:
+        args = _args(store)
+        row = await contended(
+            store, lock_holder, admin, lambda: writer.fetchrow(store._append_sql, *args, True)
+        )
+        assert row[2] is True
+        assert [r.global_position for r in await store.export_rows(0, 10)] == [1]
+        await writer.execute(FLUSH_SQL.format(s=_s(store)))
+        assert [r.global_position for r in await store.export_rows(0, 10)] == [1, 2]
+    finally:
+        await writer.close()

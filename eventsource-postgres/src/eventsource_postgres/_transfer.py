@@ -20,7 +20,7 @@ from eventsource.spi import (
     StreamMark,
 )
 
-from ._schema import APPEND_LOCK_CLASS
+from ._schema import APPEND_LOCK_CLASS, READ_BOUND
 
 __all__ = [
     "count_rows",
@@ -70,15 +70,22 @@ async def count_rows(conn: Any, s: str, after: int) -> int:
 
 
 async def export_rows(conn: Any, s: str, after: int, limit: int) -> list[RawEvent]:
-    """Up to ``limit`` rows after ``after``, live and soft-deleted, in global order."""
-    rows = await conn.fetch(
+    """Up to ``limit`` rows after ``after``, live and soft-deleted, in global order, short of
+    appends whose flush is still owed (both parts: a soft-deleted row past the bound must not
+    be taken before a live one below it)."""
+    sql = (
         f"(SELECT {_SELECT}, false FROM {s}.events WHERE global_position > $1"
-        f" ORDER BY global_position LIMIT $2)"
+        f" AND global_position < {{bound}} ORDER BY global_position LIMIT $2)"
         f" UNION ALL (SELECT {_SELECT}, true FROM {s}.events_deleted WHERE global_position > $1"
-        f" ORDER BY global_position LIMIT $2) ORDER BY 1 LIMIT $2",
-        after,
-        limit,
+        f" AND global_position < {{bound}} ORDER BY global_position LIMIT $2)"
+        f" ORDER BY 1 LIMIT $2"
     )
+    try:
+        rows = await conn.fetch(sql.format(bound=READ_BOUND.format(s=s)), after, limit)
+    except asyncpg.UndefinedTableError as exc:  # a schema before version 6: nothing deferred
+        if "append_marks" not in str(exc):
+            raise
+        rows = await conn.fetch(sql.format(bound="9223372036854775807"), after, limit)
     return [RawEvent(*row) for row in rows]
 
 
