@@ -283,3 +283,32 @@ async def test_an_export_stops_short_of_a_deferred_append_until_its_flush(
         assert [r.global_position for r in await store.export_rows(0, 10)] == [1, 2]
     finally:
         await writer.close()
+
+
+async def test_a_deferred_appends_notification_is_not_trusted_until_the_head_passes_it(
+    store: PostgreSQLEventStore, admin: Any, lock_holder: Any, pg_server: str
+) -> None:
+    """Deferred appends announce ``last:first``; a waiter trusts announced positions only
+    below the first of those until it has seen the readable head pass them."""
+    listener = store._listener
+    assert await listener.start()
+    writer = await asyncpg.connect(pg_server)
+    try:
+        args = _args(store)
+        row = await contended(
+            store, lock_holder, admin, lambda: writer.fetchrow(store._append_sql, *args, True)
+        )
+        assert row[2] is True
+
+        async def announced() -> bool:
+            return listener.position == 1
+
+        await _eventually(announced)
+        assert listener.readable == 0  # announced, but held
+        await writer.execute(FLUSH_SQL.format(s=_s(store)))
+        assert await store.wait_for_events(0, timeout=30)
+        assert listener.readable == 1
+    finally:
+        await writer.close()
+    listener._on_notify(None, 0, "", "not a position")  # ignored, as before
+    assert listener.readable == 1

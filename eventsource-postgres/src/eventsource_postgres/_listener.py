@@ -17,6 +17,10 @@ log = logging.getLogger("eventsource_postgres")
 class Listener:
     """Tracks the highest position announced on the schema's channel.
 
+    An append that deferred its flush announces ``last:first``: its events are not readable
+    until its flush, so :attr:`readable` stays below ``first`` until a check of the store's
+    head (:meth:`seen_readable`) shows them readable.
+
     The connection is opened on first use (outside the pool when the store has a URL, else
     taken from the pool for good). When it drops, waiters fall back to polling until the next
     wait re-opens it. After :meth:`close` nothing re-opens it until the source is explicitly
@@ -29,6 +33,7 @@ class Listener:
         self.source = source
         self.channel = channel
         self.position = 0
+        self._held: set[int] = set()  # first positions of deferred appends not yet readable
         self._conn: Any = None
         self._pooled = False
         self._closed_in: int | None = None  # the source's generation when close() ran
@@ -101,9 +106,23 @@ class Listener:
                 with contextlib.suppress(Exception):
                     await pool.release(conn)  # asyncpg shields the release from cancellation
 
+    @property
+    def readable(self) -> int:
+        """The highest announced position known to be readable (a hint: notifications can
+        be missed while the connection is down)."""
+        return min(self.position, min(self._held) - 1) if self._held else self.position
+
+    def seen_readable(self, head: int) -> None:
+        """The store's readable head was ``head``: deferred appends below it are flushed."""
+        if self._held:
+            self._held = {first for first in self._held if first > head}
+
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        last, _, first = payload.partition(":")
         try:
-            position = int(payload)
+            position = int(last)
+            if first:
+                self._held.add(int(first))
         except ValueError:
             return
         if position > self.position:

@@ -233,8 +233,10 @@ BEGIN
     IF flush_owed THEN
         {defer}
     END IF;
-    IF p_notify THEN
-        PERFORM pg_notify({channel}, last_position::text);
+    IF p_notify THEN  -- 'last:first' while the flush is owed (see Listener)
+        PERFORM pg_notify({channel}, CASE WHEN flush_owed
+            THEN last_position::text || ':' || (v_base + 1)::text
+            ELSE last_position::text END);
     END IF;
 END
 $fn$;
@@ -333,7 +335,8 @@ BEGIN
         {defer_batch}
     END IF;
     IF p_notify AND v_base > v_start THEN
-        PERFORM pg_notify({channel}, v_base::text);
+        PERFORM pg_notify({channel}, CASE WHEN v_defer
+            THEN v_base::text || ':' || (v_start + 1)::text ELSE v_base::text END);
     END IF;
 END
 $fn$;

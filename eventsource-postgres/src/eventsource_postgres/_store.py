@@ -1011,12 +1011,17 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         deadline = loop.time() + timeout
         listening = self.options.notify and await self._listener.start()
         listener = self._listener
-        # A notification is only a wakeup, then a check of the readable head: it may announce
-        # an append whose flush is still owed (or, on a shared channel, another schema's).
+        # A shared channel also carries other schemas' positions: only a wakeup, then a check.
+        # On our own, an announced position is trusted unless an append that deferred its
+        # flush announced it (or one below it): then the readable head is checked.
+        trusted = listening and not self.options.channel_is_shared
         held_poll = _HELD_POLL
         while True:
             signal = listener.signal()  # before the checks: a NOTIFY during them still wakes us
+            if trusted and listener.readable > after_position:
+                return True
             head, held, stale = await self._head()
+            listener.seen_readable(head)
             if head > after_position:
                 return True
             remaining = deadline - loop.time()
