@@ -84,6 +84,8 @@ __all__ = ["PostgreSQLEventStore"]
 #: A mark older than this (seconds, by the server's clock) is cleared by the reader that
 #: meets it: its writer died or stalled between its commit and its flush.
 STALE_MARK_AFTER = 0.05
+#: How often (seconds) a read that reaches the end looks for stale marks.
+_STALE_CHECK_EVERY = 0.5
 #: What READ_BOUND reads as on a schema without append_marks.
 _UNBOUNDED = "9223372036854775807"
 #: How soon a waiter looks again while events past the readable head wait for their flush
@@ -243,6 +245,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         self._flush_sql = FLUSH_SQL.format(s=self._s)
         self._bound = READ_BOUND.format(s=self._s)
         self._clear_stale_sql = CLEAR_STALE_MARKS_SQL.format(s=self._s)
+        self._stale_checked_at = float("-inf")
         self._head_sql = (
             f"SELECT (SELECT coalesce(max(global_position), 0) FROM {self._s}.events), "
             f"nullif({self._bound}, {_UNBOUNDED}), "
@@ -974,7 +977,14 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         return head
 
     async def _release_stale_marks(self) -> bool:
-        """Clear the marks that hold readers back if they are stale; whether it did."""
+        """Clear the marks that hold readers back if they are stale; whether it did. Looks at
+        most once per :data:`_STALE_CHECK_EVERY` seconds (a stale mark is rare: a writer that
+        died between its commit and its flush), so a reader at the head pays no round trip
+        per read for it."""
+        now = asyncio.get_running_loop().time()
+        if now - self._stale_checked_at < _STALE_CHECK_EVERY:
+            return False
+        self._stale_checked_at = now
         _, held, stale = await self._head()
         if held and stale:
             await self._clear_stale_marks()
