@@ -767,3 +767,29 @@ def test_outbox_list_and_retry_on_memory(capsys: pytest.CaptureFixture[str], db:
     assert db.run(outbox.list_entries("failed")) == []
     code, _, err = run(capsys, "--url", db.url, "outbox", "list", "--status", "lost")
     assert code == 2 and "lost" in err
+
+
+def test_events_show_by_id_looks_it_up_past_an_undecodable_row(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    """An event id is looked up by its index, not by reading the log from the start: a poison
+    row before the event does not stop ``events show ID`` (a scan would stop there)."""
+    aggregate_id = uuid4()
+
+    async def fill() -> object:
+        async with open_backend(sqlite_url) as backend:
+            row = RawEventRow(uuid4(), "Poison", 1, "coretest.X", 1, "{not json")
+            assert await write_raw_event(backend, row) == 1
+            placed = CtOrderPlaced(aggregate_id=aggregate_id, customer="c")
+            await backend.events.append_events(aggregate_id, "CtOrder", [placed], 0)
+            assert await backend.events.get_event_position(uuid4()) is None
+            return placed.event_id
+
+    event_id = asyncio.run(fill())
+    code, out, err = run(capsys, "--url", sqlite_url, "events", "show", str(event_id))
+    assert code == 0, err
+    assert json.loads(out)["global_position"] == 2
+    code, _, err = run(capsys, "--url", sqlite_url, "events", "show", str(uuid4()))
+    assert code == 1 and "no event" in err
+    code, out, _ = run(capsys, "--url", sqlite_url, "events", "show", "1")
+    assert code == 0 and json.loads(out)["raw_payload"] == "{not json"

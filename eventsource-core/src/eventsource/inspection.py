@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import EventDecodeError
+from ._exceptions import EventDecodeError, InvalidArgumentError
+from .arguments import check_position
 from .repositories._entries import CheckpointData
 from .repositories._leases import ProjectionLease, ProjectionLeases
 from .stores._types import ReadOptions
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .plugins._backend import Backend
     from .repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
     from .stores._contract import EventStore
+    from .stores._types import StoredEvent
 
 __all__ = [
     "DLQOverview",
@@ -40,6 +42,7 @@ __all__ = [
     "StoreOverview",
     "StoreStatus",
     "dlq_overview",
+    "event_at",
     "inspect_store",
     "outbox_overview",
     "projections_overview",
@@ -227,6 +230,17 @@ async def _count(store: EventStore) -> tuple[int, int]:
             if exc.stream_id:
                 streams.add(exc.stream_id)
             after = exc.global_position
+
+
+async def event_at(store: EventStore, position: int) -> StoredEvent | None:
+    """The event at global ``position`` (from 1), or None when there is none, in one read.
+
+    Raises :class:`EventDecodeError` when the row there cannot be decoded, and
+    :class:`InvalidArgumentError` for a position below 1."""
+    check_position(position, "global position", InvalidArgumentError, minimum=1)
+    async for stored in store.read_all(ReadOptions(from_position=position - 1, limit=1)):
+        return stored if stored.global_position == position else None
+    return None
 
 
 async def projections_overview(

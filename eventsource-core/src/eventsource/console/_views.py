@@ -16,6 +16,7 @@ from .._exceptions import (
 from ..cli._context import to_jsonable
 from ..inspection import (
     LeaseInfo,
+    event_at,
     inspect_store,
     outbox_overview,
     projections_overview,
@@ -241,7 +242,7 @@ async def streams(state: ConsoleState, request: Request) -> Rendered:
 async def event(state: ConsoleState, position: int) -> Rendered:
     """One event: where it sits and its JSON document."""
     try:
-        stored = await _reads.event_at(state.backend.events, position)
+        stored = await event_at(state.backend.events, position)
     except EventDecodeError as exc:
         body = (
             f'<p class="error">This row cannot be decoded: {esc(exc)}</p>'
