@@ -146,3 +146,25 @@ def test_without_the_extra_the_command_names_the_pip_line(tmp_path: Path) -> Non
         assert done.returncode == 1, done.stderr
         assert "pip install 'eventsource-core[console]'" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_projections_load_as_the_cli_loads_them() -> None:
+    """The console and the CLI import ``module:attribute`` through one function: the same
+    projection, and the same reasons when a spec leads nowhere."""
+    import typer
+
+    from eventsource.cli._projection_spec import load_projection
+    from eventsource.console._state import load_projections
+    from eventsource.exceptions import ConfigurationError
+
+    loaded = load_projections(("console.model:OrdersProjection",))
+    assert list(loaded) == [load_projection("console.model:OrdersProjection").name]
+    for spec, reason in (
+        ("console.model", "'console.model' is not MODULE:ATTR"),
+        ("nosuchmodule_x:P", "cannot import 'nosuchmodule_x'"),
+        ("console.model:Nope", "module 'console.model' has no 'Nope'"),
+    ):
+        with pytest.raises(ConfigurationError, match=reason):
+            load_projections((spec,))
+        with pytest.raises(typer.BadParameter, match=reason):
+            load_projection(spec)
