@@ -29,6 +29,8 @@ from .stores._types import ReadOptions
 if TYPE_CHECKING:
     from .plugins._backend import Backend
     from .repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
+    from .repositories._entries import DLQEntry
+    from .runtime._undecodable import UndecodableEvent
     from .stores._contract import EventStore
     from .stores._types import StoredEvent
 
@@ -41,6 +43,7 @@ __all__ = [
     "ShardStatus",
     "StoreOverview",
     "StoreStatus",
+    "dlq_entry_stream",
     "dlq_overview",
     "event_at",
     "inspect_store",
@@ -383,6 +386,17 @@ async def dlq_overview(dlq: DLQRepository) -> DLQOverview:
         stats.total_resolved,
         await _open_by_projection(dlq),
     )
+
+
+def dlq_entry_stream(entry: DLQEntry, poison: UndecodableEvent | None) -> str | None:
+    """The stream of a DLQ entry's event: the undecodable row's (``poison``, when the entry
+    parked one), else ``<aggregate_id>:<aggregate_type>`` from the parked event's data (None
+    when it names neither)."""
+    if poison is not None:
+        return poison.stream_id
+    data = entry.event_data
+    aggregate_id, aggregate_type = data.get("aggregate_id"), data.get("aggregate_type")
+    return f"{aggregate_id}:{aggregate_type}" if aggregate_id and aggregate_type else None
 
 
 async def inspect_store(

@@ -74,6 +74,8 @@ async def run_list(
     ] = 100,
 ) -> int:
     """List entries of one status."""
+    from ..inspection import dlq_entry_stream
+
     async with ctx.backend() as backend:
         entries = await backend.dlq.get_failed_events(
             projection_name=projection, status=status.value, limit=limit
@@ -95,7 +97,7 @@ async def run_list(
                 e.event_type,
                 e.event_id,
                 None if poison is None else poison.global_position,
-                _stream(e, poison),
+                dlq_entry_stream(e, poison),
                 e.retry_count,
                 e.last_failed_at,
                 _short(_error(e, poison)),
@@ -286,15 +288,6 @@ def _error(entry: DLQEntry, poison: UndecodableEvent | None) -> str:
         if why:
             return why
     return f"{entry.error_type}: {entry.error_message}"
-
-
-def _stream(entry: DLQEntry, poison: UndecodableEvent | None) -> str | None:
-    """The entry's stream: the undecodable row's, else from the parked event's data."""
-    if poison is not None:
-        return poison.stream_id
-    data = entry.event_data
-    aggregate_id, aggregate_type = data.get("aggregate_id"), data.get("aggregate_type")
-    return f"{aggregate_id}:{aggregate_type}" if aggregate_id and aggregate_type else None
 
 
 def _jsonable(entry: DLQEntry) -> dict[str, Any]:
