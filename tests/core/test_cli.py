@@ -435,6 +435,15 @@ def test_dlq_list_show_resolve(capsys: pytest.CaptureFixture[str], db: Db) -> No
     assert code == 0 and "fixed data" in out
     entry = db.run(dlq.get_failed_event_by_id(first))
     assert entry.status == "resolved" and entry.resolution == "fixed data"  # type: ignore[attr-defined]
+    code, _, err = run(capsys, "--url", db.url, "dlq", "resolve", str(first), "--note", "again")
+    assert code == 1 and err.strip().endswith(
+        "is already resolved ('fixed data'); --force replaces its note"
+    )
+    code, _, _ = run(
+        capsys, "--url", db.url, "dlq", "resolve", str(first), "--note", "again", "--force"
+    )
+    assert code == 0 and db.run(dlq.get_failed_event_by_id(first)).resolution == "again"  # type: ignore[attr-defined]
+    run(capsys, "--url", db.url, "dlq", "resolve", str(first), "--note", "fixed data", "--force")
     code, out, _ = run(capsys, "--url", db.url, "dlq", "list", "--status", "resolved", "--json")
     assert [e["id"] for e in json.loads(out)] == [first]
     code, out, _ = run(capsys, "--url", db.url, "dlq", "list", "--status", "retrying")

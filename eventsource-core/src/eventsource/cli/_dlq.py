@@ -192,19 +192,15 @@ async def run_resolve(
         bool, typer.Option("--force", help="resolve again, replacing the note")
     ] = False,
 ) -> int:
-    """Resolve one entry with a note."""
+    """Resolve one entry with a note (:meth:`DLQReplayer.resolve`)."""
+    from .._exceptions import InvalidStateError
+    from ..runtime._dlq import DLQReplayer
+
     async with ctx.backend() as backend:
-        entry = await backend.dlq.get_failed_event_by_id(dlq_id)
-        if entry is None:
-            raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
-        if entry.status.value == "resolved" and not force:
-            return ctx.error(
-                f"DLQ entry {dlq_id} is already resolved ({entry.resolution!r}); "
-                "--force replaces its note",
-                "refused",
-                EXIT_ERROR,
-            )
-        await backend.dlq.mark_resolved(dlq_id, note)
+        try:
+            await DLQReplayer(backend.dlq, backend.events).resolve(dlq_id, note, force=force)
+        except InvalidStateError as exc:  # already resolved
+            return ctx.error(f"{exc}; --force replaces its note", "refused", EXIT_ERROR)
         entry = await backend.dlq.get_failed_event_by_id(dlq_id)
     if ctx.json:
         ctx.emit_json(entry)
