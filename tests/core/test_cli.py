@@ -656,7 +656,7 @@ def test_migrate_between_memory_databases(capsys: pytest.CaptureFixture[str]) ->
     source.run(repo.update_checkpoint("p", events[4].event_id, events[4].event_type))  # type: ignore[attr-defined]
     argv = ["migrate", "--from", source.url, "--to", target.url, "--batch-size", "7"]
     code, out, err = run(capsys, *argv)
-    assert code == 0 and "30 events copied" in out and "1 checkpoints" in out
+    assert code == 0 and "30 events copied" in out and "1 checkpoint," in out
     assert "30/30 events (100%)" in err  # progress goes to stderr
     assert "Verified: 30 events on both sides" in out
     assert [s.event_id for s in target.events()] == [s.event_id for s in events]  # type: ignore[attr-defined]
@@ -802,3 +802,22 @@ def test_events_show_by_id_looks_it_up_past_an_undecodable_row(
     assert code == 1 and "no event" in err
     code, out, _ = run(capsys, "--url", sqlite_url, "events", "show", "1")
     assert code == 0 and json.loads(out)["raw_payload"] == "{not json"
+
+
+def test_counts_in_sentences_are_singular_for_one(
+    capsys: pytest.CaptureFixture[str], db: Db
+) -> None:
+    from eventsource.cli._words import counted
+    from eventsource.inspection import COUNT_LIMIT
+
+    assert [counted(n, "stream") for n in (0, 1, 2)] == ["0 streams", "1 stream", "2 streams"]
+    assert counted(1, "DLQ entry", "DLQ entries") == "1 DLQ entry"
+    assert counted(3, "DLQ entry", "DLQ entries") == "3 DLQ entries"
+    db.add_orders(1, items=0)
+    code, out, _ = run(capsys, "--url", db.url, "status")
+    assert code == 0 and "global position 1, 1 event in 1 stream\n" in out
+    db.add_orders(1)
+    code, out, _ = run(capsys, "--url", db.url, "status")
+    assert code == 0 and "global position 3, 3 events in 2 streams\n" in out
+    code, out, _ = run(capsys, "--url", db.url, "status", "--help")
+    assert f"{COUNT_LIMIT:,} events" in " ".join(out.split())

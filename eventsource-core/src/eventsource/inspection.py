@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import EventDecodeError, InvalidArgumentError
+from ._limits import COUNT_LIMIT
 from .arguments import check_position
 from .repositories._entries import CheckpointData
 from .repositories._leases import ProjectionLease, ProjectionLeases
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .stores._types import StoredEvent
 
 __all__ = [
+    "COUNT_LIMIT",
     "DLQOverview",
     "LeaseInfo",
     "OutboxOverview",
@@ -53,8 +55,6 @@ __all__ = [
     "store_overview",
 ]
 
-#: At most this many events are read to count events and streams (beyond: not counted).
-COUNT_LIMIT = 10_000
 
 _SHARD = re.compile(r"^(?P<base>.+)#(?P<index>\d+)/(?P<count>\d+)$")
 _WORKER = re.compile(r"^(?P<base>.+)#workers/(?P<owner>.+)$")
