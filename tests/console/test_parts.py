@@ -168,3 +168,18 @@ def test_projections_load_as_the_cli_loads_them() -> None:
             load_projections((spec,))
         with pytest.raises(typer.BadParameter, match=reason):
             load_projection(spec)
+
+
+def test_python_m_eventsource_console_is_the_cli_command() -> None:
+    """``python -m eventsource.console`` runs ``eventsource console``: the same options, help
+    and exit codes (a bad option is the CLI's usage error, exit 2)."""
+    module = [sys.executable, "-m", "eventsource.console"]
+    cli = [str(Path(sys.executable).with_name("eventsource")), "console"]
+    helps = [
+        subprocess.run([*argv, "--help"], capture_output=True, text=True, timeout=60)
+        for argv in (module, cli)
+    ]
+    assert helps[0].returncode == 0 and helps[0].stdout == helps[1].stdout
+    assert "Usage: eventsource console" in helps[0].stdout
+    done = subprocess.run([*module, "--port", "x"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "usage error" in done.stderr and "'--port'" in done.stderr
