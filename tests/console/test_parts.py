@@ -183,3 +183,53 @@ def test_python_m_eventsource_console_is_the_cli_command() -> None:
     assert "Usage: eventsource console" in helps[0].stdout
     done = subprocess.run([*module, "--port", "x"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "usage error" in done.stderr and "'--port'" in done.stderr
+
+
+async def test_the_live_stream_sends_at_most_one_change_per_interval() -> None:
+    """Appends within an interval of the last message are told once, when the interval is
+    out (on the clock), with the latest head: the page re-renders (and re-inspects the store)
+    at most once per sample interval, however fast events arrive."""
+    import asyncio
+
+    from eventsource.console._live import changes
+
+    clock = ManualClock()
+    closing = asyncio.Event()
+    async with open_backend(f"memory://live-{uuid4().hex[:8]}") as backend:
+        store = backend.events
+
+        async def append() -> None:
+            aggregate_id = uuid4()
+            event = ConsoleItemAdded(aggregate_id=aggregate_id, sku="s", aggregate_version=1)
+            await store.append_events(aggregate_id, "ConsoleOrder", [event], 0)
+
+        async def listening() -> None:  # the stream waits for the next append
+            async with asyncio.timeout(10):
+                while not store.state.waiters:  # type: ignore[attr-defined]  # noqa: ASYNC110
+                    await asyncio.sleep(0)
+
+        stream = changes(store, 60.0, clock, closing)
+        first = asyncio.ensure_future(anext(stream))
+        await listening()
+        await append()
+        assert await first == "event: change\ndata: 1\n\n"  # the first one at once
+        second = asyncio.ensure_future(anext(stream))
+        await listening()
+        await append()
+        async with asyncio.timeout(10):
+            await clock.sleepers()  # it waits out the interval ...
+        for _ in range(3):
+            await append()  # ... while more arrive
+        clock.advance(59)
+        await asyncio.sleep(0)
+        assert not second.done()
+        clock.advance(1)
+        assert await second == "event: change\ndata: 5\n\n"  # one message, the latest head
+        third = asyncio.ensure_future(anext(stream))
+        await listening()
+        await append()
+        async with asyncio.timeout(10):
+            await clock.sleepers()
+        closing.set()  # the server stops: the stream ends, even mid-wait
+        with pytest.raises(StopAsyncIteration):
+            await third
