@@ -141,9 +141,10 @@ async def run_reset(
             return ctx.error(
                 f"not reset: confirm with --yes to reset {name!r} to {where}", "refused", 1
             )
-        await repo.reset_checkpoint(name)
-        if target is not None:
-            await repo.update_checkpoint(name, target[0], target[1], to)
+        if target is not None and to:  # one write: never without a checkpoint in between
+            await repo.move_checkpoint(name, target[0], target[1], to)
+        else:
+            await repo.reset_checkpoint(name)
     if ctx.json:
         ctx.emit_json({"reset": name, "was_at": data.global_position, "now_at": to or None})
     else:
