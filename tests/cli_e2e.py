@@ -173,7 +173,7 @@ def run_scenario(url: str, tmp_path: Path) -> None:
 
     # status, at a glance
     assert status_text.code == 0, status_text.err
-    assert "global position 3, 3 events in 1 streams" in status_text.out
+    assert "global position 3, 3 events in 1 stream" in status_text.out
     assert "2 open (2 failed, 0 retrying)" in status_text.out
     assert "OrderSummaryProjection" in status_text.out
     status = status_json.json()
@@ -257,7 +257,7 @@ def run_scenario(url: str, tmp_path: Path) -> None:
     done = cli("outbox", "list", "--status", "failed", *u)
     assert done.code == 0 and "broker said no" in done.out.splitlines()[1]
     done = cli("outbox", "retry", failed["id"], *u)
-    assert done.code == 0 and "1 failed outbox entries are pending again" in done.out
+    assert done.code == 0 and "1 failed outbox entry is pending again" in done.out
     done = cli("outbox", "retry", failed["id"], *u, "--json")
     assert done.code == 1 and "not failed" in done.error()["error"]  # refused: pending now
     [pending] = cli("outbox", "list", "--json", *u).json()

@@ -267,7 +267,7 @@ def test_a_missing_store_is_one_line_and_an_exit_code(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'missing.db'}"
     for argv, code in (
         ([str(COMMAND), "console", "--url", url, "--port", "0"], 5),
-        ([sys.executable, "-m", "eventsource.console", "--url", url, "--port", "0"], 1),
+        ([sys.executable, "-m", "eventsource.console", "--url", url, "--port", "0"], 5),
         ([str(COMMAND), "console", "--url", "nope://x", "--port", "0"], 4),
     ):
         done = subprocess.run(argv, capture_output=True, text=True, timeout=30)

@@ -146,3 +146,90 @@ def test_without_the_extra_the_command_names_the_pip_line(tmp_path: Path) -> Non
         assert done.returncode == 1, done.stderr
         assert "pip install 'eventsource-core[console]'" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_projections_load_as_the_cli_loads_them() -> None:
+    """The console and the CLI import ``module:attribute`` through one function: the same
+    projection, and the same reasons when a spec leads nowhere."""
+    import typer
+
+    from eventsource.cli._projection_spec import load_projection
+    from eventsource.console._state import load_projections
+    from eventsource.exceptions import ConfigurationError
+
+    loaded = load_projections(("console.model:OrdersProjection",))
+    assert list(loaded) == [load_projection("console.model:OrdersProjection").name]
+    for spec, reason in (
+        ("console.model", "'console.model' is not MODULE:ATTR"),
+        ("nosuchmodule_x:P", "cannot import 'nosuchmodule_x'"),
+        ("console.model:Nope", "module 'console.model' has no 'Nope'"),
+    ):
+        with pytest.raises(ConfigurationError, match=reason):
+            load_projections((spec,))
+        with pytest.raises(typer.BadParameter, match=reason):
+            load_projection(spec)
+
+
+def test_python_m_eventsource_console_is_the_cli_command() -> None:
+    """``python -m eventsource.console`` runs ``eventsource console``: the same options, help
+    and exit codes (a bad option is the CLI's usage error, exit 2)."""
+    module = [sys.executable, "-m", "eventsource.console"]
+    cli = [str(Path(sys.executable).with_name("eventsource")), "console"]
+    helps = [
+        subprocess.run([*argv, "--help"], capture_output=True, text=True, timeout=60)
+        for argv in (module, cli)
+    ]
+    assert helps[0].returncode == 0 and helps[0].stdout == helps[1].stdout
+    assert "Usage: eventsource console" in helps[0].stdout
+    done = subprocess.run([*module, "--port", "x"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "usage error" in done.stderr and "'--port'" in done.stderr
+
+
+async def test_the_live_stream_sends_at_most_one_change_per_interval() -> None:
+    """Appends within an interval of the last message are told once, when the interval is
+    out (on the clock), with the latest head: the page re-renders (and re-inspects the store)
+    at most once per sample interval, however fast events arrive."""
+    import asyncio
+
+    from eventsource.console._live import changes
+
+    clock = ManualClock()
+    closing = asyncio.Event()
+    async with open_backend(f"memory://live-{uuid4().hex[:8]}") as backend:
+        store = backend.events
+
+        async def append() -> None:
+            aggregate_id = uuid4()
+            event = ConsoleItemAdded(aggregate_id=aggregate_id, sku="s", aggregate_version=1)
+            await store.append_events(aggregate_id, "ConsoleOrder", [event], 0)
+
+        async def listening() -> None:  # the stream waits for the next append
+            async with asyncio.timeout(10):
+                while not store.state.waiters:  # type: ignore[attr-defined]  # noqa: ASYNC110
+                    await asyncio.sleep(0)
+
+        stream = changes(store, 60.0, clock, closing)
+        first = asyncio.ensure_future(anext(stream))
+        await listening()
+        await append()
+        assert await first == "event: change\ndata: 1\n\n"  # the first one at once
+        second = asyncio.ensure_future(anext(stream))
+        await listening()
+        await append()
+        async with asyncio.timeout(10):
+            await clock.sleepers()  # it waits out the interval ...
+        for _ in range(3):
+            await append()  # ... while more arrive
+        clock.advance(59)
+        await asyncio.sleep(0)
+        assert not second.done()
+        clock.advance(1)
+        assert await second == "event: change\ndata: 5\n\n"  # one message, the latest head
+        third = asyncio.ensure_future(anext(stream))
+        await listening()
+        await append()
+        async with asyncio.timeout(10):
+            await clock.sleepers()
+        closing.set()  # the server stops: the stream ends, even mid-wait
+        with pytest.raises(StopAsyncIteration):
+            await third

@@ -435,6 +435,15 @@ def test_dlq_list_show_resolve(capsys: pytest.CaptureFixture[str], db: Db) -> No
     assert code == 0 and "fixed data" in out
     entry = db.run(dlq.get_failed_event_by_id(first))
     assert entry.status == "resolved" and entry.resolution == "fixed data"  # type: ignore[attr-defined]
+    code, _, err = run(capsys, "--url", db.url, "dlq", "resolve", str(first), "--note", "again")
+    assert code == 1 and err.strip().endswith(
+        "is already resolved ('fixed data'); --force replaces its note"
+    )
+    code, _, _ = run(
+        capsys, "--url", db.url, "dlq", "resolve", str(first), "--note", "again", "--force"
+    )
+    assert code == 0 and db.run(dlq.get_failed_event_by_id(first)).resolution == "again"  # type: ignore[attr-defined]
+    run(capsys, "--url", db.url, "dlq", "resolve", str(first), "--note", "fixed data", "--force")
     code, out, _ = run(capsys, "--url", db.url, "dlq", "list", "--status", "resolved", "--json")
     assert [e["id"] for e in json.loads(out)] == [first]
     code, out, _ = run(capsys, "--url", db.url, "dlq", "list", "--status", "retrying")
@@ -647,7 +656,7 @@ def test_migrate_between_memory_databases(capsys: pytest.CaptureFixture[str]) ->
     source.run(repo.update_checkpoint("p", events[4].event_id, events[4].event_type))  # type: ignore[attr-defined]
     argv = ["migrate", "--from", source.url, "--to", target.url, "--batch-size", "7"]
     code, out, err = run(capsys, *argv)
-    assert code == 0 and "30 events copied" in out and "1 checkpoints" in out
+    assert code == 0 and "30 events copied" in out and "1 checkpoint," in out
     assert "30/30 events (100%)" in err  # progress goes to stderr
     assert "Verified: 30 events on both sides" in out
     assert [s.event_id for s in target.events()] == [s.event_id for s in events]  # type: ignore[attr-defined]
@@ -767,3 +776,48 @@ def test_outbox_list_and_retry_on_memory(capsys: pytest.CaptureFixture[str], db:
     assert db.run(outbox.list_entries("failed")) == []
     code, _, err = run(capsys, "--url", db.url, "outbox", "list", "--status", "lost")
     assert code == 2 and "lost" in err
+
+
+def test_events_show_by_id_looks_it_up_past_an_undecodable_row(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    """An event id is looked up by its index, not by reading the log from the start: a poison
+    row before the event does not stop ``events show ID`` (a scan would stop there)."""
+    aggregate_id = uuid4()
+
+    async def fill() -> object:
+        async with open_backend(sqlite_url) as backend:
+            row = RawEventRow(uuid4(), "Poison", 1, "coretest.X", 1, "{not json")
+            assert await write_raw_event(backend, row) == 1
+            placed = CtOrderPlaced(aggregate_id=aggregate_id, customer="c")
+            await backend.events.append_events(aggregate_id, "CtOrder", [placed], 0)
+            assert await backend.events.get_event_position(uuid4()) is None
+            return placed.event_id
+
+    event_id = asyncio.run(fill())
+    code, out, err = run(capsys, "--url", sqlite_url, "events", "show", str(event_id))
+    assert code == 0, err
+    assert json.loads(out)["global_position"] == 2
+    code, _, err = run(capsys, "--url", sqlite_url, "events", "show", str(uuid4()))
+    assert code == 1 and "no event" in err
+    code, out, _ = run(capsys, "--url", sqlite_url, "events", "show", "1")
+    assert code == 0 and json.loads(out)["raw_payload"] == "{not json"
+
+
+def test_counts_in_sentences_are_singular_for_one(
+    capsys: pytest.CaptureFixture[str], db: Db
+) -> None:
+    from eventsource.cli._words import counted
+    from eventsource.inspection import COUNT_LIMIT
+
+    assert [counted(n, "stream") for n in (0, 1, 2)] == ["0 streams", "1 stream", "2 streams"]
+    assert counted(1, "DLQ entry", "DLQ entries") == "1 DLQ entry"
+    assert counted(3, "DLQ entry", "DLQ entries") == "3 DLQ entries"
+    db.add_orders(1, items=0)
+    code, out, _ = run(capsys, "--url", db.url, "status")
+    assert code == 0 and "global position 1, 1 event in 1 stream\n" in out
+    db.add_orders(1)
+    code, out, _ = run(capsys, "--url", db.url, "status")
+    assert code == 0 and "global position 3, 3 events in 2 streams\n" in out
+    code, out, _ = run(capsys, "--url", db.url, "status", "--help")
+    assert f"{COUNT_LIMIT:,} events" in " ".join(out.split())

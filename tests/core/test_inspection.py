@@ -86,3 +86,21 @@ async def test_overview_groups_shards_workers_leases_and_dlq() -> None:
 
         limited = await store_overview(backend, count_limit=5)
         assert (limited.global_position, limited.events, limited.streams) == (6, None, None)
+
+
+def test_a_dlq_entrys_stream_for_the_cli_and_the_console() -> None:
+    """One function names a DLQ entry's stream for ``eventsource dlq list`` and the console:
+    the undecodable row's, else the parked event's aggregate, else None."""
+    from eventsource.inspection import dlq_entry_stream
+    from eventsource.repositories import DLQEntry
+    from eventsource.runtime import UndecodableEvent
+
+    def entry(data: dict[str, object]) -> DLQEntry:
+        return DLQEntry(1, uuid4(), "p", "T", data, "E", "boom", "", 0, NOW, NOW)
+
+    aggregate_id = uuid4()
+    parked = entry({"aggregate_id": str(aggregate_id), "aggregate_type": "Order"})
+    assert dlq_entry_stream(parked, None) == f"{aggregate_id}:Order"
+    assert dlq_entry_stream(entry({"aggregate_id": str(aggregate_id)}), None) is None
+    poison = UndecodableEvent("{bad", "T", 1, None, 7, "x:Y", 3)
+    assert dlq_entry_stream(parked, poison) == "x:Y"

@@ -197,7 +197,7 @@ async def test_sqlite_file_to_postgres_then_rerun_changes_nothing(
     assert done.returncode == 0, done.stderr
     assert "(bulk copy): 513 events copied, 0 already there" in done.stdout
     assert (
-        "2 deleted-stream marks, 1 checkpoints, 1 outbox entries, 1 DLQ entries, 1 snapshots"
+        "2 deleted-stream marks, 1 checkpoint, 1 outbox entry, 1 DLQ entry, 1 snapshot"
         in done.stdout
     )
     assert "Verified: 513 events on both sides" in done.stdout

@@ -335,7 +335,7 @@ async def test_cli_migrate_on_refused_skip_lists_what_was_not_copied(
     )
     out = capsys.readouterr().out
     assert code == 1
-    assert "1 events not copied:" in out
+    assert "1 event not copied:" in out
     assert f"position 6 ({ids['c']}:Ledger): InvalidEventError" in out
     async with open_backend(target) as backend:
         assert await backend.events.get_global_position() == 7

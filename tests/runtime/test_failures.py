@@ -154,8 +154,13 @@ async def test_replay_refuses_unknown_and_foreign_entries(backend: Backend) -> N
         await DLQReplayer(backend.dlq, backend.events).replay(other, entry.id)
     replayer = runner.replayer()
     await replayer.resolve(entry.id, "not needed")
-    with pytest.raises(InvalidStateError):
+    with pytest.raises(InvalidStateError, match="already resolved"):
         await replayer.resolve(entry.id, "twice")
+    assert (await replayer.entry(entry.id)).resolution == "not needed"
+    await replayer.resolve(entry.id, "twice", force=True)  # the note replaced
+    assert (await replayer.entry(entry.id)).resolution == "twice"
+    with pytest.raises(EntryNotFoundError):
+        await replayer.resolve(entry.id + 1000, "x", force=True)
 
 
 async def test_stop_mode_stops_and_keeps_the_checkpoint_before_the_event(

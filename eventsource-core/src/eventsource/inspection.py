@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import EventDecodeError
+from ._exceptions import EventDecodeError, InvalidArgumentError
+from ._limits import COUNT_LIMIT
+from .arguments import check_position
 from .repositories._entries import CheckpointData
 from .repositories._leases import ProjectionLease, ProjectionLeases
 from .stores._types import ReadOptions
@@ -28,9 +30,13 @@ from .stores._types import ReadOptions
 if TYPE_CHECKING:
     from .plugins._backend import Backend
     from .repositories._contracts import CheckpointRepository, DLQRepository, OutboxRepository
+    from .repositories._entries import DLQEntry
+    from .runtime._undecodable import UndecodableEvent
     from .stores._contract import EventStore
+    from .stores._types import StoredEvent
 
 __all__ = [
+    "COUNT_LIMIT",
     "DLQOverview",
     "LeaseInfo",
     "OutboxOverview",
@@ -39,7 +45,9 @@ __all__ = [
     "ShardStatus",
     "StoreOverview",
     "StoreStatus",
+    "dlq_entry_stream",
     "dlq_overview",
+    "event_at",
     "inspect_store",
     "outbox_overview",
     "projections_overview",
@@ -47,8 +55,6 @@ __all__ = [
     "store_overview",
 ]
 
-#: At most this many events are read to count events and streams (beyond: not counted).
-COUNT_LIMIT = 10_000
 
 _SHARD = re.compile(r"^(?P<base>.+)#(?P<index>\d+)/(?P<count>\d+)$")
 _WORKER = re.compile(r"^(?P<base>.+)#workers/(?P<owner>.+)$")
@@ -229,6 +235,17 @@ async def _count(store: EventStore) -> tuple[int, int]:
             after = exc.global_position
 
 
+async def event_at(store: EventStore, position: int) -> StoredEvent | None:
+    """The event at global ``position`` (from 1), or None when there is none, in one read.
+
+    Raises :class:`EventDecodeError` when the row there cannot be decoded, and
+    :class:`InvalidArgumentError` for a position below 1."""
+    check_position(position, "global position", InvalidArgumentError, minimum=1)
+    async for stored in store.read_all(ReadOptions(from_position=position - 1, limit=1)):
+        return stored if stored.global_position == position else None
+    return None
+
+
 async def projections_overview(
     checkpoints: CheckpointRepository,
     dlq: DLQRepository | None = None,
@@ -369,6 +386,17 @@ async def dlq_overview(dlq: DLQRepository) -> DLQOverview:
         stats.total_resolved,
         await _open_by_projection(dlq),
     )
+
+
+def dlq_entry_stream(entry: DLQEntry, poison: UndecodableEvent | None) -> str | None:
+    """The stream of a DLQ entry's event: the undecodable row's (``poison``, when the entry
+    parked one), else ``<aggregate_id>:<aggregate_type>`` from the parked event's data (None
+    when it names neither)."""
+    if poison is not None:
+        return poison.stream_id
+    data = entry.event_data
+    aggregate_id, aggregate_type = data.get("aggregate_id"), data.get("aggregate_type")
+    return f"{aggregate_id}:{aggregate_type}" if aggregate_id and aggregate_type else None
 
 
 async def inspect_store(

@@ -81,6 +81,27 @@ def _upsert(s: str, fenced: bool) -> str:
             """
 
 
+def _move(s: str) -> str:
+    """One statement: set the checkpoint to $2 at $4, backwards too, as a fresh record, unless
+    the store holds $2 at another position; returns the stored position (for the refusal)."""
+    return f"""
+            WITH stored AS (
+                SELECT global_position FROM {s}.events WHERE event_id = $2
+            ), upsert AS (
+                INSERT INTO {s}.checkpoints AS c ({_COLUMNS})
+                SELECT $1, $2, $3, $4::bigint, 1, now()
+                WHERE NOT EXISTS (SELECT 1 FROM stored WHERE global_position <> $4::bigint)
+                ON CONFLICT (projection_name) DO UPDATE SET
+                    last_event_id = excluded.last_event_id,
+                    last_event_type = excluded.last_event_type,
+                    global_position = excluded.global_position,
+                    events_processed = 1,
+                    updated_at = excluded.updated_at
+            )
+            SELECT (SELECT global_position FROM stored)
+            """
+
+
 class PostgreSQLCheckpointRepository(PostgresLeases, CheckpointRepository, CheckpointTransfer):
     """Checkpoints in ``<schema>.checkpoints``, positions looked up in the events table;
     projection ownership leases in ``<schema>.projection_leases``."""
@@ -151,6 +172,17 @@ class PostgreSQLCheckpointRepository(PostgresLeases, CheckpointRepository, Check
         await self._execute(
             f"DELETE FROM {self._s}.checkpoints WHERE projection_name = $1", projection_name
         )
+
+    async def move_checkpoint(
+        self, projection_name: str, event_id: UUID, event_type: str, global_position: int
+    ) -> None:
+        check_projection_name(projection_name)
+        check_identifier(event_type, "event_type")
+        given = check_checkpoint_update(event_id, global_position)
+        stored = await self._fetchval(
+            _move(self._s), projection_name, event_id, event_type, given, write=True
+        )
+        resolve_checkpoint_position(projection_name, event_id, given, stored)  # raise if refused
 
     async def get_lag_metrics(
         self, projection_name: str, event_types: Sequence[str] | None = None

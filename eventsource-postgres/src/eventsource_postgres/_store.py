@@ -958,6 +958,13 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
             )
         )
 
+    async def get_event_position(self, event_id: UUID) -> int | None:
+        check_event_id(event_id)
+        value = await self._fetchval(
+            f"SELECT global_position FROM {self._s}.events WHERE event_id = $1", event_id
+        )
+        return None if value is None else int(value)
+
     async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
         check_stream_key(aggregate_id, aggregate_type)
         value = await self._fetchval(

@@ -34,6 +34,19 @@ _COLUMNS = (
     "projection_name, last_event_id, last_event_type, global_position, events_processed, updated_at"
 )
 _EVENT_POSITION = "SELECT global_position FROM events WHERE event_id = ?"
+# A move sets the checkpoint whatever it was (backwards too), as a fresh record.
+_MOVE = """
+INSERT INTO projection_checkpoints (
+    projection_name, last_event_id, last_event_type, global_position, events_processed,
+    updated_at)
+VALUES (?, ?, ?, ?, 1, ?)
+ON CONFLICT (projection_name) DO UPDATE SET
+    last_event_id = excluded.last_event_id,
+    last_event_type = excluded.last_event_type,
+    global_position = excluded.global_position,
+    events_processed = 1,
+    updated_at = excluded.updated_at
+"""
 # An update to a lower position than the stored one changes nothing (never backwards).
 _UPSERT = """
 INSERT INTO projection_checkpoints (
@@ -130,6 +143,22 @@ class SQLiteCheckpointRepository(SQLiteLeases, CheckpointRepository, CheckpointT
         check_projection_name(projection_name)
         sql = "DELETE FROM projection_checkpoints WHERE projection_name = ?"
         await self._run(lambda c: single_write(c, sql, (projection_name,)))
+
+    async def move_checkpoint(
+        self, projection_name: str, event_id: UUID, event_type: str, global_position: int
+    ) -> None:
+        check_projection_name(projection_name)
+        check_identifier(event_type, "event_type")
+        given = check_checkpoint_update(event_id, global_position)
+        key = str(event_id)
+
+        def move(conn: sqlite3.Connection) -> None:
+            row = conn.execute(_EVENT_POSITION, (key,)).fetchone()
+            stored = None if row is None else row[0]
+            position = resolve_checkpoint_position(projection_name, event_id, given, stored)
+            single_write(conn, _MOVE, (projection_name, key, event_type, position, now_us()))
+
+        await self._run(move)
 
     async def get_lag_metrics(
         self, projection_name: str, event_types: Sequence[str] | None = None

@@ -663,6 +663,12 @@ class SQLiteEventStore(EventStore, ShardReads, EventTransfer):
         )
         return row is not None
 
+    async def get_event_position(self, event_id: UUID) -> int | None:
+        key = str(check_event_id(event_id))
+        sql = "SELECT global_position FROM events WHERE event_id = ?"
+        row = await self._run(lambda c: c.execute(sql, (key,)).fetchone())
+        return None if row is None else int(row[0])
+
     async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
         check_stream_key(aggregate_id, aggregate_type)
         args = (str(aggregate_id), aggregate_type)

@@ -141,9 +141,10 @@ async def run_reset(
             return ctx.error(
                 f"not reset: confirm with --yes to reset {name!r} to {where}", "refused", 1
             )
-        await repo.reset_checkpoint(name)
-        if target is not None:
-            await repo.update_checkpoint(name, target[0], target[1], to)
+        if target is not None and to:  # one write: never without a checkpoint in between
+            await repo.move_checkpoint(name, target[0], target[1], to)
+        else:
+            await repo.reset_checkpoint(name)
     if ctx.json:
         ctx.emit_json({"reset": name, "was_at": data.global_position, "now_at": to or None})
     else:
@@ -154,16 +155,17 @@ async def run_reset(
 
 
 async def _event_at(store: EventStore, position: int) -> tuple[UUID, str]:
-    """The id and type of the event at ``position``; an error when none is there."""
+    """The id and type of the event at ``position`` (an undecodable row's too); an error when
+    none is there."""
     from .._exceptions import EventDecodeError
-    from ..stores._types import ReadOptions
+    from ..inspection import event_at
 
     try:
-        async for stored in store.read_all(ReadOptions(from_position=position - 1, limit=1)):
-            if stored.global_position == position:
-                return stored.event_id, stored.event_type
+        stored = await event_at(store, position)
     except EventDecodeError as exc:
         if exc.global_position == position and exc.event_id is not None:
             return UUID(str(exc.event_id)), exc.event_type
         raise
-    raise EntryNotFoundError(f"no event at global position {position}")
+    if stored is None:
+        raise EntryNotFoundError(f"no event at global position {position}")
+    return stored.event_id, stored.event_type

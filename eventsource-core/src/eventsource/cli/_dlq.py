@@ -74,6 +74,8 @@ async def run_list(
     ] = 100,
 ) -> int:
     """List entries of one status."""
+    from ..inspection import dlq_entry_stream
+
     async with ctx.backend() as backend:
         entries = await backend.dlq.get_failed_events(
             projection_name=projection, status=status.value, limit=limit
@@ -95,7 +97,7 @@ async def run_list(
                 e.event_type,
                 e.event_id,
                 None if poison is None else poison.global_position,
-                _stream(e, poison),
+                dlq_entry_stream(e, poison),
                 e.retry_count,
                 e.last_failed_at,
                 _short(_error(e, poison)),
@@ -190,19 +192,15 @@ async def run_resolve(
         bool, typer.Option("--force", help="resolve again, replacing the note")
     ] = False,
 ) -> int:
-    """Resolve one entry with a note."""
+    """Resolve one entry with a note (:meth:`DLQReplayer.resolve`)."""
+    from .._exceptions import InvalidStateError
+    from ..runtime._dlq import DLQReplayer
+
     async with ctx.backend() as backend:
-        entry = await backend.dlq.get_failed_event_by_id(dlq_id)
-        if entry is None:
-            raise EntryNotFoundError(f"no DLQ entry {dlq_id}")
-        if entry.status.value == "resolved" and not force:
-            return ctx.error(
-                f"DLQ entry {dlq_id} is already resolved ({entry.resolution!r}); "
-                "--force replaces its note",
-                "refused",
-                EXIT_ERROR,
-            )
-        await backend.dlq.mark_resolved(dlq_id, note)
+        try:
+            await DLQReplayer(backend.dlq, backend.events).resolve(dlq_id, note, force=force)
+        except InvalidStateError as exc:  # already resolved
+            return ctx.error(f"{exc}; --force replaces its note", "refused", EXIT_ERROR)
         entry = await backend.dlq.get_failed_event_by_id(dlq_id)
     if ctx.json:
         ctx.emit_json(entry)
@@ -286,15 +284,6 @@ def _error(entry: DLQEntry, poison: UndecodableEvent | None) -> str:
         if why:
             return why
     return f"{entry.error_type}: {entry.error_message}"
-
-
-def _stream(entry: DLQEntry, poison: UndecodableEvent | None) -> str | None:
-    """The entry's stream: the undecodable row's, else from the parked event's data."""
-    if poison is not None:
-        return poison.stream_id
-    data = entry.event_data
-    aggregate_id, aggregate_type = data.get("aggregate_id"), data.get("aggregate_type")
-    return f"{aggregate_id}:{aggregate_type}" if aggregate_id and aggregate_type else None
 
 
 def _jsonable(entry: DLQEntry) -> dict[str, Any]:

@@ -367,8 +367,8 @@ async def _scan(store: EventStore, after: int = 0) -> AsyncIterator[StoredEvent]
     "show",
     help="one event as JSON, by global position or event id",
     description="Print one event as JSON: its global position, stream, version and the "
-    "event as stored (payload and metadata). EVENT is a global position or an event id (an "
-    "id is looked for by reading the events in order). An undecodable event is shown as its "
+    "event as stored (payload and metadata). EVENT is a global position or an event id. "
+    "An undecodable event is shown as its "
     "stored text.",
 )
 async def run_show(
@@ -376,7 +376,7 @@ async def run_show(
     event: Annotated[str, typer.Argument(metavar="EVENT", help="global position or event id")],
 ) -> int:
     """Find one event and print it."""
-    from ..stores._types import ReadOptions
+    from ..inspection import event_at
 
     position: int | None = None
     event_id: UUID | None = None
@@ -396,22 +396,12 @@ async def run_show(
             ) from None
     async with ctx.backend() as backend:
         store = ctx.lenient(backend).events
+        if event_id is not None:  # one lookup by the id's index, then one read
+            position = await store.get_event_position(event_id)
         try:
-            if position is not None:
-                found = None
-                options = ReadOptions(from_position=max(position - 1, 0), limit=1)
-                async for stored in store.read_all(options):
-                    found = stored if stored.global_position == position else None
-            else:
-                found = None
-                async for stored in _scan(store):
-                    if stored.event_id == event_id:
-                        found = stored
-                        break
+            found = await event_at(store, position) if position else None
         except EventDecodeError as exc:
-            if (position is not None and exc.global_position == position) or (
-                event_id is not None and str(exc.event_id) == str(event_id)
-            ):
+            if exc.global_position == position:
                 ctx.emit_json(_undecodable(exc))
                 return 0
             raise

@@ -11,6 +11,7 @@ from ._checks import at_least
 from ._command import command
 from ._context import Context
 from ._exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from ._words import counted
 
 if TYPE_CHECKING:
     from ..migration import MigrationReport
@@ -170,11 +171,11 @@ def _entries(report: MigrationReport, chosen: list[str]) -> str:
     """ ", 3 outbox entries, 1 DLQ entries" for what was asked for."""
     text = ""
     if "outbox" in chosen:
-        text += f", {report.outbox_copied} outbox entries"
+        text += f", {counted(report.outbox_copied, 'outbox entry', 'outbox entries')}"
     if "dlq" in chosen:
-        text += f", {report.dlq_copied} DLQ entries"
+        text += f", {counted(report.dlq_copied, 'DLQ entry', 'DLQ entries')}"
     if "snapshots" in chosen:
-        text += f", {report.snapshots_copied} snapshots"
+        text += f", {counted(report.snapshots_copied, 'snapshot')}"
     return text
 
 
@@ -184,21 +185,23 @@ def _describe(
     how = f"{report.method} copy"
     if report.dry_run:
         ctx.out(
-            f"Dry run {source} -> {target} ({how}): {report.events_copied} events to copy, "
-            f"{report.events_skipped} already there, {report.marks_copied} deleted-stream "
-            f"marks, {report.checkpoints_copied} checkpoints{_entries(report, chosen)}. "
+            f"Dry run {source} -> {target} ({how}): {counted(report.events_copied, 'event')} "
+            f"to copy, {report.events_skipped} already there, "
+            f"{counted(report.marks_copied, 'deleted-stream mark')}, "
+            f"{counted(report.checkpoints_copied, 'checkpoint')}{_entries(report, chosen)}. "
             "Nothing was written."
         )
         return
     ctx.out(
-        f"Migrated {source} -> {target} ({how}): {report.events_copied} events copied, "
-        f"{report.events_skipped} already there, {report.streams} streams, "
-        f"{report.marks_copied} deleted-stream marks, {report.checkpoints_copied} checkpoints"
+        f"Migrated {source} -> {target} ({how}): {counted(report.events_copied, 'event')} "
+        f"copied, {report.events_skipped} already there, {counted(report.streams, 'stream')}, "
+        f"{counted(report.marks_copied, 'deleted-stream mark')}, "
+        f"{counted(report.checkpoints_copied, 'checkpoint')}"
         f"{_entries(report, chosen)}, in {report.elapsed_seconds:.2f}s "
         f"({report.rate:,.0f} events/s)."
     )
     if report.refused:
-        ctx.out(f"{len(report.refused)} events not copied:")
+        ctx.out(f"{counted(len(report.refused), 'event')} not copied:")
         for refused in report.refused:
             reason = (refused.reason.splitlines() or [""])[0]
             ctx.out(f"  position {refused.global_position} ({refused.stream_id}): {reason}")
@@ -207,12 +210,12 @@ def _describe(
         return
     if check.ok:
         ctx.out(
-            f"Verified: {check.source_count} events on both sides, checksum "
+            f"Verified: {counted(check.source_count, 'event')} on both sides, checksum "
             f"{check.source_checksum[:16]}."
         )
     else:
         ctx.out(
-            f"VERIFICATION FAILED: source {check.source_count} events (checksum "
-            f"{check.source_checksum[:16]}), target {check.target_count} events (checksum "
-            f"{check.target_checksum[:16]})."
+            f"VERIFICATION FAILED: source {counted(check.source_count, 'event')} (checksum "
+            f"{check.source_checksum[:16]}), target {counted(check.target_count, 'event')} "
+            f"(checksum {check.target_checksum[:16]})."
         )

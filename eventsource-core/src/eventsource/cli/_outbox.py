@@ -12,6 +12,7 @@ import typer
 from ._checks import CLEANUP_DAYS, at_least, at_most_days
 from ._command import command
 from ._context import Context
+from ._words import counted
 
 __all__ = ["register"]
 
@@ -118,7 +119,8 @@ async def run_retry(
     if ctx.json:
         ctx.emit_json({"retried": count})
     else:
-        ctx.out(f"{count} failed outbox entries are pending again.")
+        entries = counted(count, "failed outbox entry", "failed outbox entries")
+        ctx.out(f"{entries} {'is' if count == 1 else 'are'} pending again.")
     return 0
 
 
@@ -147,5 +149,6 @@ async def run_cleanup(
     if ctx.json:
         ctx.emit_json({"deleted": count, "older_than_days": days})
     else:
-        ctx.out(f"Deleted {count} outbox entries published more than {days:g} days ago.")
+        entries = counted(count, "outbox entry", "outbox entries")
+        ctx.out(f"Deleted {entries} published more than {days:g} days ago.")
     return 0

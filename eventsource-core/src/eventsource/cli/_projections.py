@@ -16,6 +16,7 @@ from ._command import command
 from ._confirm import confirmed
 from ._context import Context
 from ._status import owners_text
+from ._words import counted
 
 if TYPE_CHECKING:
     from ..runtime._runner import RebuildProgress
@@ -120,7 +121,8 @@ async def run_rebuild(
         ctx.emit_json({"rebuilt": target.name, "handled": handled, "position": position})
     else:
         ctx.out(
-            f"Rebuilt {target.name!r}: {handled} events handled, at global position {position}."
+            f"Rebuilt {target.name!r}: {counted(handled, 'event')} handled, "
+            f"at global position {position}."
         )
     return 0
 

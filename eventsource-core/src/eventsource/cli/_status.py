@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from .._limits import COUNT_LIMIT
 from ._command import command
 from ._context import Context
+from ._words import counted
 
 if TYPE_CHECKING:
     from ..inspection import ProjectionStatus
@@ -22,8 +24,8 @@ def register(app: typer.Typer) -> None:
         "status",
         help="the store at a glance: events, projections, outbox, DLQ",
         description="One screen: the backend, its head (global position), how many events "
-        "and streams it holds (counted up to 10,000 events), each projection's checkpoint, "
-        "lag, state, owners and shards, open DLQ entries, outbox pending and failed.",
+        f"and streams it holds (counted up to {COUNT_LIMIT:,} events), each projection's "
+        "checkpoint, lag, state, owners and shards, open DLQ entries, outbox pending and failed.",
     )(run)
 
 
@@ -31,7 +33,8 @@ def owners_text(projection: ProjectionStatus) -> str:
     """Who runs a projection: its owner, or for shards ``k/N owned, W workers``."""
     if projection.shards:
         owned = sum(1 for s in projection.shards if s.owner and s.owner.state == "running")
-        return f"{owned}/{len(projection.shards)} shards owned, {len(projection.workers)} workers"
+        shards = counted(len(projection.shards), "shard")
+        return f"{owned}/{shards} owned, {counted(len(projection.workers), 'worker')}"
     if projection.owners:
         return projection.owners[0].owner_id
     return "-"
@@ -47,15 +50,15 @@ async def run(ctx: Context) -> int:
         ctx.emit_json(status.to_dict())
         return 0
     store, outbox, dlq = status.store, status.outbox, status.dlq
-    counted = (
-        f"{store.events} events in {store.streams} streams"
+    held = (
+        f"{counted(store.events, 'event')} in {counted(store.streams or 0, 'stream')}"
         if store.events is not None
-        else "events not counted (more than 10,000)"
+        else f"events not counted (more than {COUNT_LIMIT:,})"
     )
     ctx.fields(
         [
             ("store", f"{store.backend} at {store.url}"),
-            ("head", f"global position {store.global_position}, {counted}"),
+            ("head", f"global position {store.global_position}, {held}"),
             (
                 "outbox",
                 f"{outbox.pending} pending ({outbox.claimed} claimed), {outbox.failed} failed, "

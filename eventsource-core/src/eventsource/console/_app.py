@@ -25,13 +25,14 @@ from .._exceptions import (
     InvalidArgumentError,
     InvalidStateError,
 )
-from ..clock import Clock
+from ..clock import SYSTEM_CLOCK, Clock
 from ..migration import CopyingEventRegistry, LenientEventRegistry
 from ..plugins._backend import Backend, open_backend
 from ..runtime._dlq import DLQReplayer
 from . import _views
 from ._guard import COOKIE, refusal, token_matches
 from ._html import esc, layout
+from ._live import changes
 from ._sampler import Sampler
 from ._settings import ConsoleSettings
 from ._state import ConsoleState, load_projections
@@ -87,7 +88,8 @@ def create_app(
 ) -> Starlette:
     """The console app for ``settings``. It serves ``backend`` when given (opened and closed
     by the caller); else it opens the store (an existing one only) when the app starts and
-    closes it when it stops. ``sampler_clock`` is the chart sampler's clock (tests)."""
+    closes it when it stops. ``sampler_clock`` is the clock of the chart sampler and of the live
+    stream's throttle (tests)."""
     projections = load_projections(settings.projections)
     holder: dict[str, ConsoleState] = {}
 
@@ -228,24 +230,9 @@ def create_app(
 
         async def stream() -> AsyncIterator[str]:
             yield f"event: hello\ndata: {how}\n\n"
-            position = await store.get_global_position()
-            closing = asyncio.ensure_future(app.state.closing.wait())
-            try:
-                while True:
-                    waiting = asyncio.ensure_future(
-                        store.wait_for_events(position, settings.sample_interval)
-                    )
-                    await asyncio.wait({waiting, closing}, return_when=asyncio.FIRST_COMPLETED)
-                    if closing.done():  # the server is stopping: end the stream
-                        waiting.cancel()
-                        return
-                    if waiting.result():
-                        position = await store.get_global_position()
-                        yield f"event: change\ndata: {position}\n\n"
-                    else:  # other changes (checkpoints, DLQ, outbox) show at each tick
-                        yield f"event: change\ndata: tick {position}\n\n"
-            finally:
-                closing.cancel()
+            clock = sampler_clock or SYSTEM_CLOCK
+            async for message in changes(store, settings.sample_interval, clock, app.state.closing):
+                yield message
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers=_HEADERS)
 

@@ -1,6 +1,6 @@
-"""The event reads behind the stream browser: recent events, one stream, one event, and
-streams found by a piece of their id. An undecodable row ends a read: the events before it
-are shown, with a note naming the row."""
+"""The event reads behind the stream browser: recent events, one stream, and streams found
+by a piece of their id. An undecodable row ends a read: the events before it are shown, with
+a note naming the row."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._exceptions import EventDecodeError, InvalidArgumentError
-from ..arguments import check_position
+from .._exceptions import EventDecodeError
 from ..events import serialize_event
 from ..stores._contract import EventStore
 from ..stores._types import ReadDirection, ReadOptions, StoredEvent, parse_stream_id
 
 __all__ = [
     "Page",
-    "event_at",
     "event_document",
     "find_streams",
     "neighbours",
@@ -87,16 +85,6 @@ async def find_streams(store: EventStore, text: str, *, limit: int = 100) -> tup
             if len(found) >= limit:
                 break
     return list(found), len(page.events)
-
-
-async def event_at(store: EventStore, position: int) -> StoredEvent | None:
-    """The event at global ``position``, or None when there is none.
-
-    Raises :class:`EventDecodeError` when the row there cannot be decoded."""
-    check_position(position, "global position", InvalidArgumentError, minimum=1)
-    async for stored in store.read_all(ReadOptions(from_position=position - 1, limit=1)):
-        return stored if stored.global_position == position else None
-    return None
 
 
 def event_document(stored: StoredEvent) -> str:

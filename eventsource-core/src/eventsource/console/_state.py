@@ -3,14 +3,13 @@ projections it can replay DLQ entries into."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from dataclasses import dataclass, field
 
 from .._exceptions import ConfigurationError
 from ..events import EventRegistry
 from ..plugins._backend import Backend
-from ..runtime._projection import ProjectionLike, check_projection
+from ..runtime._projection import ProjectionLike
+from ..runtime._projection_spec import import_projection
 from ._sampler import Sampler
 from ._settings import ConsoleSettings
 
@@ -38,21 +37,16 @@ class ConsoleState:
 
 def load_projections(specs: tuple[str, ...]) -> dict[str, ProjectionLike]:
     """Import each ``module:attribute`` (a projection, its class, or a function returning
-    one), by name, as ``eventsource dlq replay --projection`` does.
+    one), by name, as ``eventsource dlq replay --projection`` does
+    (:func:`~eventsource.runtime._projection_spec.import_projection`).
 
     Raises :class:`ConfigurationError` naming the spec that cannot be imported or is no
     projection."""
     found: dict[str, ProjectionLike] = {}
     for spec in specs:
-        module_name, _, attribute = spec.partition(":")
         try:
-            target: object = importlib.import_module(module_name)
-            for part in attribute.split("."):
-                target = getattr(target, part)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigurationError(f"cannot import projection {spec!r}: {exc}") from exc
-        if inspect.isclass(target) or (callable(target) and not hasattr(target, "handle")):
-            target = target()
-        projection = check_projection(target)
+            projection = import_projection(spec)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"projection {spec!r}: {exc}") from exc
         found[projection.name] = projection
     return found

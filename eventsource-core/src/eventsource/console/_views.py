@@ -16,6 +16,8 @@ from .._exceptions import (
 from ..cli._context import to_jsonable
 from ..inspection import (
     LeaseInfo,
+    dlq_entry_stream,
+    event_at,
     inspect_store,
     outbox_overview,
     projections_overview,
@@ -241,7 +243,7 @@ async def streams(state: ConsoleState, request: Request) -> Rendered:
 async def event(state: ConsoleState, position: int) -> Rendered:
     """One event: where it sits and its JSON document."""
     try:
-        stored = await _reads.event_at(state.backend.events, position)
+        stored = await event_at(state.backend.events, position)
     except EventDecodeError as exc:
         body = (
             f'<p class="error">This row cannot be decoded: {esc(exc)}</p>'
@@ -360,14 +362,6 @@ async def projections(state: ConsoleState, request: Request) -> Rendered:
     return "Projections", body, True
 
 
-def _dlq_stream(entry: DLQEntry, poison: UndecodableEvent | None) -> str | None:
-    if poison is not None:
-        return poison.stream_id
-    data = entry.event_data
-    aggregate_id, aggregate_type = data.get("aggregate_id"), data.get("aggregate_type")
-    return f"{aggregate_id}:{aggregate_type}" if aggregate_id and aggregate_type else None
-
-
 async def dlq_list(state: ConsoleState, request: Request) -> Rendered:
     """The DLQ entries of one status (failed by default), of one projection when asked."""
     status_text = request.query_params.get("status", DLQStatus.FAILED.value)
@@ -397,7 +391,7 @@ async def dlq_list(state: ConsoleState, request: Request) -> Rendered:
             ),
             "undecodable" if UndecodableEvent.from_event_data(e.event_data) else "handler",
             e.event_type,
-            _dlq_stream(e, UndecodableEvent.from_event_data(e.event_data)),
+            dlq_entry_stream(e, UndecodableEvent.from_event_data(e.event_data)),
             e.retry_count,
             e.last_failed_at,
             f"{e.error_type}: {e.error_message}"[:160],
@@ -446,7 +440,7 @@ async def dlq_entry(state: ConsoleState, request: Request, dlq_id: int) -> Rende
         ("projection", entry.projection_name),
         ("kind", "undecodable event (poison)" if poison else "handler failure"),
         ("event", f"{entry.event_type} {entry.event_id}"),
-        ("stream", _dlq_stream(entry, poison)),
+        ("stream", dlq_entry_stream(entry, poison)),
         ("retries", entry.retry_count),
         ("first failed", entry.first_failed_at),
         ("last failed", entry.last_failed_at),

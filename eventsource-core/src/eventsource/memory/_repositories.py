@@ -147,6 +147,26 @@ class MemoryCheckpointRepository(CheckpointRepository, CheckpointTransfer, Proje
         check_projection_name(projection_name)
         self.state.checkpoints.pop(projection_name, None)
 
+    async def move_checkpoint(
+        self, projection_name: str, event_id: UUID, event_type: str, global_position: int
+    ) -> None:
+        check_projection_name(projection_name)
+        check_identifier(event_type, "event_type")
+        given = check_checkpoint_update(event_id, global_position)
+        with self.state.lock:
+            stored = self.state.by_id.get(event_id)
+            position = resolve_checkpoint_position(
+                projection_name, event_id, given, None if stored is None else stored.global_position
+            )
+            self.state.checkpoints[projection_name] = CheckpointData(
+                projection_name=projection_name,
+                last_event_id=event_id,
+                last_event_type=event_type,
+                global_position=position,
+                events_processed=1,
+                updated_at=_now(),
+            )
+
     # -- ownership leases --------------------------------------------------------------------
 
     async def acquire_lease(

@@ -568,6 +568,10 @@ class MemoryEventStore(EventStore, ShardReads, EventTransfer):
     async def event_exists(self, event_id: UUID) -> bool:
         return check_event_id(event_id) in self.state.by_id
 
+    async def get_event_position(self, event_id: UUID) -> int | None:
+        stored = self.state.by_id.get(check_event_id(event_id))
+        return None if stored is None else stored.global_position
+
     async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
         check_stream_key(aggregate_id, aggregate_type)
         stream = self.state.streams.get((aggregate_id, aggregate_type))

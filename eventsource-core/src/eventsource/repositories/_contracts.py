@@ -193,6 +193,18 @@ class CheckpointRepository(abc.ABC):
     async def reset_checkpoint(self, projection_name: str) -> None:
         """Forget the projection's checkpoint (it will start from the beginning)."""
 
+    async def move_checkpoint(
+        self, projection_name: str, event_id: UUID, event_type: str, global_position: int
+    ) -> None:
+        """Set the projection's checkpoint to this event, backwards too (``eventsource
+        checkpoints reset --to``), as a fresh record (one event processed).
+
+        The position is checked as :meth:`update_checkpoint` checks it; a refusal leaves the
+        checkpoint unchanged. The built-in backends write it in one statement; this default,
+        for a backend that does not override it, resets and then updates (two writes)."""
+        await self.reset_checkpoint(projection_name)
+        await self.update_checkpoint(projection_name, event_id, event_type, global_position)
+
     @abc.abstractmethod
     async def get_lag_metrics(
         self, projection_name: str, event_types: Sequence[str] | None = None

@@ -270,10 +270,13 @@ class DLQReplayer:
             for entry in entries
         ]
 
-    async def resolve(self, dlq_id: int, resolution: str) -> None:
-        """Resolve entry ``dlq_id`` with a note, without replaying it."""
+    async def resolve(self, dlq_id: int, resolution: str, *, force: bool = False) -> None:
+        """Resolve entry ``dlq_id`` with a note, without replaying it.
+
+        :class:`EntryNotFoundError` for an unknown entry; :class:`InvalidStateError` for one
+        already resolved (its note kept), unless ``force`` (the note is replaced)."""
         entry = await self.entry(dlq_id)
-        if entry.status is DLQStatus.RESOLVED:
+        if entry.status is DLQStatus.RESOLVED and not force:
             raise InvalidStateError(
                 f"DLQ entry {dlq_id} is already resolved ({entry.resolution!r})"
             )

@@ -82,7 +82,7 @@ from ..events import (
     encode_event,
 )
 from ..values import check_identifier
-from ._arguments import check_wait
+from ._arguments import check_event_id, check_wait
 from ._legacy_calls import wrap_legacy_calls
 from ._lifecycle import RetentionPolicy, check_retention, retention_before
 from ._types import (
@@ -381,6 +381,18 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     async def event_exists(self, event_id: UUID) -> bool:
         """True when an event with this id is stored."""
+
+    async def get_event_position(self, event_id: UUID) -> int | None:
+        """The global position of the event with this id, or None when none is stored.
+
+        The default reads the log lazily (no payload decoded) until it finds the id; the
+        built-in backends look it up by its index in one query. The position may be past
+        what :meth:`read_all` shows yet (an append still being made durable)."""
+        wanted = check_event_id(event_id)
+        async for stored in self.read_all(ReadOptions(lazy=True)):
+            if stored.event_id == wanted:
+                return stored.global_position
+        return None
 
     @abc.abstractmethod
     async def get_stream_version(self, aggregate_id: UUID, aggregate_type: str) -> int:
