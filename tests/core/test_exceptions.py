@@ -38,6 +38,7 @@ NOT_ERRORS_OF_OURS = {
     "eventsource.runtime._runner._Abandoned": "the runner stopping mid-event",
     "eventsource_postgres._store._Retry": "an append retried after a serialisation failure",
     "eventsource_postgres._store._NotInitialized": "an append that must create the schema",
+    "eventsource_postgres._store._FlushFailed": "a deferred flush that failed, confirmed again",
     "eventsource_postgres._group_commit.RunAlone": "a group commit rerun append by append",
     "eventsource.pytest_plugin._Backstop": "SIGALRM stopping a kit test, made its failure",
     # the conformance kit's stand-ins for a user's failing projection handler: deliberately
