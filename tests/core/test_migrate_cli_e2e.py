@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -283,43 +282,74 @@ async def test_sigkill_half_way_then_resume(
 ) -> None:
     """SIGKILLed half way through a SQLite -> PostgreSQL copy, the target holds whole batches;
     the rerun copies the rest, nothing twice, and verification passes."""
-    source, _, _ = sqlite_urls
+    from eventsource_postgres import PostgresOptions
+    from eventsource_postgres._diagnostics import fetch_in_flight_appends
+    from eventsource_postgres._schema import APPEND_LOCK_CLASS
+
+    source, _, folder = sqlite_urls
     ids = await lived_in_source(source, extra=60_000)
     total = 60_013
-    env = {k: v for k, v in os.environ.items() if k != "EVENTSOURCE_URL"}
-    child = await asyncio.create_subprocess_exec(
-        str(CONSOLE_SCRIPT),
-        "migrate",
-        source,
-        pg_target,
-        "--batch-size",
-        "500",
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
     schema = pg_target.rsplit("schema=", 1)[1]
+    key = PostgresOptions(schema=schema).lock_key
+    env = {k: v for k, v in os.environ.items() if k != "EVENTSOURCE_URL"}
+    # Every batch the child copies is a transaction that first takes the target's append
+    # lock. The test holds that lock and lets the batches through one at a time, so the
+    # child is killed at a known point: blocked in its next batch, with whole batches
+    # committed before it, however fast or slow either process runs.
     conn = await asyncpg.connect(PG_URL)
+    await conn.execute("SELECT pg_advisory_lock($1, $2)", APPEND_LOCK_CLASS, key)
+    with (folder / "child.err").open("w") as errors:
+        child = await asyncio.create_subprocess_exec(
+            str(CONSOLE_SCRIPT),
+            "migrate",
+            source,
+            pg_target,
+            "--batch-size",
+            "500",
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env=env,
+        )
+
+    async def copied() -> int:
+        table = await conn.fetchval("SELECT to_regclass($1)", f'"{schema}".events')
+        return 0 if table is None else int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+
+    async def waiters() -> list[int]:
+        return [a.pid for a in await fetch_in_flight_appends(conn, key) if not a.holding]
+
+    async def child_waits() -> None:
+        """Until the child waits for the lock (a bound against a hang, not a speed check)."""
+        async with asyncio.timeout(120):
+            while not await waiters():
+                died = child.returncode is not None
+                assert not died, (folder / "child.err").read_text()
+                await asyncio.sleep(0.02)
+
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and child.returncode is None:
-            table = await conn.fetchval("SELECT to_regclass($1)", f'"{schema}".events')
-            copied = 0
-            if table is not None:
-                copied = await conn.fetchval(f'SELECT count(*) FROM "{schema}".events')
-            if copied >= total // 4:
-                break
-            await asyncio.sleep(0.02)
-        child.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(child.wait(), 30)
-        partial = await conn.fetchval(f'SELECT count(*) FROM "{schema}".events')
+        await child_waits()
+        while await copied() < 8 * 500 - 4:  # 8 batches (4 rows of the first kept aside)
+            # Let one transaction through: it takes the lock as it is released, and this
+            # session gets it back once that transaction has ended.
+            await conn.execute("SELECT pg_advisory_unlock($1, $2)", APPEND_LOCK_CLASS, key)
+            await conn.execute("SELECT pg_advisory_lock($1, $2)", APPEND_LOCK_CLASS, key)
+            await child_waits()
+        child.send_signal(signal.SIGKILL)  # blocked in a batch it cannot commit
+        await asyncio.wait_for(child.wait(), 60)
+        for pid in await waiters():  # the killed child's session: its batch is rolled back
+            await conn.execute("SELECT pg_terminate_backend($1)", pid)
+        async with asyncio.timeout(60):
+            while await waiters():  # noqa: ASYNC110 - the lock's queue has no event
+                await asyncio.sleep(0.02)
+        partial = await copied()
+        await conn.execute("SELECT pg_advisory_unlock($1, $2)", APPEND_LOCK_CLASS, key)
     finally:
         await conn.close()
         if child.returncode is None:
             child.kill()
+            await child.wait()
     assert child.returncode == -signal.SIGKILL
-    assert 0 < partial < total, partial
-    assert (partial + 4) % 500 == 0  # whole batches (4 rows of the first are kept aside)
+    assert partial == 8 * 500 - 4, partial  # whole batches, none after the lock was kept
 
     resumed = await asyncio.to_thread(migrate, source, pg_target, "--json")
     assert resumed.returncode == 0, resumed.stderr

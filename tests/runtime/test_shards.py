@@ -183,41 +183,70 @@ async def test_sharding_needs_leases_and_a_plain_projection() -> None:
             ShardedRunner.from_backend(Recorder(), backend, shards=2, shard=Shard(0, 2))
 
 
-async def _step(clock: ManualClock, seconds: float, tick: float = 0.25) -> None:
-    """Move the manual clock on in small ticks, letting the workers' tasks run between."""
-    for _ in range(round(seconds / tick)):
-        clock.advance(tick)
-        await asyncio.sleep(0.02)
+ALIVE = Ownership(ttl=3.0, renew_every=1.0, standby_poll=0.5, owner_id="alive")
+TICK = ALIVE.standby_poll  # the rebalance period: every tick ends the worker loop's pause
+
+
+async def _tick(clock: ManualClock, worker: ShardedRunner, repo: ProjectionLeases) -> None:
+    """Advance the clock one rebalance period, then wait (a bound against a hang, not a
+    speed check) until the worker's loop has ended its pass for it, every shard runner it
+    started holds its shard, and each lease it holds was renewed within ``renew_every`` +
+    one tick: the clock never runs ahead of the worker, however slow the machine."""
+    passes = worker.passes
+    clock.advance(TICK)
+
+    async def caught_up() -> bool:
+        if worker.passes <= passes or any(r.lease is None for r in worker.runners.values()):
+            return False
+        now, fresh = clock.now(), timedelta(seconds=ALIVE.renew_every + TICK)
+        held = [
+            lease
+            for lease in await repo.get_leases()
+            if lease.owner_id == "alive" and lease.released_at is None
+        ]
+        return all(now - lease.renewed_at < fresh for lease in held)
+
+    async with asyncio.timeout(60):
+        while not await caught_up():  # noqa: ASYNC110 - the state has no event to wait on
+            await asyncio.sleep(0.01)
+    # The pass was counted just before its pause queued its clock sleep; one turn of the
+    # loop later that sleep is registered, so the next advance ends it.
+    await asyncio.sleep(0)
 
 
 async def test_heartbeats_of_workers_gone_are_ignored_then_deleted(backend: Backend) -> None:
     """A crashed worker's heartbeat counts while live, is ignored once expired and deleted
-    once stale (STALE_PERIODS lease periods later); a clean stop deletes the worker's own."""
+    once stale (STALE_PERIODS lease periods later); a clean stop deletes the worker's own.
+    The clock moves a rebalance period at a time, each step once the worker caught up."""
     clock = ManualClock()
     repo = backend.checkpoints
     assert isinstance(repo, ProjectionLeases)
     ghost_name = f"{NAME}#workers/ghost"
     ghost = await repo.acquire_lease(ghost_name, "ghost", timedelta(seconds=3), now=clock.now())
     assert ghost is not None
-    own = Ownership(ttl=3.0, renew_every=1.0, standby_poll=0.5, owner_id="alive")
-    worker = ShardedRunner.from_backend(Recorder(), backend, shards=4, ownership=own, clock=clock)
+    worker = ShardedRunner.from_backend(Recorder(), backend, shards=4, ownership=ALIVE, clock=clock)
+    assert worker.rebalance_every == TICK
     worker.start()
     try:
-        await _step(clock, 1.0)
-        await until(lambda: worker.members == 2 and len(worker.owned) == 2)
-        await _step(clock, 2.5)  # the ghost's heartbeat expired at 3 s: ignored
-        await until(lambda: worker.members == 1 and worker.owned == [0, 1, 2, 3])
+        await until(lambda: worker.passes >= 1, timeout=60)  # joined, settling
+        await asyncio.sleep(0)  # its first look's clock sleep is registered
+        await _tick(clock, worker, repo)  # t = 0.5: the first look at the members
+        await _tick(clock, worker, repo)  # t = 1.0: the same members: settled, a round
+        assert worker.members == 2 and len(worker.owned) == 2, "the live ghost was not counted"
+        while clock.monotonic() < 3.0:  # the ghost's heartbeat expires at 3 s: ignored
+            await _tick(clock, worker, repo)
+        assert worker.members == 1 and worker.owned == [0, 1, 2, 3]
         assert await repo.get_lease(ghost_name) == ghost, "deleted before it was stale"
-        assert not stale_heartbeat(ghost, clock.now())
-        await _step(clock, 3 * STALE_PERIODS)  # now stale: the next round deletes it
+        while clock.monotonic() < 3.0 + 3.0 * STALE_PERIODS:
+            await _tick(clock, worker, repo)
+        assert not stale_heartbeat(ghost, clock.now())  # stale only after 12 s
+        assert await repo.get_lease(ghost_name) == ghost, "deleted before it was stale"
+        await _tick(clock, worker, repo)  # now stale: this round deletes it
         assert stale_heartbeat(ghost, clock.now())
-        for _ in range(50):
-            if await repo.get_lease(ghost_name) is None:
-                break
-            await _step(clock, 0.5)
         assert await repo.get_lease(ghost_name) is None, "a stale heartbeat was kept"
         mine = await repo.get_lease(f"{NAME}#workers/alive")
         assert mine is not None and mine.is_live(clock.now())
+        assert worker.owned == [0, 1, 2, 3], "a shard lease ran out while the worker was live"
     finally:
         await worker.stop()
     names = [lease.projection_name for lease in await repo.get_leases()]

@@ -161,6 +161,7 @@ class ShardedRunner(BackgroundWorker):
     how often shares are checked. Other keyword options go to every shard's
     :class:`~eventsource.runtime.ProjectionRunner`. The checkpoint repository must keep leases
     (``projection_leases``). Handlers see their shard through :func:`current_shard`.
+    :attr:`passes` counts the loop's passes, for tests that step a manual clock.
     """
 
     def __init__(
@@ -205,6 +206,11 @@ class ShardedRunner(BackgroundWorker):
         self._member: OwnershipKeeper | None = None
         #: Live workers counted at the last rebalance (this one included).
         self.members = 0
+        #: How many passes of the loop have ended, each counted as its pause on the clock
+        #: begins: a look at the members while joining, then a rebalance round (failed or
+        #: not). A test on a :class:`~eventsource.clock.ManualClock` waits for it to grow
+        #: after an ``advance`` instead of sleeping.
+        self.passes = 0
 
     @classmethod
     def from_backend(cls, projection: ProjectionLike, backend: Backend, **options: Any) -> Self:
@@ -273,7 +279,7 @@ class ShardedRunner(BackgroundWorker):
                     await self._rebalance()
                 except StorageError as exc:  # the shard runners ride it out on their own
                     log.warning("sharded projection %r: cannot rebalance: %s", self.name, exc)
-                if await self._pause(self.rebalance_every):
+                if await self._idle(self.rebalance_every):
                     break
         finally:
             await asyncio.gather(*(self._stop_shard(k) for k in list(self.runners)))
@@ -297,7 +303,7 @@ class ShardedRunner(BackgroundWorker):
         waited = 0.0
         seen: set[str] | None = None
         while waited < self.rebalance_every:
-            if await self._pause(look):
+            if await self._idle(look):
                 return True
             waited += look
             try:
@@ -308,6 +314,11 @@ class ShardedRunner(BackgroundWorker):
                 return False
             seen = members
         return False
+
+    async def _idle(self, seconds: float) -> bool:
+        """Count the pass just ended in :attr:`passes`, then pause ``seconds`` (``_pause``)."""
+        self.passes += 1
+        return await self._pause(seconds)
 
     def _members(self, leases: list[ProjectionLease], now: datetime) -> set[str]:
         """The live workers' owner ids (this one included)."""
