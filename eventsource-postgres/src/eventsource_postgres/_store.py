@@ -246,6 +246,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         self._bound = READ_BOUND.format(s=self._s)
         self._clear_stale_sql = CLEAR_STALE_MARKS_SQL.format(s=self._s)
         self._stale_checked_at = float("-inf")
+        self._trusted_after = -1  # the position a waiter last returned for on trust alone
         self._head_sql = (
             f"SELECT (SELECT coalesce(max(global_position), 0) FROM {self._s}.events), "
             f"nullif({self._bound}, {_UNBOUNDED}), "
@@ -1035,7 +1036,11 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         held_poll = _HELD_POLL
         while True:
             signal = listener.signal()  # before the checks: a NOTIFY during them still wakes us
-            if trusted and listener.readable > after_position:
+            # trusted once per position: a caller back with the same position found nothing
+            # (an announcement missed while the listener was down), so the head is checked
+            fresh = after_position != self._trusted_after
+            if trusted and fresh and listener.readable > after_position:
+                self._trusted_after = after_position
                 return True
             head, held, stale = await self._head()
             listener.seen_readable(head)

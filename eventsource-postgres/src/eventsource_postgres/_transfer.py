@@ -135,10 +135,9 @@ async def import_rows(
                     await conn.copy_records_to_table(
                         table, records=records, columns=_COLUMNS, schema_name=schema
                     )
-            if channel is not None:
-                await conn.execute(
-                    "SELECT pg_notify($1, $2)", channel, str(rows[-1].global_position)
-                )
+            live = [r.global_position for r in rows if not r.deleted]
+            if channel is not None and live:  # only a live row is a readable position
+                await conn.execute("SELECT pg_notify($1, $2)", channel, str(live[-1]))
     except asyncpg.UniqueViolationError as exc:
         raise ImportConflictError(
             f"the rows conflict with stored events (an event id or stream version is taken): {exc}"
