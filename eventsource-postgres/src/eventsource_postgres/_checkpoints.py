@@ -82,15 +82,18 @@ def _upsert(s: str, fenced: bool) -> str:
 
 
 def _move(s: str) -> str:
-    """One statement: set the checkpoint to $2 at $4, backwards too, as a fresh record, unless
-    the store holds $2 at another position; returns the stored position (for the refusal)."""
+    """One statement: set the checkpoint to $2 at $4 (None: where the store holds $2), backwards
+    too, as a fresh record, unless the store holds $2 at another position (or $4 is None and
+    it does not hold $2); returns the stored position (for the refusal)."""
     return f"""
             WITH stored AS (
                 SELECT global_position FROM {s}.events WHERE event_id = $2
             ), upsert AS (
                 INSERT INTO {s}.checkpoints AS c ({_COLUMNS})
-                SELECT $1, $2, $3, $4::bigint, 1, now()
+                SELECT $1, $2, $3, coalesce($4::bigint, (SELECT global_position FROM stored)),
+                    1, now()
                 WHERE NOT EXISTS (SELECT 1 FROM stored WHERE global_position <> $4::bigint)
+                    AND coalesce($4::bigint, (SELECT global_position FROM stored)) IS NOT NULL
                 ON CONFLICT (projection_name) DO UPDATE SET
                     last_event_id = excluded.last_event_id,
                     last_event_type = excluded.last_event_type,

@@ -51,6 +51,7 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..events import DomainEvent
 from ..values import MAX_VERSION, check_identifier, clean_text, encode_json
 from ._arguments import check_outbox_ids
+from ._checkpoint_positions import check_checkpoint_update
 from ._entries import (
     CheckpointData,
     DLQEntry,
@@ -201,7 +202,11 @@ class CheckpointRepository(abc.ABC):
 
         The position is checked as :meth:`update_checkpoint` checks it; a refusal leaves the
         checkpoint unchanged. The built-in backends write it in one statement; this default,
-        for a backend that does not override it, resets and then updates (two writes)."""
+        for a backend that does not override it, resets and then updates (two writes): it
+        checks the arguments first, but a refusal that needs the stored event (an id stored
+        at another position) or a crash between the writes leaves no checkpoint, so override
+        it."""
+        check_checkpoint_update(event_id, global_position)
         await self.reset_checkpoint(projection_name)
         await self.update_checkpoint(projection_name, event_id, event_type, global_position)
 

@@ -217,6 +217,7 @@ def check_import_rows(
     checked: list[RawEvent] = []
     last = held
     seen: set[int] = set()
+    versions: set[tuple[object, str, int]] = set()
     for row in rows:
         row = _check_row(row, max_bytes, parse)
         position = check_position(row.global_position, "global_position", InvalidEventError)
@@ -230,6 +231,14 @@ def check_import_rows(
         if key in seen:
             raise InvalidEventError(f"event id {row.event_id} is twice in the batch")
         seen.add(key)
+        if not row.deleted:
+            version = (row.aggregate_id, row.aggregate_type, row.aggregate_version)
+            if version in versions:
+                raise InvalidEventError(
+                    f"stream {row.aggregate_type} {row.aggregate_id} has version "
+                    f"{row.aggregate_version} twice in the batch"
+                )
+            versions.add(version)
         last = position
         checked.append(row)
     return checked
