@@ -77,6 +77,18 @@ def _args(store: PostgreSQLEventStore, expected: int = ExpectedVersion.NO_STREAM
     return store._append_args(aid, "Cart", expected, prepared, False)
 
 
+async def deferred(store: PostgreSQLEventStore, lock_holder: Any, admin: Any, writer: Any) -> Any:
+    """A one-event append on ``writer`` (a plain connection) that waited for the order lock,
+    so it committed with its flush deferred; its row (current_version, last_position,
+    flush_owed). The caller runs FLUSH_SQL, or closes ``writer`` without it."""
+    args = _args(store)
+    row = await contended(
+        store, lock_holder, admin, lambda: writer.fetchrow(store._append_sql, *args, True)
+    )
+    assert row[2] is True  # its flush owed
+    return row
+
+
 @pytest.fixture
 async def lock_holder(pg_server: str) -> AsyncIterator[Any]:
     conn = await asyncpg.connect(pg_server)
@@ -88,6 +100,7 @@ async def lock_holder(pg_server: str) -> AsyncIterator[Any]:
 async def store(pg_url: str) -> AsyncIterator[PostgreSQLEventStore]:
     async with PostgreSQLEventStore(pg_url) as store:
         await store.initialize()
+        store.stale_mark_after = 3600.0  # a held mark stays held; stale tests set 0
         yield store
 
 
@@ -116,10 +129,7 @@ async def test_a_deferred_append_is_read_by_no_one_until_its_flush(
     await store.append_events(aid, "Cart", added(aid), 0)
     writer = await asyncpg.connect(pg_server)
     try:
-        args = _args(store)
-        row = await contended(
-            store, lock_holder, admin, lambda: writer.fetchrow(store._append_sql, *args, True)
-        )
+        row = await deferred(store, lock_holder, admin, writer)
         assert (row[1], row[2]) == (2, True)  # committed, its flush owed
         # committed and visible to plain SQL, but not to any reader of the global order
         assert await admin.fetchval(f"SELECT count(*) FROM {_s(store)}.events") == 2
@@ -143,14 +153,12 @@ async def test_a_writer_that_died_before_its_flush_holds_readers_only_until_its_
     store: PostgreSQLEventStore, admin: Any, lock_holder: Any, pg_server: str
 ) -> None:
     writer = await asyncpg.connect(pg_server)
-    args = _args(store)
-    row = await contended(
-        store, lock_holder, admin, lambda: writer.fetchrow(store._append_sql, *args, True)
-    )
-    assert row[2] is True
+    await deferred(store, lock_holder, admin, writer)
     await writer.close()  # gone without its flush: its mark stays
     assert await positions(store) == []
-    # a waiting reader clears the stale mark (a synchronous commit: a flush of its own)
+    assert await store.wait_for_events(0, timeout=0.05) is False  # held, not yet stale
+    # once stale, a waiting reader clears the mark (a synchronous commit: a flush of its own)
+    store.stale_mark_after = 0.0
     assert await store.wait_for_events(0, timeout=30)
     assert await positions(store) == [1]
     assert [first for _, first in await marks(admin, store)] == [None]
@@ -185,13 +193,11 @@ async def test_a_batch_that_waited_for_the_lock_defers_and_flushes(
 async def _abandoned_deferral(
     store: PostgreSQLEventStore, admin: Any, lock_holder: Any, pg_server: str
 ) -> None:
-    """A deferred append whose writer went away before its flush: its mark stays."""
+    """A deferred append whose writer went away before its flush: its mark stays (and is
+    stale at once: the store clears marks of any age)."""
+    store.stale_mark_after = 0.0
     writer = await asyncpg.connect(pg_server)
-    args = _args(store)
-    row = await contended(
-        store, lock_holder, admin, lambda: writer.fetchrow(store._append_sql, *args, True)
-    )
-    assert row[2] is True
+    await deferred(store, lock_holder, admin, writer)
     await writer.close()
 
 
@@ -258,7 +264,8 @@ async def test_a_failed_flush_is_confirmed_and_redone_on_another_connection(
     )
     assert result.global_position == 1 and result.new_version == 1
     assert await admin.fetchval(f"SELECT last_value FROM {s}.sabotage") >= 1
-    # the writer's own mark could not be cleared: readers clear it once it is stale
+    # the writer's own mark may not have been cleared: readers clear it once it is stale
+    store.stale_mark_after = 0.0
 
     async def readable() -> bool:
         return await positions(store) == [1]
@@ -273,11 +280,7 @@ async def test_an_export_stops_short_of_a_deferred_append_until_its_flush(
     await store.append_events(aid, "Cart", added(aid), 0)
     writer = await asyncpg.connect(pg_server)
     try:
-        args = _args(store)
-        row = await contended(
-            store, lock_holder, admin, lambda: writer.fetchrow(store._append_sql, *args, True)
-        )
-        assert row[2] is True
+        await deferred(store, lock_holder, admin, writer)
         assert [r.global_position for r in await store.export_rows(0, 10)] == [1]
         await writer.execute(FLUSH_SQL.format(s=_s(store)))
         assert [r.global_position for r in await store.export_rows(0, 10)] == [1, 2]
@@ -294,11 +297,7 @@ async def test_a_deferred_appends_notification_is_not_trusted_until_the_head_pas
     assert await listener.start()
     writer = await asyncpg.connect(pg_server)
     try:
-        args = _args(store)
-        row = await contended(
-            store, lock_holder, admin, lambda: writer.fetchrow(store._append_sql, *args, True)
-        )
-        assert row[2] is True
+        await deferred(store, lock_holder, admin, writer)
 
         async def announced() -> bool:
             return listener.position == 1

@@ -245,6 +245,9 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         self._flush_sql = FLUSH_SQL.format(s=self._s)
         self._bound = READ_BOUND.format(s=self._s)
         self._clear_stale_sql = CLEAR_STALE_MARKS_SQL.format(s=self._s)
+        #: Seconds (server clock) after which a mark is stale, cleared by the reader that
+        #: meets it (tests set 0 to clear at once, or a large value to keep a mark held).
+        self.stale_mark_after = STALE_MARK_AFTER
         self._stale_checked_at = float("-inf")
         self._trusted_after = -1  # the position a waiter last returned for on trust alone
         self._head_sql = (
@@ -979,8 +982,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
     async def get_global_position(self) -> int:
         # the readable head: short of an append whose flush is still owed
         head, held, stale = await self._head()
-        if held and stale:
-            await self._clear_stale_marks()
+        if await self._clear_if_stale(held, stale):
             head, _, _ = await self._head()
         return head
 
@@ -994,6 +996,10 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
             return False
         self._stale_checked_at = now
         _, held, stale = await self._head()
+        return await self._clear_if_stale(held, stale)
+
+    async def _clear_if_stale(self, held: bool, stale: bool) -> bool:
+        """Clear the stale marks when a stale one holds readers back; whether it did."""
         if held and stale:
             await self._clear_stale_marks()
             return True
@@ -1005,7 +1011,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         row = await self._read(
             "fetchrow",
             self._head_sql,
-            STALE_MARK_AFTER,
+            self.stale_mark_after,
             earlier=f"SELECT coalesce(max(global_position), 0), NULL, $1::float8 < 0 "
             f"FROM {self._s}.events",
         )
@@ -1018,7 +1024,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
         """Clear marks left by writers that never flushed: this synchronous commit flushes
         their commits (WAL is flushed in order), so their events may be read."""
         await self._source.run(
-            lambda conn: conn.execute(self._clear_stale_sql, STALE_MARK_AFTER), retry=True
+            lambda conn: conn.execute(self._clear_stale_sql, self.stale_mark_after), retry=True
         )
 
     async def wait_for_events(self, after_position: int, timeout: float) -> bool:
@@ -1050,9 +1056,7 @@ class PostgreSQLEventStore(EventStore, ShardReads, EventTransfer):
             if remaining <= 0:
                 return False
             if held:  # events past the head wait for their writer's flush: moments
-                if stale:
-                    await self._clear_stale_marks()
-                else:
+                if not await self._clear_if_stale(held, stale):
                     await asyncio.sleep(min(remaining, held_poll))
                     held_poll = min(held_poll * 2, _HELD_POLL_MAX)
                 continue
